@@ -1,0 +1,16 @@
+//! The domain model: alerts, sightings, cases, their timelines and derived status, and input validation.
+//!
+//! Pure: no I/O, no clock, no randomness. Time and random bytes are arguments. Everything that comes from outside
+//! is a *draft* until `validate` turns it into an intake; a validation failure names every field it rejects.
+
+pub mod geo;
+pub mod model;
+pub mod timeline;
+pub mod validate;
+
+pub use model::*;
+pub use timeline::{
+    AlertStage, AlertStatus, CaseStage, CaseStatus, Event, EventKind, Status, alert_status,
+    case_status,
+};
+pub use validate::{FieldError, Invalid};

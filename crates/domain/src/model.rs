@@ -1,0 +1,794 @@
+//! The records Hifazat keeps: missing-child alerts with their sightings, and complaint cases.
+//!
+//! Each record type comes in two forms: a *draft* as it arrives from outside (strings as typed, nothing trusted),
+//! and its validated *intake*, which is what a record document stores. Only `Draft::validate` makes an intake.
+
+use std::fmt;
+use std::str::FromStr;
+
+use hifazat_limits as limits;
+use serde::{Deserialize, Serialize};
+
+use crate::geo;
+use crate::timeline::Event;
+use crate::validate::{self, Invalid};
+
+/// The district codes that exist; implemented by the topology, so the domain needs no file of its own.
+pub trait Districts {
+    fn contains(&self, district_code: &str) -> bool;
+}
+
+impl Districts for std::collections::BTreeSet<String> {
+    fn contains(&self, district_code: &str) -> bool {
+        std::collections::BTreeSet::contains(self, district_code)
+    }
+}
+
+/// What validation needs from the outside world, passed in so the domain stays pure.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub districts: &'a dyn Districts,
+    /// Current time, milliseconds since the Unix epoch.
+    pub now_ms: u64,
+}
+
+impl fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("now_ms", &self.now_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Clock skew tolerated on "time last seen" and similar fields, so a phone a few minutes fast is not refused.
+pub const CLOCK_SKEW_MS: u64 = 10 * 60 * 1000;
+
+/// A record's identity: 16 random bytes drawn once, at the record's origin. Shown as 32 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct RecordId(pub [u8; 16]);
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordId({self})")
+    }
+}
+
+impl FromStr for RecordId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("a record id is 32 hexadecimal digits".into());
+        }
+        let mut id = [0u8; 16];
+        for (i, byte) in id.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+        }
+        Ok(RecordId(id))
+    }
+}
+
+impl From<RecordId> for String {
+    fn from(id: RecordId) -> String {
+        id.to_string()
+    }
+}
+
+impl TryFrom<String> for RecordId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+/// The kinds of record, each with its own document shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Alert,
+    Case,
+}
+
+/// How a report reached the system (the channels the seeds name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The Pakistan Citizen Portal, or this node's public portal.
+    CitizenPortal,
+    /// The Ministry of Human Rights helpline 1099.
+    Helpline1099,
+    /// The police emergency helpline 15.
+    Helpline15,
+    /// A mobile app (Women Safety, Punjab Police, Mera Pyara).
+    App,
+    /// Raised at a government office on behalf of a citizen without internet access.
+    GovernmentOffice,
+    /// A text message to the short code.
+    Sms,
+    /// At a police station.
+    PoliceStation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+    Unknown,
+}
+
+/// A place: the district it is in, its coordinates, and how people describe it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    pub district: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub text: String,
+}
+
+/// A person who can be called back. Restricted: never in public views.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    /// E.164 mobile number (`+923XXXXXXXXX`).
+    pub mobile: Option<String>,
+    /// 13-digit CNIC.
+    pub cnic: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Drafts: what arrives from outside. Every field is checked by `validate`, which names the field it rejects.
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceDraft {
+    pub district: String,
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(default)]
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactDraft {
+    pub name: String,
+    #[serde(default)]
+    pub mobile: Option<String>,
+    #[serde(default)]
+    pub cnic: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertDraft {
+    pub child_name: String,
+    pub age_years: u8,
+    pub sex: Sex,
+    #[serde(default)]
+    pub photo_ref: Option<String>,
+    pub description: String,
+    pub last_seen: PlaceDraft,
+    pub last_seen_at_ms: u64,
+    pub reporter: ContactDraft,
+    pub channel: Channel,
+    /// The public line to call with information; the 1099 helpline when not given.
+    #[serde(default)]
+    pub contact_line: Option<String>,
+    /// For alerts raised at a government office: which office.
+    #[serde(default)]
+    pub office: Option<String>,
+    #[serde(default)]
+    pub police_notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SightingDraft {
+    pub seen_at_ms: u64,
+    #[serde(default)]
+    pub place: Option<PlaceDraft>,
+    pub description: String,
+    /// Absent for an anonymous tip.
+    #[serde(default)]
+    pub reporter: Option<ContactDraft>,
+    pub channel: Channel,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseDraft {
+    pub category: CaseCategory,
+    pub district: String,
+    #[serde(default)]
+    pub place: Option<PlaceDraft>,
+    pub description: String,
+    pub channel: Channel,
+    #[serde(default)]
+    pub victim_age_years: Option<u8>,
+    /// Absent for an anonymous complaint: then no identity is stored at all.
+    #[serde(default)]
+    pub complainant: Option<ContactDraft>,
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Intakes: validated, and what record documents store.
+
+/// The part of an alert anyone may see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertPublic {
+    pub child_name: String,
+    pub age_years: u8,
+    pub sex: Sex,
+    pub photo_ref: Option<String>,
+    pub description: String,
+    pub last_seen: Place,
+    pub last_seen_at_ms: u64,
+    pub contact_line: String,
+    pub channel: Channel,
+}
+
+/// The part of an alert only officials entitled to it may see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRestricted {
+    pub reporter: Contact,
+    pub office: Option<String>,
+    pub police_notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertIntake {
+    pub public: AlertPublic,
+    pub restricted: AlertRestricted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sighting {
+    pub seen_at_ms: u64,
+    pub place: Option<Place>,
+    pub description: String,
+    pub reporter: Option<Contact>,
+    pub channel: Channel,
+}
+
+/// Complaint categories, as the Punjab virtual centres report them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseCategory {
+    MissingChild,
+    RunawayChild,
+    VulnerableChild,
+    DomesticViolence,
+    Harassment,
+    SexualViolence,
+    AcidAttack,
+    AttemptedMurder,
+    CyberCrimeAgainstChild,
+    Other,
+}
+
+impl CaseCategory {
+    pub const ALL: [CaseCategory; 10] = [
+        CaseCategory::MissingChild,
+        CaseCategory::RunawayChild,
+        CaseCategory::VulnerableChild,
+        CaseCategory::DomesticViolence,
+        CaseCategory::Harassment,
+        CaseCategory::SexualViolence,
+        CaseCategory::AcidAttack,
+        CaseCategory::AttemptedMurder,
+        CaseCategory::CyberCrimeAgainstChild,
+        CaseCategory::Other,
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseIntake {
+    pub category: CaseCategory,
+    pub district: String,
+    pub place: Option<Place>,
+    pub description: String,
+    pub channel: Channel,
+    pub victim_age_years: Option<u8>,
+    /// `None` for an anonymous complaint.
+    pub complainant: Option<Contact>,
+    pub tracking_code: TrackingCode,
+}
+
+/// A code the complainant uses to follow a case, like `HZ-7K3M-Q9TD`: 40 random bits in Crockford base 32
+/// (no I, L, O or U, so it survives being read aloud over a helpline).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TrackingCode(String);
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+impl TrackingCode {
+    /// Makes a code from 5 random bytes supplied by the caller (the domain draws no randomness itself).
+    pub fn from_random(bytes: [u8; 5]) -> Self {
+        let mut bits = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let mut chars = [0u8; 8];
+        for c in chars.iter_mut().rev() {
+            *c = CROCKFORD[(bits & 31) as usize];
+            bits >>= 5;
+        }
+        let s = std::str::from_utf8(&chars).expect("alphabet is ASCII");
+        TrackingCode(format!("HZ-{}-{}", &s[..4], &s[4..]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for TrackingCode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let upper = s.trim().to_ascii_uppercase();
+        let body = upper
+            .strip_prefix("HZ-")
+            .ok_or("a tracking code looks like HZ-XXXX-XXXX")?;
+        let ok = body.len() == 9
+            && body.as_bytes()[4] == b'-'
+            && body
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| i == 4 || CROCKFORD.contains(&b));
+        if !ok {
+            return Err("a tracking code looks like HZ-XXXX-XXXX, with digits and letters other than I, L, O, U".into());
+        }
+        Ok(TrackingCode(upper))
+    }
+}
+
+impl TryFrom<String> for TrackingCode {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<TrackingCode> for String {
+    fn from(code: TrackingCode) -> String {
+        code.0
+    }
+}
+
+impl fmt::Display for TrackingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation
+
+fn place(
+    invalid: &mut Invalid,
+    field: &str,
+    draft: &PlaceDraft,
+    ctx: &Context<'_>,
+) -> Option<Place> {
+    let district = draft.district.trim().to_owned();
+    let district_ok = if ctx.districts.contains(&district) {
+        true
+    } else {
+        invalid.push(
+            format!("{field}.district"),
+            format!("`{district}` is not a district code in the topology"),
+        );
+        false
+    };
+    let coordinates = match geo::coordinates(draft.lat, draft.lon) {
+        Ok(c) => Some(c),
+        Err(reason) => {
+            invalid.push(format!("{field}.lat"), reason);
+            None
+        }
+    };
+    let text = invalid.check(
+        &format!("{field}.text"),
+        validate::optional_text(&draft.text, limits::PLACE_TEXT_CHARS_MAX),
+    );
+    let (lat, lon) = coordinates?;
+    district_ok.then_some(())?;
+    Some(Place {
+        district,
+        lat,
+        lon,
+        text: text?,
+    })
+}
+
+fn contact(invalid: &mut Invalid, field: &str, draft: &ContactDraft) -> Option<Contact> {
+    let name = invalid.check(
+        &format!("{field}.name"),
+        validate::text(&draft.name, limits::NAME_CHARS_MAX),
+    );
+    let mobile = match draft
+        .mobile
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        None => Some(None),
+        Some(m) => invalid
+            .check(&format!("{field}.mobile"), validate::mobile(m))
+            .map(Some),
+    };
+    let cnic = match draft
+        .cnic
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        None => Some(None),
+        Some(c) => invalid
+            .check(&format!("{field}.cnic"), validate::cnic(c))
+            .map(Some),
+    };
+    Some(Contact {
+        name: name?,
+        mobile: mobile?,
+        cnic: cnic?,
+    })
+}
+
+fn optional(
+    invalid: &mut Invalid,
+    field: &str,
+    value: &Option<String>,
+    max: usize,
+) -> Option<Option<String>> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Some(None),
+        Some(v) => invalid.check(field, validate::text(v, max)).map(Some),
+    }
+}
+
+impl AlertDraft {
+    pub fn validate(&self, ctx: &Context<'_>) -> Result<AlertIntake, Invalid> {
+        let mut invalid = Invalid::default();
+        let child_name = invalid.check(
+            "child_name",
+            validate::text(&self.child_name, limits::NAME_CHARS_MAX),
+        );
+        if self.age_years > limits::CHILD_AGE_YEARS_MAX {
+            invalid.push(
+                "age_years",
+                format!(
+                    "is {}; a child alert is for children aged 0 to {} (file a case for adults)",
+                    self.age_years,
+                    limits::CHILD_AGE_YEARS_MAX
+                ),
+            );
+        }
+        let photo_ref = optional(
+            &mut invalid,
+            "photo_ref",
+            &self.photo_ref,
+            limits::REFERENCE_CHARS_MAX,
+        );
+        let description = invalid.check(
+            "description",
+            validate::text(&self.description, limits::DESCRIPTION_CHARS_MAX),
+        );
+        let last_seen = place(&mut invalid, "last_seen", &self.last_seen, ctx);
+        let last_seen_at_ms = invalid.check(
+            "last_seen_at_ms",
+            validate::past_time(self.last_seen_at_ms, ctx.now_ms, CLOCK_SKEW_MS),
+        );
+        let reporter = contact(&mut invalid, "reporter", &self.reporter);
+        if let Some(r) = &reporter
+            && r.mobile.is_none()
+            && self.channel != Channel::GovernmentOffice
+        {
+            invalid.push(
+                "reporter.mobile",
+                "is needed so the police can call the family back",
+            );
+        }
+        let contact_line = match self
+            .contact_line
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            None => Some("1099".to_owned()),
+            Some(v) => invalid.check("contact_line", validate::text(v, 20)),
+        };
+        let office = optional(&mut invalid, "office", &self.office, limits::NAME_CHARS_MAX);
+        if self.channel == Channel::GovernmentOffice && matches!(office, Some(None)) {
+            invalid.push(
+                "office",
+                "names the government office where the alert was raised for the citizen",
+            );
+        }
+        let police_notes = optional(
+            &mut invalid,
+            "police_notes",
+            &self.police_notes,
+            limits::NOTE_CHARS_MAX,
+        );
+        if !invalid.errors.is_empty() {
+            return Err(invalid);
+        }
+        let missing = || Invalid::one("(internal)", "validation lost a field");
+        Ok(AlertIntake {
+            public: AlertPublic {
+                child_name: child_name.ok_or_else(missing)?,
+                age_years: self.age_years,
+                sex: self.sex,
+                photo_ref: photo_ref.ok_or_else(missing)?,
+                description: description.ok_or_else(missing)?,
+                last_seen: last_seen.ok_or_else(missing)?,
+                last_seen_at_ms: last_seen_at_ms.ok_or_else(missing)?,
+                contact_line: contact_line.ok_or_else(missing)?,
+                channel: self.channel,
+            },
+            restricted: AlertRestricted {
+                reporter: reporter.ok_or_else(missing)?,
+                office: office.ok_or_else(missing)?,
+                police_notes: police_notes.ok_or_else(missing)?,
+            },
+        })
+    }
+}
+
+impl SightingDraft {
+    pub fn validate(&self, ctx: &Context<'_>) -> Result<Sighting, Invalid> {
+        let mut invalid = Invalid::default();
+        let seen_at_ms = invalid.check(
+            "seen_at_ms",
+            validate::past_time(self.seen_at_ms, ctx.now_ms, CLOCK_SKEW_MS),
+        );
+        let place = match &self.place {
+            None => Some(None),
+            Some(p) => place(&mut invalid, "place", p, ctx).map(Some),
+        };
+        let description = invalid.check(
+            "description",
+            validate::text(&self.description, limits::DESCRIPTION_CHARS_MAX),
+        );
+        let reporter = match &self.reporter {
+            None => Some(None),
+            Some(r) => contact(&mut invalid, "reporter", r).map(Some),
+        };
+        invalid.clone().into_result()?;
+        let missing = || Invalid::one("(internal)", "validation lost a field");
+        Ok(Sighting {
+            seen_at_ms: seen_at_ms.ok_or_else(missing)?,
+            place: place.ok_or_else(missing)?,
+            description: description.ok_or_else(missing)?,
+            reporter: reporter.ok_or_else(missing)?,
+            channel: self.channel,
+        })
+    }
+}
+
+impl CaseDraft {
+    /// `tracking_random` supplies the case's tracking code, drawn by the caller.
+    pub fn validate(
+        &self,
+        ctx: &Context<'_>,
+        tracking_random: [u8; 5],
+    ) -> Result<CaseIntake, Invalid> {
+        let mut invalid = Invalid::default();
+        let district = self.district.trim().to_owned();
+        if !ctx.districts.contains(&district) {
+            invalid.push(
+                "district",
+                format!("`{district}` is not a district code in the topology"),
+            );
+        }
+        let place = match &self.place {
+            None => Some(None),
+            Some(p) => place(&mut invalid, "place", p, ctx).map(Some),
+        };
+        if let Some(Some(p)) = &place
+            && p.district != district
+        {
+            invalid.push("place.district", "must be the case's own district");
+        }
+        let description = invalid.check(
+            "description",
+            validate::text(&self.description, limits::DESCRIPTION_CHARS_MAX),
+        );
+        if let Some(age) = self.victim_age_years
+            && age > 120
+        {
+            invalid.push("victim_age_years", format!("{age} is not a plausible age"));
+        }
+        let complainant = match &self.complainant {
+            None => Some(None),
+            Some(c) => contact(&mut invalid, "complainant", c).map(Some),
+        };
+        invalid.clone().into_result()?;
+        let missing = || Invalid::one("(internal)", "validation lost a field");
+        Ok(CaseIntake {
+            category: self.category,
+            district,
+            place: place.ok_or_else(missing)?,
+            description: description.ok_or_else(missing)?,
+            channel: self.channel,
+            victim_age_years: self.victim_age_years,
+            complainant: complainant.ok_or_else(missing)?,
+            tracking_code: TrackingCode::from_random(tracking_random),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Documents: the shape a record's automerge document has, as serde types.
+
+/// An alert's document. `timeline` and `sightings` only ever grow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertDoc {
+    pub intake: AlertIntake,
+    #[serde(default)]
+    pub timeline: Vec<Event>,
+    #[serde(default)]
+    pub sightings: Vec<Sighting>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseDoc {
+    pub intake: CaseIntake,
+    #[serde(default)]
+    pub timeline: Vec<Event>,
+}
+
+/// Any record document, tagged by its kind (the `kind` key at the document's root).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RecordDoc {
+    Alert(AlertDoc),
+    Case(CaseDoc),
+}
+
+impl RecordDoc {
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            RecordDoc::Alert(_) => RecordKind::Alert,
+            RecordDoc::Case(_) => RecordKind::Case,
+        }
+    }
+
+    pub fn timeline(&self) -> &[Event] {
+        match self {
+            RecordDoc::Alert(a) => &a.timeline,
+            RecordDoc::Case(c) => &c.timeline,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn districts() -> BTreeSet<String> {
+        ["PB-LHR".to_owned(), "SD-KHS".to_owned()]
+            .into_iter()
+            .collect()
+    }
+
+    fn draft() -> AlertDraft {
+        AlertDraft {
+            child_name: "Ayesha".into(),
+            age_years: 7,
+            sex: Sex::Female,
+            photo_ref: None,
+            description: "Red frock, plastic sandals".into(),
+            last_seen: PlaceDraft {
+                district: "PB-LHR".into(),
+                lat: 31.55,
+                lon: 74.34,
+                text: "Anarkali".into(),
+            },
+            last_seen_at_ms: 1_700_000_000_000,
+            reporter: ContactDraft {
+                name: "Parent".into(),
+                mobile: Some("0300-1234567".into()),
+                cnic: None,
+            },
+            channel: Channel::Helpline1099,
+            contact_line: None,
+            office: None,
+            police_notes: None,
+        }
+    }
+
+    #[test]
+    fn valid_alert() {
+        let d = districts();
+        let ctx = Context {
+            districts: &d,
+            now_ms: 1_700_000_100_000,
+        };
+        let intake = draft().validate(&ctx).unwrap();
+        assert_eq!(intake.public.contact_line, "1099");
+        assert_eq!(
+            intake.restricted.reporter.mobile.as_deref(),
+            Some("+923001234567")
+        );
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let d = districts();
+        let ctx = Context {
+            districts: &d,
+            now_ms: 1_700_000_100_000,
+        };
+        let mut bad = draft();
+        bad.child_name = " ".into();
+        bad.age_years = 30;
+        bad.last_seen.district = "XX-NOPE".into();
+        bad.last_seen.lat = 51.5;
+        bad.last_seen_at_ms = 1_800_000_000_000;
+        bad.reporter.mobile = Some("12345".into());
+        let err = bad.validate(&ctx).unwrap_err();
+        let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "child_name",
+                "age_years",
+                "last_seen.district",
+                "last_seen.lat",
+                "last_seen_at_ms",
+                "reporter.mobile"
+            ]
+        );
+    }
+
+    #[test]
+    fn anonymous_case_keeps_no_identity() {
+        let d = districts();
+        let ctx = Context {
+            districts: &d,
+            now_ms: 1_700_000_100_000,
+        };
+        let case = CaseDraft {
+            category: CaseCategory::Harassment,
+            district: "SD-KHS".into(),
+            place: None,
+            description: "Harassed at the bus stop".into(),
+            channel: Channel::App,
+            victim_age_years: Some(24),
+            complainant: None,
+        };
+        let intake = case.validate(&ctx, [1, 2, 3, 4, 5]).unwrap();
+        assert!(intake.complainant.is_none());
+        assert!(intake.tracking_code.as_str().starts_with("HZ-"));
+    }
+
+    #[test]
+    fn record_ids_and_tracking_codes_round_trip() {
+        let id = RecordId([0xab; 16]);
+        assert_eq!(id.to_string().parse::<RecordId>().unwrap(), id);
+        assert!("xyz".parse::<RecordId>().is_err());
+        let code = TrackingCode::from_random([0xff, 0, 0x12, 0x34, 0x56]);
+        assert_eq!(code.as_str().len(), 12);
+        assert_eq!(
+            code.as_str()
+                .to_lowercase()
+                .parse::<TrackingCode>()
+                .unwrap(),
+            code
+        );
+        assert!("HZ-ILOU-0000".parse::<TrackingCode>().is_err());
+    }
+}

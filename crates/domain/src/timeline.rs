@@ -1,0 +1,350 @@
+//! Timelines and the status derived from them.
+//!
+//! A record's timeline is an append-only list of events; replicas that were apart each append their own, and the
+//! merged timeline holds all of them (in an order every replica agrees on, but that order carries no meaning).
+//! Status is never stored: it is computed from the *set* of events by joins that are commutative, associative and
+//! idempotent (maximum of a stage rank, logical or of flags, union of FIR numbers, minimum of first times). So two
+//! disconnected stations that validate and recover the same child merge to "recovered" everywhere, whatever order
+//! the events arrive in and however often.
+
+use std::collections::BTreeSet;
+
+use hifazat_limits as limits;
+use serde::{Deserialize, Serialize};
+
+use crate::model::RecordKind;
+use crate::validate::{self, Invalid};
+
+/// One thing that happened to a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(flatten)]
+    pub kind: EventKind,
+    /// When it happened, milliseconds since the Unix epoch, by the writing node's clock.
+    pub at_ms: u64,
+    /// The acting user (as named in the signed entry that carries this event).
+    pub by: String,
+    /// The node where it was recorded.
+    pub node: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    Raised,
+    Validated,
+    Mobilised,
+    Sighted,
+    FirRegistered {
+        fir_number: String,
+    },
+    UnderInvestigation,
+    FastTracked,
+    /// Escalated to a higher office: 1 = regional (RPO), 2 = provincial (IG), 3 = federal.
+    Escalated {
+        level: u8,
+    },
+    Recovered,
+    Reunited,
+    ResolvedByReconciliation,
+    Closed,
+}
+
+impl EventKind {
+    /// Whether this event belongs on a record of `kind`.
+    pub fn allowed_for(&self, kind: RecordKind) -> bool {
+        use EventKind::*;
+        match kind {
+            RecordKind::Alert => matches!(
+                self,
+                Raised
+                    | Validated
+                    | Mobilised
+                    | Sighted
+                    | FirRegistered { .. }
+                    | Escalated { .. }
+                    | Recovered
+                    | Reunited
+                    | Closed
+            ),
+            RecordKind::Case => matches!(
+                self,
+                Raised
+                    | FirRegistered { .. }
+                    | UnderInvestigation
+                    | FastTracked
+                    | Escalated { .. }
+                    | ResolvedByReconciliation
+                    | Recovered
+                    | Closed
+            ),
+        }
+    }
+
+    /// Checks the event's own fields.
+    pub fn validate(&self, kind: RecordKind) -> Result<(), Invalid> {
+        if !self.allowed_for(kind) {
+            return Err(Invalid::one(
+                "type",
+                format!("this event does not apply to a {kind:?} record"),
+            ));
+        }
+        match self {
+            EventKind::FirRegistered { fir_number } => {
+                validate::text(fir_number, limits::FIR_NUMBER_CHARS_MAX)
+                    .map_err(|reason| Invalid::one("fir_number", reason))?;
+            }
+            EventKind::Escalated { level } if !(1..=3).contains(level) => {
+                return Err(Invalid::one(
+                    "level",
+                    "is 1 (region), 2 (province) or 3 (federal)",
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Where a missing-child alert stands. The order is the lattice: later stages win on merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStage {
+    Raised,
+    Validated,
+    Mobilised,
+    Sighted,
+    Recovered,
+    Reunited,
+    Closed,
+}
+
+/// Where a complaint case stands. The order is the lattice: later stages win on merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStage {
+    Filed,
+    UnderInvestigation,
+    Resolved,
+    Closed,
+}
+
+/// A record's derived status: a stage plus facts that accumulate alongside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status<S> {
+    pub stage: S,
+    /// Every FIR number registered, on any replica (two stations registering different FIRs keep both).
+    pub fir_numbers: BTreeSet<String>,
+    pub fast_tracked: bool,
+    /// Highest office the record was escalated to (0 = none).
+    pub escalation_level: u8,
+    /// First time it was validated (alerts) or taken up for investigation (cases).
+    pub first_validated_ms: Option<u64>,
+    /// First time it was recovered, reunited or resolved.
+    pub first_resolved_ms: Option<u64>,
+}
+
+pub type AlertStatus = Status<AlertStage>;
+pub type CaseStatus = Status<CaseStage>;
+
+fn min_opt(a: Option<u64>, b: u64) -> Option<u64> {
+    Some(a.map_or(b, |a| a.min(b)))
+}
+
+fn accumulate<S: Ord + Copy>(
+    bottom: S,
+    events: &[Event],
+    stage_of: impl Fn(&EventKind) -> Option<S>,
+) -> Status<S> {
+    let mut status = Status {
+        stage: bottom,
+        fir_numbers: BTreeSet::new(),
+        fast_tracked: false,
+        escalation_level: 0,
+        first_validated_ms: None,
+        first_resolved_ms: None,
+    };
+    for event in events {
+        if let Some(stage) = stage_of(&event.kind) {
+            status.stage = status.stage.max(stage);
+        }
+        match &event.kind {
+            EventKind::FirRegistered { fir_number } => {
+                status.fir_numbers.insert(fir_number.clone());
+            }
+            EventKind::FastTracked => status.fast_tracked = true,
+            EventKind::Escalated { level } => {
+                status.escalation_level = status.escalation_level.max(*level)
+            }
+            EventKind::Validated | EventKind::UnderInvestigation => {
+                status.first_validated_ms = min_opt(status.first_validated_ms, event.at_ms);
+            }
+            EventKind::Recovered | EventKind::Reunited | EventKind::ResolvedByReconciliation => {
+                status.first_resolved_ms = min_opt(status.first_resolved_ms, event.at_ms);
+            }
+            _ => {}
+        }
+    }
+    status
+}
+
+/// The status of an alert with these events.
+pub fn alert_status(events: &[Event]) -> AlertStatus {
+    accumulate(AlertStage::Raised, events, |kind| match kind {
+        EventKind::Validated => Some(AlertStage::Validated),
+        EventKind::Mobilised => Some(AlertStage::Mobilised),
+        EventKind::Sighted => Some(AlertStage::Sighted),
+        EventKind::Recovered => Some(AlertStage::Recovered),
+        EventKind::Reunited => Some(AlertStage::Reunited),
+        EventKind::Closed => Some(AlertStage::Closed),
+        _ => None,
+    })
+}
+
+/// The status of a case with these events.
+pub fn case_status(events: &[Event]) -> CaseStatus {
+    accumulate(CaseStage::Filed, events, |kind| match kind {
+        EventKind::UnderInvestigation
+        | EventKind::FirRegistered { .. }
+        | EventKind::FastTracked => Some(CaseStage::UnderInvestigation),
+        EventKind::ResolvedByReconciliation | EventKind::Recovered => Some(CaseStage::Resolved),
+        EventKind::Closed => Some(CaseStage::Closed),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn event_kind() -> impl Strategy<Value = EventKind> {
+        prop_oneof![
+            Just(EventKind::Raised),
+            Just(EventKind::Validated),
+            Just(EventKind::Mobilised),
+            Just(EventKind::Sighted),
+            "[A-Z]{2}-[0-9]{1,3}".prop_map(|fir_number| EventKind::FirRegistered { fir_number }),
+            Just(EventKind::UnderInvestigation),
+            Just(EventKind::FastTracked),
+            (1u8..=3).prop_map(|level| EventKind::Escalated { level }),
+            Just(EventKind::Recovered),
+            Just(EventKind::Reunited),
+            Just(EventKind::ResolvedByReconciliation),
+            Just(EventKind::Closed),
+        ]
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        (event_kind(), 0u64..1_000, 0usize..3).prop_map(|(kind, at_ms, n)| Event {
+            kind,
+            at_ms,
+            by: format!("user{n}"),
+            node: format!("node{n}"),
+            note: None,
+        })
+    }
+
+    /// Merges two replicas' timelines the way automerge does for concurrent list appends: all of both, in some
+    /// interleaving chosen by `picks`, with duplicates of already-shared events removed.
+    fn interleave(shared: &[Event], a: &[Event], b: &[Event], picks: &[bool]) -> Vec<Event> {
+        let mut merged = shared.to_vec();
+        let (mut i, mut j) = (0, 0);
+        let mut p = picks.iter().cycle();
+        while i < a.len() || j < b.len() {
+            let take_a = j >= b.len() || (i < a.len() && *p.next().unwrap_or(&true));
+            if take_a {
+                merged.push(a[i].clone());
+                i += 1;
+            } else {
+                merged.push(b[j].clone());
+                j += 1;
+            }
+        }
+        merged
+    }
+
+    proptest! {
+        /// Two disconnected replicas append events; however their timelines interleave on merge, every replica
+        /// derives the same status, and that status depends only on the set of events.
+        #[test]
+        fn status_is_a_join_over_the_event_set(
+            shared in prop::collection::vec(event(), 0..6),
+            a in prop::collection::vec(event(), 0..8),
+            b in prop::collection::vec(event(), 0..8),
+            picks1 in prop::collection::vec(any::<bool>(), 1..16),
+            picks2 in prop::collection::vec(any::<bool>(), 1..16),
+            dup in any::<bool>(),
+        ) {
+            let m1 = interleave(&shared, &a, &b, &picks1);
+            let mut m2 = interleave(&shared, &b, &a, &picks2);
+            if dup {
+                // Re-delivery of already-merged events changes nothing.
+                m2.extend(a.iter().cloned());
+            }
+            prop_assert_eq!(alert_status(&m1), alert_status(&m2));
+            prop_assert_eq!(case_status(&m1), case_status(&m2));
+            let mut reversed = m1.clone();
+            reversed.reverse();
+            prop_assert_eq!(alert_status(&m1), alert_status(&reversed));
+        }
+
+        /// Status only moves up the lattice as events are added (monotone), so merging never loses progress.
+        #[test]
+        fn status_is_monotone(events in prop::collection::vec(event(), 0..20), extra in event()) {
+            let before = alert_status(&events);
+            let mut more = events.clone();
+            more.push(extra);
+            let after = alert_status(&more);
+            prop_assert!(after.stage >= before.stage);
+            prop_assert!(after.fir_numbers.is_superset(&before.fir_numbers));
+            prop_assert!(after.escalation_level >= before.escalation_level);
+            prop_assert!(after.fast_tracked >= before.fast_tracked);
+        }
+    }
+
+    #[test]
+    fn concurrent_validation_and_recovery_merge_to_recovered() {
+        let at = |kind, at_ms| Event {
+            kind,
+            at_ms,
+            by: "u".into(),
+            node: "n".into(),
+            note: None,
+        };
+        let district = vec![at(EventKind::Validated, 10), at(EventKind::Mobilised, 20)];
+        let province = vec![at(EventKind::Recovered, 15), at(EventKind::Validated, 5)];
+        let merged: Vec<Event> = district.iter().chain(&province).cloned().collect();
+        let status = alert_status(&merged);
+        assert_eq!(status.stage, AlertStage::Recovered);
+        assert_eq!(status.first_validated_ms, Some(5));
+        assert_eq!(status.first_resolved_ms, Some(15));
+    }
+
+    #[test]
+    fn events_are_checked_against_the_record_kind() {
+        assert!(EventKind::Mobilised.validate(RecordKind::Case).is_err());
+        assert!(EventKind::FastTracked.validate(RecordKind::Alert).is_err());
+        assert!(
+            EventKind::Escalated { level: 9 }
+                .validate(RecordKind::Alert)
+                .is_err()
+        );
+        assert!(
+            EventKind::FirRegistered {
+                fir_number: " ".into()
+            }
+            .validate(RecordKind::Case)
+            .is_err()
+        );
+        assert!(
+            EventKind::FirRegistered {
+                fir_number: "123/2026".into()
+            }
+            .validate(RecordKind::Case)
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Every limit Hifazat enforces, as named constants in one place.
+//!
+//! A limit lives here when more than one crate must agree on it, or when an operator may want to find it.
+//! Names carry their unit last (`entry_bytes_max`, `timeout_ms`). The `const` assertions at the bottom check the
+//! relations between limits at compile time, so changing one number cannot silently break another.
+
+/// Largest encoded log entry accepted from anyone, in bytes (header + payload + signature).
+pub const ENTRY_BYTES_MAX: usize = 96 * 1024;
+/// Largest automerge change carried by one entry, in bytes.
+pub const PAYLOAD_BYTES_MAX: usize = 64 * 1024;
+/// Longest scope name in a log id, in bytes (ASCII).
+pub const SCOPE_BYTES_MAX: usize = 48;
+/// Longest acting-user name inside an entry, in bytes (UTF-8).
+pub const ACTOR_BYTES_MAX: usize = 64;
+/// Fixed part of an encoded entry, in bytes: everything but the scope, actor and payload bodies.
+/// version 1 + author 32 + scope len 1 + seq 8 + prev 32 + time 8 + record 16 + actor len 1 + payload len 4 + sig 64.
+pub const ENTRY_FIXED_BYTES: usize = 1 + 32 + 1 + 8 + 32 + 8 + 16 + 1 + 4 + 64;
+
+/// Entries verified together in one batch; larger batches amortise better but hold more memory.
+pub const VERIFY_BATCH_ENTRIES_MAX: usize = 256;
+/// Changes waiting for missing automerge dependencies, per node. Past this the oldest are dropped
+/// (catch-up fetches them again), so a peer cannot grow our memory without bound.
+pub const PENDING_CHANGES_MAX: usize = 10_000;
+/// Record documents kept decoded in memory at once.
+pub const RECORD_CACHE_MAX: usize = 4_096;
+/// Timeline events one record may hold; past this, further events are refused.
+pub const TIMELINE_EVENTS_MAX: usize = 2_000;
+/// Sightings one alert may hold.
+pub const SIGHTINGS_MAX: usize = 5_000;
+
+/// Writes the store commits together under one flush.
+pub const COMMIT_GROUP_MAX: usize = 256;
+/// Requests waiting for the engine; when full, callers wait (back-pressure), never grow a queue.
+pub const ENGINE_QUEUE_MAX: usize = 1_024;
+
+/// Largest HTTP request body, in bytes.
+pub const HTTP_BODY_BYTES_MAX: usize = 256 * 1024;
+/// Longest an HTTP request may take, in milliseconds.
+pub const HTTP_TIMEOUT_MS: u64 = 10_000;
+/// HTTP requests served at once per node.
+pub const HTTP_CONCURRENCY_MAX: usize = 512;
+
+/// Text field lengths, in characters.
+pub const NAME_CHARS_MAX: usize = 100;
+pub const DESCRIPTION_CHARS_MAX: usize = 2_000;
+pub const NOTE_CHARS_MAX: usize = 1_000;
+pub const PLACE_TEXT_CHARS_MAX: usize = 200;
+pub const REFERENCE_CHARS_MAX: usize = 200;
+pub const FIR_NUMBER_CHARS_MAX: usize = 40;
+/// Oldest age, in years, for which a missing-person alert is a child alert (Zainab Alert covers under-18s).
+pub const CHILD_AGE_YEARS_MAX: u8 = 17;
+
+/// Largest topology file, in bytes.
+pub const TOPOLOGY_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Most nodes one topology may name.
+pub const TOPOLOGY_NODES_MAX: usize = 2_000;
+
+const _: () = assert!(
+    PAYLOAD_BYTES_MAX + SCOPE_BYTES_MAX + ACTOR_BYTES_MAX + ENTRY_FIXED_BYTES <= ENTRY_BYTES_MAX
+);
+const _: () = assert!(SCOPE_BYTES_MAX <= u8::MAX as usize);
+const _: () = assert!(ACTOR_BYTES_MAX <= u8::MAX as usize);
+const _: () = assert!(ENTRY_BYTES_MAX < HTTP_BODY_BYTES_MAX);
+const _: () = assert!(COMMIT_GROUP_MAX <= ENGINE_QUEUE_MAX);
+const _: () = assert!(VERIFY_BATCH_ENTRIES_MAX <= PENDING_CHANGES_MAX);
+// A description, a note and the fixed fields of a record must fit in one change.
+const _: () =
+    assert!((DESCRIPTION_CHARS_MAX + NOTE_CHARS_MAX + 8 * NAME_CHARS_MAX) * 4 < PAYLOAD_BYTES_MAX);
