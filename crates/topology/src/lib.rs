@@ -1,1 +1,594 @@
-//! placeholder
+//! The federation's layout: provinces and territories, their regions and districts, and the nodes that serve them.
+//!
+//! Parsed from TOML (`topology/pakistan.toml`, `topology/demo.toml`) and validated as a whole: every code unique,
+//! every reference resolved, every district's headquarters inside Pakistan, every node's address unique. An error
+//! names the line of the file and the reason. Pure: reading the file is the caller's job (or [`Topology::load`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+use hifazat_domain::Districts;
+use hifazat_limits as limits;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// A topology error: where in the file, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologyError {
+    /// 1-based line, when the error has a place in the file.
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl fmt::Display for TopologyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+impl std::error::Error for TopologyError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvinceKind {
+    Province,
+    Territory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Federal,
+    Province,
+    District,
+}
+
+// The file as written. Codes carry their place in the file so errors can point at them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    name: String,
+    #[serde(default)]
+    province: Vec<ProvinceRow>,
+    #[serde(default)]
+    region: Vec<RegionRow>,
+    #[serde(default)]
+    node: Vec<NodeRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvinceRow {
+    code: Spanned<String>,
+    name: String,
+    kind: ProvinceKind,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegionRow {
+    code: Spanned<String>,
+    province: Spanned<String>,
+    name: String,
+    districts: Vec<DistrictRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DistrictRow {
+    code: Spanned<String>,
+    name: String,
+    /// The district headquarters (the town the district's offices are in).
+    hq: String,
+    lat: Spanned<f64>,
+    lon: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeRow {
+    name: Spanned<String>,
+    role: Role,
+    #[serde(default)]
+    province: Option<Spanned<String>>,
+    #[serde(default)]
+    district: Option<Spanned<String>>,
+    host: Spanned<String>,
+    #[serde(default = "default_http_port")]
+    http_port: u16,
+    #[serde(default = "default_p2p_port")]
+    p2p_port: u16,
+}
+
+/// Default HTTP port of a node (each node has its own address, so all may share it).
+pub const HTTP_PORT_DEFAULT: u16 = 8080;
+/// Default peer-to-peer port of a node.
+pub const P2P_PORT_DEFAULT: u16 = 9080;
+
+fn default_http_port() -> u16 {
+    HTTP_PORT_DEFAULT
+}
+
+fn default_p2p_port() -> u16 {
+    P2P_PORT_DEFAULT
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Province {
+    pub code: String,
+    pub name: String,
+    pub kind: ProvinceKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Region {
+    pub code: String,
+    pub name: String,
+    pub province: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct District {
+    pub code: String,
+    pub name: String,
+    pub hq: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub region: String,
+    pub province: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    pub name: String,
+    pub role: Role,
+    /// The province a province or district node belongs to.
+    pub province: Option<String>,
+    /// The district a district node serves.
+    pub district: Option<String>,
+    pub host: IpAddr,
+    pub http_port: u16,
+    pub p2p_port: u16,
+}
+
+/// A validated topology.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Topology {
+    pub name: String,
+    pub provinces: Vec<Province>,
+    pub regions: Vec<Region>,
+    pub districts: Vec<District>,
+    pub nodes: Vec<Node>,
+    #[serde(skip)]
+    district_index: BTreeMap<String, usize>,
+}
+
+struct Lines<'a>(&'a str);
+
+impl Lines<'_> {
+    fn of(&self, offset: usize) -> usize {
+        self.0.as_bytes()[..offset.min(self.0.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        reason: impl Into<String>,
+    ) -> Result<T, TopologyError> {
+        Err(TopologyError {
+            line: Some(self.of(span.start)),
+            reason: reason.into(),
+        })
+    }
+}
+
+fn code_ok(code: &str, parts: usize) -> bool {
+    let pieces: Vec<&str> = code.split('-').collect();
+    pieces.len() == parts
+        && pieces.iter().all(|p| {
+            (2..=12).contains(&p.len())
+                && p.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
+}
+
+impl Topology {
+    /// Reads and validates a topology file.
+    pub fn load(path: &Path) -> Result<Topology, TopologyError> {
+        let io = |e: std::io::Error| TopologyError {
+            line: None,
+            reason: format!("{}: {e}", path.display()),
+        };
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > limits::TOPOLOGY_BYTES_MAX as u64 {
+            return Err(TopologyError {
+                line: None,
+                reason: format!(
+                    "{} is {len} bytes; at most {} are allowed",
+                    path.display(),
+                    limits::TOPOLOGY_BYTES_MAX
+                ),
+            });
+        }
+        Topology::parse(&std::fs::read_to_string(path).map_err(io)?)
+    }
+
+    /// Parses and validates a topology.
+    pub fn parse(text: &str) -> Result<Topology, TopologyError> {
+        if text.len() > limits::TOPOLOGY_BYTES_MAX {
+            return Err(TopologyError {
+                line: None,
+                reason: "topology file is too large".into(),
+            });
+        }
+        let lines = Lines(text);
+        let file: File = toml::from_str(text).map_err(|e| TopologyError {
+            line: e.span().map(|s| lines.of(s.start)),
+            reason: e.message().to_owned(),
+        })?;
+        if file.name.trim().is_empty() {
+            return Err(TopologyError {
+                line: Some(1),
+                reason: "`name` must not be empty".into(),
+            });
+        }
+
+        let mut provinces = Vec::new();
+        let mut province_codes = BTreeSet::new();
+        for p in &file.province {
+            if !code_ok(p.code.get_ref(), 1) {
+                return lines.err(
+                    p.code.span(),
+                    format!("province code `{}` must be 2-12 capitals", p.code.get_ref()),
+                );
+            }
+            if !province_codes.insert(p.code.get_ref().clone()) {
+                return lines.err(
+                    p.code.span(),
+                    format!("province `{}` is defined twice", p.code.get_ref()),
+                );
+            }
+            provinces.push(Province {
+                code: p.code.get_ref().clone(),
+                name: p.name.clone(),
+                kind: p.kind,
+            });
+        }
+
+        let mut regions = Vec::new();
+        let mut region_codes = BTreeSet::new();
+        let mut districts = Vec::new();
+        let mut district_index = BTreeMap::new();
+        for r in &file.region {
+            let code = r.code.get_ref();
+            if !code_ok(code, 2) {
+                return lines.err(
+                    r.code.span(),
+                    format!("region code `{code}` must look like PB-LAHORE"),
+                );
+            }
+            if !region_codes.insert(code.clone()) {
+                return lines.err(r.code.span(), format!("region `{code}` is defined twice"));
+            }
+            if !province_codes.contains(r.province.get_ref()) {
+                return lines.err(
+                    r.province.span(),
+                    format!(
+                        "region `{code}` names unknown province `{}`",
+                        r.province.get_ref()
+                    ),
+                );
+            }
+            if !code.starts_with(&format!("{}-", r.province.get_ref())) {
+                return lines.err(
+                    r.code.span(),
+                    format!("region `{code}` must start with its province code"),
+                );
+            }
+            if r.districts.is_empty() {
+                return lines.err(r.code.span(), format!("region `{code}` has no districts"));
+            }
+            for d in &r.districts {
+                let dcode = d.code.get_ref();
+                if !code_ok(dcode, 2) || !dcode.starts_with(&format!("{}-", r.province.get_ref())) {
+                    return lines.err(
+                        d.code.span(),
+                        format!(
+                            "district code `{dcode}` must look like {}-ABC",
+                            r.province.get_ref()
+                        ),
+                    );
+                }
+                if region_codes.contains(dcode) || district_index.contains_key(dcode) {
+                    return lines.err(d.code.span(), format!("code `{dcode}` is used twice"));
+                }
+                if d.name.trim().is_empty() || d.hq.trim().is_empty() {
+                    return lines.err(
+                        d.code.span(),
+                        format!("district `{dcode}` needs a name and a headquarters"),
+                    );
+                }
+                let lat = *d.lat.get_ref();
+                if let Err(reason) = hifazat_domain::geo::coordinates(lat, d.lon) {
+                    return lines.err(
+                        d.lat.span(),
+                        format!("district `{dcode}` headquarters {reason}"),
+                    );
+                }
+                district_index.insert(dcode.clone(), districts.len());
+                districts.push(District {
+                    code: dcode.clone(),
+                    name: d.name.clone(),
+                    hq: d.hq.clone(),
+                    lat,
+                    lon: d.lon,
+                    region: code.clone(),
+                    province: r.province.get_ref().clone(),
+                });
+            }
+            regions.push(Region {
+                code: code.clone(),
+                name: r.name.clone(),
+                province: r.province.get_ref().clone(),
+            });
+        }
+
+        if file.node.len() > limits::TOPOLOGY_NODES_MAX {
+            return Err(TopologyError {
+                line: None,
+                reason: format!(
+                    "{} nodes; at most {} are allowed",
+                    file.node.len(),
+                    limits::TOPOLOGY_NODES_MAX
+                ),
+            });
+        }
+        let mut nodes = Vec::new();
+        let mut names = BTreeSet::new();
+        let mut sockets = BTreeSet::new();
+        for n in &file.node {
+            let name = n.name.get_ref();
+            let name_ok = (1..=32).contains(&name.len())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !name_ok {
+                return lines.err(
+                    n.name.span(),
+                    format!("node name `{name}` must be 1-32 of a-z, 0-9 and -"),
+                );
+            }
+            if !names.insert(name.clone()) {
+                return lines.err(n.name.span(), format!("node `{name}` is defined twice"));
+            }
+            let host: IpAddr = n.host.get_ref().parse().or_else(|_| {
+                lines.err(
+                    n.host.span(),
+                    format!("host `{}` is not an IP address", n.host.get_ref()),
+                )
+            })?;
+            for port in [n.http_port, n.p2p_port] {
+                if port == 0 || !sockets.insert((host, port)) {
+                    return lines.err(
+                        n.host.span(),
+                        format!("node `{name}`: {host}:{port} is zero or already taken"),
+                    );
+                }
+            }
+            let (province, district) = match n.role {
+                Role::Federal => {
+                    if n.province.is_some() || n.district.is_some() {
+                        return lines.err(
+                            n.name.span(),
+                            "the federal node has no province or district",
+                        );
+                    }
+                    (None, None)
+                }
+                Role::Province => {
+                    let Some(p) = &n.province else {
+                        return lines.err(
+                            n.name.span(),
+                            format!("province node `{name}` needs `province`"),
+                        );
+                    };
+                    if !province_codes.contains(p.get_ref()) {
+                        return lines.err(p.span(), format!("unknown province `{}`", p.get_ref()));
+                    }
+                    (Some(p.get_ref().clone()), None)
+                }
+                Role::District => {
+                    let Some(d) = &n.district else {
+                        return lines.err(
+                            n.name.span(),
+                            format!("district node `{name}` needs `district`"),
+                        );
+                    };
+                    let Some(&i) = district_index.get(d.get_ref()) else {
+                        return lines.err(d.span(), format!("unknown district `{}`", d.get_ref()));
+                    };
+                    (
+                        Some(districts[i].province.clone()),
+                        Some(d.get_ref().clone()),
+                    )
+                }
+            };
+            nodes.push(Node {
+                name: name.clone(),
+                role: n.role,
+                province,
+                district,
+                host,
+                http_port: n.http_port,
+                p2p_port: n.p2p_port,
+            });
+        }
+        let federal = nodes.iter().filter(|n| n.role == Role::Federal).count();
+        if !nodes.is_empty() && federal != 1 {
+            return Err(TopologyError {
+                line: None,
+                reason: format!("{federal} federal nodes; there must be exactly one"),
+            });
+        }
+        Ok(Topology {
+            name: file.name,
+            provinces,
+            regions,
+            districts,
+            nodes,
+            district_index,
+        })
+    }
+
+    pub fn district(&self, code: &str) -> Option<&District> {
+        self.district_index.get(code).map(|&i| &self.districts[i])
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    pub fn province(&self, code: &str) -> Option<&Province> {
+        self.provinces.iter().find(|p| p.code == code)
+    }
+
+    pub fn region(&self, code: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.code == code)
+    }
+}
+
+impl Districts for Topology {
+    fn contains(&self, district_code: &str) -> bool {
+        self.district_index.contains_key(district_code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "test"
+
+[[province]]
+code = "PB"
+name = "Punjab"
+kind = "province"
+
+[[region]]
+code = "PB-LAHORE"
+province = "PB"
+name = "Lahore"
+districts = [
+  { code = "PB-LHR", name = "Lahore", hq = "Lahore", lat = 31.5497, lon = 74.3436 },
+]
+
+[[node]]
+name = "federal"
+role = "federal"
+host = "127.0.0.2"
+
+[[node]]
+name = "lahore"
+role = "district"
+district = "PB-LHR"
+host = "127.0.0.5"
+"#;
+
+    #[test]
+    fn parses_a_good_file() {
+        let t = Topology::parse(GOOD).unwrap();
+        assert_eq!(t.district("PB-LHR").unwrap().province, "PB");
+        assert_eq!(t.node("lahore").unwrap().province.as_deref(), Some("PB"));
+        assert_eq!(t.node("federal").unwrap().http_port, HTTP_PORT_DEFAULT);
+        assert!(Districts::contains(&t, "PB-LHR"));
+        assert!(!Districts::contains(&t, "PB-XXX"));
+    }
+
+    fn error_of(text: &str) -> TopologyError {
+        Topology::parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_the_line_and_reason() {
+        let e = error_of(&GOOD.replace("lat = 31.5497, lon = 74.3436", "lat = 51.5, lon = -0.12"));
+        assert_eq!(e.line, Some(14), "{e}");
+        assert!(e.reason.contains("outside Pakistan"), "{e}");
+
+        let e = error_of(&GOOD.replace("district = \"PB-LHR\"", "district = \"PB-KHI\""));
+        assert_eq!(e.line, Some(25), "{e}");
+        assert!(e.reason.contains("unknown district `PB-KHI`"), "{e}");
+
+        let e = error_of(&GOOD.replace("host = \"127.0.0.5\"", "host = \"127.0.0.2\""));
+        assert!(e.reason.contains("already taken"), "{e}");
+
+        let e = error_of(&GOOD.replace(
+            "province = \"PB\"\nname = \"Lahore\"",
+            "province = \"SD\"\nname = \"Lahore\"",
+        ));
+        assert!(e.reason.contains("unknown province `SD`"), "{e}");
+
+        let e = error_of(&GOOD.replace("kind = \"province\"", "kind = \"state\""));
+        assert_eq!(e.line, Some(7), "{e}");
+
+        let e = error_of(&GOOD.replace("name = \"lahore\"", "name = \"federal\""));
+        assert!(e.reason.contains("defined twice"), "{e}");
+
+        let e = error_of(&format!(
+            "{GOOD}\n[[node]]\nname = \"f2\"\nrole = \"federal\"\nhost = \"127.0.0.9\"\n"
+        ));
+        assert!(e.reason.contains("exactly one"), "{e}");
+
+        let e = error_of("name = \"x\"\n[[province]]\ncode = \"PB\"\n");
+        assert!(e.line.is_some(), "{e}");
+    }
+
+    fn repo_file(name: &str) -> Topology {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../topology")
+            .join(name);
+        Topology::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    #[test]
+    fn pakistan_has_every_province_and_territory() {
+        let t = repo_file("pakistan.toml");
+        let codes: Vec<&str> = t.provinces.iter().map(|p| p.code.as_str()).collect();
+        assert_eq!(codes, ["PB", "SD", "KP", "BA", "IS", "GB", "AK"]);
+        for p in &t.provinces {
+            let n = t.districts.iter().filter(|d| d.province == p.code).count();
+            assert!(n >= 1, "{} has no districts", p.name);
+        }
+        assert!(t.districts.len() >= 160, "{} districts", t.districts.len());
+        assert!(t.regions.len() >= 35, "{} regions", t.regions.len());
+    }
+
+    #[test]
+    fn demo_is_a_small_federation_on_loopback() {
+        let t = repo_file("demo.toml");
+        assert_eq!(
+            t.nodes.iter().filter(|n| n.role == Role::Province).count(),
+            2
+        );
+        assert_eq!(
+            t.nodes.iter().filter(|n| n.role == Role::District).count(),
+            4
+        );
+        let hosts: BTreeSet<IpAddr> = t.nodes.iter().map(|n| n.host).collect();
+        assert_eq!(
+            hosts.len(),
+            t.nodes.len(),
+            "each node has its own 127.0.0.x"
+        );
+        assert!(hosts.iter().all(|h| h.is_loopback()));
+    }
+}
