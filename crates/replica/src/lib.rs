@@ -1,1 +1,454 @@
-//! placeholder
+//! Record replicas: one automerge document per record, created once at its origin.
+//!
+//! A local write changes the document and hands back the change's bytes, which the caller wraps in a signed log
+//! entry. Remote entries, once verified, are applied in batches per record; a change whose automerge dependencies
+//! are not here yet waits in a bounded queue. Documents materialise into the domain's [`RecordDoc`].
+//! Pure: no storage, no clock. Documents not in the (bounded) cache are rebuilt from the change bytes a
+//! [`ChangeSource`] supplies, which in a node is the store.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{
+    ActorId, AutoCommit, AutoSerde, Change, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue,
+};
+use hifazat_domain::{Event, RecordDoc, RecordId, RecordKind, Sighting};
+use hifazat_limits as limits;
+use hifazat_log::VerifiedEntry;
+use serde_json::Value;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ReplicaError {
+    #[error("record {0} is not known here")]
+    Unknown(RecordId),
+    #[error("record {0} is a {1:?}; this change is for another kind")]
+    WrongKind(RecordId, RecordKind),
+    #[error("record {0} already has {1} {2}; no more are accepted")]
+    Full(RecordId, usize, &'static str),
+    #[error("record {0}: the document does not read as a record: {1}")]
+    Malformed(RecordId, String),
+    #[error("record {0}: automerge refused the change: {1}")]
+    Automerge(RecordId, String),
+}
+
+/// Where documents not in memory are rebuilt from: every change payload stored for a record, in any order.
+pub trait ChangeSource {
+    fn changes(&self, record: RecordId) -> Vec<Vec<u8>>;
+}
+
+/// A source with nothing in it (a node with an empty store, or a test).
+#[derive(Debug, Default)]
+pub struct NoChanges;
+
+impl ChangeSource for NoChanges {
+    fn changes(&self, _record: RecordId) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+}
+
+/// What one batch of remote entries did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Changes now part of their documents.
+    pub applied: usize,
+    /// Changes already present (duplicates, or our own).
+    pub duplicate: usize,
+    /// Changes waiting for dependencies.
+    pub waiting: usize,
+    /// Payloads refused: not an automerge change, or a second creation of an existing record.
+    pub refused: Vec<(RecordId, String)>,
+    /// Waiting changes dropped because the queue was full (still in the store; a rebuild includes them).
+    pub dropped: usize,
+    /// Records whose documents changed.
+    pub touched: Vec<RecordId>,
+}
+
+struct Waiting {
+    record: RecordId,
+    change: Change,
+}
+
+/// The node's record documents: a bounded cache in front of a [`ChangeSource`], and the queue of changes
+/// waiting for dependencies.
+pub struct Replicas {
+    actor: ActorId,
+    docs: HashMap<RecordId, AutoCommit>,
+    /// Cache order, oldest first, for eviction.
+    order: VecDeque<RecordId>,
+    waiting: VecDeque<Waiting>,
+}
+
+impl std::fmt::Debug for Replicas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replicas")
+            .field("cached", &self.docs.len())
+            .field("waiting", &self.waiting.len())
+            .finish()
+    }
+}
+
+fn commit(doc: &mut AutoCommit, now_ms: u64) -> Option<Change> {
+    doc.commit_with(CommitOptions::default().with_time((now_ms / 1000) as i64))?;
+    doc.get_last_local_change()
+}
+
+fn json_to_scalar(value: &Value) -> Option<ScalarValue> {
+    Some(match value {
+        Value::Null => ScalarValue::Null,
+        Value::Bool(b) => ScalarValue::Boolean(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => ScalarValue::Int(i),
+            (None, Some(u), _) => ScalarValue::Uint(u),
+            (_, _, Some(f)) => ScalarValue::F64(f),
+            _ => ScalarValue::Null,
+        },
+        Value::String(s) => ScalarValue::Str(s.as_str().into()),
+        Value::Array(_) | Value::Object(_) => return None,
+    })
+}
+
+/// Writes `value` under `key` of map `obj`.
+fn put_json(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: &Value,
+) -> Result<(), automerge::AutomergeError> {
+    match value {
+        Value::Object(map) => {
+            let child = doc.put_object(obj, key, ObjType::Map)?;
+            for (k, v) in map {
+                put_json(doc, &child, k, v)?;
+            }
+        }
+        Value::Array(items) => {
+            let child = doc.put_object(obj, key, ObjType::List)?;
+            for (i, v) in items.iter().enumerate() {
+                insert_json(doc, &child, i, v)?;
+            }
+        }
+        scalar => doc.put(obj, key, json_to_scalar(scalar).expect("scalar"))?,
+    }
+    Ok(())
+}
+
+/// Inserts `value` at `index` of list `obj`.
+fn insert_json(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    index: usize,
+    value: &Value,
+) -> Result<(), automerge::AutomergeError> {
+    match value {
+        Value::Object(map) => {
+            let child = doc.insert_object(obj, index, ObjType::Map)?;
+            for (k, v) in map {
+                put_json(doc, &child, k, v)?;
+            }
+        }
+        Value::Array(items) => {
+            let child = doc.insert_object(obj, index, ObjType::List)?;
+            for (i, v) in items.iter().enumerate() {
+                insert_json(doc, &child, i, v)?;
+            }
+        }
+        scalar => doc.insert(obj, index, json_to_scalar(scalar).expect("scalar"))?,
+    }
+    Ok(())
+}
+
+/// Reads a document as a record.
+pub fn read(record: RecordId, doc: &AutoCommit) -> Result<RecordDoc, ReplicaError> {
+    let json = serde_json::to_value(AutoSerde::from(doc))
+        .map_err(|e| ReplicaError::Malformed(record, e.to_string()))?;
+    serde_json::from_value(json).map_err(|e| ReplicaError::Malformed(record, e.to_string()))
+}
+
+impl Replicas {
+    /// `author` is this node's public key; it is the automerge actor of every change this node makes.
+    pub fn new(author: [u8; 32]) -> Replicas {
+        Replicas {
+            actor: ActorId::from(author.as_slice()),
+            docs: HashMap::new(),
+            order: VecDeque::new(),
+            waiting: VecDeque::new(),
+        }
+    }
+
+    /// Changes waiting for dependencies.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    fn cache(&mut self, record: RecordId, doc: AutoCommit) {
+        if self.docs.insert(record, doc).is_none() {
+            self.order.push_back(record);
+        }
+        while self.docs.len() > limits::RECORD_CACHE_MAX {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            self.docs.remove(&oldest);
+        }
+    }
+
+    /// The record's document, rebuilt from `source` when not cached. `None` when there is no change for it.
+    fn doc(&mut self, record: RecordId, source: &dyn ChangeSource) -> Option<&mut AutoCommit> {
+        if !self.docs.contains_key(&record) {
+            let changes: Vec<Change> = source
+                .changes(record)
+                .into_iter()
+                .filter_map(|bytes| Change::from_bytes(bytes).ok())
+                .collect();
+            if changes.is_empty() {
+                return None;
+            }
+            let mut doc = AutoCommit::new().with_actor(self.actor.clone());
+            // Stored changes passed verification when they arrived; ones automerge still cannot place wait in
+            // its own queue until their dependencies are stored too.
+            if doc.apply_changes_batch(changes).is_err() {
+                return None;
+            }
+            self.cache(record, doc);
+        }
+        self.docs.get_mut(&record)
+    }
+
+    /// Creates a record's document (at its origin) and returns the creation change.
+    pub fn create(
+        &mut self,
+        record: RecordId,
+        content: &RecordDoc,
+        now_ms: u64,
+    ) -> Result<Vec<u8>, ReplicaError> {
+        let mut doc = AutoCommit::new().with_actor(self.actor.clone());
+        let json = serde_json::to_value(content)
+            .map_err(|e| ReplicaError::Malformed(record, e.to_string()))?;
+        let Value::Object(root) = json else {
+            return Err(ReplicaError::Malformed(record, "not a map".into()));
+        };
+        for (key, value) in &root {
+            put_json(&mut doc, &automerge::ROOT, key, value)
+                .map_err(|e| ReplicaError::Automerge(record, e.to_string()))?;
+        }
+        let change = commit(&mut doc, now_ms).expect("a new record's document has a change");
+        self.cache(record, doc);
+        Ok(change.raw_bytes().to_vec())
+    }
+
+    fn append(
+        &mut self,
+        record: RecordId,
+        source: &dyn ChangeSource,
+        list: &'static str,
+        max: usize,
+        value: Value,
+        now_ms: u64,
+    ) -> Result<Vec<u8>, ReplicaError> {
+        let doc = self
+            .doc(record, source)
+            .ok_or(ReplicaError::Unknown(record))?;
+        let am = |e: automerge::AutomergeError| ReplicaError::Automerge(record, e.to_string());
+        let list_id = match doc.get(automerge::ROOT, list).map_err(am)? {
+            Some((automerge::Value::Object(ObjType::List), id)) => id,
+            _ => return Err(ReplicaError::Malformed(record, format!("no `{list}` list"))),
+        };
+        let len = doc.length(&list_id);
+        if len >= max {
+            return Err(ReplicaError::Full(record, len, list));
+        }
+        if let Err(e) = insert_json(doc, &list_id, len, &value) {
+            doc.rollback();
+            return Err(am(e));
+        }
+        Ok(commit(doc, now_ms)
+            .expect("an append makes a change")
+            .raw_bytes()
+            .to_vec())
+    }
+
+    /// Appends an event to a record's timeline and returns the change.
+    pub fn append_event(
+        &mut self,
+        record: RecordId,
+        source: &dyn ChangeSource,
+        event: &Event,
+        now_ms: u64,
+    ) -> Result<Vec<u8>, ReplicaError> {
+        let value = serde_json::to_value(event)
+            .map_err(|e| ReplicaError::Malformed(record, e.to_string()))?;
+        self.append(
+            record,
+            source,
+            "timeline",
+            limits::TIMELINE_EVENTS_MAX,
+            value,
+            now_ms,
+        )
+    }
+
+    /// Adds a sighting to an alert and returns the change.
+    pub fn append_sighting(
+        &mut self,
+        record: RecordId,
+        source: &dyn ChangeSource,
+        sighting: &Sighting,
+        now_ms: u64,
+    ) -> Result<Vec<u8>, ReplicaError> {
+        if let RecordDoc::Case(_) = self
+            .get(record, source)?
+            .ok_or(ReplicaError::Unknown(record))?
+        {
+            return Err(ReplicaError::WrongKind(record, RecordKind::Case));
+        }
+        let value = serde_json::to_value(sighting)
+            .map_err(|e| ReplicaError::Malformed(record, e.to_string()))?;
+        self.append(
+            record,
+            source,
+            "sightings",
+            limits::SIGHTINGS_MAX,
+            value,
+            now_ms,
+        )
+    }
+
+    /// The record, materialised; `None` if there is nothing for it here.
+    pub fn get(
+        &mut self,
+        record: RecordId,
+        source: &dyn ChangeSource,
+    ) -> Result<Option<RecordDoc>, ReplicaError> {
+        match self.doc(record, source) {
+            None => Ok(None),
+            Some(doc) => read(record, doc).map(Some),
+        }
+    }
+
+    /// The record's automerge heads (equal on two replicas exactly when they hold the same changes).
+    pub fn heads(
+        &mut self,
+        record: RecordId,
+        source: &dyn ChangeSource,
+    ) -> Option<Vec<ChangeHash>> {
+        self.doc(record, source).map(|d| d.get_heads())
+    }
+
+    /// Applies verified remote entries, grouped by record, each group as one automerge batch. Changes whose
+    /// dependencies are missing wait (bounded); waiting changes whose dependencies arrive are applied too.
+    pub fn apply(&mut self, entries: &[VerifiedEntry], source: &dyn ChangeSource) -> ApplyReport {
+        let mut report = ApplyReport::default();
+        let mut by_record: HashMap<RecordId, Vec<Change>> = HashMap::new();
+        let mut order = Vec::new();
+        for entry in entries {
+            let record = RecordId(entry.content.record);
+            match Change::from_bytes(entry.content.payload.clone()) {
+                Ok(change) => {
+                    if !by_record.contains_key(&record) {
+                        order.push(record);
+                    }
+                    by_record.entry(record).or_default().push(change);
+                }
+                Err(e) => report
+                    .refused
+                    .push((record, format!("payload is not an automerge change: {e}"))),
+            }
+        }
+        // Waiting changes for these records get another chance with this batch.
+        let mut still = VecDeque::new();
+        for w in self.waiting.drain(..) {
+            match by_record.get_mut(&w.record) {
+                Some(list) => list.push(w.change),
+                None => still.push_back(w),
+            }
+        }
+        self.waiting = still;
+        for record in order {
+            let changes = by_record.remove(&record).unwrap_or_default();
+            self.apply_record(record, changes, source, &mut report);
+        }
+        report
+    }
+
+    fn apply_record(
+        &mut self,
+        record: RecordId,
+        changes: Vec<Change>,
+        source: &dyn ChangeSource,
+        report: &mut ApplyReport,
+    ) {
+        let actor = self.actor.clone();
+        let exists = self.doc(record, source).is_some();
+        if !exists {
+            self.cache(record, AutoCommit::new().with_actor(actor));
+        }
+        let doc = self.docs.get_mut(&record).expect("cached above");
+        let mut ready: Vec<Change> = Vec::new();
+        let mut ready_hashes: HashSet<ChangeHash> = HashSet::new();
+        let mut pending: Vec<Change> = Vec::new();
+        // A record is created exactly once: a document accepts one change without dependencies, its first.
+        let mut has_root = !doc.get_heads().is_empty();
+        for change in changes {
+            if doc.get_change_by_hash(&change.hash()).is_some()
+                || pending.iter().any(|c| c.hash() == change.hash())
+            {
+                report.duplicate += 1;
+            } else if change.deps().is_empty() && has_root {
+                report.refused.push((
+                    record,
+                    "a second creation change for an existing record".into(),
+                ));
+            } else {
+                has_root |= change.deps().is_empty();
+                pending.push(change);
+            }
+        }
+        // Move changes whose dependencies are all present to `ready`, until nothing more moves.
+        loop {
+            let before = pending.len();
+            let mut rest = Vec::new();
+            for change in pending {
+                let deps_met = change
+                    .deps()
+                    .iter()
+                    .all(|d| ready_hashes.contains(d) || doc.get_change_by_hash(d).is_some());
+                if deps_met {
+                    ready_hashes.insert(change.hash());
+                    ready.push(change);
+                } else {
+                    rest.push(change);
+                }
+            }
+            pending = rest;
+            if pending.len() == before {
+                break;
+            }
+        }
+        if !ready.is_empty() {
+            let n = ready.len();
+            match doc.apply_changes_batch(ready) {
+                Ok(()) => {
+                    report.applied += n;
+                    report.touched.push(record);
+                }
+                Err(e) => report
+                    .refused
+                    .push((record, format!("automerge refused the batch: {e}"))),
+            }
+        }
+        if doc.get_heads().is_empty() {
+            // Nothing applied to a document we made for this batch: forget it again.
+            self.docs.remove(&record);
+            self.order.retain(|r| *r != record);
+        }
+        report.waiting += pending.len();
+        for change in pending {
+            if self.waiting.len() >= limits::PENDING_CHANGES_MAX {
+                self.waiting.pop_front();
+                report.dropped += 1;
+            }
+            self.waiting.push_back(Waiting { record, change });
+        }
+    }
+}

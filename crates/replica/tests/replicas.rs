@@ -1,0 +1,207 @@
+//! Replicas on several nodes: creation once at the origin, remote apply in batches, waiting for dependencies, and
+//! convergence of concurrent offline edits.
+
+use ed25519_dalek::SigningKey;
+use hifazat_domain::*;
+use hifazat_log::{Content, Hash, LogId, Scope, Signer, VerifiedEntry};
+use hifazat_replica::{NoChanges, Replicas};
+use proptest::prelude::*;
+
+struct Node {
+    signer: Signer,
+    seq: u64,
+    prev: Hash,
+    replicas: Replicas,
+}
+
+impl Node {
+    fn new(seed: u8) -> Node {
+        let signer = Signer::new(SigningKey::from_bytes(&[seed; 32]));
+        let replicas = Replicas::new(signer.author().0);
+        Node {
+            signer,
+            seq: 0,
+            prev: Hash::ZERO,
+            replicas,
+        }
+    }
+
+    fn entry(&mut self, record: RecordId, payload: Vec<u8>) -> VerifiedEntry {
+        self.seq += 1;
+        let content = Content {
+            log: LogId {
+                author: self.signer.author(),
+                scope: Scope::alerts(),
+            },
+            seq: self.seq,
+            prev: self.prev,
+            timestamp_ms: 1_700_000_000_000 + self.seq,
+            record: record.0,
+            actor: "officer".into(),
+            payload,
+        };
+        let entry = self.signer.sign(content).unwrap();
+        self.prev = entry.hash();
+        entry
+    }
+
+    fn create(&mut self, record: RecordId) -> VerifiedEntry {
+        let change = self
+            .replicas
+            .create(record, &alert(), 1_700_000_000_000)
+            .unwrap();
+        self.entry(record, change)
+    }
+
+    fn event(&mut self, record: RecordId, kind: EventKind, at_ms: u64) -> VerifiedEntry {
+        let event = Event {
+            kind,
+            at_ms,
+            by: "officer".into(),
+            node: "n".into(),
+            note: None,
+        };
+        let change = self
+            .replicas
+            .append_event(record, &NoChanges, &event, at_ms)
+            .unwrap();
+        self.entry(record, change)
+    }
+}
+
+fn alert() -> RecordDoc {
+    RecordDoc::Alert(AlertDoc {
+        intake: AlertIntake {
+            public: AlertPublic {
+                child_name: "Bilal".into(),
+                age_years: 9,
+                sex: Sex::Male,
+                photo_ref: Some("photo/123.jpg".into()),
+                description: "Blue shalwar kameez".into(),
+                last_seen: Place {
+                    district: "PB-LHR".into(),
+                    lat: 31.5,
+                    lon: 74.3,
+                    text: "Data Darbar".into(),
+                },
+                last_seen_at_ms: 1_699_999_000_000,
+                contact_line: "1099".into(),
+                channel: Channel::Helpline1099,
+            },
+            restricted: AlertRestricted {
+                reporter: Contact {
+                    name: "Father".into(),
+                    mobile: Some("+923001234567".into()),
+                    cnic: None,
+                },
+                office: None,
+                police_notes: None,
+            },
+        },
+        timeline: vec![Event {
+            kind: EventKind::Raised,
+            at_ms: 1,
+            by: "o".into(),
+            node: "n".into(),
+            note: None,
+        }],
+        sightings: vec![],
+    })
+}
+
+const ID: RecordId = RecordId([7; 16]);
+
+#[test]
+fn a_record_round_trips_through_its_document() {
+    let mut origin = Node::new(1);
+    origin.create(ID);
+    origin.event(ID, EventKind::Validated, 10);
+    let doc = origin.replicas.get(ID, &NoChanges).unwrap().unwrap();
+    let RecordDoc::Alert(a) = doc else {
+        panic!("an alert")
+    };
+    let RecordDoc::Alert(expected) = alert() else {
+        unreachable!()
+    };
+    assert_eq!(a.intake, expected.intake);
+    assert_eq!(a.timeline.len(), 2);
+    assert_eq!(alert_status(&a.timeline).stage, AlertStage::Validated);
+}
+
+#[test]
+fn remote_entries_apply_in_any_order_and_wait_for_dependencies() {
+    let mut origin = Node::new(1);
+    let entries = vec![
+        origin.create(ID),
+        origin.event(ID, EventKind::Validated, 10),
+        origin.event(ID, EventKind::Mobilised, 20),
+    ];
+    let mut remote = Node::new(2);
+    // The later changes first: they wait.
+    let report = remote.replicas.apply(&entries[1..], &NoChanges);
+    assert_eq!((report.applied, report.waiting), (0, 2));
+    assert!(remote.replicas.get(ID, &NoChanges).unwrap().is_none());
+    // The creation arrives; everything applies, once.
+    let report = remote.replicas.apply(&entries[..1], &NoChanges);
+    assert_eq!((report.applied, report.waiting), (3, 0));
+    assert_eq!(remote.replicas.waiting(), 0);
+    let again = remote.replicas.apply(&entries, &NoChanges);
+    assert_eq!((again.applied, again.duplicate), (0, 3));
+    assert_eq!(
+        remote.replicas.heads(ID, &NoChanges),
+        origin.replicas.heads(ID, &NoChanges)
+    );
+}
+
+#[test]
+fn a_second_creation_and_garbage_are_refused() {
+    let mut a = Node::new(1);
+    let mut b = Node::new(2);
+    let first = a.create(ID);
+    let rival = b.create(ID); // the same id created independently elsewhere
+    let mut c = Node::new(3);
+    c.replicas.apply(&[first], &NoChanges);
+    let report = c.replicas.apply(&[rival], &NoChanges);
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert!(report.refused[0].1.contains("second creation"));
+    let garbage = c.entry(RecordId([9; 16]), b"not automerge".to_vec());
+    let report = c.replicas.apply(&[garbage], &NoChanges);
+    assert!(report.refused[0].1.contains("not an automerge change"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Two stations receive an alert, each adds events while cut off from the other, then they exchange entries
+    /// in an arbitrary order. Both end with the same heads, the same timeline and the same status.
+    #[test]
+    fn concurrent_offline_edits_converge(
+        events_a in prop::collection::vec(0usize..6, 0..6),
+        events_b in prop::collection::vec(0usize..6, 0..6),
+        shuffle in any::<prop::sample::Index>(),
+    ) {
+        let kinds = [EventKind::Validated, EventKind::Mobilised, EventKind::Sighted,
+                     EventKind::Recovered, EventKind::Escalated { level: 1 }, EventKind::Closed];
+        let mut origin = Node::new(1);
+        let creation = origin.create(ID);
+        let mut a = Node::new(2);
+        let mut b = Node::new(3);
+        a.replicas.apply(std::slice::from_ref(&creation), &NoChanges);
+        b.replicas.apply(std::slice::from_ref(&creation), &NoChanges);
+        let from_a: Vec<_> = events_a.iter().enumerate().map(|(i, k)| a.event(ID, kinds[*k].clone(), i as u64)).collect();
+        let mut from_b: Vec<_> = events_b.iter().enumerate().map(|(i, k)| b.event(ID, kinds[*k].clone(), 100 + i as u64)).collect();
+        if !from_b.is_empty() {
+            let at = shuffle.index(from_b.len());
+            from_b.rotate_left(at); // out of order: some wait for their dependencies
+        }
+        a.replicas.apply(&from_b, &NoChanges);
+        b.replicas.apply(&from_a, &NoChanges);
+        prop_assert_eq!(a.replicas.waiting(), 0);
+        prop_assert_eq!(a.replicas.heads(ID, &NoChanges), b.replicas.heads(ID, &NoChanges));
+        let da = a.replicas.get(ID, &NoChanges).unwrap().unwrap();
+        let db = b.replicas.get(ID, &NoChanges).unwrap().unwrap();
+        prop_assert_eq!(alert_status(da.timeline()), alert_status(db.timeline()));
+        prop_assert_eq!(&da, &db);
+        prop_assert_eq!(da.timeline().len(), 1 + events_a.len() + events_b.len());
+    }
+}
