@@ -1,1 +1,475 @@
-//! placeholder
+//! The node's durable state, on sled. The only crate that uses sled.
+//!
+//! What is stored (byte layouts in `docs/storage.md`): every log entry as received or signed, each log's head, an
+//! index from records to the entries that change them, the list of records, evidence of equivocation, and node
+//! metadata. Record documents are not stored: they are rebuilt from their entries, so entries are the single
+//! source of truth and there is nothing to keep consistent with them.
+//!
+//! Writes go in a [`WriteBatch`] that [`Store::commit`] applies atomically and then flushes: when `commit`
+//! returns, the batch is on disk. Every value carries a CRC-32; a value that fails it is reported as
+//! [`StoreError::Corrupt`] and never returned.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use hifazat_domain::RecordId;
+use hifazat_log::{Author, ChainError, Entry, Hash, Head, LogId, Scope, VerifiedEntry, check_next};
+use thiserror::Error;
+
+const FRAME_VERSION: u8 = 1;
+const FRAME_HEADER: usize = 5;
+
+const ENTRY: u8 = b'E';
+const HEAD: u8 = b'H';
+const RECORD_ENTRY: u8 = b'R';
+const RECORD: u8 = b'K';
+const EVIDENCE: u8 = b'V';
+const META: u8 = b'M';
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database itself failed (disk full, I/O error). Not recoverable in-process: the node stops, restarts
+    /// and recovers from what was flushed.
+    #[error("storage failed: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored value failed its checksum or does not decode. It is never served.
+    #[error("corrupt value at {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+#[derive(Debug, Error)]
+pub enum AppendError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// An entry at this position is already stored with other content: the author equivocated. The stored
+    /// entry is returned so the two can be kept as evidence.
+    #[error("another entry is stored at this position")]
+    Conflict { stored: Vec<u8> },
+    /// Exactly this entry is already stored.
+    #[error("entry already stored")]
+    Duplicate,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(FRAME_HEADER + payload.len());
+    out.push(FRAME_VERSION);
+    out.extend_from_slice(&crc32fast::hash(payload).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn unframe<'a>(key: &[u8], value: &'a [u8]) -> Result<&'a [u8], StoreError> {
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        key: hex::encode(key),
+        reason: reason.to_owned(),
+    };
+    if value.len() < FRAME_HEADER {
+        return Err(corrupt("shorter than its frame header"));
+    }
+    if value[0] != FRAME_VERSION {
+        return Err(corrupt("unknown frame version"));
+    }
+    let crc = u32::from_be_bytes(value[1..5].try_into().expect("4 bytes"));
+    let payload = &value[FRAME_HEADER..];
+    if crc32fast::hash(payload) != crc {
+        return Err(corrupt("checksum mismatch"));
+    }
+    Ok(payload)
+}
+
+fn entry_key(log: &Hash, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(41);
+    k.push(ENTRY);
+    k.extend_from_slice(&log.0);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn head_key(log: &Hash) -> Vec<u8> {
+    let mut k = Vec::with_capacity(33);
+    k.push(HEAD);
+    k.extend_from_slice(&log.0);
+    k
+}
+
+fn record_entry_key(record: &RecordId, log: &Hash, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(57);
+    k.push(RECORD_ENTRY);
+    k.extend_from_slice(&record.0);
+    k.extend_from_slice(&log.0);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn record_key(record: &RecordId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(RECORD);
+    k.extend_from_slice(&record.0);
+    k
+}
+
+/// A log's head as stored, with the log it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredHead {
+    pub log: LogId,
+    pub head: Head,
+}
+
+fn encode_head(h: &StoredHead) -> Vec<u8> {
+    let scope = h.log.scope.as_str().as_bytes();
+    let mut out = Vec::with_capacity(8 + 32 + 32 + 1 + scope.len());
+    out.extend_from_slice(&h.head.seq.to_be_bytes());
+    out.extend_from_slice(&h.head.hash.0);
+    out.extend_from_slice(&h.log.author.0);
+    out.push(scope.len() as u8);
+    out.extend_from_slice(scope);
+    out
+}
+
+fn decode_head(key: &[u8], bytes: &[u8]) -> Result<StoredHead, StoreError> {
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        key: hex::encode(key),
+        reason: reason.to_owned(),
+    };
+    if bytes.len() < 73 || bytes.len() != 73 + bytes[72] as usize {
+        return Err(corrupt("head has the wrong length"));
+    }
+    let scope = std::str::from_utf8(&bytes[73..]).map_err(|_| corrupt("scope is not UTF-8"))?;
+    Ok(StoredHead {
+        head: Head {
+            seq: u64::from_be_bytes(bytes[..8].try_into().expect("8")),
+            hash: Hash(bytes[8..40].try_into().expect("32")),
+        },
+        log: LogId {
+            author: Author(bytes[40..72].try_into().expect("32")),
+            scope: Scope::new(scope).map_err(|_| corrupt("scope is not valid"))?,
+        },
+    })
+}
+
+/// What the store remembers of a record besides its entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordMeta {
+    /// 1 = alert, 2 = case (see `docs/storage.md`).
+    pub kind: u8,
+    /// When the creating entry was written, milliseconds since the Unix epoch.
+    pub created_ms: u64,
+}
+
+/// Writes to be committed together. Tracks the heads it advances so several entries of one log can go in one
+/// batch.
+#[derive(Debug)]
+pub struct WriteBatch {
+    batch: sled::Batch,
+    heads: HashMap<Hash, StoredHead>,
+    /// Positions written in this batch, to catch a duplicate within the batch.
+    entries: usize,
+}
+
+impl WriteBatch {
+    pub fn len(&self) -> usize {
+        self.entries
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+}
+
+/// The store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, and checks that every log head points at a stored entry with that
+    /// hash and that nothing is stored past it.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        let store = Store { db };
+        for head in store.heads()? {
+            let digest = head.log.digest();
+            let entry =
+                store
+                    .entry(&digest, head.head.seq)?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: hex::encode(head_key(&digest)),
+                        reason: format!("head names entry #{} that is not stored", head.head.seq),
+                    })?;
+            let decoded = Entry::decode(&entry).map_err(|e| StoreError::Corrupt {
+                key: hex::encode(entry_key(&digest, head.head.seq)),
+                reason: e.to_string(),
+            })?;
+            if decoded.hash() != head.head.hash
+                || store.entry(&digest, head.head.seq + 1)?.is_some()
+            {
+                return Err(StoreError::Corrupt {
+                    key: hex::encode(head_key(&digest)),
+                    reason: "head does not match the entries stored".into(),
+                });
+            }
+        }
+        Ok(store)
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.db.get(key)? {
+            None => Ok(None),
+            Some(value) => Ok(Some(unframe(key, &value)?.to_vec())),
+        }
+    }
+
+    /// Every log's head.
+    pub fn heads(&self) -> Result<Vec<StoredHead>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix([HEAD]) {
+            let (k, v) = item?;
+            out.push(decode_head(&k, unframe(&k, &v)?)?);
+        }
+        Ok(out)
+    }
+
+    pub fn head(&self, log: &Hash) -> Result<Option<StoredHead>, StoreError> {
+        let key = head_key(log);
+        self.get(&key)?.map(|v| decode_head(&key, &v)).transpose()
+    }
+
+    /// The stored bytes of entry `seq` of a log.
+    pub fn entry(&self, log: &Hash, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(&entry_key(log, seq))
+    }
+
+    /// Entries of a log from `from_seq` on, at most `limit`, in order.
+    pub fn entries(
+        &self,
+        log: &Hash,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let start = entry_key(log, from_seq);
+        let end = entry_key(log, u64::MAX);
+        let mut out = Vec::new();
+        for item in self.db.range(start..=end).take(limit) {
+            let (k, v) = item?;
+            out.push(unframe(&k, &v)?.to_vec());
+        }
+        Ok(out)
+    }
+
+    /// The automerge change of every stored entry for `record`.
+    pub fn record_changes(&self, record: &RecordId) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut prefix = vec![RECORD_ENTRY];
+        prefix.extend_from_slice(&record.0);
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(&prefix) {
+            let (k, _) = item?;
+            let log = Hash(k[17..49].try_into().expect("key layout"));
+            let seq = u64::from_be_bytes(k[49..57].try_into().expect("key layout"));
+            let bytes = self.entry(&log, seq)?.ok_or_else(|| StoreError::Corrupt {
+                key: hex::encode(&k),
+                reason: "index names an entry that is not stored".into(),
+            })?;
+            let entry = Entry::decode(&bytes).map_err(|e| StoreError::Corrupt {
+                key: hex::encode(entry_key(&log, seq)),
+                reason: e.to_string(),
+            })?;
+            out.push(entry.content.payload);
+        }
+        Ok(out)
+    }
+
+    pub fn record(&self, record: &RecordId) -> Result<Option<RecordMeta>, StoreError> {
+        let key = record_key(record);
+        self.get(&key)?
+            .map(|v| {
+                if v.len() != 9 {
+                    return Err(StoreError::Corrupt {
+                        key: hex::encode(&key),
+                        reason: "record meta length".into(),
+                    });
+                }
+                Ok(RecordMeta {
+                    kind: v[0],
+                    created_ms: u64::from_be_bytes(v[1..9].try_into().expect("8")),
+                })
+            })
+            .transpose()
+    }
+
+    /// Every record id, in id order.
+    pub fn records(&self) -> Result<Vec<(RecordId, RecordMeta)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix([RECORD]) {
+            let (k, v) = item?;
+            let v = unframe(&k, &v)?;
+            if k.len() != 17 || v.len() != 9 {
+                return Err(StoreError::Corrupt {
+                    key: hex::encode(&k),
+                    reason: "record meta length".into(),
+                });
+            }
+            out.push((
+                RecordId(k[1..17].try_into().expect("16")),
+                RecordMeta {
+                    kind: v[0],
+                    created_ms: u64::from_be_bytes(v[1..9].try_into().expect("8")),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Stored evidence: pairs of conflicting entries' bytes.
+    pub fn evidence(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix([EVIDENCE]) {
+            let (k, v) = item?;
+            let v = unframe(&k, &v)?;
+            let split =
+                u32::from_be_bytes(v[..4.min(v.len())].try_into().unwrap_or([0; 4])) as usize;
+            if v.len() < 4 + split {
+                return Err(StoreError::Corrupt {
+                    key: hex::encode(&k),
+                    reason: "evidence length".into(),
+                });
+            }
+            out.push((v[4..4 + split].to_vec(), v[4 + split..].to_vec()));
+        }
+        Ok(out)
+    }
+
+    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut key = vec![META];
+        key.extend_from_slice(name.as_bytes());
+        self.get(&key)
+    }
+
+    /// A new, empty batch.
+    pub fn batch(&self) -> WriteBatch {
+        WriteBatch {
+            batch: sled::Batch::default(),
+            heads: HashMap::new(),
+            entries: 0,
+        }
+    }
+
+    fn current_head(
+        &self,
+        batch: &WriteBatch,
+        log: &Hash,
+    ) -> Result<Option<StoredHead>, StoreError> {
+        match batch.heads.get(log) {
+            Some(h) => Ok(Some(h.clone())),
+            None => self.head(log),
+        }
+    }
+
+    /// Adds a verified entry to `batch`, if it extends its log. `record` is given for an entry that creates a
+    /// record.
+    pub fn append(
+        &self,
+        batch: &mut WriteBatch,
+        entry: &VerifiedEntry,
+        record: Option<RecordMeta>,
+    ) -> Result<(), AppendError> {
+        let digest = entry.content.log.digest();
+        let head = self.current_head(batch, &digest)?;
+        match check_next(head.as_ref().map(|h| h.head), entry) {
+            Ok(()) => {}
+            Err(ChainError::Behind { seq }) => {
+                let stored = match self.entry(&digest, seq)? {
+                    Some(bytes) => bytes,
+                    // Only possible for an entry added to this batch a moment ago.
+                    None => return Err(AppendError::Duplicate),
+                };
+                return if stored == entry.bytes() {
+                    Err(AppendError::Duplicate)
+                } else {
+                    Err(AppendError::Conflict { stored })
+                };
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let seq = entry.content.seq;
+        let record_id = RecordId(entry.content.record);
+        batch
+            .batch
+            .insert(entry_key(&digest, seq), frame(entry.bytes()));
+        batch
+            .batch
+            .insert(record_entry_key(&record_id, &digest, seq), frame(&[]));
+        if let Some(meta) = record {
+            let mut v = vec![meta.kind];
+            v.extend_from_slice(&meta.created_ms.to_be_bytes());
+            batch.batch.insert(record_key(&record_id), frame(&v));
+        }
+        let new_head = StoredHead {
+            log: entry.content.log.clone(),
+            head: Head {
+                seq,
+                hash: entry.hash(),
+            },
+        };
+        batch
+            .batch
+            .insert(head_key(&digest), frame(&encode_head(&new_head)));
+        batch.heads.insert(digest, new_head);
+        batch.entries += 1;
+        Ok(())
+    }
+
+    /// Adds evidence of equivocation (two conflicting entries' bytes) to `batch`.
+    pub fn add_evidence(&self, batch: &mut WriteBatch, first: &[u8], second: &[u8]) {
+        let mut key = vec![EVIDENCE];
+        key.extend_from_slice(&sha_pair(first, second));
+        let mut v = Vec::with_capacity(4 + first.len() + second.len());
+        v.extend_from_slice(&(first.len() as u32).to_be_bytes());
+        v.extend_from_slice(first);
+        v.extend_from_slice(second);
+        batch.batch.insert(key, frame(&v));
+    }
+
+    /// Sets a metadata value in `batch`.
+    pub fn set_meta(&self, batch: &mut WriteBatch, name: &str, value: &[u8]) {
+        let mut key = vec![META];
+        key.extend_from_slice(name.as_bytes());
+        batch.batch.insert(key, frame(value));
+    }
+
+    /// Applies `batch` atomically and flushes it to disk. When this returns `Ok`, the batch survives a crash.
+    pub fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.db.apply_batch(batch.batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Writes raw bytes under a raw key, bypassing framing: only for tests that corrupt the store on purpose.
+    #[doc(hidden)]
+    pub fn corrupt_for_test(&self, log: &Hash, seq: u64, value: &[u8]) -> Result<(), StoreError> {
+        self.db.insert(entry_key(log, seq), value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// A stable key for a pair of entries, in either order: SHA-256 of the smaller, then the larger.
+fn sha_pair(a: &[u8], b: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let (x, y) = if a <= b { (a, b) } else { (b, a) };
+    let mut h = Sha256::new();
+    h.update((x.len() as u64).to_be_bytes());
+    h.update(x);
+    h.update(y);
+    h.finalize().into()
+}

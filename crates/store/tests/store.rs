@@ -1,0 +1,205 @@
+//! The store keeps what it acknowledged, reopens to the same state, and never serves corrupt bytes.
+
+use ed25519_dalek::SigningKey;
+use hifazat_domain::RecordId;
+use hifazat_log::{Content, Entry, Hash, LogId, Scope, Signer, VerifiedEntry};
+use hifazat_store::{AppendError, RecordMeta, Store, StoreError};
+
+fn chain(seed: u8, n: u64, payload: u8) -> Vec<VerifiedEntry> {
+    let signer = Signer::new(SigningKey::from_bytes(&[seed; 32]));
+    let mut prev = Hash::ZERO;
+    (1..=n)
+        .map(|seq| {
+            let e = signer
+                .sign(Content {
+                    log: LogId {
+                        author: signer.author(),
+                        scope: Scope::alerts(),
+                    },
+                    seq,
+                    prev,
+                    timestamp_ms: seq,
+                    record: [(seq % 4) as u8; 16],
+                    actor: "a".into(),
+                    payload: vec![payload; 50],
+                })
+                .unwrap();
+            prev = e.hash();
+            e
+        })
+        .collect()
+}
+
+fn snapshot(store: &Store) -> String {
+    let mut heads = store.heads().unwrap();
+    heads.sort_by_key(|h| h.log.digest());
+    let mut out = format!("{heads:?}\n{:?}\n", store.records().unwrap());
+    for h in heads {
+        out += &format!(
+            "{:?}\n",
+            store.entries(&h.log.digest(), 1, usize::MAX).unwrap()
+        );
+    }
+    for r in 0..4u8 {
+        out += &format!("{:?}\n", store.record_changes(&RecordId([r; 16])).unwrap());
+    }
+    out
+}
+
+#[test]
+fn reopening_gives_the_same_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries = chain(1, 40, 1);
+    let before = {
+        let store = Store::open(dir.path()).unwrap();
+        for group in entries.chunks(7) {
+            let mut batch = store.batch();
+            for e in group {
+                let meta = (e.content.seq <= 4).then_some(RecordMeta {
+                    kind: 1,
+                    created_ms: e.content.seq,
+                });
+                store.append(&mut batch, e, meta).unwrap();
+            }
+            store.commit(batch).unwrap();
+        }
+        snapshot(&store)
+    };
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(snapshot(&store), before);
+    assert_eq!(store.records().unwrap().len(), 4);
+    assert_eq!(store.record_changes(&RecordId([1; 16])).unwrap().len(), 10);
+    let head = store
+        .head(&entries[0].content.log.digest())
+        .unwrap()
+        .unwrap();
+    assert_eq!((head.head.seq, head.head.hash), (40, entries[39].hash()));
+}
+
+#[test]
+fn duplicates_gaps_and_conflicts_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mine = chain(2, 3, 1);
+    let other_history = chain(2, 3, 2);
+    let mut batch = store.batch();
+    store.append(&mut batch, &mine[0], None).unwrap();
+    assert!(matches!(
+        store.append(&mut batch, &mine[2], None),
+        Err(AppendError::Chain(_))
+    ));
+    store.append(&mut batch, &mine[1], None).unwrap();
+    store.commit(batch).unwrap();
+    let mut batch = store.batch();
+    assert!(matches!(
+        store.append(&mut batch, &mine[1], None),
+        Err(AppendError::Duplicate)
+    ));
+    match store.append(&mut batch, &other_history[1], None) {
+        Err(AppendError::Conflict { stored }) => {
+            assert_eq!(stored, mine[1].bytes());
+            store.add_evidence(&mut batch, &stored, other_history[1].bytes());
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    store.commit(batch).unwrap();
+    let evidence = store.evidence().unwrap();
+    assert_eq!(evidence.len(), 1);
+    hifazat_log::Evidence::verify(&evidence[0].0, &evidence[0].1).unwrap();
+}
+
+#[test]
+fn a_corrupt_value_is_reported_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let entries = chain(3, 2, 1);
+    let mut batch = store.batch();
+    for e in &entries {
+        store.append(&mut batch, e, None).unwrap();
+    }
+    store.commit(batch).unwrap();
+    let log = entries[0].content.log.digest();
+    let mut bad = store.entry(&log, 1).unwrap().unwrap();
+    bad[10] ^= 0xff;
+    let mut framed = vec![1u8];
+    framed.extend_from_slice(&crc32fast::hash(entries[0].bytes()).to_be_bytes());
+    framed.extend_from_slice(&bad);
+    store.corrupt_for_test(&log, 1, &framed).unwrap();
+    assert!(matches!(
+        store.entry(&log, 1),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        store.record_changes(&RecordId([1; 16])),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(
+        store.entry(&log, 2).unwrap().is_some(),
+        "other values are still served"
+    );
+}
+
+/// Flip bytes in the database files on disk: opening fails, or every value read is either the one written or an
+/// error. Never a wrong value.
+#[test]
+fn bytes_flipped_on_disk_are_never_served() {
+    let entries = chain(4, 30, 9);
+    for seed in 0..12u64 {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let mut batch = store.batch();
+            for e in &entries {
+                store.append(&mut batch, e, None).unwrap();
+            }
+            store.commit(batch).unwrap();
+        }
+        let mut files: Vec<_> = walk(dir.path());
+        files.sort();
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        for _ in 0..8 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let file = &files[(x >> 33) as usize % files.len()];
+            let mut bytes = std::fs::read(file).unwrap();
+            if bytes.is_empty() {
+                continue;
+            }
+            let at = (x >> 17) as usize % bytes.len();
+            bytes[at] ^= 1 << (x % 8);
+            std::fs::write(file, bytes).unwrap();
+        }
+        let outcome = std::panic::catch_unwind(|| {
+            let Ok(store) = Store::open(dir.path()) else {
+                return;
+            };
+            let log = entries[0].content.log.digest();
+            for e in &entries {
+                if let Ok(Some(bytes)) = store.entry(&log, e.content.seq) {
+                    assert_eq!(bytes, e.bytes(), "seed {seed}: a wrong value was served");
+                    assert!(Entry::decode(&bytes).is_ok());
+                }
+            }
+        });
+        if let Err(panic) = outcome {
+            let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+            assert!(!msg.contains("wrong value"), "{msg}");
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
