@@ -1,1 +1,326 @@
-fn main() {}
+//! `hifazat`: one binary for every node of the federation, and its tools.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use ed25519_dalek::SigningKey;
+use hifazat_engine::{Engine, EngineConfig};
+use hifazat_log::Signer;
+use hifazat_store::Store;
+use hifazat_topology::Topology;
+use rand_core::OsRng;
+
+/// The demo federation's topology, built into the binary so `hifazat demo` needs no files.
+const DEMO_TOPOLOGY: &str = include_str!("../../topology/demo.toml");
+
+#[derive(Parser)]
+#[command(
+    name = "hifazat",
+    version,
+    about = "Hifazat: an offline-first federation for child- and women-safety work."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Prepares a node's data directory: generates the node's ed25519 key (file mode 0600), copies the topology,
+    /// records which node of the topology this is, and creates the empty store. Refuses to overwrite an existing
+    /// key.
+    Init {
+        /// The topology file (e.g. topology/demo.toml).
+        #[arg(long)]
+        topology: PathBuf,
+        /// This node's name in the topology (e.g. lahore).
+        #[arg(long)]
+        node: String,
+        /// The node's data directory; created if missing.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Runs a node: opens its store and serves its local HTTP API (GET /healthz, POST /api/v1/alerts,
+    /// GET /api/v1/alerts/{id}) until interrupted. Listens on the node's address from the topology unless
+    /// --listen says otherwise.
+    Serve {
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to listen on, e.g. 127.0.0.5:8080 (port 0 picks a free port and prints it).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Log tools.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+    /// Starts the demo federation (embedded topology: federal, 2 provinces, 4 districts), each node as its own
+    /// process on its own 127.0.0.x, and prints their addresses. Stops them all on Ctrl-C. Nodes do not sync with
+    /// each other yet: federation is a later milestone (see README).
+    Demo {
+        /// Where the nodes keep their data (one directory per node); reused across runs.
+        #[arg(long, default_value = "demo-data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Re-verifies every entry in a node's store: decoding, the signature rule (in batches), the hash chain and
+    /// each log's head. Prints counts and every failure; exits with status 1 if anything fails.
+    Verify {
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+/// What `init` writes to `node.toml`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct NodeFile {
+    name: String,
+}
+
+struct NodeDir {
+    name: String,
+    topology: Topology,
+    signer: Signer,
+    store: Store,
+}
+
+fn key_path(data: &Path) -> PathBuf {
+    data.join("node.key")
+}
+
+fn init(topology_path: &Path, node: &str, data: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(topology_path)
+        .with_context(|| format!("reading the topology {}", topology_path.display()))?;
+    init_from_text(&text, &topology_path.display().to_string(), node, data)
+}
+
+fn init_from_text(text: &str, source: &str, node: &str, data: &Path) -> anyhow::Result<()> {
+    let topology = Topology::parse(text).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    if topology.node(node).is_none() {
+        let names: Vec<&str> = topology.nodes.iter().map(|n| n.name.as_str()).collect();
+        bail!(
+            "{source} has no node `{node}`; its nodes are: {}",
+            names.join(", ")
+        );
+    }
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let key_file = key_path(data);
+    if key_file.exists() {
+        bail!(
+            "{} already exists; a node's key is never overwritten",
+            key_file.display()
+        );
+    }
+    let key = SigningKey::generate(&mut OsRng);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&key_file)
+        .with_context(|| format!("creating {}", key_file.display()))?;
+    writeln!(file, "{}", hex::encode(key.to_bytes()))?;
+    file.sync_all()?;
+    std::fs::write(data.join("topology.toml"), text)?;
+    std::fs::write(
+        data.join("node.toml"),
+        toml::to_string(&NodeFile {
+            name: node.to_owned(),
+        })?,
+    )?;
+    Store::open(&data.join("store")).context("creating the store")?;
+    println!(
+        "initialised node `{node}` in {} (public key {})",
+        data.display(),
+        hex::encode(key.verifying_key().to_bytes())
+    );
+    Ok(())
+}
+
+fn open_node(data: &Path) -> anyhow::Result<NodeDir> {
+    let node: NodeFile = toml::from_str(
+        &std::fs::read_to_string(data.join("node.toml")).with_context(|| {
+            format!(
+                "{} is not a node directory (run `hifazat init` first)",
+                data.display()
+            )
+        })?,
+    )?;
+    let topology = Topology::load(&data.join("topology.toml"))
+        .map_err(|e| anyhow::anyhow!("topology.toml: {e}"))?;
+    let key_hex = std::fs::read_to_string(key_path(data)).context("reading node.key")?;
+    let key: [u8; 32] = hex::decode(key_hex.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("node.key must hold 64 hexadecimal digits")?;
+    let store = Store::open(&data.join("store")).context("opening the store")?;
+    Ok(NodeDir {
+        name: node.name,
+        topology,
+        signer: Signer::new(SigningKey::from_bytes(&key)),
+        store,
+    })
+}
+
+async fn serve(data: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let node = open_node(data)?;
+    let address = match listen {
+        Some(a) => a,
+        None => {
+            let n = node
+                .topology
+                .node(&node.name)
+                .context("this node is not in its topology")?;
+            SocketAddr::new(n.host, n.http_port)
+        }
+    };
+    let name = node.name.clone();
+    let engine = Engine::start(EngineConfig {
+        node_name: node.name,
+        topology: node.topology,
+        signer: node.signer,
+        store: node.store,
+    })?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(node = %name, %bound, "serving");
+    // Tests and the demo read this line to learn the port.
+    println!("hifazat: node {name} listening on http://{bound}");
+    std::io::stdout().flush()?;
+    axum::serve(listener, hifazat_api::router(engine))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn log_verify(data: &Path) -> anyhow::Result<bool> {
+    let node = open_node(data)?;
+    let total: u64 = node.store.heads()?.iter().map(|h| h.head.seq).sum();
+    let mut last_shown = 0;
+    let report = hifazat_engine::verify_store(&node.store, |done| {
+        if done - last_shown >= 10_000 || done == total {
+            eprint!("\rverified {done}/{total} entries");
+            last_shown = done;
+        }
+    })?;
+    if total > 0 {
+        eprintln!();
+    }
+    println!(
+        "logs: {}  entries verified: {}  failures: {}",
+        report.logs.len(),
+        report.entries,
+        report.failures
+    );
+    for log in &report.logs {
+        match &log.failure {
+            None => println!("  ok    {}  {} entries", log.log, log.entries),
+            Some((seq, why)) => println!("  FAIL  {}  entry #{seq}: {why}", log.log),
+        }
+    }
+    if report.evidence > 0 {
+        println!("equivocation evidence held: {}", report.evidence);
+    }
+    Ok(report.failures == 0)
+}
+
+async fn demo(data: &Path) -> anyhow::Result<()> {
+    let topology = Topology::parse(DEMO_TOPOLOGY)
+        .map_err(|e| anyhow::anyhow!("embedded demo topology: {e}"))?;
+    let exe = std::env::current_exe()?;
+    let mut children: Vec<(String, Child)> = Vec::new();
+    for node in &topology.nodes {
+        let dir = data.join(&node.name);
+        if !key_path(&dir).exists() {
+            init_from_text(DEMO_TOPOLOGY, "embedded demo topology", &node.name, &dir)?;
+        }
+        let child = Process::new(&exe)
+            .args(["serve", "--data"])
+            .arg(&dir)
+            .spawn()
+            .with_context(|| format!("starting node {}", node.name))?;
+        children.push((node.name.clone(), child));
+    }
+    println!(
+        "demo federation `{}`: {} nodes, data in {}",
+        topology.name,
+        children.len(),
+        data.display()
+    );
+    for node in &topology.nodes {
+        println!(
+            "  {:<14} {:<9?} http://{}:{}/healthz",
+            node.name, node.role, node.host, node.http_port
+        );
+    }
+    println!("Ctrl-C stops every node.");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        name = wait_any(&mut children) => eprintln!("hifazat demo: node {name} stopped; stopping the others"),
+    }
+    for (_, child) in &mut children {
+        // Only the processes this command started, by their own handles.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Ok(())
+}
+
+/// Resolves when any child has exited, with its name.
+async fn wait_any(children: &mut [(String, Child)]) -> String {
+    loop {
+        for (name, child) in children.iter_mut() {
+            if let Ok(Some(_)) = child.try_wait() {
+                return name.clone();
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "hifazat=info,warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Init {
+            topology,
+            node,
+            data,
+        } => init(&topology, &node, &data),
+        Command::Serve { data, listen } => runtime()?.block_on(serve(&data, listen)),
+        Command::Log {
+            command: LogCommand::Verify { data },
+        } => {
+            if log_verify(&data)? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+        Command::Demo { data } => runtime()?.block_on(demo(&data)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

@@ -176,6 +176,14 @@ impl Replicas {
         }
     }
 
+    /// Drops a record's cached document, so the next use rebuilds it from the source. Used when a change made
+    /// here could not be persisted: the document must not keep a change no entry carries.
+    pub fn forget(&mut self, record: RecordId) {
+        if self.docs.remove(&record).is_some() {
+            self.order.retain(|r| *r != record);
+        }
+    }
+
     /// Changes waiting for dependencies.
     pub fn waiting(&self) -> usize {
         self.waiting.len()

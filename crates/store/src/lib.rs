@@ -405,9 +405,7 @@ impl Store {
             .batch
             .insert(record_entry_key(&record_id, &digest, seq), frame(&[]));
         if let Some(meta) = record {
-            let mut v = vec![meta.kind];
-            v.extend_from_slice(&meta.created_ms.to_be_bytes());
-            batch.batch.insert(record_key(&record_id), frame(&v));
+            self.set_record(batch, &record_id, meta);
         }
         let new_head = StoredHead {
             log: entry.content.log.clone(),
@@ -422,6 +420,13 @@ impl Store {
         batch.heads.insert(digest, new_head);
         batch.entries += 1;
         Ok(())
+    }
+
+    /// Adds or replaces a record's entry in the record index.
+    pub fn set_record(&self, batch: &mut WriteBatch, record: &RecordId, meta: RecordMeta) {
+        let mut v = vec![meta.kind];
+        v.extend_from_slice(&meta.created_ms.to_be_bytes());
+        batch.batch.insert(record_key(record), frame(&v));
     }
 
     /// Adds evidence of equivocation (two conflicting entries' bytes) to `batch`.
