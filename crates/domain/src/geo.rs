@@ -76,14 +76,13 @@ pub fn inside_pakistan(lat: f64, lon: f64) -> bool {
         return false;
     }
     let mut inside = false;
-    let mut j = OUTLINE.len() - 1;
-    for i in 0..OUTLINE.len() {
-        let (yi, xi) = OUTLINE[i];
-        let (yj, xj) = OUTLINE[j];
+    let mut previous = OUTLINE[OUTLINE.len() - 1];
+    for &(yi, xi) in OUTLINE {
+        let (yj, xj) = previous;
         if (yi > lat) != (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi {
             inside = !inside;
         }
-        j = i;
+        previous = (yi, xi);
     }
     inside
 }

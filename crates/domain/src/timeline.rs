@@ -314,8 +314,8 @@ mod tests {
             node: "n".into(),
             note: None,
         };
-        let district = vec![at(EventKind::Validated, 10), at(EventKind::Mobilised, 20)];
-        let province = vec![at(EventKind::Recovered, 15), at(EventKind::Validated, 5)];
+        let district = [at(EventKind::Validated, 10), at(EventKind::Mobilised, 20)];
+        let province = [at(EventKind::Recovered, 15), at(EventKind::Validated, 5)];
         let merged: Vec<Event> = district.iter().chain(&province).cloned().collect();
         let status = alert_status(&merged);
         assert_eq!(status.stage, AlertStage::Recovered);

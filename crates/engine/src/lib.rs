@@ -162,6 +162,19 @@ struct Actor {
     stats: Stats,
 }
 
+/// A change made here, ready to be signed into this node's log.
+struct LocalChange<'a> {
+    scope: Scope,
+    record: RecordId,
+    /// The acting user named in the entry.
+    actor: &'a str,
+    /// The automerge change.
+    payload: Vec<u8>,
+    /// Set when the change creates the record.
+    meta: Option<RecordMeta>,
+    now_ms: u64,
+}
+
 /// A reply to send once the group it belongs to is on disk.
 type Reply = Box<dyn FnOnce(&mut Actor) + Send>;
 
@@ -310,17 +323,20 @@ impl Actor {
         }
     }
 
-    /// Signs `payload` as the next entry of this node's log for `scope`, and adds it to `batch`.
+    /// Signs a local change as the next entry of this node's log for its scope, and adds it to `batch`.
     fn write(
         &mut self,
-        scope: Scope,
-        record: RecordId,
-        actor: &str,
-        payload: Vec<u8>,
-        meta: Option<RecordMeta>,
-        now_ms: u64,
+        change: LocalChange<'_>,
         batch: &mut hifazat_store::WriteBatch,
     ) -> Result<(), EngineError> {
+        let LocalChange {
+            scope,
+            record,
+            actor,
+            payload,
+            meta,
+            now_ms,
+        } = change;
         let (seq, prev) = self
             .own_heads
             .get(&scope)
@@ -389,7 +405,15 @@ impl Actor {
             kind: KIND_ALERT,
             created_ms: now,
         };
-        self.write(Scope::alerts(), id, &actor, change, Some(meta), now, batch)?;
+        let change = LocalChange {
+            scope: Scope::alerts(),
+            record: id,
+            actor: &actor,
+            payload: change,
+            meta: Some(meta),
+            now_ms: now,
+        };
+        self.write(change, batch)?;
         Ok(id)
     }
 

@@ -149,6 +149,9 @@ fn decode_head(key: &[u8], bytes: &[u8]) -> Result<StoredHead, StoreError> {
     })
 }
 
+/// Two conflicting entries' bytes, as stored.
+pub type EvidencePair = (Vec<u8>, Vec<u8>);
+
 /// What the store remembers of a record besides its entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordMeta {
@@ -326,7 +329,7 @@ impl Store {
     }
 
     /// Stored evidence: pairs of conflicting entries' bytes.
-    pub fn evidence(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn evidence(&self) -> Result<Vec<EvidencePair>, StoreError> {
         let mut out = Vec::new();
         for item in self.db.scan_prefix([EVIDENCE]) {
             let (k, v) = item?;

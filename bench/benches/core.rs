@@ -1,0 +1,301 @@
+//! The local write path and the remote apply path, each beside the raw stages it is built from, measured in the
+//! same run. Run: `cargo bench -p hifazat-bench --bench core`. BENCHMARKS.md records the figures.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use automerge::transaction::{CommitOptions, Transactable};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use ed25519_dalek::{Signer as _, SigningKey};
+use hifazat_domain::*;
+use hifazat_engine::{Engine, EngineConfig};
+use hifazat_log::{Content, Entry, Hash, LogId, Scope, Signer, Verifier};
+use hifazat_replica::{NoChanges, Replicas};
+use hifazat_store::Store;
+use hifazat_topology::Topology;
+
+const GROUP: usize = 64;
+const BATCH: usize = 256;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn topology() -> Topology {
+    Topology::parse(include_str!("../../topology/demo.toml")).unwrap()
+}
+
+fn draft() -> AlertDraft {
+    AlertDraft {
+        child_name: "Ayesha".into(),
+        age_years: 7,
+        sex: Sex::Female,
+        photo_ref: Some("photo/abc.jpg".into()),
+        description: "Red frock, plastic sandals, answers to Ashi".into(),
+        last_seen: PlaceDraft {
+            district: "PB-LHR".into(),
+            lat: 31.55,
+            lon: 74.34,
+            text: "Anarkali Bazaar".into(),
+        },
+        last_seen_at_ms: now_ms() - 60_000,
+        reporter: ContactDraft {
+            name: "Mother".into(),
+            mobile: Some("03001234567".into()),
+            cnic: None,
+        },
+        channel: Channel::Helpline1099,
+        contact_line: None,
+        office: None,
+        police_notes: None,
+    }
+}
+
+fn alert_doc() -> RecordDoc {
+    let topology = topology();
+    let intake = draft()
+        .validate(&Context {
+            districts: &topology,
+            now_ms: now_ms(),
+        })
+        .unwrap();
+    let raised = Event {
+        kind: EventKind::Raised,
+        at_ms: 1,
+        by: "api".into(),
+        node: "lahore".into(),
+        note: None,
+    };
+    RecordDoc::Alert(AlertDoc {
+        intake,
+        timeline: vec![raised],
+        sightings: vec![],
+    })
+}
+
+/// A raw automerge document with about as many fields as an alert.
+fn raw_automerge_create() -> Vec<u8> {
+    let mut doc = automerge::AutoCommit::new();
+    let map = doc
+        .put_object(automerge::ROOT, "intake", automerge::ObjType::Map)
+        .unwrap();
+    for (i, key) in [
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p",
+    ]
+    .iter()
+    .enumerate()
+    {
+        doc.put(&map, *key, format!("value number {i}")).unwrap();
+    }
+    let list = doc
+        .put_object(automerge::ROOT, "timeline", automerge::ObjType::List)
+        .unwrap();
+    let ev = doc
+        .insert_object(&list, 0, automerge::ObjType::Map)
+        .unwrap();
+    doc.put(&ev, "type", "raised").unwrap();
+    doc.commit_with(CommitOptions::default().with_time(1));
+    doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+fn write_path(c: &mut Criterion) {
+    let mut g = c.benchmark_group("write");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    let key = SigningKey::from_bytes(&[1; 32]);
+    let message = vec![7u8; 700];
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("raw_ed25519_sign", |b| b.iter(|| key.sign(&message)));
+    g.bench_function("raw_automerge_commit", |b| b.iter(raw_automerge_create));
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::Config::new()
+        .path(dir.path().join("raw"))
+        .mode(sled::Mode::HighThroughput)
+        .open()
+        .unwrap();
+    let value = vec![3u8; 800];
+    let mut i = 0u64;
+    g.bench_function("raw_sled_insert_flush", |b| {
+        b.iter(|| {
+            i += 1;
+            db.insert(i.to_be_bytes(), value.as_slice()).unwrap();
+            db.flush().unwrap();
+        })
+    });
+    let store = Store::open(&dir.path().join("node")).unwrap();
+    let engine = Engine::start(EngineConfig {
+        node_name: "lahore".into(),
+        topology: topology(),
+        signer: Signer::new(SigningKey::from_bytes(&[2; 32])),
+        store,
+    })
+    .unwrap();
+    g.bench_function("hifazat_raise_alert_one_by_one", |b| {
+        b.iter(|| {
+            engine
+                .raise_alert_blocking(draft(), "bench".into())
+                .unwrap()
+        })
+    });
+
+    g.throughput(Throughput::Elements(GROUP as u64));
+    g.bench_function("raw_sled_insert_flush_grouped_64", |b| {
+        b.iter(|| {
+            for _ in 0..GROUP {
+                i += 1;
+                db.insert(i.to_be_bytes(), value.as_slice()).unwrap();
+            }
+            db.flush().unwrap();
+        })
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    g.bench_function("hifazat_raise_alert_64_concurrent", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..GROUP)
+                    .map(|_| {
+                        let engine = engine.clone();
+                        tokio::spawn(async move {
+                            engine.raise_alert(draft(), "bench".into()).await.unwrap()
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+/// `BATCH` entries from one remote author, each creating a different record.
+fn remote_entries() -> Vec<Vec<u8>> {
+    let signer = Signer::new(SigningKey::from_bytes(&[9; 32]));
+    let mut replicas = Replicas::new(signer.author().0);
+    let doc = alert_doc();
+    let mut prev = Hash::ZERO;
+    (1..=BATCH as u64)
+        .map(|seq| {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&seq.to_be_bytes());
+            let payload = replicas.create(RecordId(id), &doc, 1).unwrap();
+            let e = signer
+                .sign(Content {
+                    log: LogId {
+                        author: signer.author(),
+                        scope: Scope::alerts(),
+                    },
+                    seq,
+                    prev,
+                    timestamp_ms: seq,
+                    record: id,
+                    actor: "officer".into(),
+                    payload,
+                })
+                .unwrap();
+            prev = e.hash();
+            e.bytes().to_vec()
+        })
+        .collect()
+}
+
+fn remote_path(c: &mut Criterion) {
+    let mut g = c.benchmark_group("remote");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    g.throughput(Throughput::Elements(BATCH as u64));
+    let raw = remote_entries();
+    let entries: Vec<Entry> = raw.iter().map(|b| Entry::decode(b).unwrap()).collect();
+
+    // Raw: ed25519-dalek's own batch verification over the same messages and signatures.
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&entries[0].content.log.author.0).unwrap();
+    let messages: Vec<Vec<u8>> = entries
+        .iter()
+        .map(|e| [b"hifazat/entry/v1\0".as_slice(), e.content_bytes()].concat())
+        .collect();
+    let message_refs: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
+    let signatures: Vec<ed25519_dalek::Signature> = entries
+        .iter()
+        .map(|e| ed25519_dalek::Signature::from_bytes(&e.signature))
+        .collect();
+    let keys = vec![key; BATCH];
+    g.bench_function("raw_ed25519_verify_batch", |b| {
+        b.iter(|| ed25519_dalek::verify_batch(&message_refs, &signatures, &keys).unwrap())
+    });
+    // Raw: automerge applying the same changes, one batch per document.
+    let changes: Vec<automerge::Change> = entries
+        .iter()
+        .map(|e| automerge::Change::from_bytes(e.content.payload.clone()).unwrap())
+        .collect();
+    g.bench_function("raw_automerge_apply", |b| {
+        b.iter_batched(
+            || changes.clone(),
+            |changes| {
+                for change in changes {
+                    let mut doc = automerge::AutoCommit::new();
+                    doc.apply_changes_batch([change]).unwrap();
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    // Ours: decode, verify under the pinned rule in batches, apply in batches per record (no store).
+    g.bench_function("hifazat_verify_and_apply", |b| {
+        b.iter_batched(
+            || raw.clone(),
+            |raw| {
+                let decoded: Vec<Entry> = raw.iter().map(|b| Entry::decode(b).unwrap()).collect();
+                let verified: Vec<_> = Verifier::new()
+                    .verify_batch(decoded)
+                    .into_iter()
+                    .map(|r| r.unwrap())
+                    .collect();
+                let mut replicas = Replicas::new([5; 32]);
+                let report = replicas.apply(&verified, &NoChanges);
+                assert_eq!(report.applied, BATCH);
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    // Ours, whole: the engine verifies, appends to the store, flushes once, and applies.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    g.bench_function("hifazat_engine_apply_remote_with_flush", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                let store = Store::open(dir.path()).unwrap();
+                let engine = Engine::start(EngineConfig {
+                    node_name: "punjab".into(),
+                    topology: topology(),
+                    signer: Signer::new(SigningKey::from_bytes(&[3; 32])),
+                    store,
+                })
+                .unwrap();
+                (dir, engine, raw.clone())
+            },
+            |(dir, engine, raw)| {
+                let report = rt.block_on(engine.apply_remote(raw)).unwrap();
+                assert_eq!(report.stored, BATCH);
+                drop(engine);
+                dir
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, write_path, remote_path);
+criterion_main!(benches);

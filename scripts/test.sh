@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every check and every test of Hifazat. CI runs exactly this (through .ci/run).
+# Installs what the tests need from Debian's packages when missing (it runs as root in CI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests need. Empty for now: later milestones add libxml2-utils (CAP schema checks),
+# kannel (SMS through fakesmsc) and iproute2 (network partitions).
+packages=()
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}"
+fi
+
+echo "== format"
+cargo fmt --all -- --check
+echo "== clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== tests"
+cargo test --workspace --release --locked
+echo "== benchmarks compile"
+cargo bench -p hifazat-bench --no-run --locked
