@@ -1,0 +1,112 @@
+//! The router without a socket: routes, status codes and error bodies.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use ed25519_dalek::SigningKey;
+use hifazat_engine::{Engine, EngineConfig};
+use hifazat_log::Signer;
+use hifazat_store::Store;
+use hifazat_topology::Topology;
+use tower::ServiceExt;
+
+async fn call(
+    engine: &Engine,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (StatusCode, serde_json::Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let response = hifazat_api::router(engine.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_answer_with_clear_statuses() {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::start(EngineConfig {
+            node_name: "lahore".into(),
+            topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
+            signer: Signer::new(SigningKey::from_bytes(&[1; 32])),
+            store: Store::open(dir.path()).unwrap(),
+        })
+        .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let good = format!(
+            r#"{{"child_name":"Zara","age_years":5,"sex":"female","description":"yellow dress",
+                "last_seen":{{"district":"SD-KHS","lat":24.85,"lon":67.01}},"last_seen_at_ms":{now},
+                "reporter":{{"name":"Aunt","mobile":"+923451234567"}},"channel":"police_station"}}"#
+        );
+        let (status, body) = call(&engine, "POST", "/api/v1/alerts", &good).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        let (status, body) = call(&engine, "GET", &format!("/api/v1/alerts/{id}"), "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["public"]["child_name"], "Zara");
+        assert_eq!(body["status"]["stage"], "raised");
+        assert!(
+            body.get("restricted").is_none(),
+            "restricted fields stay out of this view"
+        );
+
+        let (status, body) = call(
+            &engine,
+            "GET",
+            &format!("/api/v1/alerts/{}", "0".repeat(32)),
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        let (status, body) = call(&engine, "GET", "/api/v1/alerts/not-an-id", "").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["fields"][0]["field"], "id");
+        let (status, body) = call(&engine, "POST", "/api/v1/alerts", "{not json").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = call(&engine, "POST", "/api/v1/alerts", r#"{"child_name":"x"}"#).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body["error"].as_str().unwrap().contains("missing field"),
+            "{body}"
+        );
+        let bad = good
+            .replace("\"SD-KHS\"", "\"SD-NOPE\"")
+            .replace("+923451234567", "12");
+        let (status, body) = call(&engine, "POST", "/api/v1/alerts", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let fields: Vec<&str> = body["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["last_seen.district", "reporter.mobile"]);
+        let huge = format!("{{\"child_name\":\"{}\"}}", "x".repeat(300 * 1024));
+        let (status, _) = call(&engine, "POST", "/api/v1/alerts", &huge).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        let (status, _) = call(&engine, "GET", "/nowhere", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = call(&engine, "GET", "/healthz", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["stats"]["local_writes"], 1);
+    })
+    .await
+    .expect("the test finishes within its time limit");
+}
