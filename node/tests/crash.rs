@@ -63,6 +63,20 @@ fn start(data: &Path) -> (Child, SocketAddr) {
     (child, addr)
 }
 
+/// Runs `hifazat init` for a node of the demo topology.
+fn init(node: &str, data: &Path) -> std::process::Output {
+    Command::new(exe())
+        .args([
+            "init",
+            "--topology",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../topology/demo.toml"),
+        ])
+        .args(["--node", node, "--data"])
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
 fn alert_body(n: usize) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -85,18 +99,7 @@ fn id_of(body: &str) -> String {
 fn acknowledged_alerts_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("node");
-    let status = Command::new(exe())
-        .args([
-            "init",
-            "--topology",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../topology/demo.toml"),
-        ])
-        .args(["--node", "lahore", "--data"])
-        .arg(&data)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(init("lahore", &data).status.success());
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut seed: u64 = 0x5eed;
@@ -170,28 +173,9 @@ fn acknowledged_alerts_survive_sigkill() {
 fn init_guards_the_node_key() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("node");
-    let init = Command::new(exe())
-        .args([
-            "init",
-            "--topology",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../topology/demo.toml"),
-        ])
-        .args(["--node", "kasur", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(init.status.success());
+    assert!(init("kasur", &data).status.success());
     // A second init refuses to overwrite the key.
-    let again = Command::new(exe())
-        .args([
-            "init",
-            "--topology",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../topology/demo.toml"),
-        ])
-        .args(["--node", "kasur", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let again = init("kasur", &data);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwritten"));
     use std::os::unix::fs::PermissionsExt;
@@ -202,15 +186,6 @@ fn init_guards_the_node_key() {
         & 0o777;
     assert_eq!(mode, 0o600);
     // An unknown node is refused with the list of known ones.
-    let unknown = Command::new(exe())
-        .args([
-            "init",
-            "--topology",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../topology/demo.toml"),
-        ])
-        .args(["--node", "quetta", "--data"])
-        .arg(dir.path().join("other"))
-        .output()
-        .unwrap();
+    let unknown = init("quetta", &dir.path().join("other"));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("has no node `quetta`"));
 }
