@@ -8,7 +8,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use ed25519_dalek::{Signer as _, SigningKey};
 use hifazat_domain::*;
 use hifazat_engine::{Engine, EngineConfig};
-use hifazat_log::{Content, Entry, Hash, LogId, Scope, Signer, Verifier};
+use hifazat_log::{Content, Entry, LogId, Scope, Signer, Verifier};
 use hifazat_replica::{NoChanges, Replicas};
 use hifazat_store::Store;
 use hifazat_topology::Topology;
@@ -25,6 +25,17 @@ fn now_ms() -> u64 {
 
 fn topology() -> Topology {
     Topology::parse(include_str!("../../topology/demo.toml")).unwrap()
+}
+
+/// A node's engine over a new store in `dir`, with a key made from `seed`.
+fn engine(dir: &std::path::Path, node_name: &str, seed: u8) -> Engine {
+    Engine::start(EngineConfig {
+        node_name: node_name.into(),
+        topology: topology(),
+        signer: Signer::new(SigningKey::from_bytes(&[seed; 32])),
+        store: Store::open(dir).unwrap(),
+    })
+    .unwrap()
 }
 
 fn draft() -> AlertDraft {
@@ -125,14 +136,7 @@ fn write_path(c: &mut Criterion) {
             db.flush().unwrap();
         })
     });
-    let store = Store::open(&dir.path().join("node")).unwrap();
-    let engine = Engine::start(EngineConfig {
-        node_name: "lahore".into(),
-        topology: topology(),
-        signer: Signer::new(SigningKey::from_bytes(&[2; 32])),
-        store,
-    })
-    .unwrap();
+    let engine = engine(&dir.path().join("node"), "lahore", 2);
     g.bench_function("hifazat_raise_alert_one_by_one", |b| {
         b.iter(|| {
             engine
@@ -181,27 +185,19 @@ fn remote_entries() -> Vec<Vec<u8>> {
     let signer = Signer::new(SigningKey::from_bytes(&[9; 32]));
     let mut replicas = Replicas::new(signer.author().0);
     let doc = alert_doc();
-    let mut prev = Hash::ZERO;
+    let log = LogId {
+        author: signer.author(),
+        scope: Scope::alerts(),
+    };
+    let mut head = None;
     (1..=BATCH as u64)
         .map(|seq| {
             let mut id = [0u8; 16];
             id[..8].copy_from_slice(&seq.to_be_bytes());
             let payload = replicas.create(RecordId(id), &doc, 1).unwrap();
-            let e = signer
-                .sign(Content {
-                    log: LogId {
-                        author: signer.author(),
-                        scope: Scope::alerts(),
-                    },
-                    seq,
-                    prev,
-                    timestamp_ms: seq,
-                    record: id,
-                    actor: "officer".into(),
-                    payload,
-                })
-                .unwrap();
-            prev = e.hash();
+            let content = Content::following(log.clone(), head, seq, id, "officer".into(), payload);
+            let e = signer.sign(content).unwrap();
+            head = Some(e.head());
             e.bytes().to_vec()
         })
         .collect()
@@ -275,14 +271,7 @@ fn remote_path(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let dir = tempfile::tempdir().unwrap();
-                let store = Store::open(dir.path()).unwrap();
-                let engine = Engine::start(EngineConfig {
-                    node_name: "punjab".into(),
-                    topology: topology(),
-                    signer: Signer::new(SigningKey::from_bytes(&[3; 32])),
-                    store,
-                })
-                .unwrap();
+                let engine = engine(dir.path(), "punjab", 3);
                 (dir, engine, raw.clone())
             },
             |(dir, engine, raw)| {

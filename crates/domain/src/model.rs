@@ -401,13 +401,21 @@ fn place(
         validate::optional_text(&draft.text, limits::PLACE_TEXT_CHARS_MAX),
     );
     let (lat, lon) = coordinates?;
-    district_ok.then_some(())?;
+    if !district_ok {
+        return None;
+    }
     Some(Place {
         district,
         lat,
         lon,
         text: text?,
     })
+}
+
+/// Every checked field is `Some` once no error was recorded; this stands for the impossible other case, so
+/// a broken validator reports an error rather than panicking.
+fn lost() -> Invalid {
+    Invalid::one("(internal)", "validation lost a field")
 }
 
 fn contact(invalid: &mut Invalid, field: &str, draft: &ContactDraft) -> Option<Contact> {
@@ -520,26 +528,23 @@ impl AlertDraft {
             &self.police_notes,
             limits::NOTE_CHARS_MAX,
         );
-        if !invalid.errors.is_empty() {
-            return Err(invalid);
-        }
-        let missing = || Invalid::one("(internal)", "validation lost a field");
+        invalid.into_result()?;
         Ok(AlertIntake {
             public: AlertPublic {
-                child_name: child_name.ok_or_else(missing)?,
+                child_name: child_name.ok_or_else(lost)?,
                 age_years: self.age_years,
                 sex: self.sex,
-                photo_ref: photo_ref.ok_or_else(missing)?,
-                description: description.ok_or_else(missing)?,
-                last_seen: last_seen.ok_or_else(missing)?,
-                last_seen_at_ms: last_seen_at_ms.ok_or_else(missing)?,
-                contact_line: contact_line.ok_or_else(missing)?,
+                photo_ref: photo_ref.ok_or_else(lost)?,
+                description: description.ok_or_else(lost)?,
+                last_seen: last_seen.ok_or_else(lost)?,
+                last_seen_at_ms: last_seen_at_ms.ok_or_else(lost)?,
+                contact_line: contact_line.ok_or_else(lost)?,
                 channel: self.channel,
             },
             restricted: AlertRestricted {
-                reporter: reporter.ok_or_else(missing)?,
-                office: office.ok_or_else(missing)?,
-                police_notes: police_notes.ok_or_else(missing)?,
+                reporter: reporter.ok_or_else(lost)?,
+                office: office.ok_or_else(lost)?,
+                police_notes: police_notes.ok_or_else(lost)?,
             },
         })
     }
@@ -564,13 +569,12 @@ impl SightingDraft {
             None => Some(None),
             Some(r) => contact(&mut invalid, "reporter", r).map(Some),
         };
-        invalid.clone().into_result()?;
-        let missing = || Invalid::one("(internal)", "validation lost a field");
+        invalid.into_result()?;
         Ok(Sighting {
-            seen_at_ms: seen_at_ms.ok_or_else(missing)?,
-            place: place.ok_or_else(missing)?,
-            description: description.ok_or_else(missing)?,
-            reporter: reporter.ok_or_else(missing)?,
+            seen_at_ms: seen_at_ms.ok_or_else(lost)?,
+            place: place.ok_or_else(lost)?,
+            description: description.ok_or_else(lost)?,
+            reporter: reporter.ok_or_else(lost)?,
             channel: self.channel,
         })
     }
@@ -613,16 +617,15 @@ impl CaseDraft {
             None => Some(None),
             Some(c) => contact(&mut invalid, "complainant", c).map(Some),
         };
-        invalid.clone().into_result()?;
-        let missing = || Invalid::one("(internal)", "validation lost a field");
+        invalid.into_result()?;
         Ok(CaseIntake {
             category: self.category,
             district,
-            place: place.ok_or_else(missing)?,
-            description: description.ok_or_else(missing)?,
+            place: place.ok_or_else(lost)?,
+            description: description.ok_or_else(lost)?,
             channel: self.channel,
             victim_age_years: self.victim_age_years,
-            complainant: complainant.ok_or_else(missing)?,
+            complainant: complainant.ok_or_else(lost)?,
             tracking_code: TrackingCode::from_random(tracking_random),
         })
     }

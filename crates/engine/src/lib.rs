@@ -9,7 +9,6 @@
 
 mod verify;
 
-use std::collections::HashMap;
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,7 +17,7 @@ use hifazat_domain::{
     RecordKind, alert_status,
 };
 use hifazat_limits as limits;
-use hifazat_log::{Content, Entry, Hash, LogId, Scope, Signer, VerifiedEntry, Verifier};
+use hifazat_log::{Content, Entry, LogId, Scope, Signer, VerifiedEntry, Verifier};
 use hifazat_replica::{ApplyReport, ChangeSource, Replicas};
 use hifazat_store::{AppendError, RecordMeta, Store, StoreError};
 use hifazat_topology::Topology;
@@ -157,8 +156,6 @@ struct Actor {
     store: Store,
     replicas: Replicas,
     verifier: Verifier,
-    /// Heads of this node's own logs, as committed or about to be.
-    own_heads: HashMap<Scope, (u64, Hash)>,
     stats: Stats,
 }
 
@@ -181,12 +178,6 @@ type Reply = Box<dyn FnOnce(&mut Actor) + Send>;
 impl Engine {
     /// Starts the engine on its own thread.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
-        let mut own_heads = HashMap::new();
-        for head in config.store.heads()? {
-            if head.log.author == config.signer.author() {
-                own_heads.insert(head.log.scope.clone(), (head.head.seq, head.head.hash));
-            }
-        }
         let actor = Actor {
             replicas: Replicas::new(config.signer.author().0),
             node_name: config.node_name,
@@ -194,7 +185,6 @@ impl Engine {
             signer: config.signer,
             store: config.store,
             verifier: Verifier::new(),
-            own_heads,
             stats: Stats::default(),
         };
         let (tx, rx) = mpsc::channel(limits::ENGINE_QUEUE_MAX);
@@ -337,22 +327,16 @@ impl Actor {
             meta,
             now_ms,
         } = change;
-        let (seq, prev) = self
-            .own_heads
-            .get(&scope)
-            .map_or((1, Hash::ZERO), |(s, h)| (s + 1, *h));
-        let content = Content {
-            log: LogId {
-                author: self.signer.author(),
-                scope: scope.clone(),
-            },
-            seq,
-            prev,
-            timestamp_ms: now_ms,
-            record: record.0,
-            actor: actor.to_owned(),
-            payload,
+        let log = LogId {
+            author: self.signer.author(),
+            scope,
         };
+        // The store knows the head, including entries already added to this group's batch.
+        let head = match self.store.head_in(batch, &log.digest()) {
+            Ok(head) => head.map(|h| h.head),
+            Err(e) => fatal(&e),
+        };
+        let content = Content::following(log, head, now_ms, record.0, actor.to_owned(), payload);
         let entry = match self.signer.sign(content) {
             Ok(entry) => entry,
             Err(e) => {
@@ -365,10 +349,9 @@ impl Actor {
         match self.store.append(batch, &entry, meta) {
             Ok(()) => {}
             Err(AppendError::Store(e)) => fatal(&e),
-            // Our own heads are tracked here and in the store alike; a disagreement is a bug.
-            Err(e) => panic!("own log {scope} out of step with the store: {e}"),
+            // The content was built on the head the store gave; refusing it is a bug.
+            Err(e) => panic!("own entry {entry:?} refused by the store: {e}"),
         }
-        self.own_heads.insert(scope, (seq, entry.hash()));
         self.stats.local_writes += 1;
         Ok(())
     }
@@ -459,8 +442,18 @@ impl Actor {
             }
         }
         report.applied = self.replicas.apply(&accepted, &StoreSource(&self.store));
+        // The earliest entry time per record, taken in one pass, dates records new to this node.
+        let mut first_ms: std::collections::HashMap<[u8; 16], u64> =
+            std::collections::HashMap::new();
+        for e in &accepted {
+            let t = first_ms
+                .entry(e.content.record)
+                .or_insert(e.content.timestamp_ms);
+            *t = (*t).min(e.content.timestamp_ms);
+        }
         for record in &report.applied.touched {
-            self.index_record(*record, &accepted, batch);
+            let created_ms = first_ms.get(&record.0).copied().unwrap_or(0);
+            self.index_record(*record, created_ms, batch);
         }
         self.stats.remote_applied += report.applied.applied as u64;
         self.stats.remote_refused += report.refused.len() as u64;
@@ -471,7 +464,7 @@ impl Actor {
     fn index_record(
         &mut self,
         record: RecordId,
-        entries: &[VerifiedEntry],
+        created_ms: u64,
         batch: &mut hifazat_store::WriteBatch,
     ) {
         if matches!(self.store.record(&record), Ok(Some(_))) {
@@ -484,12 +477,6 @@ impl Actor {
             RecordKind::Alert => KIND_ALERT,
             RecordKind::Case => KIND_CASE,
         };
-        let created_ms = entries
-            .iter()
-            .filter(|e| e.content.record == record.0)
-            .map(|e| e.content.timestamp_ms)
-            .min()
-            .unwrap_or(0);
         self.store
             .set_record(batch, &record, RecordMeta { kind, created_ms });
     }

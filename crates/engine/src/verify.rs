@@ -75,10 +75,7 @@ pub fn verify_store(
                     )),
                     Ok(entry) => match check_next(head, &entry) {
                         Ok(()) => {
-                            head = Some(Head {
-                                seq: entry.content.seq,
-                                hash: entry.hash(),
-                            });
+                            head = Some(entry.head());
                             log.entries += 1;
                             None
                         }

@@ -145,6 +145,29 @@ pub struct Content {
 }
 
 impl Content {
+    /// The content of the entry that follows `head` in `log`: `seq = head.seq + 1` and `prev = head.hash`, or
+    /// the log's first entry (`seq = 1`, `prev = 0…0`) when `head` is `None`. The one place the chain step is
+    /// taken; [`crate::check_next`] is the one place it is checked.
+    pub fn following(
+        log: LogId,
+        head: Option<crate::Head>,
+        timestamp_ms: u64,
+        record: [u8; 16],
+        actor: String,
+        payload: Vec<u8>,
+    ) -> Content {
+        let (seq, prev) = head.map_or((1, Hash::ZERO), |h| (h.seq + 1, h.hash));
+        Content {
+            log,
+            seq,
+            prev,
+            timestamp_ms,
+            record,
+            actor,
+            payload,
+        }
+    }
+
     /// Checks the limits the decoder enforces, so that nothing is signed that no peer would accept.
     pub fn check(&self) -> Result<(), DecodeError> {
         if self.seq == 0 {

@@ -56,10 +56,7 @@ pub fn verify_log(
             Some(_) => {}
         }
         check_next(head, &entry).map_err(|e| (i, Fault::from(e)))?;
-        head = Some(Head {
-            seq: entry.content.seq,
-            hash: entry.hash(),
-        });
+        head = Some(entry.head());
         out.push(entry);
     }
     Ok(out)

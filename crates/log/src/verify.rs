@@ -35,6 +35,14 @@ impl VerifiedEntry {
     pub fn into_entry(self) -> Entry {
         self.0
     }
+
+    /// This entry as the head of its log.
+    pub fn head(&self) -> crate::Head {
+        crate::Head {
+            seq: self.0.content.seq,
+            hash: self.0.hash(),
+        }
+    }
 }
 
 impl std::ops::Deref for VerifiedEntry {

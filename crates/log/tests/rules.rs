@@ -17,20 +17,19 @@ fn chain(signer: &Signer, n: usize, payload_len: usize) -> Vec<VerifiedEntry> {
         author: signer.author(),
         scope: Scope::alerts(),
     };
-    let mut prev = Hash::ZERO;
+    let mut head = None;
     (1..=n as u64)
         .map(|seq| {
-            let content = Content {
-                log: log.clone(),
-                seq,
-                prev,
-                timestamp_ms: 1_700_000_000_000 + seq,
-                record: [seq as u8; 16],
-                actor: "dpo-lahore".into(),
-                payload: vec![seq as u8; payload_len],
-            };
+            let content = Content::following(
+                log.clone(),
+                head,
+                1_700_000_000_000 + seq,
+                [seq as u8; 16],
+                "dpo-lahore".into(),
+                vec![seq as u8; payload_len],
+            );
             let entry = signer.sign(content).unwrap();
-            prev = entry.hash();
+            head = Some(entry.head());
             entry
         })
         .collect()

@@ -93,9 +93,15 @@ fn commit(doc: &mut AutoCommit, now_ms: u64) -> Option<Change> {
     doc.get_last_local_change()
 }
 
-fn json_to_scalar(value: &Value) -> Option<ScalarValue> {
-    Some(match value {
-        Value::Null => ScalarValue::Null,
+/// Where a value goes: under a key of a map, or inserted at a position of a list.
+#[derive(Clone, Copy)]
+enum Slot<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn json_to_scalar(value: &Value) -> ScalarValue {
+    match value {
         Value::Bool(b) => ScalarValue::Boolean(*b),
         Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
             (Some(i), _, _) => ScalarValue::Int(i),
@@ -104,58 +110,42 @@ fn json_to_scalar(value: &Value) -> Option<ScalarValue> {
             _ => ScalarValue::Null,
         },
         Value::String(s) => ScalarValue::Str(s.as_str().into()),
-        Value::Array(_) | Value::Object(_) => return None,
-    })
+        Value::Null | Value::Array(_) | Value::Object(_) => ScalarValue::Null,
+    }
 }
 
-/// Writes `value` under `key` of map `obj`.
-fn put_json(
+/// Writes `value` (maps and lists as automerge objects, recursively) into `slot` of object `obj`.
+fn write_json(
     doc: &mut AutoCommit,
     obj: &ObjId,
-    key: &str,
+    slot: Slot<'_>,
     value: &Value,
 ) -> Result<(), automerge::AutomergeError> {
+    let kind = match value {
+        Value::Object(_) => ObjType::Map,
+        Value::Array(_) => ObjType::List,
+        scalar => {
+            let scalar = json_to_scalar(scalar);
+            return match slot {
+                Slot::Key(key) => doc.put(obj, key, scalar),
+                Slot::Index(index) => doc.insert(obj, index, scalar),
+            };
+        }
+    };
+    let child = match slot {
+        Slot::Key(key) => doc.put_object(obj, key, kind)?,
+        Slot::Index(index) => doc.insert_object(obj, index, kind)?,
+    };
     match value {
-        Value::Object(map) => {
-            let child = doc.put_object(obj, key, ObjType::Map)?;
-            for (k, v) in map {
-                put_json(doc, &child, k, v)?;
-            }
-        }
-        Value::Array(items) => {
-            let child = doc.put_object(obj, key, ObjType::List)?;
-            for (i, v) in items.iter().enumerate() {
-                insert_json(doc, &child, i, v)?;
-            }
-        }
-        scalar => doc.put(obj, key, json_to_scalar(scalar).expect("scalar"))?,
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| write_json(doc, &child, Slot::Key(k), v)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| write_json(doc, &child, Slot::Index(i), v)),
+        _ => unreachable!("scalars returned above"),
     }
-    Ok(())
-}
-
-/// Inserts `value` at `index` of list `obj`.
-fn insert_json(
-    doc: &mut AutoCommit,
-    obj: &ObjId,
-    index: usize,
-    value: &Value,
-) -> Result<(), automerge::AutomergeError> {
-    match value {
-        Value::Object(map) => {
-            let child = doc.insert_object(obj, index, ObjType::Map)?;
-            for (k, v) in map {
-                put_json(doc, &child, k, v)?;
-            }
-        }
-        Value::Array(items) => {
-            let child = doc.insert_object(obj, index, ObjType::List)?;
-            for (i, v) in items.iter().enumerate() {
-                insert_json(doc, &child, i, v)?;
-            }
-        }
-        scalar => doc.insert(obj, index, json_to_scalar(scalar).expect("scalar"))?,
-    }
-    Ok(())
 }
 
 /// Reads a document as a record.
@@ -237,7 +227,7 @@ impl Replicas {
             return Err(ReplicaError::Malformed(record, "not a map".into()));
         };
         for (key, value) in &root {
-            put_json(&mut doc, &automerge::ROOT, key, value)
+            write_json(&mut doc, &automerge::ROOT, Slot::Key(key), value)
                 .map_err(|e| ReplicaError::Automerge(record, e.to_string()))?;
         }
         let change = commit(&mut doc, now_ms).expect("a new record's document has a change");
@@ -266,7 +256,7 @@ impl Replicas {
         if len >= max {
             return Err(ReplicaError::Full(record, len, list));
         }
-        if let Err(e) = insert_json(doc, &list_id, len, &value) {
+        if let Err(e) = write_json(doc, &list_id, Slot::Index(len), &value) {
             doc.rollback();
             return Err(am(e));
         }
@@ -394,13 +384,12 @@ impl Replicas {
         let doc = self.docs.get_mut(&record).expect("cached above");
         let mut ready: Vec<Change> = Vec::new();
         let mut ready_hashes: HashSet<ChangeHash> = HashSet::new();
+        let mut seen: HashSet<ChangeHash> = HashSet::new();
         let mut pending: Vec<Change> = Vec::new();
         // A record is created exactly once: a document accepts one change without dependencies, its first.
         let mut has_root = !doc.get_heads().is_empty();
         for change in changes {
-            if doc.get_change_by_hash(&change.hash()).is_some()
-                || pending.iter().any(|c| c.hash() == change.hash())
-            {
+            if doc.get_change_by_hash(&change.hash()).is_some() || seen.contains(&change.hash()) {
                 report.duplicate += 1;
             } else if change.deps().is_empty() && has_root {
                 report.refused.push((
@@ -409,6 +398,7 @@ impl Replicas {
                 ));
             } else {
                 has_root |= change.deps().is_empty();
+                seen.insert(change.hash());
                 pending.push(change);
             }
         }

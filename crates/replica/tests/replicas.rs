@@ -3,14 +3,13 @@
 
 use ed25519_dalek::SigningKey;
 use hifazat_domain::*;
-use hifazat_log::{Content, Hash, LogId, Scope, Signer, VerifiedEntry};
+use hifazat_log::{Content, Head, LogId, Scope, Signer, VerifiedEntry};
 use hifazat_replica::{NoChanges, Replicas};
 use proptest::prelude::*;
 
 struct Node {
     signer: Signer,
-    seq: u64,
-    prev: Hash,
+    head: Option<Head>,
     replicas: Replicas,
 }
 
@@ -20,28 +19,21 @@ impl Node {
         let replicas = Replicas::new(signer.author().0);
         Node {
             signer,
-            seq: 0,
-            prev: Hash::ZERO,
+            head: None,
             replicas,
         }
     }
 
     fn entry(&mut self, record: RecordId, payload: Vec<u8>) -> VerifiedEntry {
-        self.seq += 1;
-        let content = Content {
-            log: LogId {
-                author: self.signer.author(),
-                scope: Scope::alerts(),
-            },
-            seq: self.seq,
-            prev: self.prev,
-            timestamp_ms: 1_700_000_000_000 + self.seq,
-            record: record.0,
-            actor: "officer".into(),
-            payload,
+        let log = LogId {
+            author: self.signer.author(),
+            scope: Scope::alerts(),
         };
+        let at_ms = 1_700_000_000_000 + self.head.map_or(1, |h| h.seq + 1);
+        let content =
+            Content::following(log, self.head, at_ms, record.0, "officer".into(), payload);
         let entry = self.signer.sign(content).unwrap();
-        self.prev = entry.hash();
+        self.head = Some(entry.head());
         entry
     }
 

@@ -79,35 +79,30 @@ fn unframe<'a>(key: &[u8], value: &'a [u8]) -> Result<&'a [u8], StoreError> {
     Ok(payload)
 }
 
-fn entry_key(log: &Hash, seq: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(41);
-    k.push(ENTRY);
-    k.extend_from_slice(&log.0);
-    k.extend_from_slice(&seq.to_be_bytes());
+/// A key: its one-byte prefix, then `parts` in order.
+fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    k.push(prefix);
+    for part in parts {
+        k.extend_from_slice(part);
+    }
     k
+}
+
+fn entry_key(log: &Hash, seq: u64) -> Vec<u8> {
+    key(ENTRY, &[&log.0, &seq.to_be_bytes()])
 }
 
 fn head_key(log: &Hash) -> Vec<u8> {
-    let mut k = Vec::with_capacity(33);
-    k.push(HEAD);
-    k.extend_from_slice(&log.0);
-    k
+    key(HEAD, &[&log.0])
 }
 
 fn record_entry_key(record: &RecordId, log: &Hash, seq: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(57);
-    k.push(RECORD_ENTRY);
-    k.extend_from_slice(&record.0);
-    k.extend_from_slice(&log.0);
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
+    key(RECORD_ENTRY, &[&record.0, &log.0, &seq.to_be_bytes()])
 }
 
 fn record_key(record: &RecordId) -> Vec<u8> {
-    let mut k = Vec::with_capacity(17);
-    k.push(RECORD);
-    k.extend_from_slice(&record.0);
-    k
+    key(RECORD, &[&record.0])
 }
 
 /// A log's head as stored, with the log it belongs to.
@@ -167,7 +162,7 @@ pub struct RecordMeta {
 pub struct WriteBatch {
     batch: sled::Batch,
     heads: HashMap<Hash, StoredHead>,
-    /// Positions written in this batch, to catch a duplicate within the batch.
+    /// Entries added to this batch.
     entries: usize,
 }
 
@@ -267,8 +262,7 @@ impl Store {
 
     /// The automerge change of every stored entry for `record`.
     pub fn record_changes(&self, record: &RecordId) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut prefix = vec![RECORD_ENTRY];
-        prefix.extend_from_slice(&record.0);
+        let prefix = key(RECORD_ENTRY, &[&record.0]);
         let mut out = Vec::new();
         for item in self.db.scan_prefix(&prefix) {
             let (k, _) = item?;
@@ -334,23 +328,22 @@ impl Store {
         for item in self.db.scan_prefix([EVIDENCE]) {
             let (k, v) = item?;
             let v = unframe(&k, &v)?;
-            let split =
-                u32::from_be_bytes(v[..4.min(v.len())].try_into().unwrap_or([0; 4])) as usize;
-            if v.len() < 4 + split {
+            let split = v
+                .get(..4)
+                .map(|n| u32::from_be_bytes(n.try_into().expect("4 bytes")) as usize);
+            let Some(split) = split.filter(|split| v.len() >= 4 + split) else {
                 return Err(StoreError::Corrupt {
                     key: hex::encode(&k),
                     reason: "evidence length".into(),
                 });
-            }
+            };
             out.push((v[4..4 + split].to_vec(), v[4 + split..].to_vec()));
         }
         Ok(out)
     }
 
     pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut key = vec![META];
-        key.extend_from_slice(name.as_bytes());
-        self.get(&key)
+        self.get(&key(META, &[name.as_bytes()]))
     }
 
     /// A new, empty batch.
@@ -362,7 +355,8 @@ impl Store {
         }
     }
 
-    fn current_head(
+    /// A log's head as it will be once `batch` is committed: the batch's own, else the stored one.
+    pub fn head_in(
         &self,
         batch: &WriteBatch,
         log: &Hash,
@@ -382,7 +376,7 @@ impl Store {
         record: Option<RecordMeta>,
     ) -> Result<(), AppendError> {
         let digest = entry.content.log.digest();
-        let head = self.current_head(batch, &digest)?;
+        let head = self.head_in(batch, &digest)?;
         match check_next(head.as_ref().map(|h| h.head), entry) {
             Ok(()) => {}
             Err(ChainError::Behind { seq }) => {
@@ -412,10 +406,7 @@ impl Store {
         }
         let new_head = StoredHead {
             log: entry.content.log.clone(),
-            head: Head {
-                seq,
-                hash: entry.hash(),
-            },
+            head: entry.head(),
         };
         batch
             .batch
@@ -434,20 +425,19 @@ impl Store {
 
     /// Adds evidence of equivocation (two conflicting entries' bytes) to `batch`.
     pub fn add_evidence(&self, batch: &mut WriteBatch, first: &[u8], second: &[u8]) {
-        let mut key = vec![EVIDENCE];
-        key.extend_from_slice(&sha_pair(first, second));
+        let evidence_key = key(EVIDENCE, &[&sha_pair(first, second)]);
         let mut v = Vec::with_capacity(4 + first.len() + second.len());
         v.extend_from_slice(&(first.len() as u32).to_be_bytes());
         v.extend_from_slice(first);
         v.extend_from_slice(second);
-        batch.batch.insert(key, frame(&v));
+        batch.batch.insert(evidence_key, frame(&v));
     }
 
     /// Sets a metadata value in `batch`.
     pub fn set_meta(&self, batch: &mut WriteBatch, name: &str, value: &[u8]) {
-        let mut key = vec![META];
-        key.extend_from_slice(name.as_bytes());
-        batch.batch.insert(key, frame(value));
+        batch
+            .batch
+            .insert(key(META, &[name.as_bytes()]), frame(value));
     }
 
     /// Applies `batch` atomically and flushes it to disk. When this returns `Ok`, the batch survives a crash.

@@ -2,29 +2,28 @@
 
 use ed25519_dalek::SigningKey;
 use hifazat_domain::RecordId;
-use hifazat_log::{Content, Entry, Hash, LogId, Scope, Signer, VerifiedEntry};
+use hifazat_log::{Content, Entry, LogId, Scope, Signer, VerifiedEntry};
 use hifazat_store::{AppendError, RecordMeta, Store, StoreError};
 
 fn chain(seed: u8, n: u64, payload: u8) -> Vec<VerifiedEntry> {
     let signer = Signer::new(SigningKey::from_bytes(&[seed; 32]));
-    let mut prev = Hash::ZERO;
+    let log = LogId {
+        author: signer.author(),
+        scope: Scope::alerts(),
+    };
+    let mut head = None;
     (1..=n)
         .map(|seq| {
-            let e = signer
-                .sign(Content {
-                    log: LogId {
-                        author: signer.author(),
-                        scope: Scope::alerts(),
-                    },
-                    seq,
-                    prev,
-                    timestamp_ms: seq,
-                    record: [(seq % 4) as u8; 16],
-                    actor: "a".into(),
-                    payload: vec![payload; 50],
-                })
-                .unwrap();
-            prev = e.hash();
+            let content = Content::following(
+                log.clone(),
+                head,
+                seq,
+                [(seq % 4) as u8; 16],
+                "a".into(),
+                vec![payload; 50],
+            );
+            let e = signer.sign(content).unwrap();
+            head = Some(e.head());
             e
         })
         .collect()
