@@ -162,17 +162,18 @@ pub struct RecordMeta {
 pub struct WriteBatch {
     batch: sled::Batch,
     heads: HashMap<Hash, StoredHead>,
-    /// Entries added to this batch.
-    entries: usize,
+    /// Entries added to this batch, by (log id, seq): sled cannot read a batch back, and a later entry at a
+    /// position behind the head must be compared with what is here as well as with what is on disk.
+    entries: HashMap<(Hash, u64), Vec<u8>>,
 }
 
 impl WriteBatch {
     pub fn len(&self) -> usize {
-        self.entries
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries == 0
+        self.entries.is_empty()
     }
 }
 
@@ -351,7 +352,7 @@ impl Store {
         WriteBatch {
             batch: sled::Batch::default(),
             heads: HashMap::new(),
-            entries: 0,
+            entries: HashMap::new(),
         }
     }
 
@@ -380,10 +381,14 @@ impl Store {
         match check_next(head.as_ref().map(|h| h.head), entry) {
             Ok(()) => {}
             Err(ChainError::Behind { seq }) => {
-                let stored = match self.entry(&digest, seq)? {
-                    Some(bytes) => bytes,
-                    // Only possible for an entry added to this batch a moment ago.
-                    None => return Err(AppendError::Duplicate),
+                let stored = match batch.entries.get(&(digest, seq)) {
+                    Some(bytes) => bytes.clone(),
+                    None => self
+                        .entry(&digest, seq)?
+                        .ok_or_else(|| StoreError::Corrupt {
+                            key: hex::encode(entry_key(&digest, seq)),
+                            reason: "behind the log's head, yet not stored".into(),
+                        })?,
                 };
                 return if stored == entry.bytes() {
                     Err(AppendError::Duplicate)
@@ -412,7 +417,7 @@ impl Store {
             .batch
             .insert(head_key(&digest), frame(&encode_head(&new_head)));
         batch.heads.insert(digest, new_head);
-        batch.entries += 1;
+        batch.entries.insert((digest, seq), entry.bytes().to_vec());
         Ok(())
     }
 

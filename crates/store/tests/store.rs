@@ -202,3 +202,23 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Two conflicting entries arriving in one batch are evidence too, not a duplicate.
+#[test]
+fn a_conflict_inside_one_batch_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mine = chain(5, 2, 1);
+    let other_history = chain(5, 2, 2);
+    let mut batch = store.batch();
+    store.append(&mut batch, &mine[0], None).unwrap();
+    store.append(&mut batch, &mine[1], None).unwrap();
+    assert!(matches!(
+        store.append(&mut batch, &mine[0], None),
+        Err(AppendError::Duplicate)
+    ));
+    match store.append(&mut batch, &other_history[0], None) {
+        Err(AppendError::Conflict { stored }) => assert_eq!(stored, mine[0].bytes()),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
