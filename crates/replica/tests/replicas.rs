@@ -197,3 +197,47 @@ proptest! {
         prop_assert_eq!(da.timeline().len(), 1 + events_a.len() + events_b.len());
     }
 }
+
+#[test]
+fn sightings_go_on_alerts_and_cases_round_trip() {
+    let mut node = Node::new(4);
+    node.create(ID);
+    let sighting = Sighting {
+        seen_at_ms: 1_700_000_000_500,
+        place: None,
+        description: "Seen near the railway station".into(),
+        reporter: None,
+        channel: Channel::Helpline15,
+    };
+    node.replicas
+        .append_sighting(ID, &NoChanges, &sighting, 1_700_000_001_000)
+        .unwrap();
+    let Some(RecordDoc::Alert(alert)) = node.replicas.get(ID, &NoChanges).unwrap() else {
+        panic!("an alert")
+    };
+    assert_eq!(alert.sightings, vec![sighting.clone()]);
+
+    let case_id = RecordId([8; 16]);
+    let case = RecordDoc::Case(CaseDoc {
+        intake: CaseIntake {
+            category: CaseCategory::DomesticViolence,
+            district: "PB-LHR".into(),
+            place: None,
+            description: "Complaint by phone".into(),
+            channel: Channel::Helpline15,
+            victim_age_years: Some(31),
+            complainant: None,
+            tracking_code: TrackingCode::from_random([1, 2, 3, 4, 5]),
+        },
+        timeline: vec![],
+    });
+    node.replicas.create(case_id, &case, 1).unwrap();
+    assert_eq!(node.replicas.get(case_id, &NoChanges).unwrap(), Some(case));
+    let refused = node
+        .replicas
+        .append_sighting(case_id, &NoChanges, &sighting, 2);
+    assert!(
+        matches!(refused, Err(hifazat_replica::ReplicaError::WrongKind(..))),
+        "{refused:?}"
+    );
+}
