@@ -18,6 +18,9 @@ use hifazat_store::Store;
 use hifazat_topology::Topology;
 use rand_core::OsRng;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The demo federation's topology, built into the binary so `hifazat demo` needs no files.
 const DEMO_TOPOLOGY: &str = include_str!("../../topology/demo.toml");
 

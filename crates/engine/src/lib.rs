@@ -1,14 +1,17 @@
 //! The node's engine: owns the store, the record replicas and the node key, and turns requests into signed,
 //! persisted log entries.
 //!
-//! Actor shape: [`Engine`] is a cloneable handle over a bounded channel; the actor runs on its own thread (sled
-//! and automerge work is blocking) and handles requests in groups of up to `COMMIT_GROUP_MAX`: each write is
-//! validated, applied to its document and signed, the whole group goes to the store in one atomic batch and one
-//! flush, and only then is any request of the group answered. So an answered write is on disk, and reads never
-//! see anything that is not. A failed store write ends the process: it restarts and recovers from disk.
+//! Actor shape: [`Engine`] is a cloneable handle over a bounded channel. Callers validate their input and build new
+//! records' documents on their own threads. The actor runs on its own thread (sled and automerge work is
+//! blocking) and handles requests in groups of up to `COMMIT_GROUP_MAX`: each write is applied to its document
+//! and signed, and the whole group goes to the store in one atomic batch. A flusher thread then makes the group
+//! durable (one flush may cover several groups) and only then sends any of its answers, while the actor goes on
+//! with the next group. So an answered write is on disk, and reads never answer with anything that is not. A
+//! failed store write or flush ends the process: it restarts and recovers from disk.
 
 mod verify;
 
+use std::sync::Arc;
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,7 +21,7 @@ use hifazat_domain::{
 };
 use hifazat_limits as limits;
 use hifazat_log::{Content, Entry, LogId, Scope, Signer, VerifiedEntry, Verifier};
-use hifazat_replica::{ApplyReport, ChangeSource, Replicas};
+use hifazat_replica::{ApplyReport, ChangeSource, NewRecord, Replicas};
 use hifazat_store::{AppendError, RecordMeta, Store, StoreError};
 use hifazat_topology::Topology;
 use rand_core::{OsRng, RngCore};
@@ -82,9 +85,8 @@ pub struct Stats {
 }
 
 enum Request {
-    RaiseAlert {
-        draft: Box<AlertDraft>,
-        actor: String,
+    Create {
+        new: Box<Created>,
         reply: oneshot::Sender<Result<RecordId, EngineError>>,
     },
     GetAlert {
@@ -110,9 +112,67 @@ pub struct RemoteReport {
 }
 
 /// A handle to the engine. Cheap to clone; the engine stops when every handle is dropped.
+///
+/// Work that needs no engine state (validating a draft, building a new record's document) runs on the caller's
+/// thread, so callers on other cores do it in parallel and the engine thread keeps to what must be in order:
+/// signing into the log, the store and the cached documents.
 #[derive(Clone, Debug)]
 pub struct Engine {
     tx: mpsc::Sender<Request>,
+    local: Arc<Local>,
+}
+
+/// What callers need to prepare a write: this node's name, the topology and the node's public key.
+#[derive(Debug)]
+struct Local {
+    node_name: String,
+    topology: Topology,
+    author: [u8; 32],
+}
+
+/// A new record made on the caller's thread, ready for the engine to sign and store.
+#[derive(Debug)]
+struct Created {
+    scope: Scope,
+    record: NewRecord,
+    actor: String,
+    meta: RecordMeta,
+    now_ms: u64,
+}
+
+impl Local {
+    /// Validates an alert draft and builds its record's document.
+    fn new_alert(&self, draft: &AlertDraft, actor: &str) -> Result<Created, EngineError> {
+        let now = now_ms();
+        let intake = draft.validate(&Context {
+            districts: &self.topology,
+            now_ms: now,
+        })?;
+        let actor = actor_name(actor)?;
+        let id = new_record_id(now);
+        let raised = Event {
+            kind: EventKind::Raised,
+            at_ms: now,
+            by: actor.clone(),
+            node: self.node_name.clone(),
+            note: None,
+        };
+        let doc = RecordDoc::Alert(AlertDoc {
+            intake,
+            timeline: vec![raised],
+            sightings: vec![],
+        });
+        Ok(Created {
+            scope: Scope::alerts(),
+            record: NewRecord::build(self.author, id, &doc, now)?,
+            actor,
+            meta: RecordMeta {
+                kind: KIND_ALERT,
+                created_ms: now,
+            },
+            now_ms: now,
+        })
+    }
 }
 
 /// Everything the engine needs to start.
@@ -150,8 +210,6 @@ fn now_ms() -> u64 {
 }
 
 struct Actor {
-    node_name: String,
-    topology: Topology,
     signer: Signer,
     store: Store,
     replicas: Replicas,
@@ -172,16 +230,52 @@ struct LocalChange<'a> {
     now_ms: u64,
 }
 
-/// A reply to send once the group it belongs to is on disk.
-type Reply = Box<dyn FnOnce(&mut Actor) + Send>;
+/// An answer, sent once everything it could have seen is on disk.
+type Answer = Box<dyn FnOnce() + Send>;
+
+/// A read, run once its group's writes are applied; it sees them and makes an answer.
+type Read = Box<dyn FnOnce(&mut Actor) -> Answer + Send>;
+
+/// A group's answers, on their way to the flusher.
+struct Applied {
+    /// Whether the group wrote anything (a read-only group needs no flush of its own: whatever it could see was
+    /// applied by an earlier group, which the flusher finishes first).
+    dirty: bool,
+    answers: Vec<Answer>,
+    /// Documents the group evicted from the cache, freed by the flusher while it waits for nothing else.
+    evicted: hifazat_replica::Evicted,
+}
+
+/// The flusher: makes applied groups durable, several at once when they queue up, then sends their answers.
+/// It runs on its own thread so the engine applies the next group while the disk syncs the last.
+fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>) {
+    while let Ok(first) = rx.recv() {
+        let mut groups = vec![first];
+        groups.extend(rx.try_iter());
+        if groups.iter().any(|g| g.dirty)
+            && let Err(e) = store.flush()
+        {
+            fatal(&e);
+        }
+        let mut evicted = Vec::new();
+        for group in groups {
+            group.answers.into_iter().for_each(|answer| answer());
+            evicted.push(group.evicted);
+        }
+        drop(evicted);
+    }
+}
 
 impl Engine {
     /// Starts the engine on its own thread.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
-        let actor = Actor {
-            replicas: Replicas::new(config.signer.author().0),
+        let local = Arc::new(Local {
             node_name: config.node_name,
             topology: config.topology,
+            author: config.signer.author().0,
+        });
+        let actor = Actor {
+            replicas: Replicas::new(local.author),
             signer: config.signer,
             store: config.store,
             verifier: Verifier::new(),
@@ -192,7 +286,7 @@ impl Engine {
             .name("hifazat-engine".into())
             .spawn(move || actor.run(rx))
             .map_err(EngineError::Spawn)?;
-        Ok(Engine { tx })
+        Ok(Engine { tx, local })
     }
 
     async fn call<T>(
@@ -213,12 +307,8 @@ impl Engine {
         draft: AlertDraft,
         actor: String,
     ) -> Result<RecordId, EngineError> {
-        self.call(|reply| Request::RaiseAlert {
-            draft: Box::new(draft),
-            actor,
-            reply,
-        })
-        .await?
+        let new = Box::new(self.local.new_alert(&draft, &actor)?);
+        self.call(|reply| Request::Create { new, reply }).await?
     }
 
     pub async fn alert(&self, id: RecordId) -> Result<AlertView, EngineError> {
@@ -241,74 +331,102 @@ impl Engine {
         draft: AlertDraft,
         actor: String,
     ) -> Result<RecordId, EngineError> {
+        let new = Box::new(self.local.new_alert(&draft, &actor)?);
         let (reply, rx) = oneshot::channel();
         self.tx
-            .blocking_send(Request::RaiseAlert {
-                draft: Box::new(draft),
-                actor,
-                reply,
-            })
+            .blocking_send(Request::Create { new, reply })
             .map_err(|_| EngineError::Stopped)?;
         rx.blocking_recv().map_err(|_| EngineError::Stopped)?
     }
 }
 
 impl Actor {
+    /// Takes requests in groups; applies each group's writes in one atomic batch; hands the group's answers to
+    /// the flusher, which sends them once the group is durable.
     fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
+        let store = self.store.clone();
+        let flusher = match thread::Builder::new()
+            .name("hifazat-flush".into())
+            .spawn(move || flusher(store, flusher_rx))
+        {
+            Ok(handle) => handle,
+            Err(e) => {
+                tracing::error!(error = %e, "the flusher thread could not start");
+                return;
+            }
+        };
         while let Some(first) = rx.blocking_recv() {
             let mut batch = self.store.batch();
-            let mut replies: Vec<Reply> = Vec::new();
+            let mut answers: Vec<Answer> = Vec::new();
+            let mut reads: Vec<Read> = Vec::new();
             let mut request = Some(first);
             let mut group = 0;
             while let Some(r) = request.take() {
-                self.handle(r, &mut batch, &mut replies);
+                self.handle(r, &mut batch, &mut answers, &mut reads);
                 group += 1;
                 if group < limits::COMMIT_GROUP_MAX {
                     request = rx.try_recv().ok();
                 }
             }
-            if !batch.is_empty() {
-                if let Err(e) = self.store.commit(batch) {
+            let dirty = !batch.is_empty();
+            if dirty {
+                if let Err(e) = self.store.apply(batch) {
                     fatal(&e);
                 }
                 self.stats.commit_groups += 1;
             }
-            for reply in replies {
-                reply(&mut self);
+            for read in reads {
+                answers.push(read(&mut self));
+            }
+            let evicted = self.replicas.take_evicted();
+            if to_flusher
+                .send(Applied {
+                    dirty,
+                    answers,
+                    evicted,
+                })
+                .is_err()
+            {
+                break;
             }
         }
+        drop(to_flusher);
+        let _ = flusher.join();
     }
 
     fn handle(
         &mut self,
         request: Request,
         batch: &mut hifazat_store::WriteBatch,
-        replies: &mut Vec<Reply>,
+        answers: &mut Vec<Answer>,
+        reads: &mut Vec<Read>,
     ) {
         match request {
-            Request::RaiseAlert {
-                draft,
-                actor,
-                reply,
-            } => {
-                let result = self.raise_alert(&draft, &actor, batch);
-                replies.push(Box::new(move |_| {
+            Request::Create { new, reply } => {
+                let result = self.create(*new, batch);
+                answers.push(Box::new(move || {
                     let _ = reply.send(result);
                 }));
             }
-            // Reads are answered after the group's writes are on disk, so they see them.
-            Request::GetAlert { id, reply } => replies.push(Box::new(move |actor: &mut Actor| {
-                let _ = reply.send(actor.get_alert(id));
+            Request::GetAlert { id, reply } => reads.push(Box::new(move |actor: &mut Actor| {
+                let result = actor.get_alert(id);
+                Box::new(move || {
+                    let _ = reply.send(result);
+                })
             })),
             Request::ApplyRemote { entries, reply } => {
                 let report = self.apply_remote(entries, batch);
-                replies.push(Box::new(move |_| {
+                answers.push(Box::new(move || {
                     let _ = reply.send(report);
                 }));
             }
-            Request::Stats { reply } => replies.push(Box::new(move |actor: &mut Actor| {
+            Request::Stats { reply } => reads.push(Box::new(move |actor: &mut Actor| {
                 actor.stats.waiting_changes = actor.replicas.waiting();
-                let _ = reply.send(actor.stats.clone());
+                let stats = actor.stats.clone();
+                Box::new(move || {
+                    let _ = reply.send(stats);
+                })
             })),
         }
     }
@@ -356,48 +474,24 @@ impl Actor {
         Ok(())
     }
 
-    fn raise_alert(
+    /// Signs and stores a record made on a caller's thread, then keeps its document.
+    fn create(
         &mut self,
-        draft: &AlertDraft,
-        actor: &str,
+        new: Created,
         batch: &mut hifazat_store::WriteBatch,
     ) -> Result<RecordId, EngineError> {
-        let now = now_ms();
-        let intake = draft.validate(&Context {
-            districts: &self.topology,
-            now_ms: now,
-        })?;
-        let actor = actor_name(actor)?;
-        let mut id = [0u8; 16];
-        OsRng.fill_bytes(&mut id);
-        let id = RecordId(id);
-        let raised = Event {
-            kind: EventKind::Raised,
-            at_ms: now,
-            by: actor.clone(),
-            node: self.node_name.clone(),
-            note: None,
-        };
-        let doc = RecordDoc::Alert(AlertDoc {
-            intake,
-            timeline: vec![raised],
-            sightings: vec![],
-        });
-        let change = self.replicas.create(id, &doc, now)?;
-        let meta = RecordMeta {
-            kind: KIND_ALERT,
-            created_ms: now,
-        };
+        let record = new.record.record();
         let change = LocalChange {
-            scope: Scope::alerts(),
-            record: id,
-            actor: &actor,
-            payload: change,
-            meta: Some(meta),
-            now_ms: now,
+            scope: new.scope,
+            record,
+            actor: &new.actor,
+            payload: new.record.change().to_vec(),
+            meta: Some(new.meta),
+            now_ms: new.now_ms,
         };
         self.write(change, batch)?;
-        Ok(id)
+        self.replicas.adopt(new.record);
+        Ok(record)
     }
 
     fn get_alert(&mut self, id: RecordId) -> Result<AlertView, EngineError> {
@@ -480,6 +574,16 @@ impl Actor {
         self.store
             .set_record(batch, &record, RecordMeta { kind, created_ms });
     }
+}
+
+/// A new record's id: the creation time in milliseconds (6 bytes, big-endian), then 10 random bytes. Ids made
+/// later sort later, so the store's indexes grow at their ends instead of at random places (random keys cost a
+/// B-tree page rewrite each), and 80 random bits keep ids made in the same millisecond apart.
+fn new_record_id(now_ms: u64) -> RecordId {
+    let mut id = [0u8; 16];
+    id[..6].copy_from_slice(&now_ms.to_be_bytes()[2..]);
+    OsRng.fill_bytes(&mut id[6..]);
+    RecordId(id)
 }
 
 /// The acting user's name as it goes into entries: 1 to `ACTOR_BYTES_MAX` bytes, no control characters.

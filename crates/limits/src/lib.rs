@@ -30,6 +30,8 @@ pub const SIGHTINGS_MAX: usize = 5_000;
 
 /// Writes the store commits together under one flush.
 pub const COMMIT_GROUP_MAX: usize = 256;
+/// Applied groups waiting for their flush; when full, the engine waits for the disk before taking more work.
+pub const FLUSH_QUEUE_MAX: usize = 4;
 /// Requests waiting for the engine; when full, callers wait (back-pressure), never grow a queue.
 pub const ENGINE_QUEUE_MAX: usize = 1_024;
 

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
-    ActorId, AutoCommit, AutoSerde, Change, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue,
+    ActorId, AutoCommit, AutoSerde, Change, ChangeHash, ObjType, ReadDoc, ScalarValue, hydrate,
 };
 use hifazat_domain::{Event, RecordDoc, RecordId, RecordKind, Sighting};
 use hifazat_limits as limits;
@@ -77,6 +77,17 @@ pub struct Replicas {
     /// Cache order, oldest first, for eviction.
     order: VecDeque<RecordId>,
     waiting: VecDeque<Waiting>,
+    /// Evicted documents not yet freed; see [`Replicas::take_evicted`].
+    evicted: Vec<AutoCommit>,
+}
+
+/// Documents evicted from the cache. Dropping this frees them, on whichever thread drops it.
+pub struct Evicted(Vec<AutoCommit>);
+
+impl std::fmt::Debug for Evicted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Evicted").field(&self.0.len()).finish()
+    }
 }
 
 impl std::fmt::Debug for Replicas {
@@ -93,13 +104,6 @@ fn commit(doc: &mut AutoCommit, now_ms: u64) -> Option<Change> {
     doc.get_last_local_change()
 }
 
-/// Where a value goes: under a key of a map, or inserted at a position of a list.
-#[derive(Clone, Copy)]
-enum Slot<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
 fn json_to_scalar(value: &Value) -> ScalarValue {
     match value {
         Value::Bool(b) => ScalarValue::Boolean(*b),
@@ -114,38 +118,23 @@ fn json_to_scalar(value: &Value) -> ScalarValue {
     }
 }
 
-/// Writes `value` (maps and lists as automerge objects, recursively) into `slot` of object `obj`.
-fn write_json(
-    doc: &mut AutoCommit,
-    obj: &ObjId,
-    slot: Slot<'_>,
-    value: &Value,
-) -> Result<(), automerge::AutomergeError> {
-    let kind = match value {
-        Value::Object(_) => ObjType::Map,
-        Value::Array(_) => ObjType::List,
-        scalar => {
-            let scalar = json_to_scalar(scalar);
-            return match slot {
-                Slot::Key(key) => doc.put(obj, key, scalar),
-                Slot::Index(index) => doc.insert(obj, index, scalar),
-            };
-        }
-    };
-    let child = match slot {
-        Slot::Key(key) => doc.put_object(obj, key, kind)?,
-        Slot::Index(index) => doc.insert_object(obj, index, kind)?,
-    };
+/// `value` as an automerge tree: maps and lists become automerge objects, recursively. Written with automerge's
+/// batch operations, which splice a whole tree into the document at once instead of one operation per field.
+fn to_hydrate(value: &Value) -> hydrate::Value {
     match value {
-        Value::Object(map) => map
-            .iter()
-            .try_for_each(|(k, v)| write_json(doc, &child, Slot::Key(k), v)),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, v)| write_json(doc, &child, Slot::Index(i), v)),
-        _ => unreachable!("scalars returned above"),
+        Value::Object(map) => hydrate::Value::Map(hydrate_map(map)),
+        Value::Array(items) => {
+            hydrate::Value::List(items.iter().map(to_hydrate).collect::<Vec<_>>().into())
+        }
+        scalar => hydrate::Value::Scalar(json_to_scalar(scalar)),
     }
+}
+
+fn hydrate_map(map: &serde_json::Map<String, Value>) -> hydrate::Map {
+    map.iter()
+        .map(|(k, v)| (k.clone(), to_hydrate(v)))
+        .collect::<HashMap<String, hydrate::Value>>()
+        .into()
 }
 
 /// Reads a document as a record.
@@ -153,6 +142,61 @@ pub fn read(record: RecordId, doc: &AutoCommit) -> Result<RecordDoc, ReplicaErro
     let json = serde_json::to_value(AutoSerde::from(doc))
         .map_err(|e| ReplicaError::Malformed(record, e.to_string()))?;
     serde_json::from_value(json).map_err(|e| ReplicaError::Malformed(record, e.to_string()))
+}
+
+/// A record's document created at its origin, with its creation change. Building one needs no replica set, so
+/// callers build it on their own thread; [`Replicas::adopt`] takes the document in once the change is stored.
+pub struct NewRecord {
+    record: RecordId,
+    doc: AutoCommit,
+    change: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRecord")
+            .field("record", &self.record)
+            .field("change_bytes", &self.change.len())
+            .finish()
+    }
+}
+
+impl NewRecord {
+    /// Writes `content` into a new document whose automerge actor is `author` (the node's public key), and
+    /// commits it.
+    pub fn build(
+        author: [u8; 32],
+        record: RecordId,
+        content: &RecordDoc,
+        now_ms: u64,
+    ) -> Result<NewRecord, ReplicaError> {
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(author));
+        let json = serde_json::to_value(content)
+            .map_err(|e| ReplicaError::Malformed(record, e.to_string()))?;
+        let Value::Object(root) = json else {
+            return Err(ReplicaError::Malformed(record, "not a map".into()));
+        };
+        doc.init_root_from_hydrate(&hydrate_map(&root))
+            .map_err(|e| ReplicaError::Automerge(record, e.to_string()))?;
+        let change = commit(&mut doc, now_ms)
+            .expect("a new record's document has a change")
+            .raw_bytes()
+            .to_vec();
+        Ok(NewRecord {
+            record,
+            doc,
+            change,
+        })
+    }
+
+    pub fn record(&self) -> RecordId {
+        self.record
+    }
+
+    /// The creation change: the payload of the entry that carries it.
+    pub fn change(&self) -> &[u8] {
+        &self.change
+    }
 }
 
 impl Replicas {
@@ -163,6 +207,7 @@ impl Replicas {
             docs: HashMap::new(),
             order: VecDeque::new(),
             waiting: VecDeque::new(),
+            evicted: Vec::new(),
         }
     }
 
@@ -187,8 +232,19 @@ impl Replicas {
             let Some(oldest) = self.order.pop_front() else {
                 break;
             };
-            self.docs.remove(&oldest);
+            if let Some(doc) = self.docs.remove(&oldest) {
+                // Freeing a document costs about as much as signing an entry; the owner may free them on
+                // another thread (`take_evicted`). Left untaken, they are freed here beyond a bound.
+                if self.evicted.len() < limits::COMMIT_GROUP_MAX {
+                    self.evicted.push(doc);
+                }
+            }
         }
+    }
+
+    /// Documents evicted from the cache since the last call, for the caller to free off its hot thread.
+    pub fn take_evicted(&mut self) -> Evicted {
+        Evicted(std::mem::take(&mut self.evicted))
     }
 
     /// The record's document, rebuilt from `source` when not cached. `None` when there is no change for it.
@@ -213,26 +269,31 @@ impl Replicas {
         self.docs.get_mut(&record)
     }
 
-    /// Creates a record's document (at its origin) and returns the creation change.
+    /// Creates a record's document (at its origin) and returns the creation change. The same as
+    /// [`NewRecord::build`] followed by [`Replicas::adopt`].
     pub fn create(
         &mut self,
         record: RecordId,
         content: &RecordDoc,
         now_ms: u64,
     ) -> Result<Vec<u8>, ReplicaError> {
-        let mut doc = AutoCommit::new().with_actor(self.actor.clone());
-        let json = serde_json::to_value(content)
-            .map_err(|e| ReplicaError::Malformed(record, e.to_string()))?;
-        let Value::Object(root) = json else {
-            return Err(ReplicaError::Malformed(record, "not a map".into()));
-        };
-        for (key, value) in &root {
-            write_json(&mut doc, &automerge::ROOT, Slot::Key(key), value)
-                .map_err(|e| ReplicaError::Automerge(record, e.to_string()))?;
-        }
-        let change = commit(&mut doc, now_ms).expect("a new record's document has a change");
-        self.cache(record, doc);
-        Ok(change.raw_bytes().to_vec())
+        let new = NewRecord::build(self.actor(), record, content, now_ms)?;
+        let change = new.change.clone();
+        self.adopt(new);
+        Ok(change)
+    }
+
+    /// Takes a document built by [`NewRecord::build`] into the cache, once its creation change is stored.
+    pub fn adopt(&mut self, new: NewRecord) {
+        self.cache(new.record, new.doc);
+    }
+
+    /// This node's automerge actor (its public key), for building new records off the replica set's thread.
+    pub fn actor(&self) -> [u8; 32] {
+        self.actor
+            .to_bytes()
+            .try_into()
+            .expect("the actor is a 32-byte key")
     }
 
     fn append(
@@ -256,7 +317,13 @@ impl Replicas {
         if len >= max {
             return Err(ReplicaError::Full(record, len, list));
         }
-        if let Err(e) = write_json(doc, &list_id, Slot::Index(len), &value) {
+        let written = match &value {
+            Value::Object(_) | Value::Array(_) => doc
+                .batch_create_object(&list_id, len, &to_hydrate(&value), true)
+                .map(|_| ()),
+            scalar => doc.insert(&list_id, len, json_to_scalar(scalar)),
+        };
+        if let Err(e) = written {
             doc.rollback();
             return Err(am(e));
         }

@@ -447,7 +447,20 @@ impl Store {
 
     /// Applies `batch` atomically and flushes it to disk. When this returns `Ok`, the batch survives a crash.
     pub fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.apply(batch)?;
+        self.flush()
+    }
+
+    /// Applies a batch atomically, without waiting for the disk: reads see it at once, but nothing it wrote may
+    /// be acknowledged until a [`Store::flush`] that starts after this returns. [`Store::commit`] does both.
+    pub fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
         self.db.apply_batch(batch.batch)?;
+        Ok(())
+    }
+
+    /// Makes everything applied before this call durable (written and fsynced). Any clone of the store may call
+    /// it, from any thread, while another thread applies further batches.
+    pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
     }
