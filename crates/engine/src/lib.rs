@@ -94,12 +94,40 @@ enum Request {
         reply: oneshot::Sender<Result<AlertView, EngineError>>,
     },
     ApplyRemote {
-        entries: Vec<Vec<u8>>,
+        checked: Box<Checked>,
         reply: oneshot::Sender<RemoteReport>,
     },
     Stats {
         reply: oneshot::Sender<Stats>,
     },
+}
+
+/// Remote entries after decoding and signature checks: the ones that passed, and why the others did not.
+#[derive(Debug)]
+struct Checked {
+    verified: Vec<VerifiedEntry>,
+    refused: Vec<String>,
+}
+
+impl Checked {
+    fn new(raw: Vec<Vec<u8>>) -> Checked {
+        let mut refused = Vec::new();
+        let mut decoded = Vec::with_capacity(raw.len());
+        for bytes in raw {
+            match Entry::decode(&bytes) {
+                Ok(e) => decoded.push(e),
+                Err(e) => refused.push(format!("does not decode: {e}")),
+            }
+        }
+        let mut verified = Vec::with_capacity(decoded.len());
+        for result in Verifier::new().verify_batch(decoded) {
+            match result {
+                Ok(entry) => verified.push(entry),
+                Err((entry, e)) => refused.push(format!("{entry:?}: {e}")),
+            }
+        }
+        Checked { verified, refused }
+    }
 }
 
 /// What applying a batch of remote entries did.
@@ -213,7 +241,6 @@ struct Actor {
     signer: Signer,
     store: Store,
     replicas: Replicas,
-    verifier: Verifier,
     stats: Stats,
 }
 
@@ -278,7 +305,6 @@ impl Engine {
             replicas: Replicas::new(local.author),
             signer: config.signer,
             store: config.store,
-            verifier: Verifier::new(),
             stats: Stats::default(),
         };
         let (tx, rx) = mpsc::channel(limits::ENGINE_QUEUE_MAX);
@@ -315,10 +341,17 @@ impl Engine {
         self.call(|reply| Request::GetAlert { id, reply }).await?
     }
 
-    /// Verifies, stores and applies entries received from elsewhere.
+    /// Verifies, stores and applies entries received from elsewhere. Decoding and signature checks run on the
+    /// blocking pool, beside the engine thread; the engine then checks chains, stores and applies.
     pub async fn apply_remote(&self, entries: Vec<Vec<u8>>) -> Result<RemoteReport, EngineError> {
-        self.call(|reply| Request::ApplyRemote { entries, reply })
+        let checked = tokio::task::spawn_blocking(move || Checked::new(entries))
             .await
+            .map_err(|_| EngineError::Stopped)?;
+        self.call(|reply| Request::ApplyRemote {
+            checked: Box::new(checked),
+            reply,
+        })
+        .await
     }
 
     pub async fn stats(&self) -> Result<Stats, EngineError> {
@@ -415,8 +448,8 @@ impl Actor {
                     let _ = reply.send(result);
                 })
             })),
-            Request::ApplyRemote { entries, reply } => {
-                let report = self.apply_remote(entries, batch);
+            Request::ApplyRemote { checked, reply } => {
+                let report = self.apply_remote(*checked, batch);
                 answers.push(Box::new(move || {
                     let _ = reply.send(report);
                 }));
@@ -503,36 +536,29 @@ impl Actor {
 
     fn apply_remote(
         &mut self,
-        raw: Vec<Vec<u8>>,
+        checked: Checked,
         batch: &mut hifazat_store::WriteBatch,
     ) -> RemoteReport {
-        let mut report = RemoteReport::default();
-        let mut decoded = Vec::with_capacity(raw.len());
-        for bytes in raw {
-            match Entry::decode(&bytes) {
-                Ok(e) => decoded.push(e),
-                Err(e) => report.refused.push(format!("does not decode: {e}")),
-            }
-        }
-        let mut accepted: Vec<VerifiedEntry> = Vec::with_capacity(decoded.len());
-        for result in self.verifier.verify_batch(decoded) {
-            match result {
-                Err((entry, e)) => report.refused.push(format!("{entry:?}: {e}")),
-                Ok(entry) => match self.store.append(batch, &entry, None) {
-                    Ok(()) => {
-                        report.stored += 1;
-                        accepted.push(entry);
-                    }
-                    Err(AppendError::Duplicate) => report.duplicate += 1,
-                    Err(AppendError::Conflict { stored }) => {
-                        self.store.add_evidence(batch, &stored, entry.bytes());
-                        report
-                            .refused
-                            .push(format!("{entry:?}: equivocation; kept as evidence"));
-                    }
-                    Err(AppendError::Chain(e)) => report.refused.push(format!("{entry:?}: {e}")),
-                    Err(AppendError::Store(e)) => fatal(&e),
-                },
+        let mut report = RemoteReport {
+            refused: checked.refused,
+            ..RemoteReport::default()
+        };
+        let mut accepted: Vec<VerifiedEntry> = Vec::with_capacity(checked.verified.len());
+        for entry in checked.verified {
+            match self.store.append(batch, &entry, None) {
+                Ok(()) => {
+                    report.stored += 1;
+                    accepted.push(entry);
+                }
+                Err(AppendError::Duplicate) => report.duplicate += 1,
+                Err(AppendError::Conflict { stored }) => {
+                    self.store.add_evidence(batch, &stored, entry.bytes());
+                    report
+                        .refused
+                        .push(format!("{entry:?}: equivocation; kept as evidence"));
+                }
+                Err(AppendError::Chain(e)) => report.refused.push(format!("{entry:?}: {e}")),
+                Err(AppendError::Store(e)) => fatal(&e),
             }
         }
         report.applied = self.replicas.apply(&accepted, &StoreSource(&self.store));
@@ -564,12 +590,10 @@ impl Actor {
         if matches!(self.store.record(&record), Ok(Some(_))) {
             return;
         }
-        let Ok(Some(doc)) = self.replicas.get(record, &StoreSource(&self.store)) else {
-            return;
-        };
-        let kind = match doc.kind() {
-            RecordKind::Alert => KIND_ALERT,
-            RecordKind::Case => KIND_CASE,
+        let kind = match self.replicas.kind(record, &StoreSource(&self.store)) {
+            Some(RecordKind::Alert) => KIND_ALERT,
+            Some(RecordKind::Case) => KIND_CASE,
+            None => return,
         };
         self.store
             .set_record(batch, &record, RecordMeta { kind, created_ms });

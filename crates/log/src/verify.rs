@@ -76,9 +76,22 @@ struct Prepared {
     k: Scalar,
 }
 
+/// Decodes a point, accepting only its canonical encoding. An encoding is canonical when its y coordinate is
+/// below p = 2^255 - 19 and, where x = 0 (y = 1 or y = p - 1), the sign bit is clear. Checked on the bytes, so no
+/// re-compression (a field inversion) is needed.
 fn decompress_canonical(bytes: [u8; 32]) -> Option<EdwardsPoint> {
-    let point = CompressedEdwardsY(bytes).decompress()?;
-    (point.compress().0 == bytes).then_some(point)
+    let sign = bytes[31] >> 7;
+    let mut y = bytes;
+    y[31] &= 0x7f;
+    // y >= p exactly when the high 247 bits are all ones and the low byte is at least 0xed.
+    let y_too_big = y[31] == 0x7f && y[1..31].iter().all(|b| *b == 0xff) && y[0] >= 0xed;
+    // y = 1, or y = p - 1 (0x7fff...ffec): the points with x = 0, whose sign bit must be 0.
+    let one = y[0] == 1 && y[1..].iter().all(|b| *b == 0);
+    let minus_one = y[0] == 0xec && y[1..31].iter().all(|b| *b == 0xff) && y[31] == 0x7f;
+    if y_too_big || (sign == 1 && (one || minus_one)) {
+        return None;
+    }
+    CompressedEdwardsY(bytes).decompress()
 }
 
 /// Verifies entries under the rule. Keeps decoded author keys (a federation has a few hundred authors), bounded
@@ -273,5 +286,65 @@ impl Signer {
             content_bytes,
             signature,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The definition: decode, then re-encode and compare.
+    fn by_reencoding(bytes: [u8; 32]) -> Option<EdwardsPoint> {
+        let point = CompressedEdwardsY(bytes).decompress()?;
+        (point.compress().0 == bytes).then_some(point)
+    }
+
+    fn agree(bytes: [u8; 32]) {
+        assert_eq!(
+            decompress_canonical(bytes),
+            by_reencoding(bytes),
+            "{}",
+            hex::encode(bytes)
+        );
+    }
+
+    #[test]
+    fn canonical_check_agrees_with_reencoding_on_every_edge_case() {
+        // Every y from p - 2 up to 2^255 - 1 (the 19 non-canonical ones and their neighbours), and small y, with
+        // both sign bits.
+        let mut edge = Vec::new();
+        for low in 0xe0..=0xffu8 {
+            let mut y = [0xffu8; 32];
+            y[31] = 0x7f;
+            y[0] = low;
+            edge.push(y);
+        }
+        for low in 0..=4u8 {
+            let mut y = [0u8; 32];
+            y[0] = low;
+            edge.push(y);
+        }
+        for y in edge {
+            for sign in [0u8, 0x80] {
+                let mut bytes = y;
+                bytes[31] |= sign;
+                agree(bytes);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_check_agrees_with_reencoding(bytes in any::<[u8; 32]>()) {
+            agree(bytes);
+        }
+
+        #[test]
+        fn canonical_check_accepts_real_points(seed in any::<[u8; 32]>()) {
+            let key = SigningKey::from_bytes(&seed);
+            agree(key.verifying_key().to_bytes());
+            prop_assert!(decompress_canonical(key.verifying_key().to_bytes()).is_some());
+        }
     }
 }

@@ -391,6 +391,21 @@ impl Replicas {
         }
     }
 
+    /// The record's kind, read from its document's root without materialising the rest. `None` when the
+    /// record is unknown or its document has no readable kind yet.
+    pub fn kind(&mut self, record: RecordId, source: &dyn ChangeSource) -> Option<RecordKind> {
+        let doc = self.doc(record, source)?;
+        match doc.get(automerge::ROOT, "kind") {
+            Ok(Some((automerge::Value::Scalar(s), _))) => match s.as_ref() {
+                ScalarValue::Str(kind) => {
+                    serde_json::from_value(Value::String(kind.to_string())).ok()
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The record's automerge heads (equal on two replicas exactly when they hold the same changes).
     pub fn heads(
         &mut self,
