@@ -212,10 +212,17 @@ async fn serve(data: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
 }
 
 fn log_verify(data: &Path) -> anyhow::Result<bool> {
-    let node = open_node(data)?;
-    let total: u64 = node.store.heads()?.iter().map(|h| h.head.seq).sum();
+    if !data.join("node.toml").exists() {
+        bail!(
+            "{} is not a node directory (run `hifazat init` first)",
+            data.display()
+        );
+    }
+    // Opened without the start-up head check, so damage there is reported with the rest, not in its place.
+    let store = Store::open_unchecked(&data.join("store")).context("opening the store")?;
+    let total: u64 = store.heads()?.iter().map(|h| h.head.seq).sum();
     let mut last_shown = 0;
-    let report = hifazat_engine::verify_store(&node.store, |done| {
+    let report = hifazat_engine::verify_store(&store, |done| {
         if done - last_shown >= 10_000 || done == total {
             eprint!("\rverified {done}/{total} entries");
             last_shown = done;

@@ -3,97 +3,18 @@
 //! (201 with an id) must still be there. Many rounds, zero lost. Bounded: a fixed number of rounds, each with a
 //! time limit, against 127.0.0.21 only.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use common::{alert_body, exe, http, id_of, init, start};
 
 const ROUNDS: u64 = 12;
 const WRITERS: usize = 4;
 const HOST: &str = "127.0.0.21";
-
-fn exe() -> &'static str {
-    env!("CARGO_BIN_EXE_hifazat")
-}
-
-/// One HTTP/1.1 request with `Connection: close`; returns the status and body.
-fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .ok_or(std::io::ErrorKind::InvalidData)?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
-}
-
-fn start(data: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(exe())
-        .args(["serve", "--listen", &format!("{HOST}:0"), "--data"])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start hifazat serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .rsplit("http://")
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap_or_else(|_| panic!("address in {line:?}"));
-    (child, addr)
-}
-
-/// Runs `hifazat init` for a node of the demo topology.
-fn init(node: &str, data: &Path) -> std::process::Output {
-    Command::new(exe())
-        .args([
-            "init",
-            "--topology",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../topology/demo.toml"),
-        ])
-        .args(["--node", node, "--data"])
-        .arg(data)
-        .output()
-        .unwrap()
-}
-
-fn alert_body(n: usize) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    format!(
-        r#"{{"child_name":"Child {n}","age_years":{},"sex":"female","description":"Round-trip {n}",
-            "last_seen":{{"district":"PB-LHR","lat":31.55,"lon":74.34,"text":"Mall Road"}},
-            "last_seen_at_ms":{now},"reporter":{{"name":"Parent","mobile":"03001234567"}},"channel":"helpline15"}}"#,
-        n % 18
-    )
-}
-
-fn id_of(body: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(body).unwrap();
-    v["id"].as_str().unwrap().to_owned()
-}
 
 #[test]
 fn acknowledged_alerts_survive_sigkill() {
@@ -104,7 +25,7 @@ fn acknowledged_alerts_survive_sigkill() {
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut seed: u64 = 0x5eed;
     for round in 0..ROUNDS {
-        let (mut child, addr) = start(&data);
+        let (mut child, addr) = start(HOST, &data);
         // Everything acknowledged before must be here after the restart.
         for id in acked.lock().unwrap().iter() {
             let (status, body) = http(addr, "GET", &format!("/api/v1/alerts/{id}"), "").unwrap();
@@ -142,7 +63,7 @@ fn acknowledged_alerts_survive_sigkill() {
             w.join().unwrap();
         }
     }
-    let (mut child, addr) = start(&data);
+    let (mut child, addr) = start(HOST, &data);
     let ids = acked.lock().unwrap().clone();
     assert!(
         ids.len() > ROUNDS as usize * 10,

@@ -45,7 +45,15 @@ pub fn verify_store(
             let chunk = match store.entries(&digest, next, limits::VERIFY_BATCH_ENTRIES_MAX) {
                 Ok(chunk) => chunk,
                 Err(e) => {
-                    log.failure = Some((next, format!("storage: {e}")));
+                    // Name the entry that cannot be read: re-read this chunk's range one by one.
+                    let last = stored
+                        .head
+                        .seq
+                        .min(next + limits::VERIFY_BATCH_ENTRIES_MAX as u64 - 1);
+                    let failing = (next..=last)
+                        .find_map(|seq| store.entry(&digest, seq).err().map(|e| (seq, e)))
+                        .unwrap_or((next, e));
+                    log.failure = Some((failing.0, format!("storage: {}", failing.1)));
                     break;
                 }
             };

@@ -184,14 +184,20 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`, and checks that every log head points at a stored entry with that
-    /// hash and that nothing is stored past it.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    /// Opens the store in `dir` without checking its heads, for a tool that checks everything itself and must
+    /// report damage rather than stop at it (`hifazat log verify`). Values still fail their checksums on read.
+    pub fn open_unchecked(dir: &Path) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
             .open()?;
-        let store = Store { db };
+        Ok(Store { db })
+    }
+
+    /// Opens (or creates) the store in `dir`, and checks that every log head points at a stored entry with that
+    /// hash and that nothing is stored past it.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let store = Store::open_unchecked(dir)?;
         for head in store.heads()? {
             let digest = head.log.digest();
             let entry =
@@ -474,6 +480,23 @@ impl Store {
     #[doc(hidden)]
     pub fn corrupt_for_test(&self, log: &Hash, seq: u64, value: &[u8]) -> Result<(), StoreError> {
         self.db.insert(entry_key(log, seq), value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Replaces a stored entry with other bytes, framed with a valid checksum (so only the entry's own checks
+    /// can catch it), or removes it when `bytes` is `None`: only for tests that tamper with a store on purpose.
+    #[doc(hidden)]
+    pub fn tamper_for_test(
+        &self,
+        log: &Hash,
+        seq: u64,
+        bytes: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        match bytes {
+            Some(bytes) => self.db.insert(entry_key(log, seq), frame(bytes))?,
+            None => self.db.remove(entry_key(log, seq))?,
+        };
         self.db.flush()?;
         Ok(())
     }

@@ -1,0 +1,93 @@
+//! Helpers shared by the tests that run `hifazat` as a real process. Each test binary uses a subset.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub fn exe() -> &'static str {
+    env!("CARGO_BIN_EXE_hifazat")
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns the status and body.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or(std::io::ErrorKind::InvalidData)?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+pub fn start(host: &str, data: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(exe())
+        .args(["serve", "--listen", &format!("{host}:0"), "--data"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hifazat serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("address in {line:?}"));
+    (child, addr)
+}
+
+/// Runs `hifazat init` for a node of the demo topology.
+pub fn init(node: &str, data: &Path) -> std::process::Output {
+    Command::new(exe())
+        .args([
+            "init",
+            "--topology",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../topology/demo.toml"),
+        ])
+        .args(["--node", node, "--data"])
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
+pub fn alert_body(n: usize) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    format!(
+        r#"{{"child_name":"Child {n}","age_years":{},"sex":"female","description":"Round-trip {n}",
+            "last_seen":{{"district":"PB-LHR","lat":31.55,"lon":74.34,"text":"Mall Road"}},
+            "last_seen_at_ms":{now},"reporter":{{"name":"Parent","mobile":"03001234567"}},"channel":"helpline15"}}"#,
+        n % 18
+    )
+}
+
+pub fn id_of(body: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["id"].as_str().unwrap().to_owned()
+}
