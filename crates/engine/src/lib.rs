@@ -307,10 +307,16 @@ impl Engine {
             store: config.store,
             stats: Stats::default(),
         };
+        let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
+        let store = actor.store.clone();
+        let flusher = thread::Builder::new()
+            .name("hifazat-flush".into())
+            .spawn(move || flusher(store, flusher_rx))
+            .map_err(EngineError::Spawn)?;
         let (tx, rx) = mpsc::channel(limits::ENGINE_QUEUE_MAX);
         thread::Builder::new()
             .name("hifazat-engine".into())
-            .spawn(move || actor.run(rx))
+            .spawn(move || actor.run(rx, to_flusher, flusher))
             .map_err(EngineError::Spawn)?;
         Ok(Engine { tx, local })
     }
@@ -376,19 +382,12 @@ impl Engine {
 impl Actor {
     /// Takes requests in groups; applies each group's writes in one atomic batch; hands the group's answers to
     /// the flusher, which sends them once the group is durable.
-    fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
-        let store = self.store.clone();
-        let flusher = match thread::Builder::new()
-            .name("hifazat-flush".into())
-            .spawn(move || flusher(store, flusher_rx))
-        {
-            Ok(handle) => handle,
-            Err(e) => {
-                tracing::error!(error = %e, "the flusher thread could not start");
-                return;
-            }
-        };
+    fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Request>,
+        to_flusher: std::sync::mpsc::SyncSender<Applied>,
+        flusher: thread::JoinHandle<()>,
+    ) {
         while let Some(first) = rx.blocking_recv() {
             let mut batch = self.store.batch();
             let mut answers: Vec<Answer> = Vec::new();
