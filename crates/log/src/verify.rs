@@ -131,10 +131,23 @@ impl Verifier {
     }
 
     fn prepare(&mut self, entry: &Entry) -> Result<Prepared, VerifyError> {
-        let author = entry.content.log.author;
+        self.prepare_parts(
+            entry.content.log.author,
+            &entry.signature,
+            &[SIGNATURE_CONTEXT, entry.content_bytes()],
+        )
+    }
+
+    /// Decodes a signature by `author` over the concatenation of `message` and checks its encodings.
+    fn prepare_parts(
+        &mut self,
+        author: Author,
+        signature: &[u8; 64],
+        message: &[&[u8]],
+    ) -> Result<Prepared, VerifyError> {
         let a = self.author_point(author)?;
-        let r_bytes: [u8; 32] = entry.signature[..32].try_into().expect("32 bytes");
-        let s_bytes: [u8; 32] = entry.signature[32..].try_into().expect("32 bytes");
+        let r_bytes: [u8; 32] = signature[..32].try_into().expect("32 bytes");
+        let s_bytes: [u8; 32] = signature[32..].try_into().expect("32 bytes");
         let r = decompress_canonical(r_bytes).ok_or(VerifyError::NonceEncoding)?;
         if r.is_small_order() {
             return Err(VerifyError::NonceWeak);
@@ -144,8 +157,9 @@ impl Verifier {
         let mut h = Sha512::new();
         h.update(r_bytes);
         h.update(author.0);
-        h.update(SIGNATURE_CONTEXT);
-        h.update(entry.content_bytes());
+        for part in message {
+            h.update(part);
+        }
         let k = Scalar::from_hash(h);
         Ok(Prepared { a, r, s, k })
     }
@@ -154,6 +168,27 @@ impl Verifier {
         // [S]B - [k]A - R, then times the cofactor.
         let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&(-p.k), &p.a, &p.s);
         (sb_minus_ka - p.r).mul_by_cofactor().is_identity()
+    }
+
+    /// Checks a detached signature by `author` over `message` under the same rule: the signatures of signed
+    /// notes (the signed topology, checkpoints). An entry's signed message starts with `SIGNATURE_CONTEXT`, which
+    /// holds a NUL byte, and [`Signer::sign_detached`] refuses messages with one, so neither kind can pass for
+    /// the other.
+    pub fn verify_detached(
+        &mut self,
+        author: Author,
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> Result<(), VerifyError> {
+        if message.contains(&0) {
+            return Err(VerifyError::BadSignature);
+        }
+        let prepared = self.prepare_parts(author, signature, &[message])?;
+        if Self::check_one(&prepared) {
+            Ok(())
+        } else {
+            Err(VerifyError::BadSignature)
+        }
     }
 
     /// Verifies one entry under the rule.
@@ -287,6 +322,12 @@ impl Signer {
             signature,
         )))
     }
+
+    /// Signs `message` as a detached signature (for signed notes). `None` when the message holds a NUL byte:
+    /// such a message could be an entry's signed message, which must come only from [`Signer::sign`].
+    pub fn sign_detached(&self, message: &[u8]) -> Option<[u8; 64]> {
+        (!message.contains(&0)).then(|| self.key.sign(message).to_bytes())
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +347,19 @@ mod tests {
             by_reencoding(bytes),
             "{}",
             hex::encode(bytes)
+        );
+    }
+
+    #[test]
+    fn an_entry_message_cannot_be_signed_or_verified_as_detached() {
+        let signer = Signer::new(SigningKey::from_bytes(&[3; 32]));
+        let message = [SIGNATURE_CONTEXT, b"content"].concat();
+        assert_eq!(signer.sign_detached(&message), None);
+        let raw = SigningKey::from_bytes(&[3; 32]).sign(&message).to_bytes();
+        assert!(
+            Verifier::new()
+                .verify_detached(signer.author(), &message, &raw)
+                .is_err()
         );
     }
 
@@ -338,6 +392,27 @@ mod tests {
         #[test]
         fn canonical_check_agrees_with_reencoding(bytes in any::<[u8; 32]>()) {
             agree(bytes);
+        }
+
+        #[test]
+        fn detached_signatures_verify_and_only_over_their_message(
+            seed in any::<[u8; 32]>(),
+            message in proptest::collection::vec(1u8..=255, 0..300),
+            flip in any::<usize>(),
+        ) {
+            let signer = Signer::new(SigningKey::from_bytes(&seed));
+            let signature = signer.sign_detached(&message).unwrap();
+            let mut verifier = Verifier::new();
+            prop_assert_eq!(verifier.verify_detached(signer.author(), &message, &signature), Ok(()));
+            // Any other message, or another key, fails.
+            let mut other = message.clone();
+            other.push(b'x');
+            prop_assert!(verifier.verify_detached(signer.author(), &other, &signature).is_err());
+            let mut bad = signature;
+            bad[flip % 64] ^= 1 << (flip % 8);
+            prop_assert!(verifier.verify_detached(signer.author(), &message, &bad).is_err());
+            let stranger = Signer::new(SigningKey::from_bytes(&[seed[0].wrapping_add(1); 32]));
+            prop_assert!(verifier.verify_detached(stranger.author(), &message, &signature).is_err());
         }
 
         #[test]
