@@ -35,6 +35,13 @@ pub const FLUSH_QUEUE_MAX: usize = 4;
 /// Requests waiting for the engine; when full, callers wait (back-pressure), never grow a queue.
 pub const ENGINE_QUEUE_MAX: usize = 1_024;
 
+/// Largest signed note (text and signatures), in bytes: a national topology is about 40 KB.
+pub const NOTE_BYTES_MAX: usize = 1 << 20;
+/// Most signature lines a signed note may carry (c2sp.org/signed-note asks verifiers to accept at least 16).
+pub const NOTE_SIGNATURES_MAX: usize = 16;
+/// Longest key name in a signed note, in bytes.
+pub const NOTE_KEY_NAME_BYTES_MAX: usize = 256;
+
 /// Largest HTTP request body, in bytes.
 pub const HTTP_BODY_BYTES_MAX: usize = 256 * 1024;
 /// Longest an HTTP request may take, in milliseconds.
