@@ -59,8 +59,9 @@ pub const FIR_NUMBER_CHARS_MAX: usize = 40;
 /// Oldest age, in years, for which a missing-person alert is a child alert (Zainab Alert covers under-18s).
 pub const CHILD_AGE_YEARS_MAX: u8 = 17;
 
-/// Largest topology file, in bytes.
-pub const TOPOLOGY_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Largest topology file, in bytes (the national layout with 2,000 nodes and their keys is about 300 KB). It fits
+/// in a signed note with room for its signatures.
+pub const TOPOLOGY_BYTES_MAX: usize = 1_000_000;
 /// Most nodes one topology may name.
 pub const TOPOLOGY_NODES_MAX: usize = 2_000;
 
@@ -68,6 +69,7 @@ const _: () = assert!(
     PAYLOAD_BYTES_MAX + SCOPE_BYTES_MAX + ACTOR_BYTES_MAX + ENTRY_FIXED_BYTES <= ENTRY_BYTES_MAX
 );
 const _: () = assert!(SCOPE_BYTES_MAX <= u8::MAX as usize);
+const _: () = assert!(TOPOLOGY_BYTES_MAX + NOTE_SIGNATURES_MAX * 512 <= NOTE_BYTES_MAX);
 const _: () = assert!(ACTOR_BYTES_MAX <= u8::MAX as usize);
 const _: () = assert!(ENTRY_BYTES_MAX < HTTP_BODY_BYTES_MAX);
 const _: () = assert!(COMMIT_GROUP_MAX <= ENGINE_QUEUE_MAX);

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use hifazat_domain::Districts;
 use hifazat_limits as limits;
+use hifazat_note::{Note, NoteError, SignerKey, VerifierKey};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -53,6 +54,9 @@ pub enum Role {
 #[serde(deny_unknown_fields)]
 struct File {
     name: String,
+    /// Raised by the federal root with every signed update; the newest valid topology wins.
+    #[serde(default)]
+    version: u64,
     #[serde(default)]
     province: Vec<ProvinceRow>,
     #[serde(default)]
@@ -103,6 +107,9 @@ struct NodeRow {
     http_port: u16,
     #[serde(default = "default_p2p_port")]
     p2p_port: u16,
+    /// The node's ed25519 public key, 64 hex digits: its identity on the network and in logs.
+    #[serde(default)]
+    key: Option<Spanned<String>>,
 }
 
 /// Default HTTP port of a node (each node has its own address, so all may share it).
@@ -154,12 +161,24 @@ pub struct Node {
     pub host: IpAddr,
     pub http_port: u16,
     pub p2p_port: u16,
+    /// The node's ed25519 public key. A signed topology names every node's key; an unsigned one (for tools and
+    /// tests) may leave them out.
+    #[serde(serialize_with = "hex_key")]
+    pub key: Option<[u8; 32]>,
+}
+
+fn hex_key<S: serde::Serializer>(key: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+    match key {
+        Some(k) => s.serialize_some(&hex::encode(k)),
+        None => s.serialize_none(),
+    }
 }
 
 /// A validated topology.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Topology {
     pub name: String,
+    pub version: u64,
     pub provinces: Vec<Province>,
     pub regions: Vec<Region>,
     pub districts: Vec<District>,
@@ -354,6 +373,7 @@ impl Topology {
         }
         let mut nodes = Vec::new();
         let mut names = BTreeSet::new();
+        let mut keys = BTreeSet::new();
         let mut sockets = BTreeSet::new();
         for n in &file.node {
             let name = n.name.get_ref();
@@ -384,6 +404,30 @@ impl Topology {
                     );
                 }
             }
+            let key = match &n.key {
+                None => None,
+                Some(k) => {
+                    let bytes: [u8; 32] = hex::decode(k.get_ref())
+                        .ok()
+                        .and_then(|b| b.try_into().ok())
+                        .map_or_else(
+                            || {
+                                lines.err(
+                                    k.span(),
+                                    format!("node `{name}`: key must be 64 hexadecimal digits"),
+                                )
+                            },
+                            Ok,
+                        )?;
+                    if !keys.insert(bytes) {
+                        return lines.err(
+                            k.span(),
+                            format!("node `{name}`: key already belongs to another node"),
+                        );
+                    }
+                    Some(bytes)
+                }
+            };
             let (province, district) = match n.role {
                 Role::Federal => {
                     if n.province.is_some() || n.district.is_some() {
@@ -430,6 +474,7 @@ impl Topology {
                 host,
                 http_port: n.http_port,
                 p2p_port: n.p2p_port,
+                key,
             });
         }
         let federal = nodes.iter().filter(|n| n.role == Role::Federal).count();
@@ -441,6 +486,7 @@ impl Topology {
         }
         Ok(Topology {
             name: file.name,
+            version: file.version,
             provinces,
             regions,
             districts,
@@ -463,6 +509,56 @@ impl Topology {
 
     pub fn region(&self, code: &str) -> Option<&Region> {
         self.regions.iter().find(|r| r.code == code)
+    }
+
+    /// The node whose public key is `key`: a member of the federation this topology describes.
+    pub fn member(&self, key: &[u8; 32]) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.key.as_ref() == Some(key))
+    }
+
+    /// Checks that this topology can be a membership document: it names nodes, and every node has a key.
+    fn check_membership(&self) -> Result<(), TopologyError> {
+        if self.nodes.is_empty() {
+            return Err(TopologyError {
+                line: None,
+                reason: "a signed topology must name its nodes".into(),
+            });
+        }
+        if let Some(n) = self.nodes.iter().find(|n| n.key.is_none()) {
+            return Err(TopologyError {
+                line: None,
+                reason: format!(
+                    "node `{}` has no `key`; a signed topology names every node's public key",
+                    n.name
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Validates `text` as a membership document and signs it with the federal root key: the signed topology,
+    /// a c2sp.org signed note whose text is the TOML.
+    pub fn sign(text: &str, root: &SignerKey) -> Result<String, TopologyError> {
+        Topology::parse(text)?.check_membership()?;
+        let note = Note::sign(text, root).map_err(|e| TopologyError {
+            line: None,
+            reason: format!("cannot be signed: {e}"),
+        })?;
+        Ok(note.encode())
+    }
+
+    /// Opens a signed topology: the signature must be the federal root's (`root`), the text a valid topology
+    /// that names every node's key. Line numbers in errors are the note's own.
+    pub fn open_signed(bytes: &[u8], root: &VerifierKey) -> Result<Topology, TopologyError> {
+        let signature = |e: NoteError| TopologyError {
+            line: None,
+            reason: format!("signed topology: {e}"),
+        };
+        let note = Note::parse(bytes).map_err(signature)?;
+        let (text, _) = note.verify(std::slice::from_ref(root)).map_err(signature)?;
+        let topology = Topology::parse(text)?;
+        topology.check_membership()?;
+        Ok(topology)
     }
 }
 
@@ -590,5 +686,65 @@ host = "127.0.0.5"
             "each node has its own 127.0.0.x"
         );
         assert!(hosts.iter().all(|h| h.is_loopback()));
+    }
+
+    /// GOOD with a version and a key for each node (the keys of seeds 1 and 2).
+    fn keyed() -> String {
+        let key = |seed: u8| SignerKey::new("k", [seed; 32]).unwrap().verifier().key.0;
+        GOOD.replace("name = \"test\"", "name = \"test\"\nversion = 3")
+            .replace(
+                "host = \"127.0.0.2\"",
+                &format!("host = \"127.0.0.2\"\nkey = \"{}\"", hex::encode(key(1))),
+            )
+            .replace(
+                "host = \"127.0.0.5\"",
+                &format!("host = \"127.0.0.5\"\nkey = \"{}\"", hex::encode(key(2))),
+            )
+    }
+
+    #[test]
+    fn node_keys_are_checked_with_their_line() {
+        let t = Topology::parse(&keyed()).unwrap();
+        assert_eq!(t.version, 3);
+        let lahore = t.node("lahore").unwrap().key.unwrap();
+        assert_eq!(t.member(&lahore).unwrap().name, "lahore");
+        assert!(t.member(&[0; 32]).is_none());
+
+        let text = keyed();
+        let first_key = text.lines().find(|l| l.starts_with("key =")).unwrap();
+        let e = error_of(&text.replace(first_key, "key = \"00ff\""));
+        let key_line = text.lines().position(|l| l == first_key).unwrap() + 1;
+        assert_eq!(e.line, Some(key_line), "{e}");
+        assert!(e.reason.contains("64 hexadecimal digits"), "{e}");
+        let second_key = text
+            .lines()
+            .filter(|l| l.starts_with("key ="))
+            .nth(1)
+            .unwrap();
+        let e = error_of(&text.replace(second_key, first_key));
+        assert!(e.reason.contains("already belongs to another node"), "{e}");
+    }
+
+    #[test]
+    fn a_signed_topology_opens_only_under_the_root_key_and_unaltered() {
+        let root = SignerKey::new("hifazat.example/root", [7; 32]).unwrap();
+        let signed = Topology::sign(&keyed(), &root).unwrap();
+        let t = Topology::open_signed(signed.as_bytes(), &root.verifier()).unwrap();
+        assert_eq!(t, Topology::parse(&keyed()).unwrap());
+
+        // Another key with the root's name: refused.
+        let impostor = SignerKey::new("hifazat.example/root", [8; 32]).unwrap();
+        let e = Topology::open_signed(signed.as_bytes(), &impostor.verifier()).unwrap_err();
+        assert!(e.reason.contains("no signature by a known key"), "{e}");
+        // One changed byte in the text: refused.
+        let altered = signed.replacen("127.0.0.5", "127.0.0.6", 1);
+        let e = Topology::open_signed(altered.as_bytes(), &root.verifier()).unwrap_err();
+        assert!(e.reason.contains("does not verify"), "{e}");
+        // A membership document must name every node's key, signed or not.
+        let e = Topology::sign(GOOD, &root).unwrap_err();
+        assert!(e.reason.contains("has no `key`"), "{e}");
+        let unkeyed = Note::sign(GOOD, &root).unwrap().encode();
+        let e = Topology::open_signed(unkeyed.as_bytes(), &root.verifier()).unwrap_err();
+        assert!(e.reason.contains("has no `key`"), "{e}");
     }
 }
