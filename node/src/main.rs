@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use ed25519_dalek::SigningKey;
 use hifazat_engine::{Engine, EngineConfig};
 use hifazat_log::Signer;
+use hifazat_note::{SignerKey, VerifierKey};
 use hifazat_store::Store;
 use hifazat_topology::Topology;
 use rand_core::OsRng;
@@ -66,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// The signed topology: the federal root key, and signing and checking membership documents.
+    Topology {
+        #[command(subcommand)]
+        command: TopologyCommand,
+    },
     /// Starts the demo federation (embedded topology: federal, 2 provinces, 4 districts), each node as its own
     /// process on its own 127.0.0.x, and prints their addresses. Stops them all on Ctrl-C. Nodes do not sync with
     /// each other yet: federation is a later milestone (see README).
@@ -73,6 +79,40 @@ enum Command {
         /// Where the nodes keep their data (one directory per node); reused across runs.
         #[arg(long, default_value = "demo-data")]
         data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TopologyCommand {
+    /// Generates the federal root key: a c2sp.org signed-note signer key, written to --out with file mode 0600
+    /// and never overwritten. Prints the verifier key, which every node is given to check signed topologies.
+    Keygen {
+        /// The key's name, e.g. hifazat.gov.pk/root.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Signs a topology with the root key. The topology must name every node's public key (`key = "<hex>"`,
+    /// printed by `hifazat init`). Writes the signed topology (a signed note whose text is the TOML).
+    Sign {
+        /// The root key file made by `topology keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        /// The topology TOML to sign.
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Checks a signed topology against the root's verifier key and prints its name, version and members.
+    /// Exits with status 1 if it does not verify.
+    Verify {
+        /// The root's verifier key, as `topology keygen` printed it (name+id+key).
+        #[arg(long)]
+        root: String,
+        /// The signed topology.
+        file: PathBuf,
     },
 }
 
@@ -127,14 +167,7 @@ fn init_from_text(text: &str, source: &str, node: &str, data: &Path) -> anyhow::
         );
     }
     let key = SigningKey::generate(&mut OsRng);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&key_file)
-        .with_context(|| format!("creating {}", key_file.display()))?;
-    writeln!(file, "{}", hex::encode(key.to_bytes()))?;
-    file.sync_all()?;
+    write_secret(&key_file, &hex::encode(key.to_bytes()))?;
     std::fs::write(data.join("topology.toml"), text)?;
     std::fs::write(
         data.join("node.toml"),
@@ -149,6 +182,80 @@ fn init_from_text(text: &str, source: &str, node: &str, data: &Path) -> anyhow::
         hex::encode(key.verifying_key().to_bytes())
     );
     Ok(())
+}
+
+/// Writes a secret to a new file with mode 0600 and syncs it; refuses to replace an existing file.
+fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "creating {} (an existing key is never overwritten)",
+                path.display()
+            )
+        })?;
+    writeln!(file, "{secret}")?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn topology_command(command: TopologyCommand) -> anyhow::Result<bool> {
+    match command {
+        TopologyCommand::Keygen { name, out } => {
+            let mut seed = [0u8; 32];
+            rand_core::RngCore::fill_bytes(&mut OsRng, &mut seed);
+            let key = SignerKey::new(&name, seed)?;
+            write_secret(&out, &key.encode())?;
+            println!("{}", key.verifier());
+            Ok(true)
+        }
+        TopologyCommand::Sign { key, input, out } => {
+            let key = SignerKey::parse(
+                &std::fs::read_to_string(&key)
+                    .with_context(|| format!("reading {}", key.display()))?,
+            )?;
+            let text = std::fs::read_to_string(&input)
+                .with_context(|| format!("reading {}", input.display()))?;
+            let signed = Topology::sign(&text, &key)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+            std::fs::write(&out, signed).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "signed {} as {} into {}",
+                input.display(),
+                key.name(),
+                out.display()
+            );
+            Ok(true)
+        }
+        TopologyCommand::Verify { root, file } => {
+            let root = VerifierKey::parse(&root)?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            match Topology::open_signed(&bytes, &root) {
+                Ok(t) => {
+                    println!(
+                        "ok: topology `{}` version {}, signed by {}, {} members",
+                        t.name,
+                        t.version,
+                        root.name,
+                        t.nodes.len()
+                    );
+                    for n in &t.nodes {
+                        let key = n.key.map(hex::encode).unwrap_or_default();
+                        println!("  {:<16} {:<8?} {}", n.name, n.role, key);
+                    }
+                    Ok(true)
+                }
+                Err(e) => {
+                    println!("FAIL: {}: {e}", file.display());
+                    Ok(false)
+                }
+            }
+        }
+    }
 }
 
 fn open_node(data: &Path) -> anyhow::Result<NodeDir> {
@@ -323,6 +430,13 @@ fn main() -> anyhow::Result<()> {
             command: LogCommand::Verify { data },
         } => {
             if log_verify(&data)? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+        Command::Topology { command } => {
+            if topology_command(command)? {
                 Ok(())
             } else {
                 std::process::exit(1)

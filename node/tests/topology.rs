@@ -1,0 +1,152 @@
+//! The signed topology through the binary, as an operator runs it: a root key is made, each node is initialised
+//! and reports its public key, the keys go into the topology, the root signs it, and anyone holding the root's
+//! verifier key can check it. Altered or foreign-signed topologies are refused with a reason. No network.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{exe, init};
+
+fn hifazat(args: &[&str]) -> Output {
+    Command::new(exe()).args(args).output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Makes a root key in `dir`; returns its verifier key.
+fn keygen(dir: &Path, file: &str) -> String {
+    let out = hifazat(&[
+        "topology",
+        "keygen",
+        "--name",
+        "hifazat.example/root",
+        "--out",
+        path(&dir.join(file)),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    stdout(&out).trim().to_owned()
+}
+
+#[test]
+fn a_topology_is_signed_by_the_root_and_checked_by_anyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = keygen(dir.path(), "root.key");
+    assert!(root.starts_with("hifazat.example/root+"), "{root}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("root.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // The root key is never overwritten.
+    let again = hifazat(&[
+        "topology",
+        "keygen",
+        "--name",
+        "x",
+        "--out",
+        path(&dir.path().join("root.key")),
+    ]);
+    assert!(!again.status.success());
+
+    // Each node is initialised from the unsigned layout and reports its public key.
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../topology/demo.toml"
+    ))
+    .unwrap();
+    let mut keyed = demo.replacen("name = \"demo\"", "name = \"demo\"\nversion = 1", 1);
+    let mut members = 0;
+    for node in [
+        "federal",
+        "punjab",
+        "sindh",
+        "lahore",
+        "kasur",
+        "karachi-south",
+        "hyderabad",
+    ] {
+        let out = init(node, &dir.path().join(node));
+        assert!(out.status.success(), "{out:?}");
+        let printed = stdout(&out);
+        let key = printed
+            .rsplit("public key ")
+            .next()
+            .unwrap()
+            .trim_end_matches([')', '\n']);
+        assert_eq!(key.len(), 64, "{printed}");
+        let marker = format!("name = \"{node}\"\n");
+        assert!(keyed.contains(&marker), "{node} in demo.toml");
+        keyed = keyed.replacen(&marker, &format!("{marker}key = \"{key}\"\n"), 1);
+        members += 1;
+    }
+    let toml = dir.path().join("demo-keyed.toml");
+    std::fs::write(&toml, &keyed).unwrap();
+    let signed = dir.path().join("demo.signed");
+    let out = hifazat(&[
+        "topology",
+        "sign",
+        "--key",
+        path(&dir.path().join("root.key")),
+        "--in",
+        path(&toml),
+        "--out",
+        path(&signed),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+
+    let verify =
+        |file: &Path, root: &str| hifazat(&["topology", "verify", "--root", root, path(file)]);
+    let out = verify(&signed, &root);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "version 1, signed by hifazat.example/root, {members} members"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("lahore"), "{text}");
+
+    // Altered in transit: one address changed.
+    let altered = dir.path().join("altered.signed");
+    let bytes = std::fs::read_to_string(&signed).unwrap();
+    std::fs::write(&altered, bytes.replacen("127.0.0.5", "127.0.0.9", 1)).unwrap();
+    let out = verify(&altered, &root);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("does not verify"), "{out:?}");
+
+    // Checked against another root key (same name): no known signature.
+    let other = keygen(dir.path(), "other.key");
+    let out = verify(&signed, &other);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("no signature by a known key"),
+        "{out:?}"
+    );
+
+    // The unkeyed layout cannot be signed as a membership document.
+    let out = hifazat(&[
+        "topology",
+        "sign",
+        "--key",
+        path(&dir.path().join("root.key")),
+        "--in",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../topology/demo.toml"),
+        "--out",
+        path(&dir.path().join("unkeyed.signed")),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no `key`"),
+        "{out:?}"
+    );
+}
