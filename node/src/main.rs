@@ -105,6 +105,18 @@ enum TopologyCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Installs a signed topology into a node's data directory. It must verify under the root key, name this node
+    /// under this node's own key, and be newer than an installed one (under the same root). `serve` uses it from
+    /// its next start, in place of the unsigned topology from `init`.
+    Install {
+        #[arg(long)]
+        data: PathBuf,
+        /// The root's verifier key (name+id+key). The first install fixes it for the node.
+        #[arg(long)]
+        root: String,
+        /// The signed topology.
+        file: PathBuf,
+    },
     /// Checks a signed topology against the root's verifier key and prints its name, version and members.
     /// Exits with status 1 if it does not verify.
     Verify {
@@ -230,6 +242,14 @@ fn topology_command(command: TopologyCommand) -> anyhow::Result<bool> {
             );
             Ok(true)
         }
+        TopologyCommand::Install { data, root, file } => {
+            let version = install_topology(&data, &root, &file)?;
+            println!(
+                "installed topology version {version} into {}; it takes effect when the node next starts",
+                data.display()
+            );
+            Ok(true)
+        }
         TopologyCommand::Verify { root, file } => {
             let root = VerifierKey::parse(&root)?;
             let bytes =
@@ -258,7 +278,8 @@ fn topology_command(command: TopologyCommand) -> anyhow::Result<bool> {
     }
 }
 
-fn open_node(data: &Path) -> anyhow::Result<NodeDir> {
+/// A node directory's name and key (from `init`).
+fn node_identity(data: &Path) -> anyhow::Result<(String, SigningKey)> {
     let node: NodeFile = toml::from_str(
         &std::fs::read_to_string(data.join("node.toml")).with_context(|| {
             format!(
@@ -267,18 +288,107 @@ fn open_node(data: &Path) -> anyhow::Result<NodeDir> {
             )
         })?,
     )?;
-    let topology = Topology::load(&data.join("topology.toml"))
-        .map_err(|e| anyhow::anyhow!("topology.toml: {e}"))?;
     let key_hex = std::fs::read_to_string(key_path(data)).context("reading node.key")?;
     let key: [u8; 32] = hex::decode(key_hex.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
         .context("node.key must hold 64 hexadecimal digits")?;
+    Ok((node.name, SigningKey::from_bytes(&key)))
+}
+
+/// The signed topology installed in a node directory, and the root key it was checked under.
+const SIGNED_TOPOLOGY: &str = "topology.signed";
+const ROOT_KEY: &str = "root.pub";
+
+/// Opens a signed topology under `root` and checks that node `name` is a member under `key`.
+fn open_signed_for(
+    bytes: &[u8],
+    root: &VerifierKey,
+    name: &str,
+    key: &SigningKey,
+) -> anyhow::Result<Topology> {
+    let topology = Topology::open_signed(bytes, root).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ours = key.verifying_key().to_bytes();
+    match topology.node(name) {
+        None => bail!("the signed topology has no node `{name}`"),
+        Some(n) if n.key != Some(ours) => bail!(
+            "the signed topology gives node `{name}` another key than this node's ({})",
+            hex::encode(ours)
+        ),
+        Some(_) => Ok(topology),
+    }
+}
+
+/// The node's topology: the installed signed topology when there is one (checked again under the installed root
+/// key, with this node a member under its own key), else the unsigned `topology.toml` from `init`.
+fn load_topology(data: &Path, name: &str, key: &SigningKey) -> anyhow::Result<Topology> {
+    let signed = data.join(SIGNED_TOPOLOGY);
+    if !signed.exists() {
+        return Topology::load(&data.join("topology.toml"))
+            .map_err(|e| anyhow::anyhow!("topology.toml: {e}"));
+    }
+    let root = VerifierKey::parse(
+        &std::fs::read_to_string(data.join(ROOT_KEY))
+            .context("reading root.pub (the root key a signed topology was installed under)")?,
+    )?;
+    let bytes = std::fs::read(&signed).context("reading topology.signed")?;
+    open_signed_for(&bytes, &root, name, key).context("topology.signed")
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a crash leaves the old or the new file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Installs a signed topology into a node directory: it must verify under `root`, name this node under this
+/// node's key, and be newer than the one installed (under the same root). Returns the version installed.
+fn install_topology(data: &Path, root: &str, file: &Path) -> anyhow::Result<u64> {
+    let (name, key) = node_identity(data)?;
+    let root = VerifierKey::parse(root)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let topology = open_signed_for(&bytes, &root, &name, &key)
+        .with_context(|| format!("{} cannot be installed", file.display()))?;
+    if data.join(SIGNED_TOPOLOGY).exists() {
+        let installed_root = std::fs::read_to_string(data.join(ROOT_KEY))?;
+        if installed_root.trim() != root.to_string() {
+            bail!(
+                "this node trusts root key {}; a topology signed under another root is not installed",
+                installed_root.trim()
+            );
+        }
+        let installed = load_topology(data, &name, &key)?;
+        if topology.version <= installed.version {
+            bail!(
+                "{} is version {}; version {} is installed, and only a newer one replaces it",
+                file.display(),
+                topology.version,
+                installed.version
+            );
+        }
+    }
+    write_atomically(&data.join(ROOT_KEY), format!("{root}\n").as_bytes())?;
+    write_atomically(&data.join(SIGNED_TOPOLOGY), &bytes)?;
+    Ok(topology.version)
+}
+
+fn open_node(data: &Path) -> anyhow::Result<NodeDir> {
+    let (name, key) = node_identity(data)?;
+    let topology = load_topology(data, &name, &key)?;
     let store = Store::open(&data.join("store")).context("opening the store")?;
     Ok(NodeDir {
-        name: node.name,
+        name,
         topology,
-        signer: Signer::new(SigningKey::from_bytes(&key)),
+        signer: Signer::new(key),
         store,
     })
 }

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{exe, init};
+use common::{exe, http, init, start};
 
 fn hifazat(args: &[&str]) -> Output {
     Command::new(exe()).args(args).output().unwrap()
@@ -130,6 +130,69 @@ fn a_topology_is_signed_by_the_root_and_checked_by_anyone() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("no signature by a known key"),
+        "{out:?}"
+    );
+
+    // Installing it into a node: the node checks it again and must find itself under its own key.
+    let lahore = dir.path().join("lahore");
+    let install = |data: &Path, root: &str, file: &Path| {
+        hifazat(&[
+            "topology",
+            "install",
+            "--data",
+            path(data),
+            "--root",
+            root,
+            path(file),
+        ])
+    };
+    let out = install(&lahore, &root, &signed);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout(&out).contains("installed topology version 1"),
+        "{out:?}"
+    );
+    // The node serves with it.
+    let (mut child, addr) = start("127.0.0.23", &lahore);
+    let (status, _) = http(addr, "GET", "/healthz", "").unwrap();
+    assert_eq!(status, 200);
+    child.kill().unwrap(); // the process this test started
+    child.wait().unwrap();
+    // Not the same version again, nor an older one.
+    let out = install(&lahore, &root, &signed);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only a newer one replaces it"),
+        "{out:?}"
+    );
+    // A node whose key is not the one the topology names for it refuses it.
+    let stranger = dir.path().join("stranger");
+    assert!(init("lahore", &stranger).status.success());
+    let out = install(&stranger, &root, &signed);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another key than this node's"),
+        "{out:?}"
+    );
+    // A newer topology signed under another root is not installed over the trusted one.
+    let v2 = dir.path().join("v2.toml");
+    std::fs::write(&v2, keyed.replacen("version = 1", "version = 2", 1)).unwrap();
+    let v2_signed = dir.path().join("v2.signed");
+    let out = hifazat(&[
+        "topology",
+        "sign",
+        "--key",
+        path(&dir.path().join("other.key")),
+        "--in",
+        path(&v2),
+        "--out",
+        path(&v2_signed),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = install(&lahore, &other, &v2_signed);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("trusts root key"),
         "{out:?}"
     );
 
