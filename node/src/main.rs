@@ -73,8 +73,9 @@ enum Command {
         command: TopologyCommand,
     },
     /// Starts the demo federation (embedded topology: federal, 2 provinces, 4 districts), each node as its own
-    /// process on its own 127.0.0.x, and prints their addresses. Stops them all on Ctrl-C. Nodes do not sync with
-    /// each other yet: federation is a later milestone (see README).
+    /// process on its own 127.0.0.x, and prints their addresses. On the first run it makes a root key, signs the
+    /// layout with every node's key and installs it in each node. Stops them all on Ctrl-C or SIGTERM. Nodes do
+    /// not sync with each other yet: federation is a later milestone (see README).
     Demo {
         /// Where the nodes keep their data (one directory per node); reused across runs.
         #[arg(long, default_value = "demo-data")]
@@ -466,16 +467,77 @@ fn log_verify(data: &Path) -> anyhow::Result<bool> {
     Ok(report.failures == 0)
 }
 
+/// The demo's membership, as an operator would set it up: a root key (`root.key` in the demo's data), each node's
+/// public key written into the embedded layout, the result signed as version 1 and installed into every node.
+/// Done once; later runs reuse it.
+fn sign_demo_topology(topology: &Topology, data: &Path) -> anyhow::Result<()> {
+    if topology
+        .nodes
+        .iter()
+        .all(|n| data.join(&n.name).join(SIGNED_TOPOLOGY).exists())
+    {
+        return Ok(());
+    }
+    let root_file = data.join("root.key");
+    if !root_file.exists() {
+        let mut seed = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut OsRng, &mut seed);
+        write_secret(
+            &root_file,
+            &SignerKey::new("hifazat.demo/root", seed)?.encode(),
+        )?;
+    }
+    let root = SignerKey::parse(&std::fs::read_to_string(&root_file)?)?;
+    let mut text = DEMO_TOPOLOGY.replacen("name = \"demo\"\n", "name = \"demo\"\nversion = 1\n", 1);
+    for node in &topology.nodes {
+        let (_, key) = node_identity(&data.join(&node.name))?;
+        let marker = format!("name = \"{}\"\n", node.name);
+        anyhow::ensure!(
+            text.contains(&marker),
+            "the demo layout has no line {marker:?}"
+        );
+        let keyed = format!(
+            "{marker}key = \"{}\"\n",
+            hex::encode(key.verifying_key().to_bytes())
+        );
+        text = text.replacen(&marker, &keyed, 1);
+    }
+    let signed = Topology::sign(&text, &root).map_err(|e| anyhow::anyhow!("demo topology: {e}"))?;
+    let file = data.join(SIGNED_TOPOLOGY);
+    write_atomically(&file, signed.as_bytes())?;
+    for node in &topology.nodes {
+        let dir = data.join(&node.name);
+        if !dir.join(SIGNED_TOPOLOGY).exists() {
+            install_topology(&dir, &root.verifier().to_string(), &file).with_context(|| {
+                format!(
+                    "installing the demo topology into {} (remove {} to start afresh)",
+                    dir.display(),
+                    data.display()
+                )
+            })?;
+        }
+    }
+    println!(
+        "demo topology signed by {} and installed in every node",
+        root.verifier()
+    );
+    Ok(())
+}
+
 async fn demo(data: &Path) -> anyhow::Result<()> {
     let topology = Topology::parse(DEMO_TOPOLOGY)
         .map_err(|e| anyhow::anyhow!("embedded demo topology: {e}"))?;
     let exe = std::env::current_exe()?;
-    let mut children: Vec<(String, Child)> = Vec::new();
     for node in &topology.nodes {
         let dir = data.join(&node.name);
         if !key_path(&dir).exists() {
             init_from_text(DEMO_TOPOLOGY, "embedded demo topology", &node.name, &dir)?;
         }
+    }
+    sign_demo_topology(&topology, data)?;
+    let mut children: Vec<(String, Child)> = Vec::new();
+    for node in &topology.nodes {
+        let dir = data.join(&node.name);
         let child = Process::new(&exe)
             .args(["serve", "--data"])
             .arg(&dir)
@@ -495,9 +557,11 @@ async fn demo(data: &Path) -> anyhow::Result<()> {
             node.name, node.role, node.host, node.http_port
         );
     }
-    println!("Ctrl-C stops every node.");
+    println!("Ctrl-C (or SIGTERM) stops every node.");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
         name = wait_any(&mut children) => eprintln!("hifazat demo: node {name} stopped; stopping the others"),
     }
     for (_, child) in &mut children {
