@@ -44,29 +44,7 @@ fn engine(dir: &std::path::Path, node_name: &str, seed: u8) -> Engine {
 }
 
 fn draft() -> AlertDraft {
-    AlertDraft {
-        child_name: "Ayesha".into(),
-        age_years: 7,
-        sex: Sex::Female,
-        photo_ref: Some("photo/abc.jpg".into()),
-        description: "Red frock, plastic sandals, answers to Ashi".into(),
-        last_seen: PlaceDraft {
-            district: "PB-LHR".into(),
-            lat: 31.55,
-            lon: 74.34,
-            text: "Anarkali Bazaar".into(),
-        },
-        last_seen_at_ms: now_ms() - 60_000,
-        reporter: ContactDraft {
-            name: "Mother".into(),
-            mobile: Some("03001234567".into()),
-            cnic: None,
-        },
-        channel: Channel::Helpline1099,
-        contact_line: None,
-        office: None,
-        police_notes: None,
-    }
+    hifazat_bench::alert_draft(now_ms())
 }
 
 fn alert_doc() -> RecordDoc {

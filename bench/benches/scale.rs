@@ -12,10 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use hifazat_domain::{
-    AlertDoc, AlertDraft, Channel, ContactDraft, Context, Event, EventKind, PlaceDraft, RecordDoc,
-    RecordId, Sex,
-};
+use hifazat_domain::{AlertDoc, Context, Event, EventKind, RecordDoc, RecordId};
 use hifazat_log::{Content, Head, LogId, Scope, Signer};
 use hifazat_replica::NewRecord;
 use hifazat_store::{RecordMeta, Store};
@@ -32,29 +29,7 @@ const NOW_MS: u64 = 1_780_000_000_000;
 /// One real alert's creation change: the payload every entry carries (the store does not read payloads).
 fn alert_change() -> Vec<u8> {
     let topology = Topology::parse(include_str!("../../topology/demo.toml")).unwrap();
-    let draft = AlertDraft {
-        child_name: "Ayesha".into(),
-        age_years: 7,
-        sex: Sex::Female,
-        photo_ref: Some("photo/abc.jpg".into()),
-        description: "Red frock, plastic sandals, answers to Ashi".into(),
-        last_seen: PlaceDraft {
-            district: "PB-LHR".into(),
-            lat: 31.55,
-            lon: 74.34,
-            text: "Anarkali Bazaar".into(),
-        },
-        last_seen_at_ms: NOW_MS - 60_000,
-        reporter: ContactDraft {
-            name: "Mother".into(),
-            mobile: Some("03001234567".into()),
-            cnic: None,
-        },
-        channel: Channel::Helpline1099,
-        contact_line: None,
-        office: None,
-        police_notes: None,
-    };
+    let draft = hifazat_bench::alert_draft(NOW_MS);
     let intake = draft
         .validate(&Context {
             districts: &topology,

@@ -21,6 +21,20 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `hifazat topology sign --key KEY --in INPUT --out OUT`.
+fn sign(key: &Path, input: &Path, out: &Path) -> Output {
+    hifazat(&[
+        "topology",
+        "sign",
+        "--key",
+        path(key),
+        "--in",
+        path(input),
+        "--out",
+        path(out),
+    ])
+}
+
 /// Makes a root key in `dir`; returns its verifier key.
 fn keygen(dir: &Path, file: &str) -> String {
     let out = hifazat(&[
@@ -91,16 +105,7 @@ fn a_topology_is_signed_by_the_root_and_checked_by_anyone() {
     let toml = dir.path().join("demo-keyed.toml");
     std::fs::write(&toml, &keyed).unwrap();
     let signed = dir.path().join("demo.signed");
-    let out = hifazat(&[
-        "topology",
-        "sign",
-        "--key",
-        path(&dir.path().join("root.key")),
-        "--in",
-        path(&toml),
-        "--out",
-        path(&signed),
-    ]);
+    let out = sign(&dir.path().join("root.key"), &toml, &signed);
     assert!(out.status.success(), "{out:?}");
 
     let verify =
@@ -178,16 +183,7 @@ fn a_topology_is_signed_by_the_root_and_checked_by_anyone() {
     let v2 = dir.path().join("v2.toml");
     std::fs::write(&v2, keyed.replacen("version = 1", "version = 2", 1)).unwrap();
     let v2_signed = dir.path().join("v2.signed");
-    let out = hifazat(&[
-        "topology",
-        "sign",
-        "--key",
-        path(&dir.path().join("other.key")),
-        "--in",
-        path(&v2),
-        "--out",
-        path(&v2_signed),
-    ]);
+    let out = sign(&dir.path().join("other.key"), &v2, &v2_signed);
     assert!(out.status.success(), "{out:?}");
     let out = install(&lahore, &other, &v2_signed);
     assert!(!out.status.success());
@@ -197,16 +193,14 @@ fn a_topology_is_signed_by_the_root_and_checked_by_anyone() {
     );
 
     // The unkeyed layout cannot be signed as a membership document.
-    let out = hifazat(&[
-        "topology",
-        "sign",
-        "--key",
-        path(&dir.path().join("root.key")),
-        "--in",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../topology/demo.toml"),
-        "--out",
-        path(&dir.path().join("unkeyed.signed")),
-    ]);
+    let out = sign(
+        &dir.path().join("root.key"),
+        Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../topology/demo.toml"
+        )),
+        &dir.path().join("unkeyed.signed"),
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("has no `key`"),
