@@ -222,20 +222,8 @@ fn remote_path(c: &mut Criterion) {
     let entries: Vec<Entry> = raw.iter().map(|b| Entry::decode(b).unwrap()).collect();
 
     // Raw: ed25519-dalek's own batch verification over the same messages and signatures.
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&entries[0].content.log.author.0).unwrap();
-    let messages: Vec<Vec<u8>> = entries
-        .iter()
-        .map(|e| [b"hifazat/entry/v1\0".as_slice(), e.content_bytes()].concat())
-        .collect();
-    let message_refs: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
-    let signatures: Vec<ed25519_dalek::Signature> = entries
-        .iter()
-        .map(|e| ed25519_dalek::Signature::from_bytes(&e.signature))
-        .collect();
-    let keys = vec![key; BATCH];
-    g.bench_function("raw_ed25519_verify_batch", |b| {
-        b.iter(|| ed25519_dalek::verify_batch(&message_refs, &signatures, &keys).unwrap())
-    });
+    let dalek = hifazat_bench::DalekBatch::new(&entries);
+    g.bench_function("raw_ed25519_verify_batch", |b| b.iter(|| dalek.verify()));
     // Raw: automerge applying the same changes, one batch per document.
     let changes: Vec<automerge::Change> = entries
         .iter()

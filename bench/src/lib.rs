@@ -29,3 +29,37 @@ pub fn alert_draft(now_ms: u64) -> AlertDraft {
         police_notes: None,
     }
 }
+
+/// The inputs of ed25519-dalek's own `verify_batch` for `entries`: each entry's signed message (the entry
+/// context, then the content bytes), signature and author key. The raw baseline beside our verification.
+#[derive(Debug)]
+pub struct DalekBatch {
+    messages: Vec<Vec<u8>>,
+    signatures: Vec<ed25519_dalek::Signature>,
+    keys: Vec<ed25519_dalek::VerifyingKey>,
+}
+
+impl DalekBatch {
+    pub fn new(entries: &[hifazat_log::Entry]) -> DalekBatch {
+        DalekBatch {
+            messages: entries
+                .iter()
+                .map(|e| [hifazat_log::SIGNATURE_CONTEXT, e.content_bytes()].concat())
+                .collect(),
+            signatures: entries
+                .iter()
+                .map(|e| ed25519_dalek::Signature::from_bytes(&e.signature))
+                .collect(),
+            keys: entries
+                .iter()
+                .map(|e| ed25519_dalek::VerifyingKey::from_bytes(&e.content.log.author.0).unwrap())
+                .collect(),
+        }
+    }
+
+    /// Runs ed25519-dalek's batch verification; panics if it fails.
+    pub fn verify(&self) {
+        let refs: Vec<&[u8]> = self.messages.iter().map(|m| m.as_slice()).collect();
+        ed25519_dalek::verify_batch(&refs, &self.signatures, &self.keys).unwrap();
+    }
+}

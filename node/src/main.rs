@@ -215,13 +215,19 @@ fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Generates a root key named `name` and writes it to `out` (mode 0600, never overwriting a file).
+fn new_root_key(name: &str, out: &Path) -> anyhow::Result<SignerKey> {
+    let mut seed = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut seed);
+    let key = SignerKey::new(name, seed)?;
+    write_secret(out, &key.encode())?;
+    Ok(key)
+}
+
 fn topology_command(command: TopologyCommand) -> anyhow::Result<bool> {
     match command {
         TopologyCommand::Keygen { name, out } => {
-            let mut seed = [0u8; 32];
-            rand_core::RngCore::fill_bytes(&mut OsRng, &mut seed);
-            let key = SignerKey::new(&name, seed)?;
-            write_secret(&out, &key.encode())?;
+            let key = new_root_key(&name, &out)?;
             println!("{}", key.verifier());
             Ok(true)
         }
@@ -480,12 +486,7 @@ fn sign_demo_topology(topology: &Topology, data: &Path) -> anyhow::Result<()> {
     }
     let root_file = data.join("root.key");
     if !root_file.exists() {
-        let mut seed = [0u8; 32];
-        rand_core::RngCore::fill_bytes(&mut OsRng, &mut seed);
-        write_secret(
-            &root_file,
-            &SignerKey::new("hifazat.demo/root", seed)?.encode(),
-        )?;
+        new_root_key("hifazat.demo/root", &root_file)?;
     }
     let root = SignerKey::parse(&std::fs::read_to_string(&root_file)?)?;
     let mut text = DEMO_TOPOLOGY.replacen("name = \"demo\"\n", "name = \"demo\"\nversion = 1\n", 1);

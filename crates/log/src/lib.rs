@@ -11,7 +11,7 @@ pub mod entry;
 pub mod verify;
 
 pub use chain::{ChainError, Evidence, EvidenceError, Head, check_next};
-pub use entry::{Author, Content, DecodeError, Entry, Hash, LogId, Scope};
+pub use entry::{Author, Content, DecodeError, Entry, Hash, LogId, SIGNATURE_CONTEXT, Scope};
 pub use verify::{Signer, VerifiedEntry, Verifier, VerifyError};
 
 /// Why an entry in a sequence was refused: the rule it broke.

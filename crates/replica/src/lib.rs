@@ -361,10 +361,8 @@ impl Replicas {
         sighting: &Sighting,
         now_ms: u64,
     ) -> Result<Vec<u8>, ReplicaError> {
-        if let RecordDoc::Case(_) = self
-            .get(record, source)?
-            .ok_or(ReplicaError::Unknown(record))?
-        {
+        // The kind alone, read from the document's root: no need to materialise the whole record.
+        if self.kind(record, source) == Some(RecordKind::Case) {
             return Err(ReplicaError::WrongKind(record, RecordKind::Case));
         }
         let value = serde_json::to_value(sighting)
