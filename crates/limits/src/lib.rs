@@ -42,6 +42,31 @@ pub const NOTE_SIGNATURES_MAX: usize = 16;
 /// Longest key name in a signed note, in bytes.
 pub const NOTE_KEY_NAME_BYTES_MAX: usize = 256;
 
+/// Largest sync message, in bytes: a pull's answer, or a signed topology, with room for framing.
+pub const SYNC_MESSAGE_BYTES_MAX: usize = 2 << 20;
+/// Entries one pull asks for, and one answer or push carries.
+pub const SYNC_PULL_ENTRIES_MAX: usize = 256;
+/// Bytes of entries one answer to a pull carries (the answer stops early rather than go over).
+pub const SYNC_PULL_BYTES_MAX: usize = 1 << 20;
+/// Logs one vector names.
+pub const SYNC_VECTOR_LOGS_MAX: usize = 16_000;
+/// Pulls in flight at once, one per log.
+pub const SYNC_PULLS_MAX: usize = 64;
+/// Batches of entries being applied at once for sync; past this, gossip is ignored and pushes are dropped
+/// (catch-up fetches them later).
+pub const SYNC_APPLYING_MAX: usize = 256;
+/// A pull unanswered for this long is given up and asked of someone else, in milliseconds.
+pub const SYNC_PULL_TIMEOUT_MS: u64 = 10_000;
+/// Shortest time between two vectors to one peer when our heads moved, in milliseconds.
+pub const SYNC_VECTOR_INTERVAL_MS: u64 = 1_000;
+/// Longest time between two vectors to one peer, news or not, in milliseconds.
+pub const SYNC_VECTOR_REFRESH_MS: u64 = 15_000;
+/// How often the sync state machine is ticked, in milliseconds.
+pub const SYNC_TICK_MS: u64 = 250;
+/// Dial back-off for a neighbour that is away: it starts here and doubles up to the maximum, in milliseconds.
+pub const SYNC_DIAL_BACKOFF_MIN_MS: u64 = 1_000;
+pub const SYNC_DIAL_BACKOFF_MAX_MS: u64 = 16_000;
+
 /// Largest HTTP request body, in bytes.
 pub const HTTP_BODY_BYTES_MAX: usize = 256 * 1024;
 /// Longest an HTTP request may take, in milliseconds.
@@ -69,6 +94,14 @@ const _: () = assert!(
     PAYLOAD_BYTES_MAX + SCOPE_BYTES_MAX + ACTOR_BYTES_MAX + ENTRY_FIXED_BYTES <= ENTRY_BYTES_MAX
 );
 const _: () = assert!(SCOPE_BYTES_MAX <= u8::MAX as usize);
+// An answer to a pull, or a signed topology, fits in one sync message with room for the framing.
+const _: () = assert!(SYNC_PULL_BYTES_MAX + ENTRY_BYTES_MAX + 64 * 1024 <= SYNC_MESSAGE_BYTES_MAX);
+const _: () = assert!(NOTE_BYTES_MAX + 64 <= SYNC_MESSAGE_BYTES_MAX);
+const _: () = assert!(
+    SYNC_VECTOR_LOGS_MAX * (32 + 1 + SCOPE_BYTES_MAX + 8 + 32) + 64 <= SYNC_MESSAGE_BYTES_MAX
+);
+const _: () = assert!(SYNC_DIAL_BACKOFF_MIN_MS <= SYNC_DIAL_BACKOFF_MAX_MS);
+const _: () = assert!(SYNC_VECTOR_INTERVAL_MS < SYNC_VECTOR_REFRESH_MS);
 const _: () = assert!(TOPOLOGY_BYTES_MAX + NOTE_SIGNATURES_MAX * 512 <= NOTE_BYTES_MAX);
 const _: () = assert!(ACTOR_BYTES_MAX <= u8::MAX as usize);
 const _: () = assert!(ENTRY_BYTES_MAX < HTTP_BODY_BYTES_MAX);

@@ -1,0 +1,138 @@
+//! Membership through the sync state machine: a revoked member is cut off everywhere a newer topology reaches, a
+//! topology signed by anyone but the root or no newer than the installed one changes nothing, and a vector from a
+//! peer with a newer version makes a node ask for it.
+
+use hifazat_log::Author;
+use hifazat_sim::federation::{Federation, Layout};
+use hifazat_sim::rng::Rng;
+use hifazat_sync::{Config, Effect, Input, Message, Sync};
+
+fn key(fed: &Federation, name: &str) -> Author {
+    let m = fed.members.iter().find(|m| m.name == name).expect("member");
+    Author(
+        ed25519_dalek::SigningKey::from_bytes(&m.seed)
+            .verifying_key()
+            .to_bytes(),
+    )
+}
+
+fn node(fed: &Federation, name: &str) -> Sync {
+    Sync::new(Config {
+        me: key(fed, name),
+        root: fed.root.verifier(),
+        signed_topology: fed.signed(1),
+        heads: vec![],
+    })
+    .expect("starts")
+}
+
+#[test]
+fn a_revocation_spreads_and_cuts_the_revoked_member_off() {
+    let fed = Federation::new(Layout::Demo, &mut Rng::new(1));
+    let mut punjab = node(&fed, "punjab");
+    let (lahore, federal) = (key(&fed, "lahore"), key(&fed, "federal"));
+    for peer in [lahore, federal] {
+        let effects = punjab.handle(Input::Connected { peer }, 0);
+        assert!(effects.iter().any(|e| matches!(
+            e,
+            Effect::Send {
+                message: Message::Vector { .. },
+                ..
+            }
+        )));
+    }
+    // The federal node announces version 2; punjab asks for it.
+    let effects = punjab.handle(
+        Input::Message {
+            peer: federal,
+            message: Message::Vector {
+                topology_version: 2,
+                heads: vec![],
+            },
+        },
+        10,
+    );
+    assert!(effects.contains(&Effect::Send {
+        peer: federal,
+        message: Message::TopologyRequest
+    }));
+    // Version 2 revokes lahore: punjab installs it, drops lahore and tells the others.
+    let signed = fed.signed_without(2, &["lahore"]);
+    let effects = punjab.handle(
+        Input::Message {
+            peer: federal,
+            message: Message::Topology {
+                signed: signed.clone(),
+            },
+        },
+        20,
+    );
+    assert!(effects.iter().any(|e| matches!(e, Effect::InstallTopology { version: 2, members, .. } if !members.contains(&lahore))));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Disconnect { peer, .. } if *peer == lahore))
+    );
+    assert!(effects.iter().any(|e| matches!(e, Effect::Send { peer, message: Message::Vector { topology_version: 2, .. } } if *peer == federal)));
+    // Lahore may no longer connect, and its messages go nowhere.
+    let effects = punjab.handle(Input::Connected { peer: lahore }, 30);
+    assert!(matches!(effects.as_slice(), [Effect::Disconnect { .. }]));
+    assert_eq!(
+        punjab.handle(
+            Input::Message {
+                peer: lahore,
+                message: Message::TopologyRequest
+            },
+            31
+        ),
+        vec![]
+    );
+    assert!(punjab.counters().peers_refused >= 1 && punjab.counters().messages_refused >= 1);
+}
+
+#[test]
+fn only_newer_topologies_signed_by_the_root_are_taken() {
+    let fed = Federation::new(Layout::Demo, &mut Rng::new(2));
+    let other = Federation::new(Layout::Demo, &mut Rng::new(3));
+    let mut sindh = node(&fed, "sindh");
+    let federal = key(&fed, "federal");
+    sindh.handle(Input::Connected { peer: federal }, 0);
+    for (signed, why) in [
+        (fed.signed(1), "the same version"),
+        (other.signed(5), "another root"),
+        (
+            fed.signed_without(6, &["sindh"]),
+            "a topology without this node",
+        ),
+        (b"not a note".to_vec(), "garbage"),
+    ] {
+        let effects = sindh.handle(
+            Input::Message {
+                peer: federal,
+                message: Message::Topology { signed },
+            },
+            5,
+        );
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::InstallTopology { .. })),
+            "installed {why}"
+        );
+    }
+    assert_eq!(sindh.topology().version, 1);
+    assert_eq!(sindh.counters().topologies_refused, 4);
+    // An operator's install of a newer, valid one is taken.
+    let effects = sindh.handle(
+        Input::Topology {
+            signed: fed.signed(2),
+        },
+        6,
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::InstallTopology { version: 2, .. }))
+    );
+    assert_eq!(sindh.topology().version, 2);
+}

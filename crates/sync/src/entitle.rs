@@ -1,0 +1,141 @@
+//! Who may hold which log, from the topology alone.
+//!
+//! A log's scope says what it is about, and so who may hold it:
+//! - `alerts`: every member (missing-child alerts are national);
+//! - `cases/<district>`: the district's node, its province's node and the federal node (the case's line);
+//! - `register` and anything under `register/`: the federal node only (it never leaves it);
+//! - any other scope: nobody, so it is never sent nor accepted.
+//!
+//! An author may write a log exactly when it may hold it. Both sides of every exchange check these rules: a node
+//! never offers, serves or pushes a log to a peer that may not hold it, and never accepts one it may not hold
+//! itself, or one whose author may not write it.
+
+use hifazat_log::Scope;
+use hifazat_topology::{Node, Role, Topology};
+
+/// What a scope is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeKind {
+    Alerts,
+    /// One district's complaint cases; the district code as the topology writes it (upper case).
+    Cases(String),
+    Register,
+    Unknown,
+}
+
+impl ScopeKind {
+    pub fn of(scope: &Scope) -> ScopeKind {
+        let s = scope.as_str();
+        if s == "alerts" {
+            ScopeKind::Alerts
+        } else if s == "register" || s.starts_with("register/") {
+            ScopeKind::Register
+        } else if let Some(district) = s.strip_prefix("cases/") {
+            ScopeKind::Cases(district.to_ascii_uppercase())
+        } else {
+            ScopeKind::Unknown
+        }
+    }
+}
+
+/// Whether `node` may hold logs of `scope` under `topology`.
+pub fn may_hold(topology: &Topology, node: &Node, scope: &Scope) -> bool {
+    match ScopeKind::of(scope) {
+        ScopeKind::Alerts => true,
+        ScopeKind::Register => node.role == Role::Federal,
+        ScopeKind::Unknown => false,
+        ScopeKind::Cases(code) => {
+            let Some(district) = topology.district(&code) else {
+                return false;
+            };
+            match node.role {
+                Role::Federal => true,
+                Role::Province => node.province.as_deref() == Some(district.province.as_str()),
+                Role::District => node.district.as_deref() == Some(district.code.as_str()),
+            }
+        }
+    }
+}
+
+/// The members a node keeps connections to: the federal node with every province and district; a province with
+/// the federal node, the other provinces and its own districts; a district with its province and the federal
+/// node. Two routes from every district to the federal node, so one outage does not cut it off.
+pub fn neighbours<'a>(topology: &'a Topology, node: &Node) -> Vec<&'a Node> {
+    let province_of = |n: &Node| -> Option<String> {
+        match n.role {
+            Role::Federal => None,
+            Role::Province => n.province.clone(),
+            Role::District => n
+                .district
+                .as_deref()
+                .and_then(|d| topology.district(d))
+                .map(|d| d.province.clone()),
+        }
+    };
+    let mine = province_of(node);
+    topology
+        .nodes
+        .iter()
+        .filter(|other| other.name != node.name)
+        .filter(|other| match (node.role, other.role) {
+            (Role::Federal, _) | (_, Role::Federal) => true,
+            (Role::Province, Role::Province) => true,
+            (Role::Province, Role::District) | (Role::District, Role::Province) => {
+                mine.is_some() && province_of(other) == mine
+            }
+            (Role::District, Role::District) => false,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Topology {
+        Topology::parse(include_str!("../../../topology/demo.toml")).expect("demo topology")
+    }
+
+    fn scope(s: &str) -> Scope {
+        Scope::new(s).expect("scope")
+    }
+
+    #[test]
+    fn cases_stay_on_their_line_and_the_register_on_the_federal_node() {
+        let t = demo();
+        let holders = |s: &str| -> Vec<&str> {
+            t.nodes
+                .iter()
+                .filter(|n| may_hold(&t, n, &scope(s)))
+                .map(|n| n.name.as_str())
+                .collect()
+        };
+        assert_eq!(holders("cases/pb-lhr"), ["federal", "punjab", "lahore"]);
+        assert_eq!(holders("cases/sd-hyd"), ["federal", "sindh", "hyderabad"]);
+        assert_eq!(holders("alerts").len(), t.nodes.len());
+        assert_eq!(holders("register"), ["federal"]);
+        assert_eq!(holders("register/notifications"), ["federal"]);
+        assert!(holders("cases/xx-nowhere").is_empty());
+        assert!(holders("statistics").is_empty());
+    }
+
+    #[test]
+    fn neighbours_follow_the_hierarchy() {
+        let t = demo();
+        let names = |n: &str| -> Vec<&str> {
+            neighbours(&t, t.node(n).expect("node"))
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect()
+        };
+        assert_eq!(names("lahore"), ["federal", "punjab"]);
+        assert_eq!(names("punjab"), ["federal", "sindh", "lahore", "kasur"]);
+        assert_eq!(names("federal").len(), t.nodes.len() - 1);
+        // Symmetric: a node is its neighbour's neighbour.
+        for n in &t.nodes {
+            for m in neighbours(&t, n) {
+                assert!(neighbours(&t, m).iter().any(|x| x.name == n.name));
+            }
+        }
+    }
+}
