@@ -149,6 +149,8 @@ struct NodeDir {
     name: String,
     topology: Topology,
     signer: Signer,
+    /// The node key's secret, which is also its libp2p identity.
+    seed: [u8; 32],
     store: Store,
 }
 
@@ -344,17 +346,7 @@ fn load_topology(data: &Path, name: &str, key: &SigningKey) -> anyhow::Result<To
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a crash leaves the old or the new file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    hifazat_net::write_atomically(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Installs a signed topology into a node directory: it must verify under `root`, name this node under this
@@ -395,6 +387,7 @@ fn open_node(data: &Path) -> anyhow::Result<NodeDir> {
     Ok(NodeDir {
         name,
         topology,
+        seed: key.to_bytes(),
         signer: Signer::new(key),
         store,
     })
@@ -402,23 +395,42 @@ fn open_node(data: &Path) -> anyhow::Result<NodeDir> {
 
 async fn serve(data: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let node = open_node(data)?;
-    let address = match listen {
-        Some(a) => a,
-        None => {
-            let n = node
-                .topology
-                .node(&node.name)
-                .context("this node is not in its topology")?;
-            SocketAddr::new(n.host, n.http_port)
-        }
-    };
+    let me = node
+        .topology
+        .node(&node.name)
+        .context("this node is not in its topology")?
+        .clone();
+    let address = listen.unwrap_or(SocketAddr::new(me.host, me.http_port));
     let name = node.name.clone();
+    let seed = node.seed;
     let engine = Engine::start(EngineConfig {
         node_name: node.name,
         topology: node.topology,
         signer: node.signer,
         store: node.store,
     })?;
+    // Peers come from a signed topology; a node with only topology.toml works alone.
+    let net = if data.join(SIGNED_TOPOLOGY).exists() {
+        let root = VerifierKey::parse(&std::fs::read_to_string(data.join(ROOT_KEY))?)?;
+        let signed_topology = std::fs::read(data.join(SIGNED_TOPOLOGY))?;
+        let listen = SocketAddr::new(me.host, me.p2p_port);
+        let net = hifazat_net::Net::start(hifazat_net::NetConfig {
+            name: name.clone(),
+            seed,
+            listen,
+            root,
+            signed_topology,
+            topology_path: data.join(SIGNED_TOPOLOGY),
+            engine: engine.clone(),
+        })
+        .await
+        .with_context(|| format!("starting the network on {listen}"))?;
+        println!("hifazat: node {name} peer-to-peer on {}", net.listening);
+        Some(net)
+    } else {
+        tracing::warn!("no signed topology installed: this node runs without peers");
+        None
+    };
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("listening on {address}"))?;
@@ -427,7 +439,7 @@ async fn serve(data: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     // Tests and the demo read this line to learn the port.
     println!("hifazat: node {name} listening on http://{bound}");
     std::io::stdout().flush()?;
-    axum::serve(listener, hifazat_api::router(engine))
+    axum::serve(listener, hifazat_api::router(engine, net))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use hifazat_domain::{AlertDraft, FieldError, RecordId};
 use hifazat_engine::{AlertView, Engine, EngineError};
 use hifazat_limits as limits;
+use hifazat_net::Net;
 use serde::Serialize;
 use serde_json::json;
 use tower::ServiceBuilder;
@@ -36,6 +37,8 @@ pub enum ApiError {
     /// The body is not the JSON the route takes.
     BadJson(StatusCode, String),
     NotFound(String),
+    /// A part of the node that this request needs is not running (and why).
+    NotRunning(String),
     /// Something failed inside the node. Logged; the client learns nothing more.
     Internal,
     Unavailable,
@@ -58,6 +61,7 @@ impl IntoResponse for ApiError {
             ),
             ApiError::BadJson(status, message) => (status, message, vec![]),
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, what, vec![]),
+            ApiError::NotRunning(what) => (StatusCode::SERVICE_UNAVAILABLE, what, vec![]),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal error".to_owned(),
@@ -101,11 +105,25 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-/// The API's routes over `engine`.
-pub fn router(engine: Engine) -> Router {
+/// What the handlers share: the engine, and the network when the node runs one.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub engine: Engine,
+    pub net: Option<Net>,
+}
+
+impl axum::extract::FromRef<AppState> for Engine {
+    fn from_ref(state: &AppState) -> Engine {
+        state.engine.clone()
+    }
+}
+
+/// The API's routes over `engine` and, when the node has one, its network.
+pub fn router(engine: Engine, net: Option<Net>) -> Router {
     let api = Router::new()
         .route("/alerts", post(raise_alert))
-        .route("/alerts/{id}", get(get_alert));
+        .route("/alerts/{id}", get(get_alert))
+        .route("/peers", get(peers));
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
@@ -120,7 +138,7 @@ pub fn router(engine: Engine) -> Router {
                 // Bodies past the limit are refused with 413 by the extractors that read them.
                 .layer(DefaultBodyLimit::max(limits::HTTP_BODY_BYTES_MAX)),
         )
-        .with_state(engine)
+        .with_state(AppState { engine, net })
 }
 
 async fn healthz(State(engine): State<Engine>) -> Result<Json<serde_json::Value>, ApiError> {
@@ -155,4 +173,69 @@ async fn get_alert(
         }])
     })?;
     Ok(Json(engine.alert(id).await?))
+}
+
+#[derive(Serialize)]
+struct PeerJson {
+    name: String,
+    key: String,
+    role: hifazat_topology::Role,
+    /// Whether the topology makes it a neighbour (one this node keeps a connection to).
+    neighbour: bool,
+    connected: bool,
+    topology_version: Option<u64>,
+    /// Entries it holds that this node does not yet (over the logs both may hold).
+    entries_behind: u64,
+    /// Entries this node holds that it has not announced.
+    entries_ahead: u64,
+    /// Milliseconds since its last vector arrived.
+    last_vector_age_ms: Option<u64>,
+    pulls_in_flight: usize,
+}
+
+/// This node's peers, their sync state and lag.
+async fn peers(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(net) = state.net else {
+        return Err(ApiError::NotRunning(
+            "this node runs without a network: no signed topology is installed".into(),
+        ));
+    };
+    let report = net.peers().await.map_err(|_| ApiError::Unavailable)?;
+    let peers: Vec<PeerJson> = report
+        .peers
+        .into_iter()
+        .map(|p| PeerJson {
+            name: p.name,
+            key: p.key.to_string(),
+            role: p.role,
+            neighbour: p.neighbour,
+            connected: p.connected,
+            topology_version: p.topology_version,
+            entries_behind: p.entries_behind,
+            entries_ahead: p.entries_ahead,
+            last_vector_age_ms: p.last_vector_ms.map(|t| report.now_ms.saturating_sub(t)),
+            pulls_in_flight: p.pulls,
+        })
+        .collect();
+    let c = report.counters;
+    Ok(Json(json!({
+        "peer_id": net.peer_id.to_string(),
+        "listening": net.listening.to_string(),
+        "topology_version": report.topology_version,
+        "peers": peers,
+        "counters": {
+            "peers_refused": c.peers_refused,
+            "messages_refused": c.messages_refused,
+            "entries_refused": c.entries_refused,
+            "gossip_accepted": c.gossip_accepted,
+            "gossip_ignored": c.gossip_ignored,
+            "gossip_rejected": c.gossip_rejected,
+            "pulls_sent": c.pulls_sent,
+            "pulls_timed_out": c.pulls_timed_out,
+            "entries_stored": c.entries_stored,
+            "topologies_installed": c.topologies_installed,
+            "topologies_refused": c.topologies_refused,
+            "publish_failures": report.publish_failures,
+        },
+    })))
 }

@@ -21,7 +21,7 @@ async fn call(
         .header("content-type", "application/json")
         .body(Body::from(body.to_owned()))
         .unwrap();
-    let response = hifazat_api::router(engine.clone())
+    let response = hifazat_api::router(engine.clone(), None)
         .oneshot(request)
         .await
         .unwrap();
@@ -106,6 +106,10 @@ async fn routes_answer_with_clear_statuses() {
         let (status, body) = call(&engine, "GET", "/healthz", "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["stats"]["local_writes"], 1);
+        // A node without a signed topology runs no network, and says so.
+        let (status, body) = call(&engine, "GET", "/api/v1/peers", "").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body["error"].as_str().unwrap().contains("no signed topology"), "{body}");
     })
     .await
     .expect("the test finishes within its time limit");

@@ -20,7 +20,7 @@ use hifazat_domain::{
     RecordKind, alert_status,
 };
 use hifazat_limits as limits;
-use hifazat_log::{Content, Entry, LogId, Scope, Signer, VerifiedEntry, Verifier};
+use hifazat_log::{Content, Entry, Hash, LogId, Scope, Signer, VerifiedEntry, Verifier};
 use hifazat_replica::{ApplyReport, ChangeSource, NewRecord, Replicas};
 use hifazat_store::{AppendError, RecordMeta, Store, StoreError};
 use hifazat_topology::Topology;
@@ -102,32 +102,47 @@ enum Request {
     },
 }
 
-/// Remote entries after decoding and signature checks: the ones that passed, and why the others did not.
+/// Remote entries after decoding and signature checks, in their order: each verified, or why not.
 #[derive(Debug)]
 struct Checked {
-    verified: Vec<VerifiedEntry>,
-    refused: Vec<String>,
+    slots: Vec<Result<VerifiedEntry, String>>,
 }
 
 impl Checked {
     fn new(raw: Vec<Vec<u8>>) -> Checked {
-        let mut refused = Vec::new();
+        let mut slots: Vec<Result<VerifiedEntry, String>> = Vec::with_capacity(raw.len());
         let mut decoded = Vec::with_capacity(raw.len());
+        let mut places = Vec::with_capacity(raw.len());
         for bytes in raw {
             match Entry::decode(&bytes) {
-                Ok(e) => decoded.push(e),
-                Err(e) => refused.push(format!("does not decode: {e}")),
+                Ok(e) => {
+                    places.push(slots.len());
+                    slots.push(Err(String::new()));
+                    decoded.push(e);
+                }
+                Err(e) => slots.push(Err(format!("does not decode: {e}"))),
             }
         }
-        let mut verified = Vec::with_capacity(decoded.len());
-        for result in Verifier::new().verify_batch(decoded) {
-            match result {
-                Ok(entry) => verified.push(entry),
-                Err((entry, e)) => refused.push(format!("{entry:?}: {e}")),
-            }
+        for (place, result) in places.into_iter().zip(Verifier::new().verify_batch(decoded)) {
+            slots[place] = result.map_err(|(entry, e)| format!("{entry:?}: {e}"));
         }
-        Checked { verified, refused }
+        Checked { slots }
     }
+}
+
+/// What became of one remote entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryOutcome {
+    /// Verified, stored (durably, once the report arrives) and applied: the log's head is now this entry.
+    Stored { log: LogId, seq: u64, hash: Hash },
+    /// Already held.
+    Duplicate,
+    /// Entries before it in its log are missing.
+    Gap,
+    /// Another entry is held at its place (equivocation): both are kept as evidence.
+    Conflict,
+    /// Refused, with the reason.
+    Invalid(String),
 }
 
 /// What applying a batch of remote entries did.
@@ -137,7 +152,12 @@ pub struct RemoteReport {
     pub duplicate: usize,
     pub refused: Vec<String>,
     pub applied: ApplyReport,
+    /// One outcome per entry given, in order.
+    pub outcomes: Vec<EntryOutcome>,
 }
+
+/// This node's own new entries, announced once they are durable.
+pub type Written = Arc<Vec<Vec<u8>>>;
 
 /// A handle to the engine. Cheap to clone; the engine stops when every handle is dropped.
 ///
@@ -150,12 +170,15 @@ pub struct Engine {
     local: Arc<Local>,
 }
 
-/// What callers need to prepare a write: this node's name, the topology and the node's public key.
+/// What callers need to prepare a write (this node's name, the topology and the node's public key), and what
+/// they may read without the engine thread: durable log entries, and the announcements of our own new ones.
 #[derive(Debug)]
 struct Local {
     node_name: String,
     topology: Topology,
     author: [u8; 32],
+    store: Store,
+    written: tokio::sync::broadcast::Sender<Written>,
 }
 
 /// A new record made on the caller's thread, ready for the engine to sign and store.
@@ -242,6 +265,8 @@ struct Actor {
     store: Store,
     replicas: Replicas,
     stats: Stats,
+    /// This group's own new entries.
+    written: Vec<Vec<u8>>,
 }
 
 /// A change made here, ready to be signed into this node's log.
@@ -271,11 +296,17 @@ struct Applied {
     answers: Vec<Answer>,
     /// Documents the group evicted from the cache, freed by the flusher while it waits for nothing else.
     evicted: hifazat_replica::Evicted,
+    /// The group's own new entries, announced once durable.
+    written: Vec<Vec<u8>>,
 }
 
 /// The flusher: makes applied groups durable, several at once when they queue up, then sends their answers.
 /// It runs on its own thread so the engine applies the next group while the disk syncs the last.
-fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>) {
+fn flusher(
+    store: Store,
+    rx: std::sync::mpsc::Receiver<Applied>,
+    announce: tokio::sync::broadcast::Sender<Written>,
+) {
     while let Ok(first) = rx.recv() {
         let mut groups = vec![first];
         groups.extend(rx.try_iter());
@@ -285,9 +316,15 @@ fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>) {
             fatal(&e);
         }
         let mut evicted = Vec::new();
+        let mut written = Vec::new();
         for group in groups {
             group.answers.into_iter().for_each(|answer| answer());
             evicted.push(group.evicted);
+            written.extend(group.written);
+        }
+        if !written.is_empty() {
+            // Nobody listening (no network) is fine; a listener that fell behind catches up from the store.
+            let _ = announce.send(Arc::new(written));
         }
         drop(evicted);
     }
@@ -296,22 +333,26 @@ fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>) {
 impl Engine {
     /// Starts the engine on its own thread.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+        let (written, _) = tokio::sync::broadcast::channel(limits::WRITTEN_QUEUE_MAX);
         let local = Arc::new(Local {
             node_name: config.node_name,
             topology: config.topology,
             author: config.signer.author().0,
+            store: config.store.clone(),
+            written: written.clone(),
         });
         let actor = Actor {
             replicas: Replicas::new(local.author),
             signer: config.signer,
             store: config.store,
             stats: Stats::default(),
+            written: Vec::new(),
         };
         let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
         let store = actor.store.clone();
         let flusher = thread::Builder::new()
             .name("hifazat-flush".into())
-            .spawn(move || flusher(store, flusher_rx))
+            .spawn(move || flusher(store, flusher_rx, written))
             .map_err(EngineError::Spawn)?;
         let (tx, rx) = mpsc::channel(limits::ENGINE_QUEUE_MAX);
         thread::Builder::new()
@@ -358,6 +399,47 @@ impl Engine {
             reply,
         })
         .await
+    }
+
+    /// Our own new entries, each batch announced once it is durable. A receiver that falls more than
+    /// `WRITTEN_QUEUE_MAX` batches behind is told it lagged, and should read the heads again.
+    pub fn subscribe_written(&self) -> tokio::sync::broadcast::Receiver<Written> {
+        self.local.written.subscribe()
+    }
+
+    /// The heads of every log in the store. Reads only what has been applied; everything this engine applies is
+    /// flushed before any answer depends on it.
+    pub async fn heads(&self) -> Result<Vec<hifazat_store::StoredHead>, EngineError> {
+        let store = self.local.store.clone();
+        Ok(tokio::task::spawn_blocking(move || store.heads())
+            .await
+            .map_err(|_| EngineError::Stopped)??)
+    }
+
+    /// Entries `after + 1 ..= up_to` of a log, in order, stopping before their bytes would pass `bytes_max`
+    /// (at least one entry is returned if there is one).
+    pub async fn log_range(
+        &self,
+        log: Hash,
+        after: u64,
+        up_to: u64,
+        bytes_max: usize,
+    ) -> Result<Vec<Vec<u8>>, EngineError> {
+        let store = self.local.store.clone();
+        let limit = up_to.saturating_sub(after).min(limits::SYNC_PULL_ENTRIES_MAX as u64) as usize;
+        let entries = tokio::task::spawn_blocking(move || store.entries(&log, after + 1, limit))
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        let mut out = Vec::with_capacity(entries.len());
+        let mut bytes = 0;
+        for e in entries {
+            if bytes + e.len() > bytes_max && !out.is_empty() {
+                break;
+            }
+            bytes += e.len();
+            out.push(e);
+        }
+        Ok(out)
     }
 
     pub async fn stats(&self) -> Result<Stats, EngineError> {
@@ -412,11 +494,13 @@ impl Actor {
                 answers.push(read(&mut self));
             }
             let evicted = self.replicas.take_evicted();
+            let written = std::mem::take(&mut self.written);
             if to_flusher
                 .send(Applied {
                     dirty,
                     answers,
                     evicted,
+                    written,
                 })
                 .is_err()
             {
@@ -497,7 +581,7 @@ impl Actor {
             }
         };
         match self.store.append(batch, &entry, meta) {
-            Ok(()) => {}
+            Ok(()) => self.written.push(entry.bytes().to_vec()),
             Err(AppendError::Store(e)) => fatal(&e),
             // The content was built on the head the store gave; refusing it is a bug.
             Err(e) => panic!("own entry {entry:?} refused by the store: {e}"),
@@ -538,27 +622,50 @@ impl Actor {
         checked: Checked,
         batch: &mut hifazat_store::WriteBatch,
     ) -> RemoteReport {
-        let mut report = RemoteReport {
-            refused: checked.refused,
-            ..RemoteReport::default()
-        };
-        let mut accepted: Vec<VerifiedEntry> = Vec::with_capacity(checked.verified.len());
-        for entry in checked.verified {
-            match self.store.append(batch, &entry, None) {
+        let mut report = RemoteReport::default();
+        let mut accepted: Vec<VerifiedEntry> = Vec::with_capacity(checked.slots.len());
+        for slot in checked.slots {
+            let entry = match slot {
+                Ok(entry) => entry,
+                Err(reason) => {
+                    report.refused.push(reason.clone());
+                    report.outcomes.push(EntryOutcome::Invalid(reason));
+                    continue;
+                }
+            };
+            let outcome = match self.store.append(batch, &entry, None) {
                 Ok(()) => {
                     report.stored += 1;
+                    let outcome = EntryOutcome::Stored {
+                        log: entry.content.log.clone(),
+                        seq: entry.content.seq,
+                        hash: entry.hash(),
+                    };
                     accepted.push(entry);
+                    outcome
                 }
-                Err(AppendError::Duplicate) => report.duplicate += 1,
+                Err(AppendError::Duplicate) => {
+                    report.duplicate += 1;
+                    EntryOutcome::Duplicate
+                }
                 Err(AppendError::Conflict { stored }) => {
                     self.store.add_evidence(batch, &stored, entry.bytes());
                     report
                         .refused
                         .push(format!("{entry:?}: equivocation; kept as evidence"));
+                    EntryOutcome::Conflict
                 }
-                Err(AppendError::Chain(e)) => report.refused.push(format!("{entry:?}: {e}")),
+                Err(AppendError::Chain(hifazat_log::ChainError::Gap { .. })) => {
+                    report.refused.push(format!("{entry:?}: entries before it are missing"));
+                    EntryOutcome::Gap
+                }
+                Err(AppendError::Chain(e)) => {
+                    report.refused.push(format!("{entry:?}: {e}"));
+                    EntryOutcome::Invalid(e.to_string())
+                }
                 Err(AppendError::Store(e)) => fatal(&e),
-            }
+            };
+            report.outcomes.push(outcome);
         }
         report.applied = self.replicas.apply(&accepted, &StoreSource(&self.store));
         // The earliest entry time per record, taken in one pass, dates records new to this node.

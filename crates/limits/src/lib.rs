@@ -32,6 +32,8 @@ pub const SIGHTINGS_MAX: usize = 5_000;
 pub const COMMIT_GROUP_MAX: usize = 256;
 /// Applied groups waiting for their flush; when full, the engine waits for the disk before taking more work.
 pub const FLUSH_QUEUE_MAX: usize = 4;
+/// Batches of our own new entries waiting for the network to announce them; a slower listener re-reads heads.
+pub const WRITTEN_QUEUE_MAX: usize = 1_024;
 /// Requests waiting for the engine; when full, callers wait (back-pressure), never grow a queue.
 pub const ENGINE_QUEUE_MAX: usize = 1_024;
 
@@ -61,6 +63,14 @@ pub const SYNC_PULL_TIMEOUT_MS: u64 = 10_000;
 pub const SYNC_VECTOR_INTERVAL_MS: u64 = 1_000;
 /// Longest time between two vectors to one peer, news or not, in milliseconds.
 pub const SYNC_VECTOR_REFRESH_MS: u64 = 15_000;
+/// Reads for peers' pulls under way at once; past this, pulls wait for their timeout and are asked again.
+pub const SYNC_SERVES_MAX: usize = 64;
+/// Sync streams open at once per connection.
+pub const SYNC_STREAMS_MAX: usize = 256;
+/// Incoming connections still in their handshake at once.
+pub const P2P_PENDING_INCOMING_MAX: u32 = 64;
+/// The gossip mesh's heartbeat, in milliseconds.
+pub const GOSSIP_HEARTBEAT_MS: u64 = 500;
 /// How often the sync state machine is ticked, in milliseconds.
 pub const SYNC_TICK_MS: u64 = 250;
 /// Dial back-off for a neighbour that is away: it starts here and doubles up to the maximum, in milliseconds.

@@ -44,6 +44,8 @@ pub enum Input {
     },
     /// Time passes: periodic vectors, pull timeouts, dials.
     Tick,
+    /// The store durably holds these heads (for a driver that missed announcements and re-read them).
+    Stored { heads: Vec<LogHead> },
     /// An operator offers a signed topology here (it is taken if it is valid and newer, and then spreads).
     Topology { signed: Vec<u8> },
 }
@@ -398,6 +400,11 @@ impl Sync {
             Input::Written { entries } => self.written(entries, &mut out),
             Input::Applied { ticket, outcomes } => self.applied(ticket, outcomes, now_ms, &mut out),
             Input::Tick => self.tick(now_ms, &mut out),
+            Input::Stored { heads } => {
+                for h in heads {
+                    self.advance(&h.log, h.seq, h.hash);
+                }
+            }
             Input::Topology { signed } => self.topology_offered(signed, now_ms, &mut out),
         }
         out

@@ -1,0 +1,571 @@
+//! The node's network: libp2p (TCP, noise, yamux, gossipsub, request-response, identify) driving the sans-IO
+//! sync state machine of `hifazat-sync`. This crate is the only user of libp2p.
+//!
+//! Actor shape: [`Net`] is a cloneable handle over a bounded channel; one task owns the swarm and the state
+//! machine, and turns swarm events, the engine's announcements of our own new entries and a periodic tick into
+//! [`Input`]s, and [`Effect`]s into swarm calls and engine calls. Engine calls run as their own tasks and report
+//! back through the same channel, so the swarm never waits on the disk.
+//!
+//! A node's libp2p identity is its ed25519 node key, so a peer id names a topology member exactly. Only the
+//! members of the newest valid topology are on the allow list: anyone else's connection is closed as soon as
+//! the handshake proves who it is. mDNS is not compiled in: peers come from the topology alone.
+
+mod codec;
+mod identity;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use hifazat_engine::{Engine, EntryOutcome};
+use hifazat_limits as limits;
+use hifazat_log::Author;
+use hifazat_note::VerifierKey;
+use hifazat_sync::{
+    ALERTS_TOPIC, Config, Counters, Effect, Input, LogHead, Message, Outcome, PeerView, Sync,
+    Verdict,
+};
+use libp2p::allow_block_list::{self, AllowedPeers};
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, connection_limits, identify, noise, tcp, yamux};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tracing::Instrument;
+
+pub use identity::{author_of, peer_id_of};
+
+/// The request-response protocol that carries sync messages.
+pub const SYNC_PROTOCOL: &str = "/hifazat/sync/1";
+
+#[derive(Debug, Error)]
+pub enum NetError {
+    #[error("the sync state machine would not start: {0}")]
+    Sync(#[from] hifazat_sync::StartError),
+    #[error("the node key is not a valid ed25519 key")]
+    Key,
+    #[error("libp2p: {0}")]
+    Transport(String),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, String),
+    #[error("the engine: {0}")]
+    Engine(#[from] hifazat_engine::EngineError),
+    #[error("the network has stopped")]
+    Stopped,
+}
+
+/// Everything the network needs to start.
+#[derive(Debug)]
+pub struct NetConfig {
+    /// The node's name, for logs.
+    pub name: String,
+    /// The node key's secret seed (its ed25519 signing key).
+    pub seed: [u8; 32],
+    /// Where to listen for peers.
+    pub listen: SocketAddr,
+    /// The federal root's verifier key.
+    pub root: VerifierKey,
+    /// The installed signed topology.
+    pub signed_topology: Vec<u8>,
+    /// Where a newer signed topology is written when one arrives.
+    pub topology_path: PathBuf,
+    pub engine: Engine,
+}
+
+/// What `GET /api/v1/peers` shows.
+#[derive(Debug, Clone)]
+pub struct PeersReport {
+    /// The version of the topology this node runs.
+    pub topology_version: u64,
+    pub peers: Vec<PeerView>,
+    pub counters: Counters,
+    /// Gossip messages published that reached no peer (alerts then travel by catch-up).
+    pub publish_failures: u64,
+    /// The network's clock now, on which `PeerView::last_vector_ms` is read.
+    pub now_ms: u64,
+}
+
+enum Command {
+    Peers(oneshot::Sender<PeersReport>),
+    Applied {
+        ticket: u64,
+        outcomes: Vec<Outcome>,
+    },
+    Send {
+        peer: Author,
+        message: Message,
+    },
+}
+
+/// A handle to the running network. Cheap to clone; the network stops when every handle is dropped.
+#[derive(Clone, Debug)]
+pub struct Net {
+    tx: mpsc::Sender<Command>,
+    /// The address peers reach this node at.
+    pub listening: Multiaddr,
+    pub peer_id: PeerId,
+}
+
+impl Net {
+    /// Starts listening and the network task.
+    pub async fn start(config: NetConfig) -> Result<Net, NetError> {
+        let keypair = libp2p::identity::Keypair::ed25519_from_bytes(config.seed).map_err(|_| NetError::Key)?;
+        let me = author_of(&keypair.public().to_peer_id()).ok_or(NetError::Key)?;
+        let heads = config
+            .engine
+            .heads()
+            .await?
+            .into_iter()
+            .map(|h| LogHead {
+                log: h.log,
+                seq: h.head.seq,
+                hash: h.head.hash,
+            })
+            .collect();
+        let sync = Sync::new(Config {
+            me,
+            root: config.root,
+            signed_topology: config.signed_topology,
+            heads,
+        })?;
+        let mut swarm = build_swarm(keypair)?;
+        for member in sync.members() {
+            if let Some(peer) = peer_id_of(&member) {
+                swarm.behaviour_mut().allow.allow_peer(peer);
+            }
+        }
+        swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(&IdentTopic::new(ALERTS_TOPIC))
+            .map_err(|e| NetError::Transport(e.to_string()))?;
+        let address = multiaddr(config.listen);
+        swarm
+            .listen_on(address.clone())
+            .map_err(|e| NetError::Listen(config.listen, e.to_string()))?;
+        // Wait for the listener, so a bad address fails here and not later.
+        let listening = loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::NewListenAddr { address, .. } => break address,
+                SwarmEvent::ListenerError { error, .. } | SwarmEvent::ListenerClosed { reason: Err(error), .. } => {
+                    return Err(NetError::Listen(config.listen, error.to_string()));
+                }
+                _ => {}
+            }
+        };
+        let peer_id = *swarm.local_peer_id();
+        let (tx, rx) = mpsc::channel(limits::SYNC_APPLYING_MAX + limits::SYNC_SERVES_MAX + 64);
+        let written = config.engine.subscribe_written();
+        let actor = Actor {
+            swarm,
+            sync,
+            engine: config.engine,
+            tx: tx.clone(),
+            started: Instant::now(),
+            gossip_sources: HashMap::new(),
+            serves: Arc::new(Semaphore::new(limits::SYNC_SERVES_MAX)),
+            topology_path: config.topology_path,
+            publish_failures: 0,
+            connected: HashSet::new(),
+        };
+        let span = tracing::info_span!("sync", node = %config.name);
+        tokio::spawn(actor.run(rx, written).instrument(span));
+        Ok(Net {
+            tx,
+            listening,
+            peer_id,
+        })
+    }
+
+    /// The peers, their sync state and lag.
+    pub async fn peers(&self) -> Result<PeersReport, NetError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Peers(reply))
+            .await
+            .map_err(|_| NetError::Stopped)?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+}
+
+fn multiaddr(address: SocketAddr) -> Multiaddr {
+    let mut m = Multiaddr::empty();
+    match address.ip() {
+        std::net::IpAddr::V4(ip) => m.push(Protocol::Ip4(ip)),
+        std::net::IpAddr::V6(ip) => m.push(Protocol::Ip6(ip)),
+    }
+    m.push(Protocol::Tcp(address.port()));
+    m
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    /// First, so a non-member's connection is refused before any other protocol sees it.
+    allow: allow_block_list::Behaviour<AllowedPeers>,
+    limits: connection_limits::Behaviour,
+    identify: identify::Behaviour,
+    gossipsub: gossipsub::Behaviour,
+    sync: request_response::Behaviour<codec::SyncCodec>,
+}
+
+fn build_swarm(keypair: libp2p::identity::Keypair) -> Result<Swarm<Behaviour>, NetError> {
+    let transport = |e: &dyn std::fmt::Display| NetError::Transport(e.to_string());
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        // Nothing is forwarded before the node has checked and stored it.
+        .validate_messages()
+        // Ids are content hashes: the same entry is the same message, whoever relays it.
+        .message_id_fn(|m: &gossipsub::Message| MessageId::new(&Sha256::digest(&m.data)))
+        .max_transmit_size(limits::ENTRY_BYTES_MAX + 1024)
+        .heartbeat_interval(Duration::from_millis(limits::GOSSIP_HEARTBEAT_MS))
+        .build()
+        .map_err(|e| transport(&e))?;
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| transport(&e))?
+        .with_behaviour(|key| {
+            let gossipsub = gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Signed(key.clone()),
+                gossip_config,
+            )?;
+            Ok(Behaviour {
+                allow: allow_block_list::Behaviour::default(),
+                limits: connection_limits::Behaviour::new(
+                    connection_limits::ConnectionLimits::default()
+                        .with_max_established_per_peer(Some(2))
+                        .with_max_established(Some(limits::TOPOLOGY_NODES_MAX as u32))
+                        .with_max_pending_incoming(Some(limits::P2P_PENDING_INCOMING_MAX)),
+                ),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/hifazat/1".into(),
+                    key.public(),
+                )),
+                gossipsub,
+                sync: request_response::Behaviour::new(
+                    [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_millis(limits::SYNC_PULL_TIMEOUT_MS))
+                        .with_max_concurrent_streams(limits::SYNC_STREAMS_MAX),
+                ),
+            })
+        })
+        .map_err(|e| transport(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    Ok(swarm)
+}
+
+struct Actor {
+    swarm: Swarm<Behaviour>,
+    sync: Sync,
+    engine: Engine,
+    tx: mpsc::Sender<Command>,
+    started: Instant,
+    /// Who relayed each gossip message waiting for its verdict.
+    gossip_sources: HashMap<hifazat_log::Hash, PeerId>,
+    /// Reads for peers' pulls under way.
+    serves: Arc<Semaphore>,
+    topology_path: PathBuf,
+    publish_failures: u64,
+    connected: HashSet<Author>,
+}
+
+impl Actor {
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        mut written: tokio::sync::broadcast::Receiver<hifazat_engine::Written>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(limits::SYNC_TICK_MS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tracing::info!(peer_id = %self.swarm.local_peer_id(), "network started");
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.swarm_event(event),
+                command = rx.recv() => match command {
+                    // Only the handles and the actor's own tasks send; with every handle gone the actor ends.
+                    None => break,
+                    Some(command) => self.command(command),
+                },
+                batch = written.recv() => match batch {
+                    Ok(entries) => self.input(Input::Written { entries: entries.to_vec() }),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(batches = n, "fell behind the engine's announcements; re-reading heads");
+                        if let Ok(heads) = self.engine.heads().await {
+                            let heads = heads.into_iter().map(|h| LogHead { log: h.log, seq: h.head.seq, hash: h.head.hash }).collect();
+                            self.input(Input::Stored { heads });
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+                _ = tick.tick() => self.input(Input::Tick),
+            }
+        }
+        tracing::info!("network stopped");
+    }
+
+    fn input(&mut self, input: Input) {
+        let now = self.now_ms();
+        for effect in self.sync.handle(input, now) {
+            self.effect(effect);
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Peers(reply) => {
+                let _ = reply.send(PeersReport {
+                    topology_version: self.sync.topology().version,
+                    peers: self.sync.peers(),
+                    counters: self.sync.counters().clone(),
+                    publish_failures: self.publish_failures,
+                    now_ms: self.now_ms(),
+                });
+            }
+            Command::Applied { ticket, outcomes } => self.input(Input::Applied { ticket, outcomes }),
+            Command::Send { peer, message } => self.send(peer, message),
+        }
+    }
+
+    fn send(&mut self, peer: Author, message: Message) {
+        if let Some(peer_id) = peer_id_of(&peer) {
+            self.swarm
+                .behaviour_mut()
+                .sync
+                .send_request(&peer_id, message.encode());
+        }
+    }
+
+    fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                num_established,
+                ..
+            } if num_established.get() == 1 => {
+                if let Some(peer) = author_of(&peer_id) {
+                    self.connected.insert(peer);
+                    tracing::info!(peer = %peer_id, name = self.name_of(&peer), "peer connected");
+                    self.input(Input::Connected { peer });
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                if let Some(peer) = author_of(&peer_id)
+                    && self.connected.remove(&peer)
+                {
+                    tracing::info!(peer = %peer_id, name = self.name_of(&peer), "peer disconnected");
+                    self.input(Input::Disconnected { peer });
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let id = hifazat_log::Hash(Sha256::digest(&message.data).into());
+                let from = author_of(&propagation_source);
+                match from {
+                    Some(from) if self.gossip_sources.len() < limits::SYNC_APPLYING_MAX * 4 => {
+                        self.gossip_sources.insert(id, propagation_source);
+                        self.input(Input::Gossip {
+                            from,
+                            id,
+                            entry: message.data,
+                        });
+                    }
+                    _ => {
+                        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            MessageAcceptance::Ignore,
+                        );
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            })) => {
+                let _ = self.swarm.behaviour_mut().sync.send_response(channel, ());
+                let Some(author) = author_of(&peer) else {
+                    return;
+                };
+                match Message::decode(&request) {
+                    Ok(message) => self.input(Input::Message {
+                        peer: author,
+                        message,
+                    }),
+                    Err(e) => tracing::warn!(%peer, error = %e, "undecodable sync message"),
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure {
+                peer,
+                error,
+                ..
+            })) => tracing::debug!(%peer, %error, "sync message not delivered"),
+            SwarmEvent::IncomingConnectionError { error, send_back_addr, .. } => {
+                tracing::debug!(%send_back_addr, %error, "incoming connection refused");
+            }
+            _ => {}
+        }
+    }
+
+    fn name_of(&self, peer: &Author) -> String {
+        self.sync
+            .member(peer)
+            .map_or_else(|| "(not a member)".to_owned(), |n| n.name.clone())
+    }
+
+    fn effect(&mut self, effect: Effect) {
+        match effect {
+            Effect::Dial { peer, host, port } => {
+                let Some(peer_id) = peer_id_of(&peer) else {
+                    return;
+                };
+                let opts = DialOpts::peer_id(peer_id)
+                    .addresses(vec![multiaddr(SocketAddr::new(host, port))])
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build();
+                if let Err(e) = self.swarm.dial(opts) {
+                    tracing::debug!(%peer_id, error = %e, "dial not started");
+                }
+            }
+            Effect::Disconnect { peer, reason } => {
+                if let Some(peer_id) = peer_id_of(&peer) {
+                    tracing::warn!(%peer_id, %reason, "disconnecting");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                }
+            }
+            Effect::Send { peer, message } => self.send(peer, message),
+            Effect::Publish { topic, entry } => {
+                if let Err(e) = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(IdentTopic::new(topic), entry)
+                {
+                    self.publish_failures += 1;
+                    tracing::debug!(error = %e, "gossip publish reached nobody; catch-up will carry it");
+                }
+            }
+            Effect::Verdict { id, verdict } => {
+                if let Some(source) = self.gossip_sources.remove(&id) {
+                    let acceptance = match verdict {
+                        Verdict::Accept => MessageAcceptance::Accept,
+                        Verdict::Ignore => MessageAcceptance::Ignore,
+                        Verdict::Reject => MessageAcceptance::Reject,
+                    };
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(&MessageId::new(&id.0), &source, acceptance);
+                }
+            }
+            Effect::Apply { ticket, entries } => {
+                let engine = self.engine.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let outcomes = match engine.apply_remote(entries).await {
+                        Ok(report) => report.outcomes.into_iter().map(outcome).collect(),
+                        // The engine has stopped: the node is going down.
+                        Err(_) => return,
+                    };
+                    let _ = tx.send(Command::Applied { ticket, outcomes }).await;
+                });
+            }
+            Effect::Serve {
+                peer,
+                log,
+                after,
+                up_to,
+            } => {
+                // A peer asking faster than we read waits for its pull to time out and asks again.
+                let Ok(permit) = self.serves.clone().try_acquire_owned() else {
+                    return;
+                };
+                let engine = self.engine.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    if let Ok(entries) = engine
+                        .log_range(log, after, up_to, limits::SYNC_PULL_BYTES_MAX)
+                        .await
+                    {
+                        let message = Message::Entries { log, entries };
+                        let _ = tx.send(Command::Send { peer, message }).await;
+                    }
+                });
+            }
+            Effect::InstallTopology {
+                signed,
+                version,
+                members,
+            } => {
+                let allowed: HashSet<PeerId> = members.iter().filter_map(peer_id_of).collect();
+                let allow = &mut self.swarm.behaviour_mut().allow;
+                let old: Vec<PeerId> = allow.allowed_peers().iter().copied().collect();
+                for peer in old {
+                    if !allowed.contains(&peer) {
+                        allow.disallow_peer(peer);
+                    }
+                }
+                for peer in allowed {
+                    allow.allow_peer(peer);
+                }
+                if let Err(e) = write_atomically(&self.topology_path, &signed) {
+                    // Not fatal: the node runs the new topology now and gets it again from a peer after a restart.
+                    tracing::error!(error = %e, path = %self.topology_path.display(), "could not store the new topology");
+                }
+                tracing::info!(version, "installed a newer topology");
+            }
+        }
+    }
+}
+
+fn outcome(o: EntryOutcome) -> Outcome {
+    match o {
+        EntryOutcome::Stored { log, seq, hash } => Outcome::Stored(LogHead { log, seq, hash }),
+        EntryOutcome::Duplicate => Outcome::Duplicate,
+        EntryOutcome::Gap => Outcome::Gap,
+        EntryOutcome::Conflict => Outcome::Conflict,
+        EntryOutcome::Invalid(reason) => Outcome::Invalid(reason),
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
