@@ -72,14 +72,21 @@ enum Command {
         #[command(subcommand)]
         command: TopologyCommand,
     },
-    /// Starts the demo federation (embedded topology: federal, 2 provinces, 4 districts), each node as its own
-    /// process on its own 127.0.0.x, and prints their addresses. On the first run it makes a root key, signs the
-    /// layout with every node's key and installs it in each node. Stops them all on Ctrl-C or SIGTERM. Nodes do
-    /// not sync with each other yet: federation is a later milestone (see README).
+    /// Starts a federation on one machine (by default the embedded demo layout: federal, 2 provinces, 4
+    /// districts on 127.0.0.2-8), each node as its own process that syncs with its peers, and prints their
+    /// addresses. On the first run it makes a root key, signs the layout with every node's key and installs it in
+    /// each node. Stops them all on Ctrl-C or SIGTERM.
     Demo {
         /// Where the nodes keep their data (one directory per node); reused across runs.
         #[arg(long, default_value = "demo-data")]
         data: PathBuf,
+        /// Another layout (unkeyed, like topology/demo.toml) to run instead of the embedded one.
+        #[arg(long)]
+        topology: Option<PathBuf>,
+        /// Sets these nodes up like the others but does not start them (to run them elsewhere, e.g. in another
+        /// network namespace). Repeatable.
+        #[arg(long)]
+        skip: Vec<String>,
     },
 }
 
@@ -488,7 +495,7 @@ fn log_verify(data: &Path) -> anyhow::Result<bool> {
 /// The demo's membership, as an operator would set it up: a root key (`root.key` in the demo's data), each node's
 /// public key written into the embedded layout, the result signed as version 1 and installed into every node.
 /// Done once; later runs reuse it.
-fn sign_demo_topology(topology: &Topology, data: &Path) -> anyhow::Result<()> {
+fn sign_demo_topology(layout: &str, topology: &Topology, data: &Path) -> anyhow::Result<()> {
     if topology
         .nodes
         .iter()
@@ -501,7 +508,8 @@ fn sign_demo_topology(topology: &Topology, data: &Path) -> anyhow::Result<()> {
         new_root_key("hifazat.demo/root", &root_file)?;
     }
     let root = SignerKey::parse(&std::fs::read_to_string(&root_file)?)?;
-    let mut text = DEMO_TOPOLOGY.replacen("name = \"demo\"\n", "name = \"demo\"\nversion = 1\n", 1);
+    // Top-level keys come before any table, so the version can lead the file.
+    let mut text = format!("version = 1\n{layout}");
     for node in &topology.nodes {
         let (_, key) = node_identity(&data.join(&node.name))?;
         let marker = format!("name = \"{}\"\n", node.name);
@@ -537,19 +545,28 @@ fn sign_demo_topology(topology: &Topology, data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn demo(data: &Path) -> anyhow::Result<()> {
-    let topology = Topology::parse(DEMO_TOPOLOGY)
-        .map_err(|e| anyhow::anyhow!("embedded demo topology: {e}"))?;
+async fn demo(data: &Path, layout: Option<&Path>, skip: &[String]) -> anyhow::Result<()> {
+    let (text, source) = match layout {
+        None => (DEMO_TOPOLOGY.to_owned(), "embedded demo topology".to_owned()),
+        Some(path) => (
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            path.display().to_string(),
+        ),
+    };
+    let topology = Topology::parse(&text).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    if let Some(unknown) = skip.iter().find(|s| topology.node(s).is_none()) {
+        bail!("--skip {unknown}: {source} has no such node");
+    }
     let exe = std::env::current_exe()?;
     for node in &topology.nodes {
         let dir = data.join(&node.name);
         if !key_path(&dir).exists() {
-            init_from_text(DEMO_TOPOLOGY, "embedded demo topology", &node.name, &dir)?;
+            init_from_text(&text, &source, &node.name, &dir)?;
         }
     }
-    sign_demo_topology(&topology, data)?;
+    sign_demo_topology(&text, &topology, data)?;
     let mut children: Vec<(String, Child)> = Vec::new();
-    for node in &topology.nodes {
+    for node in topology.nodes.iter().filter(|n| !skip.contains(&n.name)) {
         let dir = data.join(&node.name);
         let child = Process::new(&exe)
             .args(["serve", "--data"])
@@ -629,7 +646,11 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1)
             }
         }
-        Command::Demo { data } => runtime()?.block_on(demo(&data)),
+        Command::Demo {
+            data,
+            topology,
+            skip,
+        } => runtime()?.block_on(demo(&data, topology.as_deref(), &skip)),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The README's first command: `hifazat demo` starts the seven demo nodes as processes on 127.0.0.2-8, each
-//! serving under the signed topology it installed, and stops them all on SIGTERM. Bounded: 30 s to come up.
+//! serving under the signed topology it installed; they connect and sync (an alert raised at one district
+//! reaches every node, a case reaches only its line); SIGTERM stops them all. Bounded: 30 s to come up, 30 s for
+//! each record to spread.
 
 mod common;
 
@@ -8,25 +10,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{exe, http};
-
-/// The demo process this test started. Stopped with SIGTERM, so it stops its nodes, also when the test fails.
-struct Stopper(std::process::Child);
-
-impl Stopper {
-    fn stop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-impl Drop for Stopper {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use common::{Stopper, alert_body, case_body, exe, http, id_of, status_of, wait_until};
 
 #[test]
 fn demo_starts_seven_signed_nodes_and_stops_them() {
@@ -79,6 +63,57 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
             signed
         );
     }
+    // Federation: an alert raised at Lahore reaches every node; a case filed at Karachi South reaches Sindh and
+    // the federal node, and no one else.
+    let node = |name: &str| {
+        let i = ["federal", "punjab", "sindh", "lahore", "kasur", "karachi-south", "hyderabad"]
+            .iter()
+            .position(|n| *n == name)
+            .unwrap();
+        addrs[i]
+    };
+    let (status, body) = http(node("lahore"), "POST", "/api/v1/alerts", &alert_body(1)).unwrap();
+    assert_eq!(status, 201, "{body}");
+    let alert = id_of(&body);
+    let spread = wait_until(Duration::from_secs(30), || {
+        addrs
+            .iter()
+            .all(|a| status_of(*a, &format!("/api/v1/alerts/{alert}")) == 200)
+    });
+    assert!(spread.is_some(), "the alert did not reach every node");
+    let (status, body) = http(
+        node("karachi-south"),
+        "POST",
+        "/api/v1/cases",
+        &case_body("SD-KHS", 1),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let case = id_of(&body);
+    let line = wait_until(Duration::from_secs(30), || {
+        ["sindh", "federal"]
+            .iter()
+            .all(|n| status_of(node(n), &format!("/api/v1/cases/{case}")) == 200)
+    });
+    assert!(line.is_some(), "the case did not reach its province and the federal node");
+    for outside in ["punjab", "lahore", "kasur", "hyderabad"] {
+        assert_eq!(
+            status_of(node(outside), &format!("/api/v1/cases/{case}")),
+            404,
+            "{outside} holds a case outside its line"
+        );
+    }
+    let (status, body) = http(node("lahore"), "GET", "/api/v1/peers", "").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let peers: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let connected: Vec<&str> = peers["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["connected"] == true)
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(connected.contains(&"punjab") && connected.contains(&"federal"), "{body}");
     // SIGTERM to the demo process this test started: it stops every node it started.
     demo.stop();
     for addr in &addrs {

@@ -15,8 +15,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hifazat_domain::{AlertDraft, FieldError, RecordId};
-use hifazat_engine::{AlertView, Engine, EngineError};
+use hifazat_domain::{AlertDraft, CaseDraft, FieldError, RecordId};
+use hifazat_engine::{AlertView, CaseView, Engine, EngineError};
 use hifazat_limits as limits;
 use hifazat_net::Net;
 use serde::Serialize;
@@ -88,7 +88,7 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         match e {
             EngineError::Invalid(invalid) => ApiError::Invalid(invalid.errors),
-            EngineError::NotFound(id) => ApiError::NotFound(format!("no alert {id}")),
+            EngineError::NotFound(id) => ApiError::NotFound(format!("no record {id} here")),
             EngineError::Stopped => ApiError::Unavailable,
             other => {
                 tracing::error!(error = %other, "request failed inside the node");
@@ -123,6 +123,8 @@ pub fn router(engine: Engine, net: Option<Net>) -> Router {
     let api = Router::new()
         .route("/alerts", post(raise_alert))
         .route("/alerts/{id}", get(get_alert))
+        .route("/cases", post(file_case))
+        .route("/cases/{id}", get(get_case))
         .route("/peers", get(peers));
     Router::new()
         .route("/healthz", get(healthz))
@@ -162,17 +164,38 @@ async fn raise_alert(
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
-async fn get_alert(
-    State(engine): State<Engine>,
-    Path(id): Path<String>,
-) -> Result<Json<AlertView>, ApiError> {
-    let id: RecordId = id.parse().map_err(|reason: String| {
+fn record_id(id: &str) -> Result<RecordId, ApiError> {
+    id.parse().map_err(|reason: String| {
         ApiError::Invalid(vec![FieldError {
             field: "id".into(),
             reason,
         }])
-    })?;
-    Ok(Json(engine.alert(id).await?))
+    })
+}
+
+async fn get_alert(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> Result<Json<AlertView>, ApiError> {
+    Ok(Json(engine.alert(record_id(&id)?).await?))
+}
+
+async fn file_case(
+    State(engine): State<Engine>,
+    body: Result<Json<CaseDraft>, JsonRejection>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let Json(draft) = body?;
+    let id = engine
+        .file_case(draft, UNAUTHENTICATED_ACTOR.to_owned())
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+async fn get_case(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    Ok(Json(engine.case(record_id(&id)?).await?))
 }
 
 #[derive(Serialize)]

@@ -106,6 +106,24 @@ async fn routes_answer_with_clear_statuses() {
         let (status, body) = call(&engine, "GET", "/healthz", "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["stats"]["local_writes"], 1);
+        // Cases: filed for a district on this node's line, refused for one elsewhere.
+        let case = r#"{"category":"harassment","district":"PB-LHR","description":"Followed from school",
+            "channel":"helpline1099"}"#;
+        let (status, body) = call(&engine, "POST", "/api/v1/cases", case).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let case_id = body["id"].as_str().unwrap().to_owned();
+        let (status, body) = call(&engine, "GET", &format!("/api/v1/cases/{case_id}"), "").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["category"], "harassment");
+        assert_eq!(body["anonymous"], true);
+        assert!(body.get("description").is_none(), "{body}");
+        let (status, _) = call(&engine, "GET", &format!("/api/v1/alerts/{case_id}"), "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let elsewhere = case.replace("PB-LHR", "SD-KHS");
+        let (status, body) = call(&engine, "POST", "/api/v1/cases", &elsewhere).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["fields"][0]["field"], "district", "{body}");
+        assert!(body["fields"][0]["reason"].as_str().unwrap().contains("not on this node's line"));
         // A node without a signed topology runs no network, and says so.
         let (status, body) = call(&engine, "GET", "/api/v1/peers", "").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

@@ -16,8 +16,8 @@ use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hifazat_domain::{
-    AlertDoc, AlertDraft, AlertStatus, Context, Event, EventKind, Invalid, RecordDoc, RecordId,
-    RecordKind, alert_status,
+    AlertDoc, AlertDraft, AlertStatus, CaseCategory, CaseDoc, CaseDraft, CaseStatus, Context,
+    Event, EventKind, Invalid, RecordDoc, RecordId, RecordKind, alert_status, case_status,
 };
 use hifazat_limits as limits;
 use hifazat_log::{Content, Entry, Hash, LogId, Scope, Signer, VerifiedEntry, Verifier};
@@ -74,6 +74,32 @@ impl AlertView {
     }
 }
 
+/// A case as the local API shows it for now: what it is about, where, its timeline and derived status. Who
+/// complained, the description and the tracking code are restricted and not shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    pub id: RecordId,
+    pub category: CaseCategory,
+    pub district: String,
+    pub anonymous: bool,
+    pub timeline: Vec<Event>,
+    pub status: CaseStatus,
+}
+
+impl CaseView {
+    fn new(id: RecordId, doc: CaseDoc) -> CaseView {
+        let status = case_status(&doc.timeline);
+        CaseView {
+            id,
+            category: doc.intake.category,
+            district: doc.intake.district,
+            anonymous: doc.intake.complainant.is_none(),
+            timeline: doc.timeline,
+            status,
+        }
+    }
+}
+
 /// Counts the engine keeps about itself.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
@@ -92,6 +118,10 @@ enum Request {
     GetAlert {
         id: RecordId,
         reply: oneshot::Sender<Result<AlertView, EngineError>>,
+    },
+    GetCase {
+        id: RecordId,
+        reply: oneshot::Sender<Result<CaseView, EngineError>>,
     },
     ApplyRemote {
         checked: Box<Checked>,
@@ -219,6 +249,63 @@ impl Local {
             actor,
             meta: RecordMeta {
                 kind: KIND_ALERT,
+                created_ms: now,
+            },
+            now_ms: now,
+        })
+    }
+}
+
+impl Local {
+    /// Validates a complaint and builds its case's document. A node files cases only for districts on its own
+    /// line (its district; a province's districts; any district at the federal node), since only those nodes
+    /// may hold the case's log.
+    fn new_case(&self, draft: &CaseDraft, actor: &str) -> Result<Created, EngineError> {
+        let now = now_ms();
+        let mut tracking = [0u8; 5];
+        OsRng.fill_bytes(&mut tracking);
+        let intake = draft.validate(
+            &Context {
+                districts: &self.topology,
+                now_ms: now,
+            },
+            tracking,
+        )?;
+        let scope = Scope::cases(&intake.district)
+            .map_err(|_| Invalid::one("district", "is not a valid district code"))?;
+        let line = self
+            .topology
+            .node(&self.node_name)
+            .is_some_and(|me| hifazat_sync::may_hold(&self.topology, me, &scope));
+        if !line {
+            return Err(Invalid::one(
+                "district",
+                format!(
+                    "`{}` is not on this node's line; file it at that district's, province's or the federal node",
+                    intake.district
+                ),
+            )
+            .into());
+        }
+        let actor = actor_name(actor)?;
+        let id = new_record_id(now);
+        let filed = Event {
+            kind: EventKind::Raised,
+            at_ms: now,
+            by: actor.clone(),
+            node: self.node_name.clone(),
+            note: None,
+        };
+        let doc = RecordDoc::Case(CaseDoc {
+            intake,
+            timeline: vec![filed],
+        });
+        Ok(Created {
+            scope,
+            record: NewRecord::build(self.author, id, &doc, now)?,
+            actor,
+            meta: RecordMeta {
+                kind: KIND_CASE,
                 created_ms: now,
             },
             now_ms: now,
@@ -388,6 +475,16 @@ impl Engine {
         self.call(|reply| Request::GetAlert { id, reply }).await?
     }
 
+    /// Files a complaint case. Answers once it is on disk.
+    pub async fn file_case(&self, draft: CaseDraft, actor: String) -> Result<RecordId, EngineError> {
+        let new = Box::new(self.local.new_case(&draft, &actor)?);
+        self.call(|reply| Request::Create { new, reply }).await?
+    }
+
+    pub async fn case(&self, id: RecordId) -> Result<CaseView, EngineError> {
+        self.call(|reply| Request::GetCase { id, reply }).await?
+    }
+
     /// Verifies, stores and applies entries received from elsewhere. Decoding and signature checks run on the
     /// blocking pool, beside the engine thread; the engine then checks chains, stores and applies.
     pub async fn apply_remote(&self, entries: Vec<Vec<u8>>) -> Result<RemoteReport, EngineError> {
@@ -531,6 +628,12 @@ impl Actor {
                     let _ = reply.send(result);
                 })
             })),
+            Request::GetCase { id, reply } => reads.push(Box::new(move |actor: &mut Actor| {
+                let result = actor.get_case(id);
+                Box::new(move || {
+                    let _ = reply.send(result);
+                })
+            })),
             Request::ApplyRemote { checked, reply } => {
                 let report = self.apply_remote(*checked, batch);
                 answers.push(Box::new(move || {
@@ -613,6 +716,13 @@ impl Actor {
     fn get_alert(&mut self, id: RecordId) -> Result<AlertView, EngineError> {
         match self.replicas.get(id, &StoreSource(&self.store))? {
             Some(RecordDoc::Alert(doc)) => Ok(AlertView::new(id, doc)),
+            _ => Err(EngineError::NotFound(id)),
+        }
+    }
+
+    fn get_case(&mut self, id: RecordId) -> Result<CaseView, EngineError> {
+        match self.replicas.get(id, &StoreSource(&self.store))? {
+            Some(RecordDoc::Case(doc)) => Ok(CaseView::new(id, doc)),
             _ => Err(EngineError::NotFound(id)),
         }
     }

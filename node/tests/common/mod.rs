@@ -91,3 +91,57 @@ pub fn id_of(body: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     v["id"].as_str().unwrap().to_owned()
 }
+
+/// A body for `POST /api/v1/cases` in `district`; anonymous.
+pub fn case_body(district: &str, n: usize) -> String {
+    format!(
+        r#"{{"category":"harassment","district":"{district}","description":"Case {n}: followed from school",
+            "channel":"helpline1099"}}"#
+    )
+}
+
+/// An alert body last seen in `district` at (`lat`, `lon`).
+pub fn alert_body_in(district: &str, lat: f64, lon: f64, n: usize) -> String {
+    alert_body(n)
+        .replace("\"PB-LHR\"", &format!("\"{district}\""))
+        .replace("\"lat\":31.55", &format!("\"lat\":{lat}"))
+        .replace("\"lon\":74.34", &format!("\"lon\":{lon}"))
+}
+
+/// A process a test started, stopped with SIGTERM (so a `hifazat demo` stops its nodes too) when the test ends,
+/// whether it passes or fails. Only this process, by its own id.
+pub struct Stopper(pub Child);
+
+impl Stopper {
+    pub fn stop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Polls `check` every 100 ms until it holds or `limit` passes; returns how long it took.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
+    let start = std::time::Instant::now();
+    loop {
+        if check() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The status of `GET path` at `addr` (0 if the node does not answer).
+pub fn status_of(addr: SocketAddr, path: &str) -> u16 {
+    http(addr, "GET", path, "").map_or(0, |(s, _)| s)
+}
