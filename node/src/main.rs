@@ -353,7 +353,8 @@ fn load_topology(data: &Path, name: &str, key: &SigningKey) -> anyhow::Result<To
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a crash leaves the old or the new file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    hifazat_net::write_atomically(path, bytes).with_context(|| format!("writing {}", path.display()))
+    hifazat_net::write_atomically(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Installs a signed topology into a node directory: it must verify under `root`, name this node under this
@@ -547,7 +548,10 @@ fn sign_demo_topology(layout: &str, topology: &Topology, data: &Path) -> anyhow:
 
 async fn demo(data: &Path, layout: Option<&Path>, skip: &[String]) -> anyhow::Result<()> {
     let (text, source) = match layout {
-        None => (DEMO_TOPOLOGY.to_owned(), "embedded demo topology".to_owned()),
+        None => (
+            DEMO_TOPOLOGY.to_owned(),
+            "embedded demo topology".to_owned(),
+        ),
         Some(path) => (
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
             path.display().to_string(),

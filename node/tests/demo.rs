@@ -66,10 +66,18 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
     // Federation: an alert raised at Lahore reaches every node; a case filed at Karachi South reaches Sindh and
     // the federal node, and no one else.
     let node = |name: &str| {
-        let i = ["federal", "punjab", "sindh", "lahore", "kasur", "karachi-south", "hyderabad"]
-            .iter()
-            .position(|n| *n == name)
-            .unwrap();
+        let i = [
+            "federal",
+            "punjab",
+            "sindh",
+            "lahore",
+            "kasur",
+            "karachi-south",
+            "hyderabad",
+        ]
+        .iter()
+        .position(|n| *n == name)
+        .unwrap();
         addrs[i]
     };
     let (status, body) = http(node("lahore"), "POST", "/api/v1/alerts", &alert_body(1)).unwrap();
@@ -95,7 +103,10 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
             .iter()
             .all(|n| status_of(node(n), &format!("/api/v1/cases/{case}")) == 200)
     });
-    assert!(line.is_some(), "the case did not reach its province and the federal node");
+    assert!(
+        line.is_some(),
+        "the case did not reach its province and the federal node"
+    );
     for outside in ["punjab", "lahore", "kasur", "hyderabad"] {
         assert_eq!(
             status_of(node(outside), &format!("/api/v1/cases/{case}")),
@@ -113,7 +124,10 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
         .filter(|p| p["connected"] == true)
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert!(connected.contains(&"punjab") && connected.contains(&"federal"), "{body}");
+    assert!(
+        connected.contains(&"punjab") && connected.contains(&"federal"),
+        "{body}"
+    );
     // SIGTERM to the demo process this test started: it stops every node it started.
     demo.stop();
     for addr in &addrs {

@@ -153,7 +153,10 @@ impl Checked {
                 Err(e) => slots.push(Err(format!("does not decode: {e}"))),
             }
         }
-        for (place, result) in places.into_iter().zip(Verifier::new().verify_batch(decoded)) {
+        for (place, result) in places
+            .into_iter()
+            .zip(Verifier::new().verify_batch(decoded))
+        {
             slots[place] = result.map_err(|(entry, e)| format!("{entry:?}: {e}"));
         }
         Checked { slots }
@@ -476,7 +479,11 @@ impl Engine {
     }
 
     /// Files a complaint case. Answers once it is on disk.
-    pub async fn file_case(&self, draft: CaseDraft, actor: String) -> Result<RecordId, EngineError> {
+    pub async fn file_case(
+        &self,
+        draft: CaseDraft,
+        actor: String,
+    ) -> Result<RecordId, EngineError> {
         let new = Box::new(self.local.new_case(&draft, &actor)?);
         self.call(|reply| Request::Create { new, reply }).await?
     }
@@ -523,7 +530,9 @@ impl Engine {
         bytes_max: usize,
     ) -> Result<Vec<Vec<u8>>, EngineError> {
         let store = self.local.store.clone();
-        let limit = up_to.saturating_sub(after).min(limits::SYNC_PULL_ENTRIES_MAX as u64) as usize;
+        let limit = up_to
+            .saturating_sub(after)
+            .min(limits::SYNC_PULL_ENTRIES_MAX as u64) as usize;
         let entries = tokio::task::spawn_blocking(move || store.entries(&log, after + 1, limit))
             .await
             .map_err(|_| EngineError::Stopped)??;
@@ -766,7 +775,9 @@ impl Actor {
                     EntryOutcome::Conflict
                 }
                 Err(AppendError::Chain(hifazat_log::ChainError::Gap { .. })) => {
-                    report.refused.push(format!("{entry:?}: entries before it are missing"));
+                    report
+                        .refused
+                        .push(format!("{entry:?}: entries before it are missing"));
                     EntryOutcome::Gap
                 }
                 Err(AppendError::Chain(e)) => {

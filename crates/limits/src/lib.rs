@@ -69,6 +69,10 @@ pub const SYNC_SERVES_MAX: usize = 64;
 pub const SYNC_STREAMS_MAX: usize = 256;
 /// Incoming connections still in their handshake at once.
 pub const P2P_PENDING_INCOMING_MAX: u32 = 64;
+/// How often each connection is pinged, and how long a ping may take before the connection is closed as dead,
+/// in milliseconds.
+pub const P2P_PING_INTERVAL_MS: u64 = 2_000;
+pub const P2P_PING_TIMEOUT_MS: u64 = 5_000;
 /// The gossip mesh's heartbeat, in milliseconds.
 pub const GOSSIP_HEARTBEAT_MS: u64 = 500;
 /// How often the sync state machine is ticked, in milliseconds.

@@ -43,11 +43,19 @@ impl libp2p::request_response::Codec for SyncCodec {
         if b[0] == ACK {
             Ok(())
         } else {
-            Err(io::Error::new(io::ErrorKind::InvalidData, "bad acknowledgement"))
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "bad acknowledgement",
+            ))
         }
     }
 
-    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Vec<u8>) -> io::Result<()>
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Vec<u8>,
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {

@@ -34,7 +34,9 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, connection_limits, identify, noise, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, connection_limits, identify, noise, ping, tcp, yamux,
+};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -94,14 +96,8 @@ pub struct PeersReport {
 
 enum Command {
     Peers(oneshot::Sender<PeersReport>),
-    Applied {
-        ticket: u64,
-        outcomes: Vec<Outcome>,
-    },
-    Send {
-        peer: Author,
-        message: Message,
-    },
+    Applied { ticket: u64, outcomes: Vec<Outcome> },
+    Send { peer: Author, message: Message },
 }
 
 /// A handle to the running network. Cheap to clone; the network stops when every handle is dropped.
@@ -116,7 +112,8 @@ pub struct Net {
 impl Net {
     /// Starts listening and the network task.
     pub async fn start(config: NetConfig) -> Result<Net, NetError> {
-        let keypair = libp2p::identity::Keypair::ed25519_from_bytes(config.seed).map_err(|_| NetError::Key)?;
+        let keypair = libp2p::identity::Keypair::ed25519_from_bytes(config.seed)
+            .map_err(|_| NetError::Key)?;
         let me = author_of(&keypair.public().to_peer_id()).ok_or(NetError::Key)?;
         let heads = config
             .engine
@@ -154,7 +151,10 @@ impl Net {
         let listening = loop {
             match swarm.select_next_some().await {
                 SwarmEvent::NewListenAddr { address, .. } => break address,
-                SwarmEvent::ListenerError { error, .. } | SwarmEvent::ListenerClosed { reason: Err(error), .. } => {
+                SwarmEvent::ListenerError { error, .. }
+                | SwarmEvent::ListenerClosed {
+                    reason: Err(error), ..
+                } => {
                     return Err(NetError::Listen(config.listen, error.to_string()));
                 }
                 _ => {}
@@ -211,6 +211,9 @@ struct Behaviour {
     allow: allow_block_list::Behaviour<AllowedPeers>,
     limits: connection_limits::Behaviour,
     identify: identify::Behaviour,
+    /// A link that stops carrying packets shows no error on an idle TCP connection; pings notice, and the
+    /// connection is closed so the peer shows as gone and is dialled again.
+    ping: ping::Behaviour,
     gossipsub: gossipsub::Behaviour,
     sync: request_response::Behaviour<codec::SyncCodec>,
 }
@@ -252,6 +255,11 @@ fn build_swarm(keypair: libp2p::identity::Keypair) -> Result<Swarm<Behaviour>, N
                     "/hifazat/1".into(),
                     key.public(),
                 )),
+                ping: ping::Behaviour::new(
+                    ping::Config::new()
+                        .with_interval(Duration::from_millis(limits::P2P_PING_INTERVAL_MS))
+                        .with_timeout(Duration::from_millis(limits::P2P_PING_TIMEOUT_MS)),
+                ),
                 gossipsub,
                 sync: request_response::Behaviour::new(
                     [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
@@ -338,7 +346,9 @@ impl Actor {
                     now_ms: self.now_ms(),
                 });
             }
-            Command::Applied { ticket, outcomes } => self.input(Input::Applied { ticket, outcomes }),
+            Command::Applied { ticket, outcomes } => {
+                self.input(Input::Applied { ticket, outcomes })
+            }
             Command::Send { peer, message } => self.send(peer, message),
         }
     }
@@ -394,11 +404,14 @@ impl Actor {
                         });
                     }
                     _ => {
-                        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
-                            &message_id,
-                            &propagation_source,
-                            MessageAcceptance::Ignore,
-                        );
+                        self.swarm
+                            .behaviour_mut()
+                            .gossipsub
+                            .report_message_validation_result(
+                                &message_id,
+                                &propagation_source,
+                                MessageAcceptance::Ignore,
+                            );
                     }
                 }
             }
@@ -422,12 +435,22 @@ impl Actor {
                     Err(e) => tracing::warn!(%peer, error = %e, "undecodable sync message"),
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure {
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                request_response::Event::OutboundFailure { peer, error, .. },
+            )) => tracing::debug!(%peer, %error, "sync message not delivered"),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
                 peer,
+                connection,
+                result: Err(error),
+            })) => {
+                tracing::info!(%peer, %error, "ping failed; closing the connection");
+                self.swarm.close_connection(connection);
+            }
+            SwarmEvent::IncomingConnectionError {
                 error,
+                send_back_addr,
                 ..
-            })) => tracing::debug!(%peer, %error, "sync message not delivered"),
-            SwarmEvent::IncomingConnectionError { error, send_back_addr, .. } => {
+            } => {
                 tracing::debug!(%send_back_addr, %error, "incoming connection refused");
             }
             _ => {}
@@ -482,7 +505,11 @@ impl Actor {
                     self.swarm
                         .behaviour_mut()
                         .gossipsub
-                        .report_message_validation_result(&MessageId::new(&id.0), &source, acceptance);
+                        .report_message_validation_result(
+                            &MessageId::new(&id.0),
+                            &source,
+                            acceptance,
+                        );
                 }
             }
             Effect::Apply { ticket, entries } => {

@@ -1,0 +1,289 @@
+//! A real partition between real processes. The demo layout runs as separate `hifazat` processes: six on the
+//! host side of a veth pair, Hyderabad inside a network namespace this test creates, reachable only over that
+//! pair (its HTTP API is on a second pair, so the test can still talk to it). The test takes the link down,
+//! writes alerts and cases on both sides, checks the cut is real, brings the link up and asserts that every
+//! write reaches every node entitled to it within the stated bound, and no node outside a case's line. It removes
+//! the namespace (and with it both pairs) when it ends, pass or fail.
+//!
+//! Needs root and iproute2 (CI runs as root); it fails, not skips, without them.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Stopper, alert_body_in, case_body, exe, http, id_of, status_of, wait_until};
+
+/// How long the federation may take to converge after the link comes back (the README states this bound).
+const CONVERGENCE_LIMIT: Duration = Duration::from_secs(60);
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("iproute2's `ip`");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The namespace and links this test made; removed on drop.
+struct Cut {
+    ns: String,
+    p2p_host: String,
+}
+
+impl Cut {
+    fn new(id: u32, net: u32) -> Cut {
+        let ns = format!("hz{id}");
+        let (p2p_host, p2p_ns) = (format!("hzp{id}h"), format!("hzp{id}n"));
+        let (ctl_host, ctl_ns) = (format!("hzc{id}h"), format!("hzc{id}n"));
+        ip(&["netns", "add", &ns]);
+        let cut = Cut {
+            ns: ns.clone(),
+            p2p_host: p2p_host.clone(),
+        };
+        ip(&["-n", &ns, "link", "set", "lo", "up"]);
+        for (host, inner, subnet) in [(&p2p_host, &p2p_ns, 213), (&ctl_host, &ctl_ns, 214)] {
+            ip(&["link", "add", host, "type", "veth", "peer", "name", inner]);
+            ip(&["link", "set", inner, "netns", &ns]);
+            ip(&[
+                "addr",
+                "add",
+                &format!("10.{subnet}.{net}.1/24"),
+                "dev",
+                host,
+            ]);
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("10.{subnet}.{net}.2/24"),
+                "dev",
+                inner,
+            ]);
+            ip(&["link", "set", host, "up"]);
+            ip(&["-n", &ns, "link", "set", inner, "up"]);
+        }
+        cut
+    }
+
+    fn link(&self, up: bool) {
+        ip(&[
+            "link",
+            "set",
+            &self.p2p_host,
+            if up { "up" } else { "down" },
+        ]);
+    }
+}
+
+impl Drop for Cut {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes the veth ends inside it, and so both pairs.
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+    }
+}
+
+/// The demo layout with every node on the test's links: the host side shares one address (ports apart), and
+/// Hyderabad has the far end of the peer-to-peer link.
+fn layout(net: u32) -> String {
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../topology/demo.toml"
+    ))
+    .unwrap();
+    let mut text = demo;
+    for (i, n) in [2, 3, 4, 5, 6, 7].iter().enumerate() {
+        text = text.replacen(
+            &format!("host = \"127.0.0.{n}\""),
+            &format!(
+                "host = \"10.213.{net}.1\"\nhttp_port = {}\np2p_port = {}",
+                18080 + i,
+                19080 + i
+            ),
+            1,
+        );
+    }
+    text.replacen(
+        "host = \"127.0.0.8\"",
+        &format!("host = \"10.213.{net}.2\"\nhttp_port = 18090\np2p_port = 19090"),
+        1,
+    )
+}
+
+#[test]
+fn a_district_cut_off_for_real_converges_after_the_heal() {
+    let id = std::process::id() % 10_000;
+    let net = id % 200 + 20;
+    let cut = Cut::new(id, net);
+    let dir = tempfile::tempdir().unwrap();
+    let layout_file = dir.path().join("layout.toml");
+    std::fs::write(&layout_file, layout(net)).unwrap();
+    let data = dir.path().join("data");
+    let mut demo = Command::new(exe())
+        .args(["demo", "--skip", "hyderabad", "--topology"])
+        .arg(&layout_file)
+        .arg("--data")
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = demo.stdout.take().unwrap();
+    let _demo = Stopper(demo);
+    // The nodes share the demo's stdout: keep draining it.
+    std::thread::spawn(move || std::io::copy(&mut { out }, &mut std::io::sink()));
+    let host = |port: u16| -> SocketAddr { format!("10.213.{net}.1:{port}").parse().unwrap() };
+    let nodes: Vec<(&str, SocketAddr)> = vec![
+        ("federal", host(18080)),
+        ("punjab", host(18081)),
+        ("sindh", host(18082)),
+        ("lahore", host(18083)),
+        ("kasur", host(18084)),
+        ("karachi-south", host(18085)),
+        (
+            "hyderabad",
+            format!("10.214.{net}.2:18090").parse().unwrap(),
+        ),
+    ];
+    let addr = |name: &str| nodes.iter().find(|(n, _)| *n == name).unwrap().1;
+    // The demo sets Hyderabad up with the others; it runs inside the namespace. `ip netns exec` replaces itself
+    // with the node, so this child is the node process.
+    assert!(
+        wait_until(Duration::from_secs(30), || data
+            .join("hyderabad/topology.signed")
+            .exists())
+        .is_some(),
+        "the demo did not set Hyderabad up"
+    );
+    let hyderabad = Command::new("ip")
+        .args(["netns", "exec", &cut.ns, exe(), "serve", "--listen"])
+        .arg(addr("hyderabad").to_string())
+        .arg("--data")
+        .arg(data.join("hyderabad"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _hyderabad = Stopper(hyderabad);
+    let connected = |name: &str, peer: &str| -> bool {
+        http(addr(name), "GET", "/api/v1/peers", "").is_ok_and(|(s, body)| {
+            s == 200
+                && serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| {
+                    v["peers"].as_array().is_some_and(|ps| {
+                        ps.iter()
+                            .any(|p| p["name"] == peer && p["connected"] == true)
+                    })
+                })
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || connected("hyderabad", "sindh")
+            && connected("hyderabad", "federal"))
+        .is_some(),
+        "Hyderabad did not connect to its peers"
+    );
+
+    let post = |name: &str, path: &str, body: &str| -> String {
+        let (status, text) = http(addr(name), "POST", path, body).unwrap();
+        assert_eq!(status, 201, "{name} {path}: {text}");
+        id_of(&text)
+    };
+    // Cut Hyderabad off, and write on both sides.
+    cut.link(false);
+    assert!(
+        wait_until(Duration::from_secs(30), || !connected("sindh", "hyderabad")).is_some(),
+        "Sindh still sees Hyderabad after the cut"
+    );
+    let mut alerts = Vec::new();
+    let mut cases: Vec<(String, [&str; 3])> = Vec::new();
+    for n in 0..5 {
+        alerts.push(post(
+            "hyderabad",
+            "/api/v1/alerts",
+            &alert_body_in("SD-HYD", 25.39, 68.36, n),
+        ));
+        alerts.push(post(
+            "lahore",
+            "/api/v1/alerts",
+            &alert_body_in("PB-LHR", 31.55, 74.34, n),
+        ));
+        alerts.push(post(
+            "federal",
+            "/api/v1/alerts",
+            &alert_body_in("SD-KHS", 24.85, 67.01, n),
+        ));
+    }
+    for n in 0..3 {
+        cases.push((
+            post("hyderabad", "/api/v1/cases", &case_body("SD-HYD", n)),
+            ["hyderabad", "sindh", "federal"],
+        ));
+        // Filed at the province for one of its districts: it must reach Hyderabad, not the other districts.
+        cases.push((
+            post("sindh", "/api/v1/cases", &case_body("SD-HYD", 10 + n)),
+            ["hyderabad", "sindh", "federal"],
+        ));
+        cases.push((
+            post("lahore", "/api/v1/cases", &case_body("PB-LHR", 20 + n)),
+            ["lahore", "punjab", "federal"],
+        ));
+    }
+    // The cut is real: a few seconds on, nothing written on one side is on the other.
+    std::thread::sleep(Duration::from_secs(3));
+    for id in &alerts {
+        let here = status_of(addr("hyderabad"), &format!("/api/v1/alerts/{id}"));
+        let there = status_of(addr("sindh"), &format!("/api/v1/alerts/{id}"));
+        assert!(here != there, "alert {id} is on both sides of the cut");
+    }
+
+    // Heal, and wait for every write to reach every node entitled to it.
+    cut.link(true);
+    let converged = wait_until(CONVERGENCE_LIMIT, || {
+        alerts.iter().all(|id| {
+            nodes
+                .iter()
+                .all(|(_, a)| status_of(*a, &format!("/api/v1/alerts/{id}")) == 200)
+        }) && cases.iter().all(|(id, line)| {
+            line.iter()
+                .all(|n| status_of(addr(n), &format!("/api/v1/cases/{id}")) == 200)
+        })
+    });
+    let missing: Vec<String> = alerts
+        .iter()
+        .flat_map(|id| {
+            nodes
+                .iter()
+                .filter(move |(_, a)| status_of(*a, &format!("/api/v1/alerts/{id}")) != 200)
+                .map(move |(n, _)| format!("alert {id} at {n}"))
+        })
+        .chain(cases.iter().flat_map(|(id, line)| {
+            line.iter()
+                .filter(move |n| status_of(addr(n), &format!("/api/v1/cases/{id}")) != 200)
+                .map(move |n| format!("case {id} at {n}"))
+        }))
+        .collect();
+    assert!(
+        converged.is_some(),
+        "not converged {CONVERGENCE_LIMIT:?} after the heal; missing: {missing:?}"
+    );
+    eprintln!("converged {:?} after the heal", converged.unwrap());
+    // Cases stayed on their lines.
+    for (id, line) in &cases {
+        for (name, a) in &nodes {
+            if !line.contains(name) {
+                assert_eq!(
+                    status_of(*a, &format!("/api/v1/cases/{id}")),
+                    404,
+                    "case {id} reached {name}, outside its line"
+                );
+            }
+        }
+    }
+}
