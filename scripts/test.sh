@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need. Empty for now: later milestones add libxml2-utils (CAP schema checks),
-# kannel (SMS through fakesmsc) and iproute2 (network partitions).
-packages=()
+# Debian packages the tests need: iproute2 for the partition test's network namespaces. Later milestones add
+# libxml2-utils (CAP schema checks) and kannel (SMS through fakesmsc).
+packages=(iproute2)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -46,10 +46,15 @@ pub fn start(host: &str, data: &Path) -> (Child, SocketAddr) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start hifazat serve");
+    // A node with a signed topology first reports its peer-to-peer address; the HTTP line follows.
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    while !line.contains("listening on http://") {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("hifazat serve ended before it listened");
+        }
+    }
     let addr = line
         .trim()
         .rsplit("http://")
