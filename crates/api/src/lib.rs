@@ -260,5 +260,11 @@ async fn peers(State(state): State<AppState>) -> Result<Json<serde_json::Value>,
             "topologies_refused": c.topologies_refused,
             "publish_failures": report.publish_failures,
         },
+        "traffic": {
+            "sync_bytes_in": report.traffic.sync_bytes_in,
+            "sync_bytes_out": report.traffic.sync_bytes_out,
+            "gossip_bytes_in": report.traffic.gossip_bytes_in,
+            "gossip_bytes_out": report.traffic.gossip_bytes_out,
+        },
     })))
 }

@@ -125,6 +125,8 @@ enum Request {
     },
     ApplyRemote {
         checked: Box<Checked>,
+        /// Answer once applied, before the flush (see [`Engine::relay_remote`]).
+        early: bool,
         reply: oneshot::Sender<RemoteReport>,
     },
     Stats {
@@ -500,6 +502,23 @@ impl Engine {
             .map_err(|_| EngineError::Stopped)?;
         self.call(|reply| Request::ApplyRemote {
             checked: Box::new(checked),
+            early: false,
+            reply,
+        })
+        .await
+    }
+
+    /// Like [`Engine::apply_remote`], but answers as soon as the entries are applied, before they are flushed:
+    /// for relaying other nodes' entries onward without waiting for this node's disk. Nothing is lost if this
+    /// node crashes before the flush: the entries are the authors' signed entries, held by whoever sent them,
+    /// and catch-up fetches them again. Never for this node's own entries, which are announced only once durable.
+    pub async fn relay_remote(&self, entries: Vec<Vec<u8>>) -> Result<RemoteReport, EngineError> {
+        let checked = tokio::task::spawn_blocking(move || Checked::new(entries))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        self.call(|reply| Request::ApplyRemote {
+            checked: Box::new(checked),
+            early: true,
             reply,
         })
         .await
@@ -580,10 +599,11 @@ impl Actor {
             let mut batch = self.store.batch();
             let mut answers: Vec<Answer> = Vec::new();
             let mut reads: Vec<Read> = Vec::new();
+            let mut early_answers: Vec<Answer> = Vec::new();
             let mut request = Some(first);
             let mut group = 0;
             while let Some(r) = request.take() {
-                self.handle(r, &mut batch, &mut answers, &mut reads);
+                self.handle(r, &mut batch, &mut answers, &mut early_answers, &mut reads);
                 group += 1;
                 if group < limits::COMMIT_GROUP_MAX {
                     request = rx.try_recv().ok();
@@ -596,6 +616,8 @@ impl Actor {
                 }
                 self.stats.commit_groups += 1;
             }
+            // Relayed entries are answered once applied, without waiting for the flush.
+            early_answers.into_iter().for_each(|answer| answer());
             for read in reads {
                 answers.push(read(&mut self));
             }
@@ -622,6 +644,7 @@ impl Actor {
         request: Request,
         batch: &mut hifazat_store::WriteBatch,
         answers: &mut Vec<Answer>,
+        early_answers: &mut Vec<Answer>,
         reads: &mut Vec<Read>,
     ) {
         match request {
@@ -643,11 +666,20 @@ impl Actor {
                     let _ = reply.send(result);
                 })
             })),
-            Request::ApplyRemote { checked, reply } => {
+            Request::ApplyRemote {
+                checked,
+                early,
+                reply,
+            } => {
                 let report = self.apply_remote(*checked, batch);
-                answers.push(Box::new(move || {
+                let answer: Answer = Box::new(move || {
                     let _ = reply.send(report);
-                }));
+                });
+                if early {
+                    early_answers.push(answer);
+                } else {
+                    answers.push(answer);
+                }
             }
             Request::Stats { reply } => reads.push(Box::new(move |actor: &mut Actor| {
                 actor.stats.waiting_changes = actor.replicas.waiting();

@@ -92,6 +92,18 @@ pub struct PeersReport {
     pub publish_failures: u64,
     /// The network's clock now, on which `PeerView::last_vector_ms` is read.
     pub now_ms: u64,
+    pub traffic: Traffic,
+}
+
+/// Bytes this node's sync protocol moved: sync messages with their request-response framing (the 4-byte length
+/// and the 1-byte acknowledgement), and gossip message data. Not counted: noise, yamux and TCP overhead, gossip
+/// control messages, identify and ping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub sync_bytes_in: u64,
+    pub sync_bytes_out: u64,
+    pub gossip_bytes_in: u64,
+    pub gossip_bytes_out: u64,
 }
 
 enum Command {
@@ -174,6 +186,7 @@ impl Net {
             topology_path: config.topology_path,
             publish_failures: 0,
             connected: HashSet::new(),
+            traffic: Traffic::default(),
         };
         let span = tracing::info_span!("sync", node = %config.name);
         tokio::spawn(actor.run(rx, written).instrument(span));
@@ -288,6 +301,7 @@ struct Actor {
     topology_path: PathBuf,
     publish_failures: u64,
     connected: HashSet<Author>,
+    traffic: Traffic,
 }
 
 impl Actor {
@@ -344,6 +358,7 @@ impl Actor {
                     counters: self.sync.counters().clone(),
                     publish_failures: self.publish_failures,
                     now_ms: self.now_ms(),
+                    traffic: self.traffic,
                 });
             }
             Command::Applied { ticket, outcomes } => {
@@ -355,10 +370,9 @@ impl Actor {
 
     fn send(&mut self, peer: Author, message: Message) {
         if let Some(peer_id) = peer_id_of(&peer) {
-            self.swarm
-                .behaviour_mut()
-                .sync
-                .send_request(&peer_id, message.encode());
+            let bytes = message.encode();
+            self.traffic.sync_bytes_out += bytes.len() as u64 + 5;
+            self.swarm.behaviour_mut().sync.send_request(&peer_id, bytes);
         }
     }
 
@@ -392,6 +406,7 @@ impl Actor {
                 message_id,
                 message,
             })) => {
+                self.traffic.gossip_bytes_in += message.data.len() as u64;
                 let id = hifazat_log::Hash(Sha256::digest(&message.data).into());
                 let from = author_of(&propagation_source);
                 match from {
@@ -424,6 +439,7 @@ impl Actor {
                 ..
             })) => {
                 let _ = self.swarm.behaviour_mut().sync.send_response(channel, ());
+                self.traffic.sync_bytes_in += request.len() as u64 + 5;
                 let Some(author) = author_of(&peer) else {
                     return;
                 };
@@ -485,6 +501,7 @@ impl Actor {
             }
             Effect::Send { peer, message } => self.send(peer, message),
             Effect::Publish { topic, entry } => {
+                self.traffic.gossip_bytes_out += entry.len() as u64;
                 if let Err(e) = self
                     .swarm
                     .behaviour_mut()
@@ -516,7 +533,8 @@ impl Actor {
                 let engine = self.engine.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    let outcomes = match engine.apply_remote(entries).await {
+                    // Other nodes' entries: relayed once applied, without waiting for our disk.
+                    let outcomes = match engine.relay_remote(entries).await {
                         Ok(report) => report.outcomes.into_iter().map(outcome).collect(),
                         // The engine has stopped: the node is going down.
                         Err(_) => return,

@@ -1,0 +1,414 @@
+//! Federation: how fast an alert spreads, and what catching up costs, each beside a raw baseline from the same run.
+//!
+//! 1. Raw gossipsub: seven plain libp2p gossipsub nodes (TCP, noise, yamux, as the nodes use) linked as the demo
+//!    federation's nodes are, on 127.0.0.2-8; one publishes messages the size of an alert entry, and each receipt
+//!    is timed in process. Latency: publish until the last of the other six has it.
+//! 2. The real-process demo federation (`hifazat demo`, the binary built by `cargo build --release`): an alert is
+//!    raised at Lahore over HTTP, and six threads poll the other nodes until each serves it. Latency: from just
+//!    before the POST until the last node serves it, so it includes the durable write, verification, storage,
+//!    apply and the polling itself (about a third of a millisecond per poll).
+//! 3. Catch-up: three nodes in this process (engine, store and network each, over libp2p on loopback). Lahore
+//!    raises 10,000 alerts, which reach Punjab; then Kasur, which missed them all, starts and catches up from
+//!    Punjab. Measured: the time until Kasur holds all of them, and the sync bytes Kasur received (messages with
+//!    their request-response framing), against the raw bytes of the 10,000 entries.
+//!
+//! Run: `cargo build --release && cargo bench -p hifazat-bench --bench federation`. Counts: `HIFAZAT_ALERTS`
+//! (propagation samples, 200 by default) and `HIFAZAT_MISSED` (10,000).
+
+#![allow(clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use hifazat_engine::{Engine, EngineConfig};
+use hifazat_log::Signer;
+use hifazat_net::{Net, NetConfig};
+use hifazat_note::SignerKey;
+use hifazat_store::Store;
+use hifazat_topology::Topology;
+use libp2p::gossipsub::{self, IdentTopic, MessageId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, noise, tcp, yamux};
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const DEMO: &str = include_str!("../../topology/demo.toml");
+const NAMES: [&str; 7] = ["federal", "punjab", "sindh", "lahore", "kasur", "karachi-south", "hyderabad"];
+
+fn count(var: &str, default: usize) -> usize {
+    std::env::var(var).map_or(default, |v| v.parse().expect("a count"))
+}
+
+/// p50 and p99 of a sample, in milliseconds.
+fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.50), at(0.99))
+}
+
+/// The demo layout's neighbour links, as index pairs into `NAMES`.
+fn demo_links() -> Vec<(usize, usize)> {
+    let t = Topology::parse(DEMO).expect("demo layout");
+    let mut links = Vec::new();
+    for (i, n) in t.nodes.iter().enumerate() {
+        for m in hifazat_sync::neighbours(&t, n) {
+            let j = NAMES.iter().position(|x| *x == m.name).expect("demo node");
+            if i < j {
+                links.push((i, j));
+            }
+        }
+    }
+    links
+}
+
+fn raw_gossipsub(messages: usize, size: usize) -> Vec<Duration> {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        let topic = IdentTopic::new("raw/1");
+        let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, u64, Instant)>();
+        let mut publishers = Vec::new();
+        let addrs: Vec<Multiaddr> = (0..7)
+            .map(|i| format!("/ip4/127.0.0.{}/tcp/9280", i + 2).parse().expect("addr"))
+            .collect();
+        let mut swarms = Vec::new();
+        for addr in &addrs {
+            let config = gossipsub::ConfigBuilder::default()
+                .message_id_fn(|m: &gossipsub::Message| MessageId::new(&Sha256::digest(&m.data)))
+                .heartbeat_interval(Duration::from_millis(hifazat_limits::GOSSIP_HEARTBEAT_MS))
+                .build()
+                .expect("gossipsub config");
+            let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+                .with_tokio()
+                .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+                .expect("tcp")
+                .with_behaviour(|key| {
+                    let b: gossipsub::Behaviour =
+                        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)
+                            .expect("gossipsub");
+                    b
+                })
+                .expect("behaviour")
+                .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+                .build();
+            swarm.behaviour_mut().subscribe(&topic).expect("subscribe");
+            swarm.listen_on(addr.clone()).expect("listen");
+            swarms.push(swarm);
+        }
+        for (i, j) in demo_links() {
+            swarms[i].dial(addrs[j].clone()).expect("dial");
+        }
+        for (index, mut swarm) in swarms.into_iter().enumerate() {
+            let seen = seen_tx.clone();
+            let (publish_tx, mut publish_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+            publishers.push(publish_tx);
+            let topic = topic.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        event = swarm.select_next_some() => {
+                            if let SwarmEvent::Behaviour(gossipsub::Event::Message { message, .. }) = event {
+                                let seq = u64::from_be_bytes(message.data[..8].try_into().expect("8"));
+                                let _ = seen.send((index, seq, Instant::now()));
+                            }
+                        }
+                        data = publish_rx.recv() => match data {
+                            Some(data) => { let _ = swarm.behaviour_mut().publish(topic.clone(), data); }
+                            None => break,
+                        },
+                    }
+                }
+            });
+        }
+        // Let connections and the mesh form.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let from = NAMES.iter().position(|n| *n == "lahore").expect("lahore");
+        let mut latencies = Vec::with_capacity(messages);
+        for seq in 0..messages as u64 {
+            let mut data = vec![0u8; size];
+            data[..8].copy_from_slice(&seq.to_be_bytes());
+            OsRng.fill_bytes(&mut data[8..]);
+            let start = Instant::now();
+            publishers[from].send(data).expect("publisher");
+            let mut got = 0;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while got < 6 {
+                match tokio::time::timeout_at(deadline, seen_rx.recv()).await {
+                    Ok(Some((_, s, at))) if s == seq => {
+                        got += 1;
+                        if got == 6 {
+                            latencies.push(at - start);
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    _ => panic!("raw gossip message {seq} did not reach every node"),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(publishers);
+        latencies
+    })
+}
+
+fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+fn binary() -> PathBuf {
+    std::env::var_os("HIFAZAT_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/hifazat"))
+    })
+}
+
+fn demo_processes(alerts: usize) -> Vec<Duration> {
+    let bin = binary();
+    assert!(bin.exists(), "{} is missing: run `cargo build --release` first", bin.display());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut demo = Command::new(&bin)
+        .args(["demo", "--data"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("hifazat demo");
+    let out = demo.stdout.take().expect("stdout");
+    std::thread::spawn(move || std::io::copy(&mut { out }, &mut std::io::sink()));
+    let addrs: Vec<SocketAddr> = (0..7)
+        .map(|i| format!("127.0.0.{}:8080", i + 2).parse().expect("addr"))
+        .collect();
+    let up = |a: SocketAddr| http(a, "GET", "/healthz", "").is_ok_and(|(s, _)| s == 200);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !addrs.iter().all(|a| up(*a)) {
+        assert!(Instant::now() < deadline, "the demo federation did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let connections and the gossip mesh form, as for the raw nodes.
+    std::thread::sleep(Duration::from_secs(5));
+    let lahore = addrs[3];
+    let mut latencies = Vec::with_capacity(alerts);
+    for n in 0..alerts {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as u64;
+        let body = serde_json::to_string(&draft_json(now, n)).expect("json");
+        let start = Instant::now();
+        let (status, text) = http(lahore, "POST", "/api/v1/alerts", &body).expect("POST");
+        assert_eq!(status, 201, "{text}");
+        if std::env::var_os("HIFAZAT_TRACE").is_some() {
+            eprintln!("post {:?}", start.elapsed());
+        }
+        let id: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let path = format!("/api/v1/alerts/{}", id["id"].as_str().expect("id"));
+        let last = std::thread::scope(|s| {
+            let handles: Vec<_> = addrs
+                .iter()
+                .filter(|a| **a != lahore)
+                .map(|a| {
+                    let path = &path;
+                    s.spawn(move || loop {
+                        if http(*a, "GET", path, "").is_ok_and(|(st, _)| st == 200) {
+                            return Instant::now();
+                        }
+                        assert!(start.elapsed() < Duration::from_secs(10), "alert not at {a}");
+                        // Six pollers spinning on two cores would slow the nodes they measure.
+                        std::thread::sleep(Duration::from_micros(500));
+                    })
+                })
+                .collect();
+            let times: Vec<Instant> = handles.into_iter().map(|h| h.join().expect("poller")).collect();
+            if std::env::var_os("HIFAZAT_TRACE").is_some() {
+                eprintln!("  at {:?}", times.iter().map(|t| *t - start).collect::<Vec<_>>());
+            }
+            times.into_iter().max().expect("six")
+        });
+        latencies.push(last - start);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = Command::new("kill").arg(demo.id().to_string()).status();
+    let _ = demo.wait();
+    latencies
+}
+
+fn draft_json(now_ms: u64, n: usize) -> serde_json::Value {
+    serde_json::json!({
+        "child_name": format!("Child {n}"), "age_years": 7, "sex": "female",
+        "description": "Red frock, plastic sandals, answers to Ashi",
+        "last_seen": {"district": "PB-LHR", "lat": 31.55, "lon": 74.34, "text": "Anarkali Bazaar"},
+        "last_seen_at_ms": now_ms - 60_000,
+        "reporter": {"name": "Mother", "mobile": "03001234567"},
+        "channel": "helpline1099"
+    })
+}
+
+/// One in-process node of the catch-up run.
+struct Node {
+    engine: Engine,
+    net: Option<Net>,
+}
+
+struct Federation {
+    dir: tempfile::TempDir,
+    signed: Vec<u8>,
+    root: hifazat_note::VerifierKey,
+    seeds: Vec<[u8; 32]>,
+    topology: Topology,
+}
+
+impl Federation {
+    fn new() -> Federation {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut text = format!("version = 1\n{DEMO}");
+        let mut seeds = Vec::new();
+        for (i, name) in NAMES.iter().enumerate() {
+            let mut seed = [0u8; 32];
+            OsRng.fill_bytes(&mut seed);
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+            let marker = format!("name = \"{name}\"\n");
+            text = text.replacen(
+                &marker,
+                &format!("{marker}key = \"{}\"\n", hex::encode(key.as_bytes())),
+                1,
+            );
+            // Ports apart from the demo's, so a running demo does not get in the way.
+            text = text.replacen(
+                &format!("host = \"127.0.0.{}\"", i + 2),
+                &format!("host = \"127.0.0.{}\"\np2p_port = 9380", i + 2),
+                1,
+            );
+            seeds.push(seed);
+        }
+        let mut root_seed = [0u8; 32];
+        OsRng.fill_bytes(&mut root_seed);
+        let root = SignerKey::new("bench/root", root_seed).expect("root");
+        let signed = Topology::sign(&text, &root).expect("sign").into_bytes();
+        let topology = Topology::open_signed(&signed, &root.verifier()).expect("open");
+        Federation { dir, signed, root: root.verifier(), seeds, topology }
+    }
+
+    async fn start(&self, name: &str) -> Node {
+        let i = NAMES.iter().position(|n| *n == name).expect("node");
+        let engine = Engine::start(EngineConfig {
+            node_name: name.into(),
+            topology: self.topology.clone(),
+            signer: Signer::new(ed25519_dalek::SigningKey::from_bytes(&self.seeds[i])),
+            store: Store::open(&self.dir.path().join(name)).expect("store"),
+        })
+        .expect("engine");
+        let me = self.topology.node(name).expect("node");
+        let net = Net::start(NetConfig {
+            name: name.into(),
+            seed: self.seeds[i],
+            listen: SocketAddr::new(me.host, me.p2p_port),
+            root: self.root.clone(),
+            signed_topology: self.signed.clone(),
+            topology_path: self.dir.path().join(format!("{name}.topology")),
+            engine: engine.clone(),
+        })
+        .await
+        .expect("net");
+        Node { engine, net: Some(net) }
+    }
+}
+
+async fn wait_applied(node: &Node, count: u64, limit: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        if node.engine.stats().await.expect("stats").remote_applied >= count {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "only {} of {count} arrived", node.engine.stats().await.expect("stats").remote_applied);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// (time to catch up, sync bytes Kasur received, raw bytes of the missed entries).
+fn catch_up(missed: usize) -> (Duration, u64, u64) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        let fed = Federation::new();
+        let punjab = fed.start("punjab").await;
+        let lahore = fed.start("lahore").await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        let per = missed / 64;
+        for w in 0..64 {
+            let engine = lahore.engine.clone();
+            let n = if w == 63 { missed - per * 63 } else { per };
+            tasks.spawn(async move {
+                for _ in 0..n {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .expect("clock")
+                        .as_millis() as u64;
+                    engine
+                        .raise_alert(hifazat_bench::alert_draft(now), "bench".into())
+                        .await
+                        .expect("raise");
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        wait_applied(&punjab, missed as u64, Duration::from_secs(300)).await;
+        // The raw size of what Kasur missed: every entry of Lahore's alerts log.
+        let heads = lahore.engine.heads().await.expect("heads");
+        let log = heads.iter().find(|h| h.log.scope.as_str() == "alerts").expect("alerts log");
+        let digest = log.log.digest();
+        let mut raw = 0u64;
+        let mut after = 0;
+        while after < log.head.seq {
+            let entries = lahore.engine.log_range(digest, after, log.head.seq, usize::MAX).await.expect("range");
+            after += entries.len() as u64;
+            raw += entries.iter().map(|e| e.len() as u64).sum::<u64>();
+        }
+        let kasur = fed.start("kasur").await;
+        let took = wait_applied(&kasur, missed as u64, Duration::from_secs(300)).await;
+        let report = kasur.net.as_ref().expect("net").peers().await.expect("peers");
+        let received = report.traffic.sync_bytes_in + report.traffic.gossip_bytes_in;
+        drop((punjab, lahore, kasur));
+        (took, received, raw)
+    })
+}
+
+fn main() {
+    let alerts = count("HIFAZAT_ALERTS", 200);
+    let missed = count("HIFAZAT_MISSED", 10_000);
+    println!("federation benchmark: {alerts} propagation samples, {missed} missed entries");
+
+    let mut raw = raw_gossipsub(alerts, 1_200);
+    let (raw_p50, raw_p99) = percentiles(&mut raw);
+    println!("raw gossipsub, 7 nodes, demo links:      p50 {raw_p50:.2} ms  p99 {raw_p99:.2} ms");
+
+    let mut ours = demo_processes(alerts);
+    let (p50, p99) = percentiles(&mut ours);
+    println!("hifazat demo federation, 7 processes:    p50 {p50:.2} ms  p99 {p99:.2} ms");
+    println!("  p99 ratio to raw gossipsub: {:.2}x (goal <= 3x)", p99 / raw_p99);
+
+    let (took, received, raw_bytes) = catch_up(missed);
+    println!(
+        "catch-up of {missed} entries: {:.2} s ({:.0} entries/s); received {received} bytes for {raw_bytes} raw bytes = {:.3}x (+{} bytes over raw)",
+        took.as_secs_f64(),
+        missed as f64 / took.as_secs_f64(),
+        received as f64 / raw_bytes as f64,
+        received as i64 - raw_bytes as i64
+    );
+}
