@@ -372,7 +372,10 @@ impl Actor {
         if let Some(peer_id) = peer_id_of(&peer) {
             let bytes = message.encode();
             self.traffic.sync_bytes_out += bytes.len() as u64 + 5;
-            self.swarm.behaviour_mut().sync.send_request(&peer_id, bytes);
+            self.swarm
+                .behaviour_mut()
+                .sync
+                .send_request(&peer_id, bytes);
         }
     }
 

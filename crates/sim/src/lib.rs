@@ -65,6 +65,8 @@ pub struct Plan {
     pub settle_ms_max: u64,
     /// Whether the root publishes a second topology version in the middle of the run.
     pub topology_update: bool,
+    /// Only new alerts are written, none before this time (simulated ms), and each one's spread is timed.
+    pub propagation_from_ms: Option<u64>,
 }
 
 impl Plan {
@@ -83,6 +85,27 @@ impl Plan {
             fault_ms: 60_000,
             settle_ms_max: 120_000,
             topology_update: true,
+            propagation_from_ms: None,
+        }
+    }
+
+    /// The national federation with no faults, links that take 1 to 20 ms, and `alerts` new alerts raised at
+    /// random nodes once the federation has connected: for timing how alerts spread.
+    pub fn propagation(alerts: u32) -> Plan {
+        Plan {
+            layout: Layout::National,
+            faults: Faults {
+                drop_per_mille: 0,
+                duplicate_per_mille: 0,
+                delay_ms_max: 20,
+                partitions: 0,
+                crashes: 0,
+            },
+            writes: alerts,
+            fault_ms: 60_000,
+            settle_ms_max: 60_000,
+            topology_update: false,
+            propagation_from_ms: Some(10_000),
         }
     }
 
@@ -101,6 +124,7 @@ impl Plan {
             fault_ms: 30_000,
             settle_ms_max: 120_000,
             topology_update: true,
+            propagation_from_ms: None,
         }
     }
 }
@@ -122,6 +146,19 @@ pub struct Report {
     pub violations: Vec<String>,
     /// A hash of every event processed and of the final state: equal for two runs of one seed.
     pub trace: [u8; 32],
+    /// With [`Plan::propagation_from_ms`]: for each alert, simulated ms from its write until every node held it,
+    /// and until every node would have had it by flooding over the same links with the same delays (raw gossip,
+    /// no checks). Empty otherwise.
+    pub spread_ms: Vec<(u64, u64)>,
+}
+
+/// An alert being timed: when it was written, by whom, how many nodes still lack it, and when the last got it.
+#[derive(Debug)]
+struct Spread {
+    written_ms: u64,
+    from: usize,
+    lacking: usize,
+    done_ms: Option<u64>,
 }
 
 /// What the event queue carries.
@@ -232,6 +269,7 @@ pub struct Sim {
     dropped: u64,
     outsider_attempts: u64,
     violations: Vec<String>,
+    spread: BTreeMap<(Hash, u64), Spread>,
 }
 
 fn pair(a: usize, b: usize) -> (usize, usize) {
@@ -282,6 +320,7 @@ impl Sim {
             dropped: 0,
             outsider_attempts: 0,
             violations: Vec::new(),
+            spread: BTreeMap::new(),
         }
     }
 
@@ -314,9 +353,10 @@ impl Sim {
             self.at(phase, Event::Tick { node: i, inc });
         }
         let fault_ms = self.plan.fault_ms;
+        let first_write_ms = self.plan.propagation_from_ms.unwrap_or(0);
         for _ in 0..self.plan.writes {
             let node = self.rng.below(n as u64) as usize;
-            let t = self.rng.below(fault_ms);
+            let t = self.rng.between(first_write_ms, fault_ms - 1);
             self.at(t, Event::Write { node });
         }
         for _ in 0..self.plan.faults.crashes {
@@ -376,7 +416,9 @@ impl Sim {
                 self.trace.update(h.hash.0);
             }
         }
+        let spread_ms = self.spread_times();
         Report {
+            spread_ms,
             seed: self.seed,
             nodes: n,
             acknowledged: self.acked.len(),
@@ -649,6 +691,16 @@ impl Sim {
             }
             Effect::Apply { ticket, entries } => {
                 let outcomes = self.nodes[node].apply(&entries);
+                for o in &outcomes {
+                    if let hifazat_sync::Outcome::Stored(h) = o
+                        && let Some(s) = self.spread.get_mut(&(h.log.digest(), h.seq))
+                    {
+                        s.lacking -= 1;
+                        if s.lacking == 0 {
+                            s.done_ms = Some(self.now_ms);
+                        }
+                    }
+                }
                 let inc = self.nodes[node].incarnation;
                 self.at(
                     1,
@@ -719,7 +771,12 @@ impl Sim {
             .filter(|(r, _)| self.nodes[node].store.records.contains_key(r))
             .cloned()
             .collect();
-        let roll = self.rng.below(10);
+        let roll = if self.plan.propagation_from_ms.is_some() {
+            // Alerts only.
+            3 + self.rng.below(4)
+        } else {
+            self.rng.below(10)
+        };
         let (head, bytes) = if roll < 3 && !held.is_empty() {
             let (record, scope) = self.rng.pick(&held).clone();
             let event = TimelineEvent {
@@ -782,6 +839,17 @@ impl Sim {
             self.nodes[node].create(scope, record, &doc, now)
         };
         self.trace.update(head.hash.0);
+        if self.plan.propagation_from_ms.is_some() {
+            self.spread.insert(
+                (head.log.digest(), head.seq),
+                Spread {
+                    written_ms: now,
+                    from: node,
+                    lacking: self.nodes.len() - 1,
+                    done_ms: None,
+                },
+            );
+        }
         self.acked.push(head);
         self.input(
             node,
@@ -894,6 +962,49 @@ impl Sim {
                 message: Message::Entries { log, entries },
             },
         );
+    }
+
+    /// For each timed alert: how long it took to reach every node, and how long flooding it over the links the
+    /// federation has at the end (every neighbour pair, with no faults) would take, each hop drawing a delay from
+    /// the same distribution.
+    fn spread_times(&mut self) -> Vec<(u64, u64)> {
+        let n = self.nodes.len();
+        let mut adjacent = vec![Vec::new(); n];
+        for &(a, b) in &self.links {
+            adjacent[a].push(b);
+            adjacent[b].push(a);
+        }
+        let timed: Vec<(u64, usize, Option<u64>)> = self
+            .spread
+            .values()
+            .map(|s| (s.written_ms, s.from, s.done_ms))
+            .collect();
+        let mut out = Vec::new();
+        for (written, from, done) in timed {
+            let Some(done) = done else {
+                continue;
+            };
+            // Dijkstra over the links, a fresh random delay per hop: the first arrival at each node.
+            let mut arrival = vec![u64::MAX; n];
+            arrival[from] = 0;
+            let mut queue = BinaryHeap::new();
+            queue.push(Reverse((0u64, from)));
+            while let Some(Reverse((t, node))) = queue.pop() {
+                if t > arrival[node] {
+                    continue;
+                }
+                for &next in &adjacent[node] {
+                    let at = t + self.delay();
+                    if at < arrival[next] {
+                        arrival[next] = at;
+                        queue.push(Reverse((at, next)));
+                    }
+                }
+            }
+            let raw = arrival.iter().copied().max().unwrap_or(0);
+            out.push((done - written, raw));
+        }
+        out
     }
 
     /// Whether every node holds every acknowledged write it is entitled to, and runs the newest topology.
