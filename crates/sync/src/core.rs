@@ -37,7 +37,8 @@ pub enum Input {
     },
     /// This node's own new entries, now durable: announce them.
     Written { entries: Vec<Vec<u8>> },
-    /// The result of an [`Effect::Apply`]: one outcome per entry, in order. Stored entries are durable.
+    /// The result of an [`Effect::Apply`]: one outcome per entry, in order. Stored entries are applied (another
+    /// node's entries need not be flushed yet: they are fetched again if a crash loses them).
     Applied {
         ticket: Ticket,
         outcomes: Vec<Outcome>,
@@ -134,7 +135,7 @@ pub struct Config {
     pub root: VerifierKey,
     /// The installed signed topology.
     pub signed_topology: Vec<u8>,
-    /// The durable heads of every log the store holds.
+    /// The heads of every log the store holds (at start, all durable).
     pub heads: Vec<LogHead>,
 }
 
