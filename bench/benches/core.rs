@@ -273,7 +273,7 @@ fn remote_path(c: &mut Criterion) {
             },
             |(dir, engine, raw)| {
                 let report = rt.block_on(engine.apply_remote(raw)).unwrap();
-                assert_eq!(report.stored, BATCH);
+                assert_eq!(report.stored(), BATCH);
                 drop(engine);
                 dir
             },

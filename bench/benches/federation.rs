@@ -43,15 +43,19 @@ use sha2::{Digest, Sha256};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const DEMO: &str = include_str!("../../topology/demo.toml");
-const NAMES: [&str; 7] = [
-    "federal",
-    "punjab",
-    "sindh",
-    "lahore",
-    "kasur",
-    "karachi-south",
-    "hyderabad",
-];
+
+/// The demo layout; its nodes, in order, are the benchmark's nodes.
+fn demo() -> Topology {
+    Topology::parse(DEMO).expect("demo layout")
+}
+
+/// A demo node's place in the layout.
+fn index_of(t: &Topology, name: &str) -> usize {
+    t.nodes
+        .iter()
+        .position(|n| n.name == name)
+        .expect("a demo node")
+}
 
 fn count(var: &str, default: usize) -> usize {
     std::env::var(var).map_or(default, |v| v.parse().expect("a count"))
@@ -65,13 +69,13 @@ fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
     (at(0.50), at(0.99))
 }
 
-/// The demo layout's neighbour links, as index pairs into `NAMES`.
+/// The demo layout's neighbour links, as index pairs into its nodes.
 fn demo_links() -> Vec<(usize, usize)> {
-    let t = Topology::parse(DEMO).expect("demo layout");
+    let t = demo();
     let mut links = Vec::new();
     for (i, n) in t.nodes.iter().enumerate() {
         for m in hifazat_sync::neighbours(&t, n) {
-            let j = NAMES.iter().position(|x| *x == m.name).expect("demo node");
+            let j = index_of(&t, &m.name);
             if i < j {
                 links.push((i, j));
             }
@@ -86,8 +90,11 @@ fn raw_gossipsub(messages: usize, size: usize) -> Vec<Duration> {
         let topic = IdentTopic::new("raw/1");
         let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, u64, Instant)>();
         let mut publishers = Vec::new();
-        let addrs: Vec<Multiaddr> = (0..7)
-            .map(|i| format!("/ip4/127.0.0.{}/tcp/9280", i + 2).parse().expect("addr"))
+        // The demo nodes' own addresses, on a port of their own.
+        let addrs: Vec<Multiaddr> = demo()
+            .nodes
+            .iter()
+            .map(|n| format!("/ip4/{}/tcp/9280", n.host).parse().expect("addr"))
             .collect();
         let mut swarms = Vec::new();
         for addr in &addrs {
@@ -140,7 +147,7 @@ fn raw_gossipsub(messages: usize, size: usize) -> Vec<Duration> {
         }
         // Let connections and the mesh form.
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let from = NAMES.iter().position(|n| *n == "lahore").expect("lahore");
+        let from = index_of(&demo(), "lahore");
         let mut latencies = Vec::with_capacity(messages);
         for seq in 0..messages as u64 {
             let mut data = vec![0u8; size];
@@ -211,17 +218,20 @@ fn demo_processes(alerts: usize) -> Vec<Duration> {
         bin.display()
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut demo = Command::new(&bin)
+    let mut processes = Command::new(&bin)
         .args(["demo", "--data"])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("hifazat demo");
-    let out = demo.stdout.take().expect("stdout");
+    let out = processes.stdout.take().expect("stdout");
     std::thread::spawn(move || std::io::copy(&mut { out }, &mut std::io::sink()));
-    let addrs: Vec<SocketAddr> = (0..7)
-        .map(|i| format!("127.0.0.{}:8080", i + 2).parse().expect("addr"))
+    let layout = demo();
+    let addrs: Vec<SocketAddr> = layout
+        .nodes
+        .iter()
+        .map(|n| SocketAddr::new(n.host, n.http_port))
         .collect();
     let up = |a: SocketAddr| http(a, "GET", "/healthz", "").is_ok_and(|(s, _)| s == 200);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -234,7 +244,7 @@ fn demo_processes(alerts: usize) -> Vec<Duration> {
     }
     // Let connections and the gossip mesh form, as for the raw nodes.
     std::thread::sleep(Duration::from_secs(5));
-    let lahore = addrs[3];
+    let lahore = addrs[index_of(&layout, "lahore")];
     let mut latencies = Vec::with_capacity(alerts);
     for n in 0..alerts {
         let now = std::time::SystemTime::now()
@@ -286,8 +296,10 @@ fn demo_processes(alerts: usize) -> Vec<Duration> {
         latencies.push(last - start);
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = Command::new("kill").arg(demo.id().to_string()).status();
-    let _ = demo.wait();
+    let _ = Command::new("kill")
+        .arg(processes.id().to_string())
+        .status();
+    let _ = processes.wait();
     latencies
 }
 
@@ -321,22 +333,19 @@ impl Federation {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut text = format!("version = 1\n{DEMO}");
         let mut seeds = Vec::new();
-        for (i, name) in NAMES.iter().enumerate() {
+        for node in demo().nodes {
             let mut seed = [0u8; 32];
             OsRng.fill_bytes(&mut seed);
             let key = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
-            let marker = format!("name = \"{name}\"\n");
+            let marker = format!("name = \"{}\"\n", node.name);
             text = text.replacen(
                 &marker,
                 &format!("{marker}key = \"{}\"\n", hex::encode(key.as_bytes())),
                 1,
             );
             // Ports apart from the demo's, so a running demo does not get in the way.
-            text = text.replacen(
-                &format!("host = \"127.0.0.{}\"", i + 2),
-                &format!("host = \"127.0.0.{}\"\np2p_port = 9380", i + 2),
-                1,
-            );
+            let host = format!("host = \"{}\"", node.host);
+            text = text.replacen(&host, &format!("{host}\np2p_port = 9380"), 1);
             seeds.push(seed);
         }
         let mut root_seed = [0u8; 32];
@@ -354,7 +363,7 @@ impl Federation {
     }
 
     async fn start(&self, name: &str) -> Node {
-        let i = NAMES.iter().position(|n| *n == name).expect("node");
+        let i = index_of(&self.topology, name);
         let engine = Engine::start(EngineConfig {
             node_name: name.into(),
             topology: self.topology.clone(),

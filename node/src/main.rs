@@ -53,8 +53,9 @@ enum Command {
         data: PathBuf,
     },
     /// Runs a node: opens its store and serves its local HTTP API (GET /healthz, POST /api/v1/alerts,
-    /// GET /api/v1/alerts/{id}) until interrupted. Listens on the node's address from the topology unless
-    /// --listen says otherwise.
+    /// GET /api/v1/alerts/{id}, POST /api/v1/cases, GET /api/v1/cases/{id}, GET /api/v1/peers) until
+    /// interrupted. Listens on the node's address from the topology unless --listen says otherwise. With a signed
+    /// topology installed, it also joins the federation on the topology's peer-to-peer address.
     Serve {
         #[arg(long)]
         data: PathBuf,

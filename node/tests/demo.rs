@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Stopper, alert_body, case_body, exe, http, id_of, status_of, wait_until};
+use common::{Stopper, alert_body, case_body, demo_names, exe, http, id_of, status_of, wait_until};
 
 #[test]
 fn demo_starts_seven_signed_nodes_and_stops_them() {
@@ -65,21 +65,8 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
     }
     // Federation: an alert raised at Lahore reaches every node; a case filed at Karachi South reaches Sindh and
     // the federal node, and no one else.
-    let node = |name: &str| {
-        let i = [
-            "federal",
-            "punjab",
-            "sindh",
-            "lahore",
-            "kasur",
-            "karachi-south",
-            "hyderabad",
-        ]
-        .iter()
-        .position(|n| *n == name)
-        .unwrap();
-        addrs[i]
-    };
+    let names = demo_names();
+    let node = |name: &str| addrs[names.iter().position(|n| n == name).unwrap()];
     let (status, body) = http(node("lahore"), "POST", "/api/v1/alerts", &alert_body(1)).unwrap();
     assert_eq!(status, 201, "{body}");
     let alert = id_of(&body);

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{exe, http, init, start};
+use common::{demo_names, exe, http, init, start};
 
 fn hifazat(args: &[&str]) -> Output {
     Command::new(exe()).args(args).output().unwrap()
@@ -79,15 +79,8 @@ fn a_topology_is_signed_by_the_root_and_checked_by_anyone() {
     .unwrap();
     let mut keyed = demo.replacen("name = \"demo\"", "name = \"demo\"\nversion = 1", 1);
     let mut members = 0;
-    for node in [
-        "federal",
-        "punjab",
-        "sindh",
-        "lahore",
-        "kasur",
-        "karachi-south",
-        "hyderabad",
-    ] {
+    for node in demo_names() {
+        let node = node.as_str();
         let out = init(node, &dir.path().join(node));
         assert!(out.status.success(), "{out:?}");
         let printed = stdout(&out);

@@ -4,8 +4,9 @@
 //! and a share of a concurrency limit. Errors go through one type, [`ApiError`]: a 4xx says exactly which field
 //! was wrong and why; a 5xx says nothing internal.
 //!
-//! This is the foundation's part of the API: health, raising an alert and reading it back. Authentication,
-//! roles, cases, sightings, lists, statistics and live events are the API issue's, and missing here.
+//! What there is so far: health, raising an alert and reading it back, filing a case (on this node's line) and
+//! reading it back, and the node's peers. Authentication, roles, sightings, events, lists, statistics and live
+//! events are the API issue's, and missing here.
 
 use std::time::Duration;
 

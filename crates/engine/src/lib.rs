@@ -185,12 +185,31 @@ pub enum EntryOutcome {
 /// What applying a batch of remote entries did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RemoteReport {
-    pub stored: usize,
-    pub duplicate: usize,
-    pub refused: Vec<String>,
-    pub applied: ApplyReport,
     /// One outcome per entry given, in order.
     pub outcomes: Vec<EntryOutcome>,
+    /// What the stored entries did to their records' documents.
+    pub applied: ApplyReport,
+}
+
+impl RemoteReport {
+    fn count(&self, which: impl Fn(&EntryOutcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|o| which(o)).count()
+    }
+
+    /// Entries stored.
+    pub fn stored(&self) -> usize {
+        self.count(|o| matches!(o, EntryOutcome::Stored { .. }))
+    }
+
+    /// Entries already held.
+    pub fn duplicate(&self) -> usize {
+        self.count(|o| *o == EntryOutcome::Duplicate)
+    }
+
+    /// Entries not stored for any other reason (invalid, out of order, equivocating).
+    pub fn refused(&self) -> usize {
+        self.outcomes.len() - self.stored() - self.duplicate()
+    }
 }
 
 /// This node's own new entries, announced once they are durable.
@@ -236,8 +255,26 @@ impl Local {
             districts: &self.topology,
             now_ms: now,
         })?;
+        self.created(Scope::alerts(), KIND_ALERT, actor, now, |raised| {
+            RecordDoc::Alert(AlertDoc {
+                intake,
+                timeline: vec![raised],
+                sightings: vec![],
+            })
+        })
+    }
+
+    /// A new record at time `now`: its document (made by `doc` from the `raised` event that opens its
+    /// timeline), under a fresh id, ready to be signed into this node's log for `scope`.
+    fn created(
+        &self,
+        scope: Scope,
+        kind: u8,
+        actor: &str,
+        now: u64,
+        doc: impl FnOnce(Event) -> RecordDoc,
+    ) -> Result<Created, EngineError> {
         let actor = actor_name(actor)?;
-        let id = new_record_id(now);
         let raised = Event {
             kind: EventKind::Raised,
             at_ms: now,
@@ -245,25 +282,19 @@ impl Local {
             node: self.node_name.clone(),
             note: None,
         };
-        let doc = RecordDoc::Alert(AlertDoc {
-            intake,
-            timeline: vec![raised],
-            sightings: vec![],
-        });
+        let doc = doc(raised);
         Ok(Created {
-            scope: Scope::alerts(),
-            record: NewRecord::build(self.author, id, &doc, now)?,
+            scope,
+            record: NewRecord::build(self.author, new_record_id(now), &doc, now)?,
             actor,
             meta: RecordMeta {
-                kind: KIND_ALERT,
+                kind,
                 created_ms: now,
             },
             now_ms: now,
         })
     }
-}
 
-impl Local {
     /// Validates a complaint and builds its case's document. A node files cases only for districts on its own
     /// line (its district; a province's districts; any district at the federal node), since only those nodes
     /// may hold the case's log.
@@ -294,28 +325,11 @@ impl Local {
             )
             .into());
         }
-        let actor = actor_name(actor)?;
-        let id = new_record_id(now);
-        let filed = Event {
-            kind: EventKind::Raised,
-            at_ms: now,
-            by: actor.clone(),
-            node: self.node_name.clone(),
-            note: None,
-        };
-        let doc = RecordDoc::Case(CaseDoc {
-            intake,
-            timeline: vec![filed],
-        });
-        Ok(Created {
-            scope,
-            record: NewRecord::build(self.author, id, &doc, now)?,
-            actor,
-            meta: RecordMeta {
-                kind: KIND_CASE,
-                created_ms: now,
-            },
-            now_ms: now,
+        self.created(scope, KIND_CASE, actor, now, |filed| {
+            RecordDoc::Case(CaseDoc {
+                intake,
+                timeline: vec![filed],
+            })
         })
     }
 }
@@ -499,15 +513,7 @@ impl Engine {
     /// Verifies, stores and applies entries received from elsewhere. Decoding and signature checks run on the
     /// blocking pool, beside the engine thread; the engine then checks chains, stores and applies.
     pub async fn apply_remote(&self, entries: Vec<Vec<u8>>) -> Result<RemoteReport, EngineError> {
-        let checked = tokio::task::spawn_blocking(move || Checked::new(entries))
-            .await
-            .map_err(|_| EngineError::Stopped)?;
-        self.call(|reply| Request::ApplyRemote {
-            checked: Box::new(checked),
-            early: false,
-            reply,
-        })
-        .await
+        self.remote(entries, false).await
     }
 
     /// Like [`Engine::apply_remote`], but answers as soon as the entries are applied, before they are flushed:
@@ -515,12 +521,20 @@ impl Engine {
     /// node crashes before the flush: the entries are the authors' signed entries, held by whoever sent them,
     /// and catch-up fetches them again. Never for this node's own entries, which are announced only once durable.
     pub async fn relay_remote(&self, entries: Vec<Vec<u8>>) -> Result<RemoteReport, EngineError> {
+        self.remote(entries, true).await
+    }
+
+    async fn remote(
+        &self,
+        entries: Vec<Vec<u8>>,
+        early: bool,
+    ) -> Result<RemoteReport, EngineError> {
         let checked = tokio::task::spawn_blocking(move || Checked::new(entries))
             .await
             .map_err(|_| EngineError::Stopped)?;
         self.call(|reply| Request::ApplyRemote {
             checked: Box::new(checked),
-            early: true,
+            early,
             reply,
         })
         .await
@@ -781,14 +795,12 @@ impl Actor {
             let entry = match slot {
                 Ok(entry) => entry,
                 Err(reason) => {
-                    report.refused.push(reason.clone());
                     report.outcomes.push(EntryOutcome::Invalid(reason));
                     continue;
                 }
             };
             let outcome = match self.store.append(batch, &entry, None) {
                 Ok(()) => {
-                    report.stored += 1;
                     let outcome = EntryOutcome::Stored {
                         log: entry.content.log.clone(),
                         seq: entry.content.seq,
@@ -797,27 +809,13 @@ impl Actor {
                     accepted.push(entry);
                     outcome
                 }
-                Err(AppendError::Duplicate) => {
-                    report.duplicate += 1;
-                    EntryOutcome::Duplicate
-                }
+                Err(AppendError::Duplicate) => EntryOutcome::Duplicate,
                 Err(AppendError::Conflict { stored }) => {
                     self.store.add_evidence(batch, &stored, entry.bytes());
-                    report
-                        .refused
-                        .push(format!("{entry:?}: equivocation; kept as evidence"));
                     EntryOutcome::Conflict
                 }
-                Err(AppendError::Chain(hifazat_log::ChainError::Gap { .. })) => {
-                    report
-                        .refused
-                        .push(format!("{entry:?}: entries before it are missing"));
-                    EntryOutcome::Gap
-                }
-                Err(AppendError::Chain(e)) => {
-                    report.refused.push(format!("{entry:?}: {e}"));
-                    EntryOutcome::Invalid(e.to_string())
-                }
+                Err(AppendError::Chain(hifazat_log::ChainError::Gap { .. })) => EntryOutcome::Gap,
+                Err(AppendError::Chain(e)) => EntryOutcome::Invalid(format!("{entry:?}: {e}")),
                 Err(AppendError::Store(e)) => fatal(&e),
             };
             report.outcomes.push(outcome);
@@ -837,7 +835,7 @@ impl Actor {
             self.index_record(*record, created_ms, batch);
         }
         self.stats.remote_applied += report.applied.applied as u64;
-        self.stats.remote_refused += report.refused.len() as u64;
+        self.stats.remote_refused += report.refused() as u64;
         report
     }
 

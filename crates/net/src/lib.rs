@@ -185,7 +185,6 @@ impl Net {
             serves: Arc::new(Semaphore::new(limits::SYNC_SERVES_MAX)),
             topology_path: config.topology_path,
             publish_failures: 0,
-            connected: HashSet::new(),
             traffic: Traffic::default(),
         };
         let span = tracing::info_span!("sync", node = %config.name);
@@ -300,7 +299,6 @@ struct Actor {
     serves: Arc<Semaphore>,
     topology_path: PathBuf,
     publish_failures: u64,
-    connected: HashSet<Author>,
     traffic: Traffic,
 }
 
@@ -387,7 +385,6 @@ impl Actor {
                 ..
             } if num_established.get() == 1 => {
                 if let Some(peer) = author_of(&peer_id) {
-                    self.connected.insert(peer);
                     tracing::info!(peer = %peer_id, name = self.name_of(&peer), "peer connected");
                     self.input(Input::Connected { peer });
                 }
@@ -397,9 +394,7 @@ impl Actor {
                 num_established: 0,
                 ..
             } => {
-                if let Some(peer) = author_of(&peer_id)
-                    && self.connected.remove(&peer)
-                {
+                if let Some(peer) = author_of(&peer_id) {
                     tracing::info!(peer = %peer_id, name = self.name_of(&peer), "peer disconnected");
                     self.input(Input::Disconnected { peer });
                 }

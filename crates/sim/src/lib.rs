@@ -1086,18 +1086,20 @@ impl Sim {
     }
 }
 
-fn alert_draft(district: &str, lat: f64, lon: f64, now_ms: u64) -> AlertDraft {
+/// An alert for a child last seen in `district` at (`lat`, `lon`) a minute before `now_ms`: the one the simulator
+/// raises, and (in Lahore) the benchmarks too.
+pub fn alert_draft(district: &str, lat: f64, lon: f64, now_ms: u64) -> AlertDraft {
     AlertDraft {
         child_name: "Ayesha".into(),
         age_years: 7,
         sex: Sex::Female,
-        photo_ref: None,
-        description: "Red frock, plastic sandals".into(),
+        photo_ref: Some("photo/abc.jpg".into()),
+        description: "Red frock, plastic sandals, answers to Ashi".into(),
         last_seen: PlaceDraft {
             district: district.into(),
             lat,
             lon,
-            text: "Main bazaar".into(),
+            text: "Anarkali Bazaar".into(),
         },
         last_seen_at_ms: now_ms - 60_000,
         reporter: ContactDraft {

@@ -16,14 +16,13 @@ pub struct MemLog {
     pub hashes: Vec<Hash>,
 }
 
-/// What a node keeps across crashes: its logs, the record index, evidence and the installed topology.
+/// What a node keeps across crashes: its logs and the record index. (Equivocation evidence is the store's and the
+/// engine's business; the simulator's members are honest.)
 #[derive(Debug, Clone, Default)]
 pub struct MemStore {
     pub logs: BTreeMap<Hash, MemLog>,
     /// Each record's entries, as (log, seq), in arrival order.
     pub records: BTreeMap<RecordId, Vec<(Hash, u64)>>,
-    /// Pairs of conflicting entries kept as evidence.
-    pub evidence: usize,
 }
 
 impl MemStore {
@@ -124,7 +123,6 @@ impl MemStore {
                     if self.hash_at(&digest, seq) == Some(verified.hash()) {
                         outcomes.push(Outcome::Duplicate);
                     } else {
-                        self.evidence += 1;
                         outcomes.push(Outcome::Conflict);
                     }
                 }

@@ -309,20 +309,6 @@ impl Sync {
         self.member(&self.me).expect("this node is a member")
     }
 
-    /// This node's durable head of `log`, if it holds it.
-    pub fn head(&self, log: &Hash) -> Option<LogHead> {
-        self.heads.get(log).map(|h| LogHead {
-            log: h.log.clone(),
-            seq: h.seq,
-            hash: h.hash,
-        })
-    }
-
-    /// Every head this node holds.
-    pub fn heads(&self) -> Vec<LogHead> {
-        self.heads.keys().filter_map(|k| self.head(k)).collect()
-    }
-
     /// Whether any pull or apply is under way.
     pub fn busy(&self) -> bool {
         !self.pulls.is_empty() || !self.applying.is_empty()

@@ -65,6 +65,16 @@ pub fn start(host: &str, data: &Path) -> (Child, SocketAddr) {
     (child, addr)
 }
 
+/// The demo layout's node names, in its order.
+pub fn demo_names() -> Vec<String> {
+    hifazat_topology::Topology::parse(include_str!("../../../topology/demo.toml"))
+        .unwrap()
+        .nodes
+        .into_iter()
+        .map(|n| n.name)
+        .collect()
+}
+
 /// Runs `hifazat init` for a node of the demo topology.
 pub fn init(node: &str, data: &Path) -> std::process::Output {
     Command::new(exe())
