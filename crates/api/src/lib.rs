@@ -5,23 +5,30 @@
 //! was wrong and why; a 5xx says nothing internal.
 //!
 //! What there is so far: health, raising an alert and reading it back, filing a case (on this node's line) and
-//! reading it back, and the node's peers. Authentication, roles, sightings, events, lists, statistics and live
-//! events are the API issue's, and missing here.
+//! reading it back, the node's peers, and a live stream of the records that change here. Authentication, roles,
+//! sightings, timeline events, lists, tracking and statistics are the API issue's, and missing here; until roles
+//! exist, the live stream carries every change the node holds, as the reads show every record.
 
+use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hifazat_domain::{AlertDraft, CaseDraft, FieldError, RecordId};
+use futures::Stream;
+use hifazat_domain::{AlertDraft, CaseDraft, FieldError, RecordId, RecordKind};
 use hifazat_engine::{AlertView, CaseView, Engine, EngineError};
 use hifazat_limits as limits;
 use hifazat_net::Net;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio::sync::Semaphore;
+use tokio::sync::broadcast::error::RecvError;
 use tower::ServiceBuilder;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -35,14 +42,16 @@ pub const UNAUTHENTICATED_ACTOR: &str = "local-api";
 pub enum ApiError {
     /// The input is wrong: which fields, and why.
     Invalid(Vec<FieldError>),
-    /// The body is not the JSON the route takes.
-    BadJson(StatusCode, String),
+    /// The body or the query is not what the route takes.
+    Malformed(StatusCode, String),
     NotFound(String),
     /// A part of the node that this request needs is not running (and why).
     NotRunning(String),
     /// Something failed inside the node. Logged; the client learns nothing more.
     Internal,
     Unavailable,
+    /// A limit is reached (which, and what to do).
+    Busy(String),
 }
 
 #[derive(Serialize)]
@@ -60,7 +69,7 @@ impl IntoResponse for ApiError {
                 "the request has invalid fields".to_owned(),
                 fields,
             ),
-            ApiError::BadJson(status, message) => (status, message, vec![]),
+            ApiError::Malformed(status, message) => (status, message, vec![]),
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, what, vec![]),
             ApiError::NotRunning(what) => (StatusCode::SERVICE_UNAVAILABLE, what, vec![]),
             ApiError::Internal => (
@@ -73,6 +82,7 @@ impl IntoResponse for ApiError {
                 "the node is shutting down".to_owned(),
                 vec![],
             ),
+            ApiError::Busy(what) => (StatusCode::SERVICE_UNAVAILABLE, what, vec![]),
         };
         (
             status,
@@ -102,15 +112,17 @@ impl From<EngineError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> ApiError {
         // axum's text names the field and the reason, e.g. "missing field `child_name` at line 1 column 20".
-        ApiError::BadJson(rejection.status(), rejection.body_text())
+        ApiError::Malformed(rejection.status(), rejection.body_text())
     }
 }
 
-/// What the handlers share: the engine, and the network when the node runs one.
+/// What the handlers share: the engine, the network when the node runs one, and the permits for live event
+/// streams.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub engine: Engine,
     pub net: Option<Net>,
+    streams: Arc<Semaphore>,
 }
 
 impl axum::extract::FromRef<AppState> for Engine {
@@ -121,6 +133,8 @@ impl axum::extract::FromRef<AppState> for Engine {
 
 /// The API's routes over `engine` and, when the node has one, its network.
 pub fn router(engine: Engine, net: Option<Net>) -> Router {
+    // Live event streams last as long as their clients listen: they have their own limit, and no timeout.
+    let live = Router::new().route("/api/v1/events", get(events));
     let api = Router::new()
         .route("/alerts", post(raise_alert))
         .route("/alerts/{id}", get(get_alert))
@@ -130,7 +144,6 @@ pub fn router(engine: Engine, net: Option<Net>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(
             ServiceBuilder::new()
                 // Answers 408 Request Timeout when a request takes longer than the limit.
@@ -141,7 +154,13 @@ pub fn router(engine: Engine, net: Option<Net>) -> Router {
                 // Bodies past the limit are refused with 413 by the extractors that read them.
                 .layer(DefaultBodyLimit::max(limits::HTTP_BODY_BYTES_MAX)),
         )
-        .with_state(AppState { engine, net })
+        .merge(live)
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .with_state(AppState {
+            engine,
+            net,
+            streams: Arc::new(Semaphore::new(limits::EVENT_STREAMS_MAX)),
+        })
 }
 
 async fn healthz(State(engine): State<Engine>) -> Result<Json<serde_json::Value>, ApiError> {
@@ -268,4 +287,49 @@ async fn peers(State(state): State<AppState>) -> Result<Json<serde_json::Value>,
             "gossip_bytes_out": report.traffic.gossip_bytes_out,
         },
     })))
+}
+
+/// Which changes a client of the live stream wants.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventFilter {
+    /// Only records of this kind.
+    kind: Option<RecordKind>,
+}
+
+/// `GET /api/v1/events`: a live stream (server-sent events) of the records that change on this node, each sent
+/// once the change is durable, so a read made on hearing of it sees it. Each event is `event: change` with the
+/// change as JSON data; a client too slow to keep up gets `event: lagged` with how many it missed, and should
+/// read the lists again.
+async fn events(
+    State(state): State<AppState>,
+    filter: Result<Query<EventFilter>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let Query(filter) = filter.map_err(|e| ApiError::Malformed(e.status(), e.body_text()))?;
+    let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::Busy(format!(
+            "{} live event streams are open, the most this node serves; try again later",
+            limits::EVENT_STREAMS_MAX
+        ))
+    })?;
+    let changes = state.engine.subscribe_changes();
+    let stream =
+        futures::stream::unfold((changes, permit), move |(mut changes, permit)| async move {
+            loop {
+                let event = match changes.recv().await {
+                    Ok(change) if filter.kind.is_none_or(|k| k == change.kind) => {
+                        SseEvent::default().event("change").json_data(&change)
+                    }
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(missed)) => SseEvent::default()
+                        .event("lagged")
+                        .json_data(json!({ "missed": missed })),
+                    Err(RecvError::Closed) => return None,
+                };
+                // A change always serialises; should it ever not, the stream ends rather than lie.
+                return event.ok().map(|e| (Ok(e), (changes, permit)));
+            }
+        });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(limits::EVENT_KEEPALIVE_SECS))))
 }

@@ -132,3 +132,104 @@ async fn routes_answer_with_clear_statuses() {
     .await
     .expect("the test finishes within its time limit");
 }
+
+/// Reads a live event stream's body until `want` events of type `change` have come, or fails after 10 s.
+async fn read_changes(body: Body, want: usize) -> Vec<serde_json::Value> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut text = String::new();
+    let mut changes = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while changes.len() < want {
+            let chunk = stream.next().await.expect("the stream goes on").unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+            while let Some(end) = text.find("\n\n") {
+                let event: String = text.drain(..end + 2).collect();
+                if event.starts_with("event: change\n") {
+                    let data = event
+                        .lines()
+                        .find_map(|l| l.strip_prefix("data: "))
+                        .unwrap();
+                    changes.push(serde_json::from_str(data).unwrap());
+                }
+            }
+        }
+    })
+    .await
+    .expect("the changes within 10 s");
+    changes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_the_changes_and_have_a_limit() {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::start(EngineConfig {
+            node_name: "lahore".into(),
+            topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
+            signer: Signer::new(SigningKey::from_bytes(&[1; 32])),
+            store: Store::open(dir.path()).unwrap(),
+        })
+        .unwrap();
+        let router = hifazat_api::router(engine.clone(), None);
+        let open = |uri: &str| {
+            let request = Request::builder().uri(uri).body(Body::empty()).unwrap();
+            router.clone().oneshot(request)
+        };
+        let all = open("/api/v1/events").await.unwrap();
+        assert_eq!(all.status(), StatusCode::OK);
+        assert_eq!(all.headers()["content-type"], "text/event-stream");
+        let cases_only = open("/api/v1/events?kind=case").await.unwrap();
+        assert_eq!(cases_only.status(), StatusCode::OK);
+
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let alert = format!(
+            r#"{{"child_name":"Zara","age_years":5,"sex":"female","description":"yellow dress",
+                "last_seen":{{"district":"PB-LHR","lat":31.55,"lon":74.34}},"last_seen_at_ms":{now},
+                "reporter":{{"name":"Aunt","mobile":"+923451234567"}},"channel":"police_station"}}"#
+        );
+        let (status, body) = call(&engine, "POST", "/api/v1/alerts", &alert).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let alert_id = body["id"].clone();
+        let case = r#"{"category":"harassment","district":"PB-LHR","description":"Followed from school",
+            "channel":"helpline1099"}"#;
+        let (status, body) = call(&engine, "POST", "/api/v1/cases", case).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let case_id = body["id"].clone();
+
+        let heard = read_changes(all.into_body(), 2).await;
+        assert_eq!(heard[0]["record"], alert_id);
+        assert_eq!(heard[0]["kind"], "alert");
+        assert_eq!(heard[0]["created"], true);
+        assert_eq!(heard[0]["origin"], "local");
+        assert_eq!(heard[1]["record"], case_id);
+        let heard = read_changes(cases_only.into_body(), 1).await;
+        assert_eq!(heard[0]["record"], case_id, "the filter lets only cases through");
+
+        // A bad filter is named.
+        let (status, body) = call(&engine, "GET", "/api/v1/events?kind=sighting", "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["error"].as_str().unwrap().contains("kind"), "{body}");
+        let (status, _) = call(&engine, "GET", "/api/v1/events?colour=red", "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // Streams past the limit are refused with a reason, and a closed stream frees its place.
+        let mut held = Vec::new();
+        for _ in 0..hifazat_limits::EVENT_STREAMS_MAX {
+            let response = open("/api/v1/events").await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            held.push(response);
+        }
+        let refused = open("/api/v1/events").await.unwrap();
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let bytes = axum::body::to_bytes(refused.into_body(), usize::MAX).await.unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("live event streams"));
+        held.pop();
+        assert_eq!(open("/api/v1/events").await.unwrap().status(), StatusCode::OK);
+    })
+    .await
+    .expect("the test finishes within its time limit");
+}

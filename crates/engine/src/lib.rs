@@ -215,6 +215,29 @@ impl RemoteReport {
 /// This node's own new entries, announced once they are durable.
 pub type Written = Arc<Vec<Vec<u8>>>;
 
+/// Where a change to a record was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Through this node's API.
+    Local,
+    /// At another node; it arrived over the network.
+    Remote,
+}
+
+/// A record that changed on this node, announced once the change is durable, so a read made on hearing of it
+/// sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub record: RecordId,
+    pub kind: RecordKind,
+    /// The scope of the log the change came in (`alerts`, `cases/<district>`): who may see it follows from it.
+    pub scope: String,
+    /// Whether the record is new to this node.
+    pub created: bool,
+    pub origin: Origin,
+}
+
 /// A handle to the engine. Cheap to clone; the engine stops when every handle is dropped.
 ///
 /// Work that needs no engine state (validating a draft, building a new record's document) runs on the caller's
@@ -235,6 +258,7 @@ struct Local {
     author: [u8; 32],
     store: Store,
     written: tokio::sync::broadcast::Sender<Written>,
+    changes: tokio::sync::broadcast::Sender<Change>,
 }
 
 /// A new record made on the caller's thread, ready for the engine to sign and store.
@@ -375,6 +399,8 @@ struct Actor {
     stats: Stats,
     /// This group's own new entries.
     written: Vec<Vec<u8>>,
+    /// The records this group changed.
+    changes: Vec<Change>,
 }
 
 /// A change made here, ready to be signed into this node's log.
@@ -406,15 +432,19 @@ struct Applied {
     evicted: hifazat_replica::Evicted,
     /// The group's own new entries, announced once durable.
     written: Vec<Vec<u8>>,
+    /// The records the group changed, announced once durable.
+    changes: Vec<Change>,
+}
+
+/// Where the flusher announces what became durable.
+struct Announce {
+    written: tokio::sync::broadcast::Sender<Written>,
+    changes: tokio::sync::broadcast::Sender<Change>,
 }
 
 /// The flusher: makes applied groups durable, several at once when they queue up, then sends their answers.
 /// It runs on its own thread so the engine applies the next group while the disk syncs the last.
-fn flusher(
-    store: Store,
-    rx: std::sync::mpsc::Receiver<Applied>,
-    announce: tokio::sync::broadcast::Sender<Written>,
-) {
+fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>, announce: Announce) {
     while let Ok(first) = rx.recv() {
         let mut groups = vec![first];
         groups.extend(rx.try_iter());
@@ -425,14 +455,21 @@ fn flusher(
         }
         let mut evicted = Vec::new();
         let mut written = Vec::new();
+        let mut changes = Vec::new();
         for group in groups {
             group.answers.into_iter().for_each(|answer| answer());
             evicted.push(group.evicted);
             written.extend(group.written);
+            changes.extend(group.changes);
         }
+        // Nobody listening is fine; a listener that fell behind is told so, and reads the store again.
         if !written.is_empty() {
-            // Nobody listening (no network) is fine; a listener that fell behind catches up from the store.
-            let _ = announce.send(Arc::new(written));
+            let _ = announce.written.send(Arc::new(written));
+        }
+        if announce.changes.receiver_count() > 0 {
+            for change in changes {
+                let _ = announce.changes.send(change);
+            }
         }
         drop(evicted);
     }
@@ -442,12 +479,14 @@ impl Engine {
     /// Starts the engine on its own thread.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         let (written, _) = tokio::sync::broadcast::channel(limits::WRITTEN_QUEUE_MAX);
+        let (changes, _) = tokio::sync::broadcast::channel(limits::CHANGES_QUEUE_MAX);
         let local = Arc::new(Local {
             node_name: config.node_name,
             topology: config.topology,
             author: config.signer.author().0,
             store: config.store.clone(),
             written: written.clone(),
+            changes: changes.clone(),
         });
         let actor = Actor {
             replicas: Replicas::new(local.author),
@@ -455,12 +494,13 @@ impl Engine {
             store: config.store,
             stats: Stats::default(),
             written: Vec::new(),
+            changes: Vec::new(),
         };
         let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
         let store = actor.store.clone();
         let flusher = thread::Builder::new()
             .name("hifazat-flush".into())
-            .spawn(move || flusher(store, flusher_rx, written))
+            .spawn(move || flusher(store, flusher_rx, Announce { written, changes }))
             .map_err(EngineError::Spawn)?;
         let (tx, rx) = mpsc::channel(limits::ENGINE_QUEUE_MAX);
         thread::Builder::new()
@@ -544,6 +584,12 @@ impl Engine {
     /// `WRITTEN_QUEUE_MAX` batches behind is told it lagged, and should read the heads again.
     pub fn subscribe_written(&self) -> tokio::sync::broadcast::Receiver<Written> {
         self.local.written.subscribe()
+    }
+
+    /// Every record that changes on this node, local or remote, each announced once durable. A receiver that
+    /// falls more than `CHANGES_QUEUE_MAX` changes behind is told it lagged.
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.local.changes.subscribe()
     }
 
     /// The heads of every log in the store. Reads only what has been applied; everything this engine applies is
@@ -639,12 +685,14 @@ impl Actor {
             }
             let evicted = self.replicas.take_evicted();
             let written = std::mem::take(&mut self.written);
+            let changes = merged(std::mem::take(&mut self.changes));
             if to_flusher
                 .send(Applied {
                     dirty,
                     answers,
                     evicted,
                     written,
+                    changes,
                 })
                 .is_err()
             {
@@ -757,6 +805,18 @@ impl Actor {
         batch: &mut hifazat_store::WriteBatch,
     ) -> Result<RecordId, EngineError> {
         let record = new.record.record();
+        let kind = if new.meta.kind == KIND_CASE {
+            RecordKind::Case
+        } else {
+            RecordKind::Alert
+        };
+        let announced = Change {
+            record,
+            kind,
+            scope: new.scope.as_str().to_owned(),
+            created: true,
+            origin: Origin::Local,
+        };
         let change = LocalChange {
             scope: new.scope,
             record,
@@ -767,6 +827,7 @@ impl Actor {
         };
         self.write(change, batch)?;
         self.replicas.adopt(new.record);
+        self.changes.push(announced);
         Ok(record)
     }
 
@@ -821,42 +882,86 @@ impl Actor {
             report.outcomes.push(outcome);
         }
         report.applied = self.replicas.apply(&accepted, &StoreSource(&self.store));
-        // The earliest entry time per record, taken in one pass, dates records new to this node.
-        let mut first_ms: std::collections::HashMap<[u8; 16], u64> =
+        // The earliest entry time per record, taken in one pass, dates records new to this node; the entries'
+        // log scope says who may hear of the change.
+        let mut first: std::collections::HashMap<[u8; 16], (u64, &Scope)> =
             std::collections::HashMap::new();
         for e in &accepted {
-            let t = first_ms
+            let t = first
                 .entry(e.content.record)
-                .or_insert(e.content.timestamp_ms);
-            *t = (*t).min(e.content.timestamp_ms);
+                .or_insert((e.content.timestamp_ms, &e.content.log.scope));
+            t.0 = t.0.min(e.content.timestamp_ms);
         }
         for record in &report.applied.touched {
-            let created_ms = first_ms.get(&record.0).copied().unwrap_or(0);
-            self.index_record(*record, created_ms, batch);
+            let Some((created_ms, scope)) = first.get(&record.0).copied() else {
+                continue;
+            };
+            if let Some((kind, created)) = self.index_record(*record, created_ms, batch) {
+                self.changes.push(Change {
+                    record: *record,
+                    kind,
+                    scope: scope.as_str().to_owned(),
+                    created,
+                    origin: Origin::Remote,
+                });
+            }
         }
         self.stats.remote_applied += report.applied.applied as u64;
         self.stats.remote_refused += report.refused() as u64;
         report
     }
 
-    /// Adds a record that arrived from elsewhere to the store's record index, once its document reads.
+    /// Adds a record that arrived from elsewhere to the store's record index, once its document reads. Returns
+    /// its kind and whether it is new here, or nothing while its document does not read yet.
     fn index_record(
         &mut self,
         record: RecordId,
         created_ms: u64,
         batch: &mut hifazat_store::WriteBatch,
-    ) {
-        if matches!(self.store.record(&record), Ok(Some(_))) {
-            return;
+    ) -> Option<(RecordKind, bool)> {
+        if let Ok(Some(meta)) = self.store.record(&record) {
+            let kind = if meta.kind == KIND_CASE {
+                RecordKind::Case
+            } else {
+                RecordKind::Alert
+            };
+            return Some((kind, false));
         }
-        let kind = match self.replicas.kind(record, &StoreSource(&self.store)) {
-            Some(RecordKind::Alert) => KIND_ALERT,
-            Some(RecordKind::Case) => KIND_CASE,
-            None => return,
+        let kind = self.replicas.kind(record, &StoreSource(&self.store))?;
+        let code = match kind {
+            RecordKind::Alert => KIND_ALERT,
+            RecordKind::Case => KIND_CASE,
         };
-        self.store
-            .set_record(batch, &record, RecordMeta { kind, created_ms });
+        self.store.set_record(
+            batch,
+            &record,
+            RecordMeta {
+                kind: code,
+                created_ms,
+            },
+        );
+        Some((kind, true))
     }
+}
+
+/// One announcement per record for a group, in the order the records first changed: a record that two requests
+/// of one group touched is announced once, as created if either created it.
+fn merged(changes: Vec<Change>) -> Vec<Change> {
+    if changes.len() < 2 {
+        return changes;
+    }
+    let mut at: std::collections::HashMap<RecordId, usize> = std::collections::HashMap::new();
+    let mut out: Vec<Change> = Vec::with_capacity(changes.len());
+    for change in changes {
+        match at.get(&change.record) {
+            Some(&i) => out[i].created |= change.created,
+            None => {
+                at.insert(change.record, out.len());
+                out.push(change);
+            }
+        }
+    }
+    out
 }
 
 /// A new record's id: the creation time in milliseconds (6 bytes, big-endian), then 10 random bytes. Ids made

@@ -34,6 +34,8 @@ pub const COMMIT_GROUP_MAX: usize = 256;
 pub const FLUSH_QUEUE_MAX: usize = 4;
 /// Batches of our own new entries waiting for the network to announce them; a slower listener re-reads heads.
 pub const WRITTEN_QUEUE_MAX: usize = 1_024;
+/// Record changes waiting for live-event listeners; a slower listener is told it lagged and reads again.
+pub const CHANGES_QUEUE_MAX: usize = 4_096;
 /// Requests waiting for the engine; when full, callers wait (back-pressure), never grow a queue.
 pub const ENGINE_QUEUE_MAX: usize = 1_024;
 
@@ -87,6 +89,10 @@ pub const HTTP_BODY_BYTES_MAX: usize = 256 * 1024;
 pub const HTTP_TIMEOUT_MS: u64 = 10_000;
 /// HTTP requests served at once per node.
 pub const HTTP_CONCURRENCY_MAX: usize = 512;
+/// Live event streams (`GET /api/v1/events`) open at once; they last, so they do not count against the above.
+pub const EVENT_STREAMS_MAX: usize = 64;
+/// Seconds between keep-alive comments on a quiet event stream, so proxies and clients see it is alive.
+pub const EVENT_KEEPALIVE_SECS: u64 = 15;
 
 /// Text field lengths, in characters.
 pub const NAME_CHARS_MAX: usize = 100;

@@ -1,0 +1,114 @@
+//! Change announcements: every record that changes on a node is announced once durable, local or remote, and a
+//! read made on hearing of it sees the change.
+
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use hifazat_domain::{AlertDraft, CaseDraft, RecordKind};
+use hifazat_engine::{Change, Engine, EngineConfig, Origin};
+use hifazat_log::Signer;
+use hifazat_store::Store;
+use hifazat_topology::Topology;
+use tokio::sync::broadcast::Receiver;
+
+fn engine(dir: &std::path::Path, name: &str, key: u8) -> Engine {
+    Engine::start(EngineConfig {
+        node_name: name.into(),
+        topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
+        signer: Signer::new(SigningKey::from_bytes(&[key; 32])),
+        store: Store::open(&dir.join(name)).unwrap(),
+    })
+    .unwrap()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn alert() -> AlertDraft {
+    serde_json::from_value(serde_json::json!({
+        "child_name": "Zara", "age_years": 5, "sex": "female", "description": "yellow dress",
+        "last_seen": {"district": "PB-LHR", "lat": 31.55, "lon": 74.34},
+        "last_seen_at_ms": now_ms() - 1_000,
+        "reporter": {"name": "Aunt", "mobile": "+923451234567"}, "channel": "police_station"
+    }))
+    .unwrap()
+}
+
+fn case() -> CaseDraft {
+    serde_json::from_value(serde_json::json!({
+        "category": "harassment", "district": "PB-LHR", "description": "followed home from school",
+        "channel": "police_station"
+    }))
+    .unwrap()
+}
+
+async fn next(rx: &mut Receiver<Change>) -> Change {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a change within 10 s")
+        .expect("a change")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_and_remote_changes_are_announced_once_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let lahore = engine(dir.path(), "lahore", 1);
+    let punjab = engine(dir.path(), "punjab", 2);
+    let mut at_lahore = lahore.subscribe_changes();
+    let mut at_punjab = punjab.subscribe_changes();
+    let mut written = lahore.subscribe_written();
+
+    let alert_id = lahore.raise_alert(alert(), "clerk".into()).await.unwrap();
+    let case_id = lahore.file_case(case(), "clerk".into()).await.unwrap();
+    let first = next(&mut at_lahore).await;
+    assert_eq!(
+        first,
+        Change {
+            record: alert_id,
+            kind: RecordKind::Alert,
+            scope: "alerts".into(),
+            created: true,
+            origin: Origin::Local,
+        }
+    );
+    let second = next(&mut at_lahore).await;
+    assert_eq!(
+        (second.record, second.kind, second.scope.as_str()),
+        (case_id, RecordKind::Case, "cases/pb-lhr")
+    );
+
+    // Lahore's entries reach Punjab: each record is announced there as new and remote, and reads at once.
+    let mut entries = Vec::new();
+    while entries.len() < 2 {
+        entries.extend(written.recv().await.unwrap().iter().cloned());
+    }
+    let report = punjab.apply_remote(entries.clone()).await.unwrap();
+    assert_eq!(report.stored(), 2);
+    let mut heard = vec![next(&mut at_punjab).await, next(&mut at_punjab).await];
+    heard.sort_by_key(|c| c.kind == RecordKind::Case);
+    assert_eq!(heard[0].record, alert_id);
+    assert_eq!(heard[1].record, case_id);
+    for change in &heard {
+        assert!(change.created, "{change:?}");
+        assert_eq!(change.origin, Origin::Remote);
+    }
+    assert_eq!(
+        punjab.alert(alert_id).await.unwrap().public.child_name,
+        "Zara"
+    );
+    assert!(punjab.case(case_id).await.is_ok());
+
+    // The same entries again change nothing, so nothing is announced.
+    let again = punjab.apply_remote(entries).await.unwrap();
+    assert_eq!(again.duplicate(), 2);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), at_punjab.recv())
+            .await
+            .is_err(),
+        "duplicates announced a change"
+    );
+}
