@@ -41,3 +41,38 @@ impl DalekBatch {
         ed25519_dalek::verify_batch(&refs, &self.signatures, &self.keys).unwrap();
     }
 }
+
+/// A plain libp2p gossipsub node, the raw baseline beside the federation: TCP, noise and yamux as the nodes use,
+/// content-hash message ids and the nodes' heartbeat, subscribed to one topic and listening on `listen`. Nothing
+/// is verified, stored or applied.
+pub fn raw_gossip_swarm(
+    listen: libp2p::Multiaddr,
+    topic: &libp2p::gossipsub::IdentTopic,
+) -> libp2p::Swarm<libp2p::gossipsub::Behaviour> {
+    use libp2p::gossipsub::{self, MessageId};
+    use sha2::{Digest, Sha256};
+    use std::time::Duration;
+    let config = gossipsub::ConfigBuilder::default()
+        .message_id_fn(|m: &gossipsub::Message| MessageId::new(&Sha256::digest(&m.data)))
+        .heartbeat_interval(Duration::from_millis(hifazat_limits::GOSSIP_HEARTBEAT_MS))
+        .build()
+        .expect("gossipsub config");
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .expect("tcp")
+        .with_behaviour(|key| {
+            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)
+                .expect("gossipsub")
+        })
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    swarm.behaviour_mut().subscribe(topic).expect("subscribe");
+    swarm.listen_on(listen).expect("listen");
+    swarm
+}
