@@ -12,6 +12,10 @@ pub const PAYLOAD_BYTES_MAX: usize = 64 * 1024;
 pub const SCOPE_BYTES_MAX: usize = 48;
 /// Longest acting-user name inside an entry, in bytes (UTF-8).
 pub const ACTOR_BYTES_MAX: usize = 64;
+/// An API user's name, in characters.
+pub const USER_NAME_CHARS_MAX: usize = 40;
+/// API users one node keeps.
+pub const USERS_MAX: usize = 10_000;
 /// Fixed part of an encoded entry, in bytes: everything but the scope, actor and payload bodies.
 /// version 1 + author 32 + scope len 1 + seq 8 + prev 32 + time 8 + record 16 + actor len 1 + payload len 4 + sig 64.
 pub const ENTRY_FIXED_BYTES: usize = 1 + 32 + 1 + 8 + 32 + 8 + 16 + 1 + 4 + 64;

@@ -1,0 +1,314 @@
+//! Roles, the areas they cover, and the access rules of the API. Pure: everything is decided from the caller, the
+//! topology and the record's district.
+
+use std::fmt;
+use std::str::FromStr;
+
+use hifazat_domain::EventKind;
+use hifazat_topology::{Node, Role as NodeRole, Topology};
+use serde::{Deserialize, Serialize};
+
+/// What an API user does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Works alerts and cases at a police station of one district.
+    StationOfficer,
+    /// District Police Officer: one district.
+    Dpo,
+    /// Regional Police Officer: one region's districts.
+    Rpo,
+    /// Inspector General of Police: one province.
+    Ig,
+    /// The ministry: everything but the register, read-only for police work.
+    Ministry,
+    /// Keeps the sex-offender register (federal node only).
+    RegisterOfficer,
+    /// Verifies signed histories; sees what the public sees.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::StationOfficer,
+        Role::Dpo,
+        Role::Rpo,
+        Role::Ig,
+        Role::Ministry,
+        Role::RegisterOfficer,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::StationOfficer => "station_officer",
+            Role::Dpo => "dpo",
+            Role::Rpo => "rpo",
+            Role::Ig => "ig",
+            Role::Ministry => "ministry",
+            Role::RegisterOfficer => "register_officer",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// Police roles work alerts and cases in their area.
+    pub fn is_police(self) -> bool {
+        matches!(
+            self,
+            Role::StationOfficer | Role::Dpo | Role::Rpo | Role::Ig
+        )
+    }
+
+    /// The kind of area the role is given: `district`, `region`, `province`, or none (national).
+    pub fn area_kind(self) -> Option<&'static str> {
+        match self {
+            Role::StationOfficer | Role::Dpo => Some("district"),
+            Role::Rpo => Some("region"),
+            Role::Ig => Some("province"),
+            Role::Ministry | Role::RegisterOfficer | Role::Auditor => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                format!("`{s}` is not a role; one of {}", names.join(", "))
+            })
+    }
+}
+
+/// The part of the country a user's role covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "code", rename_all = "snake_case")]
+pub enum Area {
+    District(String),
+    Region(String),
+    Province(String),
+    National,
+}
+
+impl Area {
+    /// Whether a record of `district` lies in this area.
+    pub fn covers(&self, topology: &Topology, district: &str) -> bool {
+        match self {
+            Area::National => true,
+            Area::District(d) => d == district,
+            Area::Region(r) => topology.district(district).is_some_and(|d| &d.region == r),
+            Area::Province(p) => topology
+                .district(district)
+                .is_some_and(|d| &d.province == p),
+        }
+    }
+
+    /// Checks that the area exists in `topology` and that `node` holds the cases of at least part of it (a
+    /// district node its district; a province node its province; the federal node everything), so a user given
+    /// it sees something here.
+    pub fn check(&self, topology: &Topology, node: &Node) -> Result<(), String> {
+        let node_province = node.province.as_deref();
+        match self {
+            Area::National => Ok(()),
+            Area::District(code) => {
+                let d = topology
+                    .district(code)
+                    .ok_or_else(|| format!("district `{code}` is not in the topology"))?;
+                let here = match node.role {
+                    NodeRole::Federal => true,
+                    NodeRole::Province => node_province == Some(d.province.as_str()),
+                    NodeRole::District => node.district.as_deref() == Some(code.as_str()),
+                };
+                here.then_some(()).ok_or_else(|| {
+                    format!("district `{code}` is not on node `{}`'s line", node.name)
+                })
+            }
+            Area::Region(code) => {
+                let r = topology
+                    .region(code)
+                    .ok_or_else(|| format!("region `{code}` is not in the topology"))?;
+                let here = match node.role {
+                    NodeRole::Federal => true,
+                    NodeRole::Province => node_province == Some(r.province.as_str()),
+                    NodeRole::District => node
+                        .district
+                        .as_deref()
+                        .and_then(|d| topology.district(d))
+                        .is_some_and(|d| d.region == *code),
+                };
+                here.then_some(())
+                    .ok_or_else(|| format!("region `{code}` is not on node `{}`'s line", node.name))
+            }
+            Area::Province(code) => {
+                topology
+                    .province(code)
+                    .ok_or_else(|| format!("province `{code}` is not in the topology"))?;
+                let here = match node.role {
+                    NodeRole::Federal => true,
+                    NodeRole::Province => node_province == Some(code.as_str()),
+                    NodeRole::District => node_province == Some(code.as_str()),
+                };
+                here.then_some(()).ok_or_else(|| {
+                    format!("province `{code}` is not on node `{}`'s line", node.name)
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Display for Area {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Area::District(c) => write!(f, "district {c}"),
+            Area::Region(c) => write!(f, "region {c}"),
+            Area::Province(c) => write!(f, "province {c}"),
+            Area::National => f.write_str("national"),
+        }
+    }
+}
+
+/// Who is calling: the public (no token), or a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Public,
+    User {
+        name: String,
+        role: Role,
+        area: Area,
+    },
+}
+
+/// Why a caller may not do something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied(pub String);
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn deny<T>(why: impl Into<String>) -> Result<T, Denied> {
+    Err(Denied(why.into()))
+}
+
+impl Caller {
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Caller::Public => None,
+            Caller::User { role, .. } => Some(*role),
+        }
+    }
+
+    /// The acting user as it goes into signed entries: `role:name`, or `public`.
+    pub fn actor(&self) -> String {
+        match self {
+            Caller::Public => "public".into(),
+            Caller::User { name, role, .. } => format!("{role}:{name}"),
+        }
+    }
+
+    fn police_covering(&self, topology: &Topology, district: &str) -> bool {
+        matches!(self, Caller::User { role, area, .. } if role.is_police() && area.covers(topology, district))
+    }
+
+    /// Whether the caller sees the restricted part of an alert last seen in `district` (who reported it, the
+    /// police notes): police whose area covers it, and the ministry.
+    pub fn sees_alert_restricted(&self, topology: &Topology, district: &str) -> bool {
+        self.police_covering(topology, district) || self.role() == Some(Role::Ministry)
+    }
+
+    /// Whether the caller sees cases of `district` at all (their category, place and timeline), and then their
+    /// restricted part too: police whose area covers it, and the ministry. The public follows its own case by its
+    /// tracking code only.
+    pub fn sees_cases(&self, topology: &Topology, district: &str) -> bool {
+        self.police_covering(topology, district) || self.role() == Some(Role::Ministry)
+    }
+
+    /// Raising an alert: police anywhere (a child may be reported missing at any station), and the public through
+    /// the portal. Others (the ministry, register officers, auditors) do not raise alerts.
+    pub fn may_raise_alert(&self) -> Result<(), Denied> {
+        match self {
+            Caller::Public => Ok(()),
+            Caller::User { role, .. } if role.is_police() => Ok(()),
+            Caller::User { role, .. } => deny(format!("a {role} does not raise alerts")),
+        }
+    }
+
+    /// Adding `event` to the timeline of an alert last seen in `district`. Only police roles validate or close,
+    /// and only in their area; mobilising, FIRs and escalation belong to the area's police too. A sighting,
+    /// recovery or reunion can happen anywhere, so any police officer may record it.
+    pub fn may_add_alert_event(
+        &self,
+        topology: &Topology,
+        district: &str,
+        event: &EventKind,
+    ) -> Result<(), Denied> {
+        let Caller::User { role, area, .. } = self else {
+            return deny("only police officials add timeline events; the public reports sightings");
+        };
+        if !role.is_police() {
+            return deny(format!("a {role} does not work alerts"));
+        }
+        let anywhere = matches!(
+            event,
+            EventKind::Sighted | EventKind::Recovered | EventKind::Reunited
+        );
+        if anywhere || area.covers(topology, district) {
+            Ok(())
+        } else {
+            deny(format!(
+                "this alert was raised for {district}, outside your area ({area})"
+            ))
+        }
+    }
+
+    /// Filing a case in `district`: the public (anonymous allowed), and police whose area covers the district.
+    pub fn may_file_case(&self, topology: &Topology, district: &str) -> Result<(), Denied> {
+        match self {
+            Caller::Public => Ok(()),
+            Caller::User { role, area, .. } if role.is_police() => {
+                if area.covers(topology, district) {
+                    Ok(())
+                } else {
+                    deny(format!("{district} is outside your area ({area})"))
+                }
+            }
+            Caller::User { role, .. } => deny(format!("a {role} does not file cases")),
+        }
+    }
+
+    /// Adding an event to a case of `district`: police whose area covers it.
+    pub fn may_add_case_event(&self, topology: &Topology, district: &str) -> Result<(), Denied> {
+        match self {
+            Caller::User { role, area, .. } if role.is_police() => {
+                if area.covers(topology, district) {
+                    Ok(())
+                } else {
+                    deny(format!(
+                        "this case belongs to {district}, outside your area ({area})"
+                    ))
+                }
+            }
+            Caller::Public => deny("only police officials work cases"),
+            Caller::User { role, .. } => deny(format!("a {role} does not work cases")),
+        }
+    }
+
+    /// Reading the node's peers and sync state: any official.
+    pub fn may_see_peers(&self) -> Result<(), Denied> {
+        match self {
+            Caller::Public => deny("the node's peers are for officials"),
+            Caller::User { .. } => Ok(()),
+        }
+    }
+}
