@@ -262,14 +262,21 @@ fn raw_gossip_processes(messages: usize, size: usize) -> Vec<Duration> {
     latencies
 }
 
-fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+fn http(
+    addr: SocketAddr,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n")),
         body.len()
     )?;
     let mut response = String::new();
@@ -381,7 +388,7 @@ fn demo_processes(alerts: usize) -> Vec<Duration> {
         .iter()
         .map(|n| SocketAddr::new(n.host, n.http_port))
         .collect();
-    let up = |a: SocketAddr| http(a, "GET", "/healthz", "").is_ok_and(|(s, _)| s == 200);
+    let up = |a: SocketAddr| http(a, None, "GET", "/healthz", "").is_ok_and(|(s, _)| s == 200);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !addrs.iter().all(|a| up(*a)) {
         assert!(
@@ -400,6 +407,15 @@ fn demo_processes(alerts: usize) -> Vec<Duration> {
     // Let connections and the gossip mesh form, as for the raw nodes.
     std::thread::sleep(Duration::from_secs(5));
     let from = index_of(&layout, "lahore");
+    // The demo's official at Lahore raises the alerts.
+    let tokens: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("demo-tokens.json")).expect("the demo's tokens"),
+    )
+    .expect("json");
+    let token = tokens["lahore"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
     let mut early = std::collections::HashMap::new();
     let mut latencies = Vec::with_capacity(alerts);
     let began = Instant::now();
@@ -410,7 +426,8 @@ fn demo_processes(alerts: usize) -> Vec<Duration> {
             .as_millis() as u64;
         let body = serde_json::to_string(&draft_json(now, n)).expect("json");
         let start = Instant::now();
-        let (status, text) = http(addrs[from], "POST", "/api/v1/alerts", &body).expect("POST");
+        let (status, text) =
+            http(addrs[from], Some(&token), "POST", "/api/v1/alerts", &body).expect("POST");
         assert_eq!(status, 201, "{text}");
         let posted = start.elapsed();
         let id: serde_json::Value = serde_json::from_str(&text).expect("json");

@@ -52,9 +52,8 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
-    /// Runs a node: opens its store and serves its local HTTP API (GET /healthz, POST /api/v1/alerts,
-    /// GET /api/v1/alerts/{id}, POST /api/v1/cases, GET /api/v1/cases/{id}, GET /api/v1/peers) until
-    /// interrupted. Listens on the node's address from the topology unless --listen says otherwise. With a signed
+    /// Runs a node: opens its store and serves its local HTTP API (health; alerts, their events and sightings;
+    /// cases and their events; tracking; live events; peers; README lists them) until interrupted. Listens on the node's address from the topology unless --listen says otherwise. With a signed
     /// topology installed, it also joins the federation on the topology's peer-to-peer address.
     Serve {
         #[arg(long)]
@@ -62,6 +61,12 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.5:8080 (port 0 picks a free port and prints it).
         #[arg(long)]
         listen: Option<SocketAddr>,
+    },
+    /// The node's API users: each has a role, the area it covers and a token (printed once by `add`; only its
+    /// hash is kept). A running node sees changes within a second.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Log tools.
     Log {
@@ -134,6 +139,43 @@ enum TopologyCommand {
         root: String,
         /// The signed topology.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a user and prints their API token, once. Requests carry it as `Authorization: Bearer <token>`.
+    /// Roles: station_officer and dpo (need --district), rpo (--region), ig (--province), ministry, auditor,
+    /// register_officer (federal node only; these three cover the whole country).
+    Add {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        role: hifazat_access::Role,
+        /// The user's name, as it will appear in every entry they write.
+        #[arg(long)]
+        name: String,
+        /// District code, e.g. PB-LHR.
+        #[arg(long, group = "area")]
+        district: Option<String>,
+        /// Region code, e.g. PB-LAHORE.
+        #[arg(long, group = "area")]
+        region: Option<String>,
+        /// Province code, e.g. PB.
+        #[arg(long, group = "area")]
+        province: Option<String>,
+    },
+    /// Removes a user; their token stops working.
+    Remove {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Lists the node's users (names, roles, areas; never tokens).
+    List {
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -448,12 +490,67 @@ async fn serve(data: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     // Tests and the demo read this line to learn the port.
     println!("hifazat: node {name} listening on http://{bound}");
     std::io::stdout().flush()?;
-    axum::serve(listener, hifazat_api::router(engine, net))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let users = hifazat_access::Directory::open(data).context("reading the node's users")?;
+    let app = hifazat_api::Api::new(engine).net(net).users(users).router();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
+}
+
+fn user_command(command: UserCommand) -> anyhow::Result<()> {
+    use hifazat_access::{Area, Users};
+    match command {
+        UserCommand::Add {
+            data,
+            role,
+            name,
+            district,
+            region,
+            province,
+        } => {
+            // The node's identity and topology only: the store may be open in a running node.
+            let (node_name, key) = node_identity(&data)?;
+            let topology = load_topology(&data, &node_name, &key)?;
+            let node = topology
+                .node(&node_name)
+                .context("this node is not in its topology")?;
+            let area = match (district, region, province) {
+                (Some(d), _, _) => Area::District(d),
+                (_, Some(r), _) => Area::Region(r),
+                (_, _, Some(p)) => Area::Province(p),
+                _ => Area::National,
+            };
+            let (user, token) = Users::add(&data, &topology, node, &name, role, area)?;
+            println!(
+                "added {} `{}` ({}) on node {node_name}",
+                user.role, user.name, user.area
+            );
+            println!("token (shown once; keep it secret): {token}");
+            Ok(())
+        }
+        UserCommand::Remove { data, name } => {
+            let user = Users::remove(&data, &name)?;
+            println!("removed {} `{}`", user.role, user.name);
+            Ok(())
+        }
+        UserCommand::List { data } => {
+            for user in Users::load(&data)?.list() {
+                println!(
+                    "{:<18} {:<28} {}",
+                    user.role.as_str(),
+                    user.area.to_string(),
+                    user.name
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 fn log_verify(data: &Path) -> anyhow::Result<bool> {
@@ -570,6 +667,7 @@ async fn demo(data: &Path, layout: Option<&Path>, skip: &[String]) -> anyhow::Re
         }
     }
     sign_demo_topology(&text, &topology, data)?;
+    demo_officials(&topology, data)?;
     let mut children: Vec<(String, Child)> = Vec::new();
     for node in topology.nodes.iter().filter(|n| !skip.contains(&n.name)) {
         let dir = data.join(&node.name);
@@ -592,6 +690,10 @@ async fn demo(data: &Path, layout: Option<&Path>, skip: &[String]) -> anyhow::Re
             node.name, node.role, node.host, node.http_port
         );
     }
+    println!(
+        "Each node has a demo official; their API tokens are in {}.",
+        data.join(DEMO_TOKENS).display()
+    );
     println!("Ctrl-C (or SIGTERM) stops every node.");
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -604,6 +706,58 @@ async fn demo(data: &Path, layout: Option<&Path>, skip: &[String]) -> anyhow::Re
         let _ = child.kill();
         let _ = child.wait();
     }
+    Ok(())
+}
+
+/// The demo's officials' tokens, by node name, in the demo's data directory (mode 0600).
+const DEMO_TOKENS: &str = "demo-tokens.json";
+
+/// On the first run, adds one official to each demo node and keeps their tokens in `demo-tokens.json`, so the
+/// API can be tried at once: a station officer at each district node, the province's IG at each province node, the
+/// ministry at the federal node. Later runs keep them.
+fn demo_officials(topology: &Topology, data: &Path) -> anyhow::Result<()> {
+    use hifazat_access::{Area, Role, Users};
+    let path = data.join(DEMO_TOKENS);
+    if path.exists() {
+        return Ok(());
+    }
+    let mut tokens = std::collections::BTreeMap::new();
+    for node in &topology.nodes {
+        let (role, area) = match node.role {
+            hifazat_topology::Role::District => (
+                Role::StationOfficer,
+                Area::District(
+                    node.district
+                        .clone()
+                        .context("a district node's district")?,
+                ),
+            ),
+            hifazat_topology::Role::Province => (
+                Role::Ig,
+                Area::Province(
+                    node.province
+                        .clone()
+                        .context("a province node's province")?,
+                ),
+            ),
+            hifazat_topology::Role::Federal => (Role::Ministry, Area::National),
+        };
+        let name = format!("demo {role} {}", node.name);
+        let (_, token) = Users::add(&data.join(&node.name), topology, node, &name, role, area)?;
+        tokens.insert(
+            node.name.clone(),
+            serde_json::json!({ "role": role, "name": name, "token": token }),
+        );
+    }
+    let text = serde_json::to_string_pretty(&tokens)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
     Ok(())
 }
 
@@ -635,6 +789,7 @@ fn main() -> anyhow::Result<()> {
             data,
         } => init(&topology, &node, &data),
         Command::Serve { data, listen } => runtime()?.block_on(serve(&data, listen)),
+        Command::User { command } => user_command(command),
         Command::Log {
             command: LogCommand::Verify { data },
         } => {

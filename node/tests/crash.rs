@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{alert_body, exe, http, id_of, init, start};
+use common::{add_user, alert_body, exe, http, http_as, id_of, init, start};
 
 const ROUNDS: u64 = 12;
 const WRITERS: usize = 4;
@@ -21,6 +21,17 @@ fn acknowledged_alerts_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("node");
     assert!(init("lahore", &data).status.success());
+    let token = add_user(
+        &data,
+        &[
+            "--role",
+            "station_officer",
+            "--name",
+            "clerk",
+            "--district",
+            "PB-LHR",
+        ],
+    );
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut seed: u64 = 0x5eed;
@@ -37,13 +48,14 @@ fn acknowledged_alerts_survive_sigkill() {
         let stop = Arc::new(AtomicBool::new(false));
         let writers: Vec<_> = (0..WRITERS)
             .map(|w| {
-                let (acked, stop) = (acked.clone(), stop.clone());
+                let (acked, stop, token) = (acked.clone(), stop.clone(), token.clone());
                 std::thread::spawn(move || {
                     let deadline = Instant::now() + Duration::from_secs(10);
                     let mut n = w * 1_000_000 + round as usize * 10_000;
                     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
                         n += 1;
-                        match http(addr, "POST", "/api/v1/alerts", &alert_body(n)) {
+                        match http_as(addr, Some(&token), "POST", "/api/v1/alerts", &alert_body(n))
+                        {
                             Ok((201, body)) => acked.lock().unwrap().push(id_of(&body)),
                             Ok((status, body)) => panic!("unexpected {status}: {body}"),
                             Err(_) => return, // the server is gone

@@ -10,7 +10,10 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Stopper, alert_body, case_body, demo_names, exe, http, id_of, status_of, wait_until};
+use common::{
+    Stopper, alert_body, case_body, demo_names, demo_tokens, exe, http, http_as, id_of, status_as,
+    status_of, wait_until,
+};
 
 #[test]
 fn demo_starts_seven_signed_nodes_and_stops_them() {
@@ -67,7 +70,16 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
     // the federal node, and no one else.
     let names = demo_names();
     let node = |name: &str| addrs[names.iter().position(|n| n == name).unwrap()];
-    let (status, body) = http(node("lahore"), "POST", "/api/v1/alerts", &alert_body(1)).unwrap();
+    let tokens = demo_tokens(&data);
+    let token = |name: &str| tokens[name].clone();
+    let (status, body) = http_as(
+        node("lahore"),
+        Some(&token("lahore")),
+        "POST",
+        "/api/v1/alerts",
+        &alert_body(1),
+    )
+    .unwrap();
     assert_eq!(status, 201, "{body}");
     let alert = id_of(&body);
     let spread = wait_until(Duration::from_secs(30), || {
@@ -76,8 +88,9 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
             .all(|a| status_of(*a, &format!("/api/v1/alerts/{alert}")) == 200)
     });
     assert!(spread.is_some(), "the alert did not reach every node");
-    let (status, body) = http(
+    let (status, body) = http_as(
         node("karachi-south"),
+        Some(&token("karachi-south")),
         "POST",
         "/api/v1/cases",
         &case_body("SD-KHS", 1),
@@ -88,7 +101,7 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
     let line = wait_until(Duration::from_secs(30), || {
         ["sindh", "federal"]
             .iter()
-            .all(|n| status_of(node(n), &format!("/api/v1/cases/{case}")) == 200)
+            .all(|n| status_as(node(n), &token(n), &format!("/api/v1/cases/{case}")) == 200)
     });
     assert!(
         line.is_some(),
@@ -96,12 +109,25 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
     );
     for outside in ["punjab", "lahore", "kasur", "hyderabad"] {
         assert_eq!(
-            status_of(node(outside), &format!("/api/v1/cases/{case}")),
+            status_as(
+                node(outside),
+                &token(outside),
+                &format!("/api/v1/cases/{case}")
+            ),
             404,
             "{outside} holds a case outside its line"
         );
     }
-    let (status, body) = http(node("lahore"), "GET", "/api/v1/peers", "").unwrap();
+    let (status, _) = http(node("lahore"), "GET", "/api/v1/peers", "").unwrap();
+    assert_eq!(status, 401, "peers are for officials");
+    let (status, body) = http_as(
+        node("lahore"),
+        Some(&token("lahore")),
+        "GET",
+        "/api/v1/peers",
+        "",
+    )
+    .unwrap();
     assert_eq!(status, 200, "{body}");
     let peers: serde_json::Value = serde_json::from_str(&body).unwrap();
     let connected: Vec<&str> = peers["peers"]

@@ -13,7 +13,10 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Stopper, alert_body_in, case_body, exe, http, id_of, status_of, wait_until};
+use common::{
+    Stopper, alert_body_in, case_body, demo_tokens, exe, http_as, id_of, status_as, status_of,
+    wait_until,
+};
 
 /// How long the federation may take to converge after the link comes back (the README states this bound).
 const CONVERGENCE_LIMIT: Duration = Duration::from_secs(60);
@@ -172,16 +175,20 @@ fn a_district_cut_off_for_real_converges_after_the_heal() {
         .spawn()
         .unwrap();
     let _hyderabad = Stopper(hyderabad);
+    let tokens = demo_tokens(&data);
+    let token = |name: &str| tokens[name].clone();
     let connected = |name: &str, peer: &str| -> bool {
-        http(addr(name), "GET", "/api/v1/peers", "").is_ok_and(|(s, body)| {
-            s == 200
-                && serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| {
-                    v["peers"].as_array().is_some_and(|ps| {
-                        ps.iter()
-                            .any(|p| p["name"] == peer && p["connected"] == true)
+        http_as(addr(name), Some(&token(name)), "GET", "/api/v1/peers", "").is_ok_and(
+            |(s, body)| {
+                s == 200
+                    && serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| {
+                        v["peers"].as_array().is_some_and(|ps| {
+                            ps.iter()
+                                .any(|p| p["name"] == peer && p["connected"] == true)
+                        })
                     })
-                })
-        })
+            },
+        )
     };
     assert!(
         wait_until(Duration::from_secs(30), || connected("hyderabad", "sindh")
@@ -191,7 +198,7 @@ fn a_district_cut_off_for_real_converges_after_the_heal() {
     );
 
     let post = |name: &str, path: &str, body: &str| -> String {
-        let (status, text) = http(addr(name), "POST", path, body).unwrap();
+        let (status, text) = http_as(addr(name), Some(&token(name)), "POST", path, body).unwrap();
         assert_eq!(status, 201, "{name} {path}: {text}");
         id_of(&text)
     };
@@ -215,7 +222,7 @@ fn a_district_cut_off_for_real_converges_after_the_heal() {
             &alert_body_in("PB-LHR", 31.55, 74.34, n),
         ));
         alerts.push(post(
-            "federal",
+            "karachi-south",
             "/api/v1/alerts",
             &alert_body_in("SD-KHS", 24.85, 67.01, n),
         ));
@@ -252,7 +259,7 @@ fn a_district_cut_off_for_real_converges_after_the_heal() {
                 .all(|(_, a)| status_of(*a, &format!("/api/v1/alerts/{id}")) == 200)
         }) && cases.iter().all(|(id, line)| {
             line.iter()
-                .all(|n| status_of(addr(n), &format!("/api/v1/cases/{id}")) == 200)
+                .all(|n| status_as(addr(n), &token(n), &format!("/api/v1/cases/{id}")) == 200)
         })
     });
     let missing: Vec<String> = alerts
@@ -265,7 +272,9 @@ fn a_district_cut_off_for_real_converges_after_the_heal() {
         })
         .chain(cases.iter().flat_map(|(id, line)| {
             line.iter()
-                .filter(move |n| status_of(addr(n), &format!("/api/v1/cases/{id}")) != 200)
+                .filter(move |n| {
+                    status_as(addr(n), &token(n), &format!("/api/v1/cases/{id}")) != 200
+                })
                 .map(move |n| format!("case {id} at {n}"))
         }))
         .collect();
@@ -279,7 +288,7 @@ fn a_district_cut_off_for_real_converges_after_the_heal() {
         for (name, a) in &nodes {
             if !line.contains(name) {
                 assert_eq!(
-                    status_of(*a, &format!("/api/v1/cases/{id}")),
+                    status_as(*a, &token(name), &format!("/api/v1/cases/{id}")),
                     404,
                     "case {id} reached {name}, outside its line"
                 );

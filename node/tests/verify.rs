@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{alert_body, exe, http, init, start};
+use common::{add_user, alert_body, exe, http_as, init, start};
 use ed25519_dalek::SigningKey;
 use hifazat_log::{Entry, LogId, Signer};
 use hifazat_store::Store;
@@ -19,9 +19,21 @@ const ALERTS: usize = 300;
 fn populated(root: &Path) -> PathBuf {
     let data = root.join("pristine");
     assert!(init("lahore", &data).status.success());
+    let token = add_user(
+        &data,
+        &[
+            "--role",
+            "dpo",
+            "--name",
+            "DPO Lahore",
+            "--district",
+            "PB-LHR",
+        ],
+    );
     let (mut child, addr) = start(HOST, &data);
     for n in 0..ALERTS {
-        let (status, body) = http(addr, "POST", "/api/v1/alerts", &alert_body(n)).unwrap();
+        let (status, body) =
+            http_as(addr, Some(&token), "POST", "/api/v1/alerts", &alert_body(n)).unwrap();
         assert_eq!(status, 201, "{body}");
     }
     child.kill().unwrap(); // the process this test started

@@ -11,6 +11,7 @@
 //! so it can forward them without waiting for this node's disk. A
 //! failed store write or flush ends the process: it restarts and recovers from disk.
 
+mod summary;
 mod verify;
 
 use std::sync::Arc;
@@ -18,12 +19,12 @@ use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hifazat_domain::{
-    AlertDoc, AlertDraft, AlertStatus, CaseCategory, CaseDoc, CaseDraft, CaseStatus, Context,
-    Event, EventKind, Invalid, RecordDoc, RecordId, RecordKind, alert_status, case_status,
+    AlertDoc, AlertDraft, AlertStatus, CaseDoc, CaseDraft, CaseStatus, Context, Event, EventKind,
+    Invalid, RecordDoc, RecordId, RecordKind, Sighting, SightingDraft, alert_status, case_status,
 };
 use hifazat_limits as limits;
 use hifazat_log::{Content, Entry, Hash, LogId, Scope, Signer, VerifiedEntry, Verifier};
-use hifazat_replica::{ApplyReport, ChangeSource, NewRecord, Replicas};
+use hifazat_replica::{ApplyReport, ChangeSource, NewRecord, ReplicaError, Replicas};
 use hifazat_store::{AppendError, RecordMeta, Store, StoreError};
 use hifazat_topology::Topology;
 use rand_core::{OsRng, RngCore};
@@ -31,6 +32,7 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
+pub use summary::{AlertSummary, CaseSummary, Page, Summary};
 pub use verify::{LogReport, VerifyReport, verify_store};
 
 /// Record kinds as the store's record index writes them.
@@ -53,53 +55,20 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
-/// An alert as the local API shows it for now: its public part, timeline, sightings count and derived status.
-#[derive(Debug, Clone, Serialize)]
-pub struct AlertView {
+/// An alert as this node holds it, whole: the API decides what of it a caller may see.
+#[derive(Debug, Clone)]
+pub struct AlertRecord {
     pub id: RecordId,
-    pub public: hifazat_domain::AlertPublic,
-    pub timeline: Vec<Event>,
-    pub sightings: usize,
+    pub doc: AlertDoc,
     pub status: AlertStatus,
 }
 
-impl AlertView {
-    fn new(id: RecordId, doc: AlertDoc) -> AlertView {
-        let status = alert_status(&doc.timeline);
-        AlertView {
-            id,
-            public: doc.intake.public,
-            sightings: doc.sightings.len(),
-            timeline: doc.timeline,
-            status,
-        }
-    }
-}
-
-/// A case as the local API shows it for now: what it is about, where, its timeline and derived status. Who
-/// complained, the description and the tracking code are restricted and not shown.
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseView {
+/// A case as this node holds it, whole: the API decides what of it a caller may see.
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
     pub id: RecordId,
-    pub category: CaseCategory,
-    pub district: String,
-    pub anonymous: bool,
-    pub timeline: Vec<Event>,
+    pub doc: CaseDoc,
     pub status: CaseStatus,
-}
-
-impl CaseView {
-    fn new(id: RecordId, doc: CaseDoc) -> CaseView {
-        let status = case_status(&doc.timeline);
-        CaseView {
-            id,
-            category: doc.intake.category,
-            district: doc.intake.district,
-            anonymous: doc.intake.complainant.is_none(),
-            timeline: doc.timeline,
-            status,
-        }
-    }
 }
 
 /// Counts the engine keeps about itself.
@@ -119,11 +88,27 @@ enum Request {
     },
     GetAlert {
         id: RecordId,
-        reply: oneshot::Sender<Result<AlertView, EngineError>>,
+        reply: oneshot::Sender<Result<AlertRecord, EngineError>>,
     },
     GetCase {
         id: RecordId,
-        reply: oneshot::Sender<Result<CaseView, EngineError>>,
+        reply: oneshot::Sender<Result<CaseRecord, EngineError>>,
+    },
+    AddEvent {
+        id: RecordId,
+        event: Event,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    AddSighting {
+        id: RecordId,
+        sighting: Box<Sighting>,
+        actor: String,
+        now_ms: u64,
+        reply: oneshot::Sender<Result<usize, EngineError>>,
+    },
+    /// Answers once everything applied before it is durable.
+    Barrier {
+        reply: oneshot::Sender<()>,
     },
     ApplyRemote {
         checked: Box<Checked>,
@@ -269,6 +254,9 @@ struct Created {
     actor: String,
     meta: RecordMeta,
     now_ms: u64,
+    summary: Summary,
+    /// A case's tracking code.
+    tracking: Option<String>,
 }
 
 impl Local {
@@ -307,15 +295,22 @@ impl Local {
             note: None,
         };
         let doc = doc(raised);
+        let id = new_record_id(now);
+        let tracking = match &doc {
+            RecordDoc::Case(c) => Some(c.intake.tracking_code.as_str().to_owned()),
+            RecordDoc::Alert(_) => None,
+        };
         Ok(Created {
             scope,
-            record: NewRecord::build(self.author, new_record_id(now), &doc, now)?,
+            record: NewRecord::build(self.author, id, &doc, now)?,
             actor,
             meta: RecordMeta {
                 kind,
                 created_ms: now,
             },
             now_ms: now,
+            summary: Summary::of(id, &doc, now),
+            tracking,
         })
     }
 
@@ -532,21 +527,217 @@ impl Engine {
         self.call(|reply| Request::Create { new, reply }).await?
     }
 
-    pub async fn alert(&self, id: RecordId) -> Result<AlertView, EngineError> {
+    pub async fn alert(&self, id: RecordId) -> Result<AlertRecord, EngineError> {
         self.call(|reply| Request::GetAlert { id, reply }).await?
     }
 
-    /// Files a complaint case. Answers once it is on disk.
+    /// Adds an event to a record's timeline, acted by `actor`, recorded at this node now. Answers once it is on
+    /// disk, with the event as recorded.
+    pub async fn add_event(
+        &self,
+        id: RecordId,
+        kind: EventKind,
+        note: Option<String>,
+        actor: String,
+    ) -> Result<Event, EngineError> {
+        let actor = actor_name(&actor)?;
+        let note = note
+            .map(|n| hifazat_domain::validate::optional_text(&n, limits::NOTE_CHARS_MAX))
+            .transpose()
+            .map_err(|reason| Invalid::one("note", reason))?
+            .filter(|n| !n.is_empty());
+        let event = Event {
+            kind,
+            at_ms: now_ms(),
+            by: actor,
+            node: self.local.node_name.clone(),
+            note,
+        };
+        let sent = event.clone();
+        self.call(|reply| Request::AddEvent {
+            id,
+            event: sent,
+            reply,
+        })
+        .await??;
+        Ok(event)
+    }
+
+    /// Adds a sighting to an alert. Answers once it is on disk, with the alert's number of sightings.
+    pub async fn add_sighting(
+        &self,
+        id: RecordId,
+        draft: SightingDraft,
+        actor: String,
+    ) -> Result<usize, EngineError> {
+        let actor = actor_name(&actor)?;
+        let now = now_ms();
+        let sighting = draft.validate(&Context {
+            districts: &self.local.topology,
+            now_ms: now,
+        })?;
+        self.call(|reply| Request::AddSighting {
+            id,
+            sighting: Box::new(sighting),
+            actor,
+            now_ms: now,
+            reply,
+        })
+        .await?
+    }
+
+    /// A page of this node's alerts, newest first, that `keep` keeps (given each summary and its lower-case
+    /// searchable text: name, description, place): at most `limit`, starting below `before`. Stops after looking
+    /// at `LIST_SCAN_MAX` summaries and says where to go on.
+    pub async fn list_alerts(
+        &self,
+        keep: impl Fn(&AlertSummary, &str) -> bool + Send + 'static,
+        before: Option<RecordId>,
+        limit: usize,
+    ) -> Result<Page<AlertSummary>, EngineError> {
+        self.list(KIND_ALERT, before, limit, move |bytes| {
+            serde_json::from_slice::<summary::Stored<AlertSummary>>(bytes)
+                .ok()
+                .filter(|s| keep(&s.summary, &s.search))
+                .map(|s| s.summary)
+        })
+        .await
+    }
+
+    /// A page of this node's cases, as [`Engine::list_alerts`].
+    pub async fn list_cases(
+        &self,
+        keep: impl Fn(&CaseSummary) -> bool + Send + 'static,
+        before: Option<RecordId>,
+        limit: usize,
+    ) -> Result<Page<CaseSummary>, EngineError> {
+        self.list(KIND_CASE, before, limit, move |bytes| {
+            serde_json::from_slice::<summary::Stored<CaseSummary>>(bytes)
+                .ok()
+                .map(|s| s.summary)
+                .filter(|s| keep(s))
+        })
+        .await
+    }
+
+    async fn list<T: Send + 'static>(
+        &self,
+        kind: u8,
+        before: Option<RecordId>,
+        limit: usize,
+        pick: impl Fn(&[u8]) -> Option<T> + Send + 'static,
+    ) -> Result<Page<T>, EngineError> {
+        let store = self.local.store.clone();
+        let limit = limit.clamp(1, limits::LIST_PAGE_MAX);
+        let page = tokio::task::spawn_blocking(move || -> Result<Page<T>, StoreError> {
+            let mut page = Page {
+                items: Vec::new(),
+                next: None,
+                scanned: 0,
+            };
+            for item in store.summaries(kind, before.as_ref()) {
+                let (id, bytes) = item?;
+                page.scanned += 1;
+                if let Some(t) = pick(&bytes) {
+                    page.items.push(t);
+                }
+                if page.items.len() == limit || page.scanned == limits::LIST_SCAN_MAX {
+                    page.next = Some(id);
+                    break;
+                }
+            }
+            Ok(page)
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)??;
+        // What the scan saw was applied before this barrier: it answers once that is on disk.
+        self.call(|reply| Request::Barrier { reply }).await?;
+        Ok(page)
+    }
+
+    /// Every summary of records of `kind` this node holds, for statistics: `visit` sees each. Stops after
+    /// `STATS_SCAN_MAX` and says whether it saw them all.
+    pub async fn scan_summaries(
+        &self,
+        kind: RecordKind,
+        mut visit: impl FnMut(Summary) + Send + 'static,
+    ) -> Result<bool, EngineError> {
+        let store = self.local.store.clone();
+        let code = match kind {
+            RecordKind::Alert => KIND_ALERT,
+            RecordKind::Case => KIND_CASE,
+        };
+        let complete = tokio::task::spawn_blocking(move || -> Result<bool, StoreError> {
+            for (n, item) in store.summaries(code, None).enumerate() {
+                if n == limits::STATS_SCAN_MAX {
+                    return Ok(false);
+                }
+                let (_, bytes) = item?;
+                let summary = match kind {
+                    RecordKind::Alert => {
+                        serde_json::from_slice::<summary::Stored<AlertSummary>>(&bytes)
+                            .ok()
+                            .map(|s| Summary::Alert(s.summary, s.search))
+                    }
+                    RecordKind::Case => {
+                        serde_json::from_slice::<summary::Stored<CaseSummary>>(&bytes)
+                            .ok()
+                            .map(|s| Summary::Case(s.summary))
+                    }
+                };
+                if let Some(summary) = summary {
+                    visit(summary);
+                }
+            }
+            Ok(true)
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)??;
+        self.call(|reply| Request::Barrier { reply }).await?;
+        Ok(complete)
+    }
+
+    /// The case a tracking code was given to, if this node holds it.
+    pub async fn case_by_tracking(&self, code: &str) -> Result<Option<CaseRecord>, EngineError> {
+        let store = self.local.store.clone();
+        let code = code.to_owned();
+        let id = tokio::task::spawn_blocking(move || store.tracking(&code))
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        match id {
+            None => Ok(None),
+            Some(id) => match self.case(id).await {
+                Ok(case) => Ok(Some(case)),
+                Err(EngineError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// The topology this engine checks districts against.
+    pub fn topology(&self) -> &Topology {
+        &self.local.topology
+    }
+
+    /// This node's name.
+    pub fn node_name(&self) -> &str {
+        &self.local.node_name
+    }
+
+    /// Files a complaint case. Answers once it is on disk, with the case's id and its tracking code (for the
+    /// complainant, who follows the case with it).
     pub async fn file_case(
         &self,
         draft: CaseDraft,
         actor: String,
-    ) -> Result<RecordId, EngineError> {
+    ) -> Result<(RecordId, String), EngineError> {
         let new = Box::new(self.local.new_case(&draft, &actor)?);
-        self.call(|reply| Request::Create { new, reply }).await?
+        let code = new.tracking.clone().unwrap_or_default();
+        let id = self.call(|reply| Request::Create { new, reply }).await??;
+        Ok((id, code))
     }
 
-    pub async fn case(&self, id: RecordId) -> Result<CaseView, EngineError> {
+    pub async fn case(&self, id: RecordId) -> Result<CaseRecord, EngineError> {
         self.call(|reply| Request::GetCase { id, reply }).await?
     }
 
@@ -730,6 +921,29 @@ impl Actor {
                     let _ = reply.send(result);
                 })
             })),
+            Request::AddEvent { id, event, reply } => {
+                let result = self.add_event(id, event, batch);
+                answers.push(Box::new(move || {
+                    let _ = reply.send(result);
+                }));
+            }
+            Request::AddSighting {
+                id,
+                sighting,
+                actor,
+                now_ms,
+                reply,
+            } => {
+                let result = self.add_sighting(id, &sighting, &actor, now_ms, batch);
+                answers.push(Box::new(move || {
+                    let _ = reply.send(result);
+                }));
+            }
+            Request::Barrier { reply } => reads.push(Box::new(move |_: &mut Actor| {
+                Box::new(move || {
+                    let _ = reply.send(());
+                })
+            })),
             Request::ApplyRemote {
                 checked,
                 early,
@@ -827,22 +1041,160 @@ impl Actor {
         };
         self.write(change, batch)?;
         self.replicas.adopt(new.record);
+        self.store
+            .set_summary(batch, new.meta.kind, &record, &new.summary.encode());
+        if let Some(code) = &new.tracking {
+            self.store.set_tracking(batch, code, &record);
+        }
         self.changes.push(announced);
         Ok(record)
     }
 
-    fn get_alert(&mut self, id: RecordId) -> Result<AlertView, EngineError> {
+    fn get_alert(&mut self, id: RecordId) -> Result<AlertRecord, EngineError> {
         match self.replicas.get(id, &StoreSource(&self.store))? {
-            Some(RecordDoc::Alert(doc)) => Ok(AlertView::new(id, doc)),
+            Some(RecordDoc::Alert(doc)) => Ok(AlertRecord {
+                id,
+                status: alert_status(&doc.timeline),
+                doc,
+            }),
             _ => Err(EngineError::NotFound(id)),
         }
     }
 
-    fn get_case(&mut self, id: RecordId) -> Result<CaseView, EngineError> {
+    fn get_case(&mut self, id: RecordId) -> Result<CaseRecord, EngineError> {
         match self.replicas.get(id, &StoreSource(&self.store))? {
-            Some(RecordDoc::Case(doc)) => Ok(CaseView::new(id, doc)),
+            Some(RecordDoc::Case(doc)) => Ok(CaseRecord {
+                id,
+                status: case_status(&doc.timeline),
+                doc,
+            }),
             _ => Err(EngineError::NotFound(id)),
         }
+    }
+
+    /// The log scope a change to `doc` goes in: alerts in this node's alerts log, a case in its district's.
+    fn scope_of(doc: &RecordDoc) -> Result<Scope, EngineError> {
+        match doc {
+            RecordDoc::Alert(_) => Ok(Scope::alerts()),
+            RecordDoc::Case(c) => Scope::cases(&c.intake.district)
+                .map_err(|_| Invalid::one("district", "the case's district is not valid").into()),
+        }
+    }
+
+    fn add_event(
+        &mut self,
+        id: RecordId,
+        event: Event,
+        batch: &mut hifazat_store::WriteBatch,
+    ) -> Result<(), EngineError> {
+        let doc = self
+            .replicas
+            .get(id, &StoreSource(&self.store))?
+            .ok_or(EngineError::NotFound(id))?;
+        event.kind.validate(doc.kind())?;
+        let scope = Self::scope_of(&doc)?;
+        let payload = appended(self.replicas.append_event(
+            id,
+            &StoreSource(&self.store),
+            &event,
+            event.at_ms,
+        ))?;
+        self.updated(
+            id,
+            doc.kind(),
+            scope,
+            &event.by,
+            payload,
+            event.at_ms,
+            batch,
+        )
+    }
+
+    fn add_sighting(
+        &mut self,
+        id: RecordId,
+        sighting: &Sighting,
+        actor: &str,
+        now_ms: u64,
+        batch: &mut hifazat_store::WriteBatch,
+    ) -> Result<usize, EngineError> {
+        let doc = self
+            .replicas
+            .get(id, &StoreSource(&self.store))?
+            .ok_or(EngineError::NotFound(id))?;
+        let RecordDoc::Alert(alert) = &doc else {
+            return Err(EngineError::NotFound(id));
+        };
+        let count = alert.sightings.len() + 1;
+        let payload = appended(self.replicas.append_sighting(
+            id,
+            &StoreSource(&self.store),
+            sighting,
+            now_ms,
+        ))?;
+        self.updated(
+            id,
+            RecordKind::Alert,
+            Scope::alerts(),
+            actor,
+            payload,
+            now_ms,
+            batch,
+        )?;
+        Ok(count)
+    }
+
+    /// Signs a change to an existing record into this node's log for `scope`, and updates its summary.
+    #[allow(clippy::too_many_arguments)]
+    fn updated(
+        &mut self,
+        record: RecordId,
+        kind: RecordKind,
+        scope: Scope,
+        actor: &str,
+        payload: Vec<u8>,
+        now_ms: u64,
+        batch: &mut hifazat_store::WriteBatch,
+    ) -> Result<(), EngineError> {
+        let announced = Change {
+            record,
+            kind,
+            scope: scope.as_str().to_owned(),
+            created: false,
+            origin: Origin::Local,
+        };
+        self.write(
+            LocalChange {
+                scope,
+                record,
+                actor,
+                payload,
+                meta: None,
+                now_ms,
+            },
+            batch,
+        )?;
+        self.summarise(record, now_ms, batch);
+        self.changes.push(announced);
+        Ok(())
+    }
+
+    /// Writes a record's summary (and a case's tracking code) from its current document into `batch`.
+    fn summarise(&mut self, record: RecordId, now_ms: u64, batch: &mut hifazat_store::WriteBatch) {
+        let Ok(Some(doc)) = self.replicas.get(record, &StoreSource(&self.store)) else {
+            return;
+        };
+        let summary = Summary::of(record, &doc, now_ms);
+        let code = match &doc {
+            RecordDoc::Alert(_) => KIND_ALERT,
+            RecordDoc::Case(c) => {
+                self.store
+                    .set_tracking(batch, c.intake.tracking_code.as_str(), &record);
+                KIND_CASE
+            }
+        };
+        self.store
+            .set_summary(batch, code, &record, &summary.encode());
     }
 
     fn apply_remote(
@@ -897,6 +1249,7 @@ impl Actor {
                 continue;
             };
             if let Some((kind, created)) = self.index_record(*record, created_ms, batch) {
+                self.summarise(*record, created_ms, batch);
                 self.changes.push(Change {
                     record: *record,
                     kind,
@@ -941,6 +1294,15 @@ impl Actor {
             },
         );
         Some((kind, true))
+    }
+}
+
+/// A record at its limit of events or sightings is the caller's to know (422); other replica failures are the
+/// node's.
+fn appended(result: Result<Vec<u8>, ReplicaError>) -> Result<Vec<u8>, EngineError> {
+    match result {
+        Err(e @ ReplicaError::Full(..)) => Err(Invalid::one("(record)", e.to_string()).into()),
+        other => Ok(other?),
     }
 }
 

@@ -63,7 +63,7 @@ async fn local_and_remote_changes_are_announced_once_readable() {
     let mut written = lahore.subscribe_written();
 
     let alert_id = lahore.raise_alert(alert(), "clerk".into()).await.unwrap();
-    let case_id = lahore.file_case(case(), "clerk".into()).await.unwrap();
+    let (case_id, _) = lahore.file_case(case(), "clerk".into()).await.unwrap();
     let first = next(&mut at_lahore).await;
     assert_eq!(
         first,
@@ -97,7 +97,14 @@ async fn local_and_remote_changes_are_announced_once_readable() {
         assert_eq!(change.origin, Origin::Remote);
     }
     assert_eq!(
-        punjab.alert(alert_id).await.unwrap().public.child_name,
+        punjab
+            .alert(alert_id)
+            .await
+            .unwrap()
+            .doc
+            .intake
+            .public
+            .child_name,
         "Zara"
     );
     assert!(punjab.case(case_id).await.is_ok());

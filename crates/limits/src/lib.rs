@@ -95,6 +95,20 @@ pub const HTTP_TIMEOUT_MS: u64 = 10_000;
 pub const HTTP_CONCURRENCY_MAX: usize = 512;
 /// Live event streams (`GET /api/v1/events`) open at once; they last, so they do not count against the above.
 pub const EVENT_STREAMS_MAX: usize = 64;
+/// Items one page of a list may ask for.
+pub const LIST_PAGE_MAX: usize = 200;
+/// Characters of a list's `text` filter.
+pub const SEARCH_CHARS_MAX: usize = 100;
+/// Summaries one list request looks at before it answers with what it found and where to go on.
+pub const LIST_SCAN_MAX: usize = 50_000;
+/// Summaries one statistics request looks at; past this it says its figures are partial.
+pub const STATS_SCAN_MAX: usize = 2_000_000;
+/// Public requests (raising, reporting, filing, tracking) one client address may make at once, and then a
+/// minute.
+pub const PUBLIC_BURST: u32 = 20;
+pub const PUBLIC_PER_MINUTE: u32 = 60;
+/// Client addresses the public rate limit remembers.
+pub const RATE_CLIENTS_MAX: usize = 100_000;
 /// Seconds between keep-alive comments on a quiet event stream, so proxies and clients see it is alive.
 pub const EVENT_KEEPALIVE_SECS: u64 = 15;
 

@@ -25,6 +25,8 @@ const RECORD_ENTRY: u8 = b'R';
 const RECORD: u8 = b'K';
 const EVIDENCE: u8 = b'V';
 const META: u8 = b'M';
+const SUMMARY: u8 = b'S';
+const TRACKING: u8 = b'T';
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -103,6 +105,14 @@ fn record_entry_key(record: &RecordId, log: &Hash, seq: u64) -> Vec<u8> {
 
 fn record_key(record: &RecordId) -> Vec<u8> {
     key(RECORD, &[&record.0])
+}
+
+fn summary_key(kind: u8, record: &RecordId) -> Vec<u8> {
+    key(SUMMARY, &[&[kind], &record.0])
+}
+
+fn tracking_key(code: &str) -> Vec<u8> {
+    key(TRACKING, &[code.as_bytes()])
 }
 
 /// A log's head as stored, with the log it belongs to.
@@ -432,6 +442,60 @@ impl Store {
         let mut v = vec![meta.kind];
         v.extend_from_slice(&meta.created_ms.to_be_bytes());
         batch.batch.insert(record_key(record), frame(&v));
+    }
+
+    /// Sets a record's summary (the engine's bytes, for lists and statistics) in `batch`, beside the entries
+    /// that changed it, so the two never disagree on disk.
+    pub fn set_summary(&self, batch: &mut WriteBatch, kind: u8, record: &RecordId, summary: &[u8]) {
+        batch
+            .batch
+            .insert(summary_key(kind, record), frame(summary));
+    }
+
+    /// Summaries of records of `kind`, newest id first, starting below `before` when given. Ids begin with their
+    /// creation time, so this is newest first.
+    pub fn summaries(
+        &self,
+        kind: u8,
+        before: Option<&RecordId>,
+    ) -> impl Iterator<Item = Result<(RecordId, Vec<u8>), StoreError>> + '_ {
+        let start = summary_key(kind, &RecordId([0; 16]));
+        let end = match before {
+            Some(record) => summary_key(kind, record),
+            None => key(SUMMARY, &[&[kind + 1]]),
+        };
+        self.db.range(start..end).rev().map(|item| {
+            let (k, v) = item?;
+            if k.len() != 18 {
+                return Err(StoreError::Corrupt {
+                    key: hex::encode(&k),
+                    reason: "summary key length".into(),
+                });
+            }
+            let record = RecordId(k[2..18].try_into().expect("16"));
+            Ok((record, unframe(&k, &v)?.to_vec()))
+        })
+    }
+
+    /// Files a case's tracking code in `batch`.
+    pub fn set_tracking(&self, batch: &mut WriteBatch, code: &str, record: &RecordId) {
+        batch.batch.insert(tracking_key(code), frame(&record.0));
+    }
+
+    /// The record a tracking code was given to.
+    pub fn tracking(&self, code: &str) -> Result<Option<RecordId>, StoreError> {
+        let key = tracking_key(code);
+        self.get(&key)?
+            .map(|v| {
+                v.as_slice()
+                    .try_into()
+                    .map(RecordId)
+                    .map_err(|_| StoreError::Corrupt {
+                        key: hex::encode(&key),
+                        reason: "tracking value length".into(),
+                    })
+            })
+            .transpose()
     }
 
     /// Adds evidence of equivocation (two conflicting entries' bytes) to `batch`.

@@ -11,18 +11,30 @@ pub fn exe() -> &'static str {
     env!("CARGO_BIN_EXE_hifazat")
 }
 
-/// One HTTP/1.1 request with `Connection: close`; returns the status and body.
+/// One HTTP/1.1 request with `Connection: close`, as the public; returns the status and body.
 pub fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
     body: &str,
 ) -> std::io::Result<(u16, String)> {
+    http_as(addr, None, method, path, body)
+}
+
+/// One HTTP/1.1 request with `Connection: close`, carrying `token` when given; returns the status and body.
+pub fn http_as(
+    addr: SocketAddr,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut response = String::new();
@@ -159,4 +171,40 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Du
 /// The status of `GET path` at `addr` (0 if the node does not answer).
 pub fn status_of(addr: SocketAddr, path: &str) -> u16 {
     http(addr, "GET", path, "").map_or(0, |(s, _)| s)
+}
+
+/// The status of a GET made with `token`; 0 when the node does not answer.
+pub fn status_as(addr: SocketAddr, token: &str, path: &str) -> u16 {
+    http_as(addr, Some(token), "GET", path, "").map_or(0, |(s, _)| s)
+}
+
+/// The demo officials' tokens (`demo-tokens.json` in a demo's data directory), by node name.
+pub fn demo_tokens(data: &Path) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(data.join("demo-tokens.json")).expect("the demo's tokens");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(node, o)| (node.clone(), o["token"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Adds an API user to a node with `hifazat user add` (`args` after `--data`), and returns the printed token.
+pub fn add_user(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(exe())
+        .args(["user", "add", "--data"])
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .find_map(|l| l.split_once("token (shown once; keep it secret): "))
+        .map(|(_, t)| t.trim().to_owned())
+        .expect("a token line")
 }

@@ -1,0 +1,298 @@
+//! Missing-child alerts: raise, list, read, timeline events, sightings.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use hifazat_access::Caller;
+use hifazat_domain::{
+    AlertDraft, AlertPublic, AlertRestricted, AlertStage, AlertStatus, Channel, Event, EventKind,
+    RecordId, Sighting, SightingDraft,
+};
+use hifazat_engine::{AlertRecord, AlertSummary, Page};
+use hifazat_limits as limits;
+use serde::{Deserialize, Serialize};
+
+use crate::caller::Who;
+use crate::error::ApiError;
+use crate::{AppState, Created, Places, record_id};
+
+/// An event as the public sees it: what happened (its type, and an escalation's level), when and where it was
+/// recorded; not who did it, their note, or an FIR's number.
+#[derive(Debug, Serialize)]
+pub(crate) struct PublicEvent {
+    #[serde(flatten)]
+    kind: serde_json::Map<String, serde_json::Value>,
+    at_ms: u64,
+    node: String,
+}
+
+impl PublicEvent {
+    pub(crate) fn of(e: &Event) -> PublicEvent {
+        let mut kind = match serde_json::to_value(&e.kind) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        kind.retain(|k, _| k == "type" || k == "level");
+        PublicEvent {
+            kind,
+            at_ms: e.at_ms,
+            node: e.node.clone(),
+        }
+    }
+}
+
+/// A status as the public sees it: whether an FIR was registered, not its number.
+#[derive(Debug, Serialize)]
+pub(crate) struct PublicStatus<S> {
+    stage: S,
+    fir_registered: bool,
+    fast_tracked: bool,
+    escalation_level: u8,
+    first_validated_ms: Option<u64>,
+    first_resolved_ms: Option<u64>,
+}
+
+impl<S: Copy> PublicStatus<S> {
+    pub(crate) fn of(s: &hifazat_domain::Status<S>) -> PublicStatus<S> {
+        PublicStatus {
+            stage: s.stage,
+            fir_registered: !s.fir_numbers.is_empty(),
+            fast_tracked: s.fast_tracked,
+            escalation_level: s.escalation_level,
+            first_validated_ms: s.first_validated_ms,
+            first_resolved_ms: s.first_resolved_ms,
+        }
+    }
+}
+
+/// An alert as a caller may see it. The public part for everyone; the restricted part (reporter, office, police
+/// notes), the sightings' details, each event's actor and note, and FIR numbers only for the police of the area
+/// and the ministry.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum AlertOut {
+    Public {
+        id: RecordId,
+        public: AlertPublic,
+        status: PublicStatus<AlertStage>,
+        timeline: Vec<PublicEvent>,
+        sightings: usize,
+    },
+    Full {
+        id: RecordId,
+        public: AlertPublic,
+        status: AlertStatus,
+        timeline: Vec<Event>,
+        sightings: usize,
+        restricted: AlertRestricted,
+        sighting_reports: Vec<Sighting>,
+    },
+}
+
+impl AlertOut {
+    pub(crate) fn for_caller(alert: AlertRecord, caller: &Caller, state: &AppState) -> AlertOut {
+        let district = alert.doc.intake.public.last_seen.district.clone();
+        if caller.sees_alert_restricted(state.engine.topology(), &district) {
+            AlertOut::Full {
+                id: alert.id,
+                sightings: alert.doc.sightings.len(),
+                public: alert.doc.intake.public,
+                status: alert.status,
+                timeline: alert.doc.timeline,
+                restricted: alert.doc.intake.restricted,
+                sighting_reports: alert.doc.sightings,
+            }
+        } else {
+            AlertOut::Public {
+                id: alert.id,
+                public: alert.doc.intake.public,
+                status: PublicStatus::of(&alert.status),
+                timeline: alert.doc.timeline.iter().map(PublicEvent::of).collect(),
+                sightings: alert.doc.sightings.len(),
+            }
+        }
+    }
+}
+
+/// `POST /api/v1/alerts`. Police raise alerts on any channel; the public through the citizen portal only, and
+/// without police notes or an office.
+pub(crate) async fn raise(
+    State(state): State<AppState>,
+    who: Who,
+    body: Result<Json<AlertDraft>, JsonRejection>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    who.public_request(&state.limiter)?;
+    who.caller
+        .may_raise_alert()
+        .map_err(|d| ApiError::Forbidden(d.0))?;
+    let Json(draft) = body?;
+    if who.caller == Caller::Public {
+        let mut fields = Vec::new();
+        if draft.channel != Channel::CitizenPortal {
+            fields.push((
+                "channel",
+                "the public raises alerts through the portal: `citizen_portal`",
+            ));
+        }
+        if draft.police_notes.is_some() {
+            fields.push(("police_notes", "is for the police; leave it out"));
+        }
+        if draft.office.is_some() {
+            fields.push((
+                "office",
+                "is for alerts raised at a government office, by its staff",
+            ));
+        }
+        if !fields.is_empty() {
+            return Err(ApiError::Invalid(
+                fields
+                    .into_iter()
+                    .map(|(f, r)| hifazat_domain::FieldError {
+                        field: f.into(),
+                        reason: r.into(),
+                    })
+                    .collect(),
+            ));
+        }
+    }
+    let id = state.engine.raise_alert(draft, who.caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(Created::id(id))))
+}
+
+/// `GET /api/v1/alerts/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Result<Json<AlertOut>, ApiError> {
+    let alert = state.engine.alert(record_id(&id)?).await?;
+    Ok(Json(AlertOut::for_caller(alert, &who.caller, &state)))
+}
+
+/// The filters of `GET /api/v1/alerts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlertQuery {
+    status: Option<AlertStage>,
+    district: Option<String>,
+    region: Option<String>,
+    province: Option<String>,
+    /// Only alerts raised at or after this time (ms since the Unix epoch).
+    since: Option<u64>,
+    /// Words in the child's name, the description or the place (case does not matter).
+    text: Option<String>,
+    limit: Option<usize>,
+    /// The `next` of the previous page.
+    before: Option<String>,
+}
+
+/// `GET /api/v1/alerts`: newest first, public summaries for everyone.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    // Bad credentials are refused here too, though everyone may list.
+    _who: Who,
+    query: Result<Query<AlertQuery>, QueryRejection>,
+) -> Result<Json<Page<AlertSummary>>, ApiError> {
+    let Query(q) = query?;
+    let places = Places::check(
+        state.engine.topology(),
+        q.district.as_deref(),
+        q.region.as_deref(),
+        q.province.as_deref(),
+    )?;
+    let text = match q.text {
+        Some(t) if t.chars().count() > limits::SEARCH_CHARS_MAX => {
+            return Err(ApiError::field(
+                "text",
+                format!("is at most {} characters", limits::SEARCH_CHARS_MAX),
+            ));
+        }
+        Some(t) => t.trim().to_lowercase(),
+        None => String::new(),
+    };
+    let limit = crate::page_limit(q.limit)?;
+    let before = q.before.as_deref().map(record_id).transpose()?;
+    let topology = state.engine.topology().clone();
+    let (status, since) = (q.status, q.since.unwrap_or(0));
+    let page = state
+        .engine
+        .list_alerts(
+            move |s, search| {
+                status.is_none_or(|st| s.status.stage == st)
+                    && s.created_ms >= since
+                    && places.hold(&topology, &s.district)
+                    && (text.is_empty() || search.contains(&text))
+            },
+            before,
+            limit,
+        )
+        .await?;
+    Ok(Json(page))
+}
+
+/// A timeline event as it is posted: its type and fields, and an optional note.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EventBody {
+    #[serde(flatten)]
+    pub(crate) kind: EventKind,
+    #[serde(default)]
+    pub(crate) note: Option<String>,
+}
+
+impl EventBody {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
+        if self.kind == EventKind::Raised {
+            return Err(ApiError::field(
+                "type",
+                "`raised` is recorded when the record is raised or filed",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `POST /api/v1/alerts/{id}/events`.
+pub(crate) async fn add_event(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Result<Json<EventBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Event>), ApiError> {
+    who.official()?;
+    let id = record_id(&id)?;
+    let Json(body) = body?;
+    body.check()?;
+    let alert = state.engine.alert(id).await?;
+    let district = &alert.doc.intake.public.last_seen.district;
+    who.caller
+        .may_add_alert_event(state.engine.topology(), district, &body.kind)
+        .map_err(|d| ApiError::Forbidden(d.0))?;
+    let event = state
+        .engine
+        .add_event(id, body.kind, body.note, who.caller.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(event)))
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct SightingAdded {
+    sightings: usize,
+}
+
+/// `POST /api/v1/alerts/{id}/sightings`: anyone, anonymously if they wish (leave out `reporter`).
+pub(crate) async fn add_sighting(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Result<Json<SightingDraft>, JsonRejection>,
+) -> Result<(StatusCode, Json<SightingAdded>), ApiError> {
+    who.public_request(&state.limiter)?;
+    let id = record_id(&id)?;
+    let Json(draft) = body?;
+    let sightings = state
+        .engine
+        .add_sighting(id, draft, who.caller.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(SightingAdded { sightings })))
+}

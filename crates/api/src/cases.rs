@@ -1,0 +1,210 @@
+//! Complaint cases: file, list, read, timeline events, and the public's tracking by code.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use hifazat_access::Caller;
+use hifazat_domain::{
+    CaseCategory, CaseDraft, CaseIntake, CaseStage, CaseStatus, Channel, Event, RecordId,
+    TrackingCode,
+};
+use hifazat_engine::{CaseRecord, CaseSummary, Page};
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::{EventBody, PublicEvent, PublicStatus};
+use crate::caller::Who;
+use crate::error::ApiError;
+use crate::{AppState, Places, record_id};
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Filed {
+    id: RecordId,
+    /// For the complainant: `GET /api/v1/track/{tracking_code}` follows the case.
+    tracking_code: String,
+}
+
+/// `POST /api/v1/cases`: the public (through the portal or an app; anonymous when `complainant` is left out) and
+/// the police of the case's district. A node files cases only for districts on its line.
+pub(crate) async fn file(
+    State(state): State<AppState>,
+    who: Who,
+    body: Result<Json<CaseDraft>, JsonRejection>,
+) -> Result<(StatusCode, Json<Filed>), ApiError> {
+    who.public_request(&state.limiter)?;
+    let Json(draft) = body?;
+    who.caller
+        .may_file_case(state.engine.topology(), &draft.district)
+        .map_err(|d| ApiError::Forbidden(d.0))?;
+    if who.caller == Caller::Public
+        && !matches!(draft.channel, Channel::CitizenPortal | Channel::App)
+    {
+        return Err(ApiError::field(
+            "channel",
+            "the public files through the portal or an app: `citizen_portal` or `app`",
+        ));
+    }
+    let (id, tracking_code) = state.engine.file_case(draft, who.caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(Filed { id, tracking_code })))
+}
+
+/// A case in full, for the police of its district and the ministry.
+#[derive(Debug, Serialize)]
+pub(crate) struct CaseOut {
+    id: RecordId,
+    #[serde(flatten)]
+    intake: CaseIntake,
+    anonymous: bool,
+    status: CaseStatus,
+    timeline: Vec<Event>,
+}
+
+fn visible(state: &AppState, who: &Who, case: &CaseRecord) -> Result<(), ApiError> {
+    who.official()?;
+    if who
+        .caller
+        .sees_cases(state.engine.topology(), &case.doc.intake.district)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "this case belongs to {}, outside what you may see",
+            case.doc.intake.district
+        )))
+    }
+}
+
+/// `GET /api/v1/cases/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Result<Json<CaseOut>, ApiError> {
+    who.official()?;
+    let case = state.engine.case(record_id(&id)?).await?;
+    visible(&state, &who, &case)?;
+    Ok(Json(CaseOut {
+        id: case.id,
+        anonymous: case.doc.intake.complainant.is_none(),
+        intake: case.doc.intake,
+        status: case.status,
+        timeline: case.doc.timeline,
+    }))
+}
+
+/// The filters of `GET /api/v1/cases`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CaseQuery {
+    status: Option<CaseStage>,
+    category: Option<CaseCategory>,
+    district: Option<String>,
+    region: Option<String>,
+    province: Option<String>,
+    since: Option<u64>,
+    limit: Option<usize>,
+    before: Option<String>,
+}
+
+/// `GET /api/v1/cases`: officials who see cases, over their area only.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    who: Who,
+    query: Result<Query<CaseQuery>, QueryRejection>,
+) -> Result<Json<Page<CaseSummary>>, ApiError> {
+    who.official()?;
+    let Query(q) = query?;
+    let sees_any = match &who.caller {
+        Caller::User { role, .. } => role.is_police() || *role == hifazat_access::Role::Ministry,
+        Caller::Public => false,
+    };
+    if !sees_any {
+        return Err(ApiError::Forbidden(
+            "cases are for the police of their area and the ministry".into(),
+        ));
+    }
+    let places = Places::check(
+        state.engine.topology(),
+        q.district.as_deref(),
+        q.region.as_deref(),
+        q.province.as_deref(),
+    )?;
+    let limit = crate::page_limit(q.limit)?;
+    let before = q.before.as_deref().map(record_id).transpose()?;
+    let topology = state.engine.topology().clone();
+    let caller = who.caller.clone();
+    let (status, category, since) = (q.status, q.category, q.since.unwrap_or(0));
+    let page = state
+        .engine
+        .list_cases(
+            move |s| {
+                caller.sees_cases(&topology, &s.district)
+                    && status.is_none_or(|st| s.status.stage == st)
+                    && category.is_none_or(|c| s.category == c)
+                    && s.created_ms >= since
+                    && places.hold(&topology, &s.district)
+            },
+            before,
+            limit,
+        )
+        .await?;
+    Ok(Json(page))
+}
+
+/// `POST /api/v1/cases/{id}/events`: the police of the case's district.
+pub(crate) async fn add_event(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Result<Json<EventBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Event>), ApiError> {
+    who.official()?;
+    let id = record_id(&id)?;
+    let Json(body) = body?;
+    body.check()?;
+    let case = state.engine.case(id).await?;
+    who.caller
+        .may_add_case_event(state.engine.topology(), &case.doc.intake.district)
+        .map_err(|d| ApiError::Forbidden(d.0))?;
+    let event = state
+        .engine
+        .add_event(id, body.kind, body.note, who.caller.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(event)))
+}
+
+/// What the holder of a tracking code sees: what the case is about, where, and how it stands. No one's identity:
+/// not the complainant's, not the officers'.
+#[derive(Debug, Serialize)]
+pub(crate) struct Tracked {
+    tracking_code: String,
+    category: CaseCategory,
+    district: String,
+    status: PublicStatus<CaseStage>,
+    timeline: Vec<PublicEvent>,
+}
+
+/// `GET /api/v1/track/{code}`: anyone holding the code, at any node on the case's line.
+pub(crate) async fn track(
+    State(state): State<AppState>,
+    who: Who,
+    Path(code): Path<String>,
+) -> Result<Json<Tracked>, ApiError> {
+    who.public_request(&state.limiter)?;
+    let code: TrackingCode = code
+        .to_uppercase()
+        .parse()
+        .map_err(|reason: String| ApiError::field("code", reason))?;
+    let case = state
+        .engine
+        .case_by_tracking(code.as_str())
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no case with this tracking code here".into()))?;
+    Ok(Json(Tracked {
+        tracking_code: code.as_str().to_owned(),
+        category: case.doc.intake.category,
+        district: case.doc.intake.district,
+        status: PublicStatus::of(&case.status),
+        timeline: case.doc.timeline.iter().map(PublicEvent::of).collect(),
+    }))
+}

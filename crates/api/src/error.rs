@@ -1,0 +1,125 @@
+//! The API's one error type: every 4xx names what was wrong and why; a 5xx says nothing internal.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hifazat_domain::FieldError;
+use hifazat_engine::EngineError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// The input is wrong: which fields, and why.
+    Invalid(Vec<FieldError>),
+    /// The body or the query is not what the route takes.
+    Malformed(StatusCode, String),
+    NotFound(String),
+    /// The credentials are missing where needed, malformed or unknown (401).
+    Unauthenticated(String),
+    /// The caller may not do this (403), and why.
+    Forbidden(String),
+    /// Too many requests from this client (429); try again after this many seconds.
+    RateLimited(u64),
+    /// A part of the node that this request needs is not running (and why).
+    NotRunning(String),
+    /// Something failed inside the node. Logged; the client learns nothing more.
+    Internal,
+    Unavailable,
+    /// A limit is reached (which, and what to do).
+    Busy(String),
+}
+
+impl ApiError {
+    pub fn field(field: &str, reason: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        }])
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<FieldError>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut retry_after = None;
+        let (status, message, fields) = match self {
+            ApiError::Invalid(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the request has invalid fields".to_owned(),
+                fields,
+            ),
+            ApiError::Malformed(status, message) => (status, message, vec![]),
+            ApiError::NotFound(what) => (StatusCode::NOT_FOUND, what, vec![]),
+            ApiError::Unauthenticated(why) => (StatusCode::UNAUTHORIZED, why, vec![]),
+            ApiError::Forbidden(why) => (StatusCode::FORBIDDEN, why, vec![]),
+            ApiError::RateLimited(seconds) => {
+                retry_after = Some(seconds);
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("too many requests from this address; try again in {seconds} s"),
+                    vec![],
+                )
+            }
+            ApiError::NotRunning(what) => (StatusCode::SERVICE_UNAVAILABLE, what, vec![]),
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error".to_owned(),
+                vec![],
+            ),
+            ApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the node is shutting down".to_owned(),
+                vec![],
+            ),
+            ApiError::Busy(what) => (StatusCode::SERVICE_UNAVAILABLE, what, vec![]),
+        };
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: &message,
+                fields,
+            }),
+        )
+            .into_response();
+        if let Some(seconds) = retry_after
+            && let Ok(value) = seconds.to_string().parse()
+        {
+            response.headers_mut().insert("retry-after", value);
+        }
+        response
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        match e {
+            EngineError::Invalid(invalid) => ApiError::Invalid(invalid.errors),
+            EngineError::NotFound(id) => ApiError::NotFound(format!("no record {id} here")),
+            EngineError::Stopped => ApiError::Unavailable,
+            other => {
+                tracing::error!(error = %other, "request failed inside the node");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        // axum's text names the field and the reason, e.g. "missing field `child_name` at line 1 column 20".
+        ApiError::Malformed(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::Malformed(rejection.status(), rejection.body_text())
+    }
+}

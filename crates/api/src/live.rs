@@ -1,0 +1,87 @@
+//! `GET /api/v1/events`: a live stream (server-sent events) of the records that change on this node and that the
+//! caller may see: alerts for everyone (an event carries only the record's id, kind and scope, nothing of its
+//! content), a case only for officials who see its district's cases.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures::Stream;
+use hifazat_access::Caller;
+use hifazat_domain::RecordKind;
+use hifazat_engine::Change;
+use hifazat_limits as limits;
+use hifazat_topology::Topology;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::AppState;
+use crate::caller::Who;
+use crate::error::ApiError;
+
+/// Which changes a client of the live stream wants.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventFilter {
+    /// Only records of this kind.
+    kind: Option<RecordKind>,
+}
+
+/// Whether `caller` may hear of `change`.
+fn may_hear(caller: &Caller, topology: &Topology, change: &Change) -> bool {
+    match change.kind {
+        RecordKind::Alert => true,
+        RecordKind::Case => change
+            .scope
+            .strip_prefix("cases/")
+            .is_some_and(|d| caller.sees_cases(topology, &d.to_uppercase())),
+    }
+}
+
+/// Each change is sent once it is durable, so a read made on hearing of it sees it. Each event is
+/// `event: change` with the change as JSON data; a client too slow to keep up gets `event: lagged` with how many
+/// it missed, and should read the lists again.
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    who: Who,
+    filter: Result<Query<EventFilter>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let Query(filter) = filter?;
+    let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::Busy(format!(
+            "{} live event streams are open, the most this node serves; try again later",
+            limits::EVENT_STREAMS_MAX
+        ))
+    })?;
+    let changes = state.engine.subscribe_changes();
+    let engine = state.engine.clone();
+    let caller = who.caller;
+    let stream = futures::stream::unfold((changes, permit), move |(mut changes, permit)| {
+        let engine = engine.clone();
+        let caller = caller.clone();
+        async move {
+            loop {
+                let event = match changes.recv().await {
+                    Ok(change)
+                        if filter.kind.is_none_or(|k| k == change.kind)
+                            && may_hear(&caller, engine.topology(), &change) =>
+                    {
+                        SseEvent::default().event("change").json_data(&change)
+                    }
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(missed)) => SseEvent::default()
+                        .event("lagged")
+                        .json_data(json!({ "missed": missed })),
+                    Err(RecvError::Closed) => return None,
+                };
+                // A change always serialises; should it ever not, the stream ends rather than lie.
+                return event.ok().map(|e| (Ok(e), (changes, permit)));
+            }
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(limits::EVENT_KEEPALIVE_SECS))))
+}

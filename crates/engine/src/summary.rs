@@ -1,0 +1,139 @@
+//! Record summaries: what lists, filters and statistics need of a record, kept in the store beside the entries
+//! that change it (written in the same batch), so a list never materialises documents.
+
+use hifazat_domain::{
+    AlertStatus, CaseCategory, CaseStatus, Channel, RecordDoc, RecordId, Sex, alert_status,
+    case_status,
+};
+use serde::{Deserialize, Serialize};
+
+/// An alert as lists show it: only its public part, and its status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertSummary {
+    pub id: RecordId,
+    pub child_name: String,
+    pub age_years: u8,
+    pub sex: Sex,
+    /// Where the child was last seen: the district code and how people describe the place.
+    pub district: String,
+    pub last_seen: String,
+    pub last_seen_at_ms: u64,
+    pub channel: Channel,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    pub sightings: usize,
+    pub status: AlertStatus,
+}
+
+/// A summary as stored: for alerts, with the lower-case text that `text` filters search (the name, the
+/// description and the place).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Stored<T> {
+    #[serde(flatten)]
+    pub summary: T,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub search: String,
+}
+
+/// A case as lists show it to officials entitled to it: what it is about, where, and its status. No complainant
+/// and no description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub id: RecordId,
+    pub category: CaseCategory,
+    pub district: String,
+    pub channel: Channel,
+    pub anonymous: bool,
+    pub victim_age_years: Option<u8>,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    pub status: CaseStatus,
+}
+
+/// Either summary.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Summary {
+    Alert(AlertSummary, String),
+    Case(CaseSummary),
+}
+
+impl Summary {
+    /// The summary of a record's document, as of `updated_ms`; `created_ms` is when the record was raised or
+    /// filed (the first event of its timeline, or `updated_ms` if none is held yet).
+    pub fn of(id: RecordId, doc: &RecordDoc, updated_ms: u64) -> Summary {
+        let created_ms = doc
+            .timeline()
+            .iter()
+            .map(|e| e.at_ms)
+            .min()
+            .unwrap_or(updated_ms);
+        let updated_ms = doc
+            .timeline()
+            .iter()
+            .map(|e| e.at_ms)
+            .max()
+            .unwrap_or(updated_ms)
+            .max(created_ms);
+        match doc {
+            RecordDoc::Alert(a) => {
+                let p = &a.intake.public;
+                let search = format!("{}\n{}\n{}", p.child_name, p.description, p.last_seen.text)
+                    .to_lowercase();
+                Summary::Alert(
+                    AlertSummary {
+                        id,
+                        child_name: p.child_name.clone(),
+                        age_years: p.age_years,
+                        sex: p.sex,
+                        district: p.last_seen.district.clone(),
+                        last_seen: p.last_seen.text.clone(),
+                        last_seen_at_ms: p.last_seen_at_ms,
+                        channel: p.channel,
+                        created_ms,
+                        updated_ms,
+                        sightings: a.sightings.len(),
+                        status: alert_status(&a.timeline),
+                    },
+                    search,
+                )
+            }
+            RecordDoc::Case(c) => Summary::Case(CaseSummary {
+                id,
+                category: c.intake.category,
+                district: c.intake.district.clone(),
+                channel: c.intake.channel,
+                anonymous: c.intake.complainant.is_none(),
+                victim_age_years: c.intake.victim_age_years,
+                created_ms,
+                updated_ms,
+                status: case_status(&c.timeline),
+            }),
+        }
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        // Serialising plain data cannot fail.
+        match self {
+            Summary::Alert(a, search) => serde_json::to_vec(&Stored {
+                summary: a,
+                search: search.clone(),
+            }),
+            Summary::Case(c) => serde_json::to_vec(&Stored {
+                summary: c,
+                search: String::new(),
+            }),
+        }
+        .expect("a summary serialises")
+    }
+}
+
+/// One page of a list: the items, newest first, and where the next page starts (pass it as `before`), if the
+/// list goes on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<RecordId>,
+    /// Summaries looked at to fill this page; a page that stopped at the scan limit has fewer items than asked and
+    /// a `next` to go on from.
+    pub scanned: usize,
+}
