@@ -132,28 +132,20 @@ pub(crate) async fn raise(
         if draft.channel != Channel::CitizenPortal {
             fields.push((
                 "channel",
-                "the public raises alerts through the portal: `citizen_portal`",
+                "the public raises alerts through the portal: `citizen_portal`".to_owned(),
             ));
         }
         if draft.police_notes.is_some() {
-            fields.push(("police_notes", "is for the police; leave it out"));
+            fields.push(("police_notes", "is for the police; leave it out".to_owned()));
         }
         if draft.office.is_some() {
             fields.push((
                 "office",
-                "is for alerts raised at a government office, by its staff",
+                "is for alerts raised at a government office, by its staff".to_owned(),
             ));
         }
         if !fields.is_empty() {
-            return Err(ApiError::Invalid(
-                fields
-                    .into_iter()
-                    .map(|(f, r)| hifazat_domain::FieldError {
-                        field: f.into(),
-                        reason: r.into(),
-                    })
-                    .collect(),
-            ));
+            return Err(ApiError::fields(fields));
         }
     }
     let id = state.engine.raise_alert(draft, who.caller.actor()).await?;

@@ -32,10 +32,20 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn field(field: &str, reason: impl Into<String>) -> ApiError {
-        ApiError::Invalid(vec![FieldError {
-            field: field.into(),
-            reason: reason.into(),
-        }])
+        ApiError::fields(vec![(field, reason.into())])
+    }
+
+    /// Several bad fields at once, each with its reason.
+    pub fn fields(fields: Vec<(&str, String)>) -> ApiError {
+        ApiError::Invalid(
+            fields
+                .into_iter()
+                .map(|(field, reason)| FieldError {
+                    field: field.into(),
+                    reason,
+                })
+                .collect(),
+        )
     }
 }
 

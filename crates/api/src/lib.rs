@@ -191,15 +191,7 @@ impl Places {
             fields.push(("province", format!("`{p}` is not a province code")));
         }
         if !fields.is_empty() {
-            return Err(ApiError::Invalid(
-                fields
-                    .into_iter()
-                    .map(|(f, r)| hifazat_domain::FieldError {
-                        field: f.into(),
-                        reason: r,
-                    })
-                    .collect(),
-            ));
+            return Err(ApiError::fields(fields));
         }
         Ok(Places {
             district: district.map(str::to_owned),
