@@ -234,6 +234,14 @@ impl Caller {
         self.police_covering(topology, district) || self.role() == Some(Role::Ministry)
     }
 
+    /// Listing cases at all: those who see some district's cases (the police, over their area; the ministry).
+    pub fn may_list_cases(&self) -> Result<(), Denied> {
+        match self {
+            Caller::User { role, .. } if role.is_police() || *role == Role::Ministry => Ok(()),
+            _ => deny("cases are for the police of their area and the ministry"),
+        }
+    }
+
     /// Raising an alert: police anywhere (a child may be reported missing at any station), and the public through
     /// the portal. Others (the ministry, register officers, auditors) do not raise alerts.
     pub fn may_raise_alert(&self) -> Result<(), Denied> {

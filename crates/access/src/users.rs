@@ -260,7 +260,8 @@ pub enum AuthError {
 /// `hifazat user add` and `user remove` take effect without a restart.
 #[derive(Debug)]
 pub struct Directory {
-    data: PathBuf,
+    /// The node's data directory; none for a directory without a file.
+    data: Option<PathBuf>,
     state: RwLock<DirectoryState>,
 }
 
@@ -282,7 +283,7 @@ impl Directory {
         let seen = stamp(&data.join(USERS_FILE));
         let users = Users::load(data)?;
         Ok(Directory {
-            data: data.to_owned(),
+            data: Some(data.to_owned()),
             state: RwLock::new(DirectoryState {
                 users,
                 seen,
@@ -294,7 +295,7 @@ impl Directory {
     /// A directory with no users and no file, for nodes and tests without any.
     pub fn empty() -> Directory {
         Directory {
-            data: PathBuf::new(),
+            data: None,
             state: RwLock::new(DirectoryState {
                 users: Users::default(),
                 seen: None,
@@ -304,9 +305,9 @@ impl Directory {
     }
 
     fn refresh(&self) {
-        if self.data.as_os_str().is_empty() {
+        let Some(data) = &self.data else {
             return;
-        }
+        };
         {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             if state.checked.elapsed() < Duration::from_secs(1) {
@@ -318,12 +319,12 @@ impl Directory {
             return;
         }
         state.checked = Instant::now();
-        let now = stamp(&self.data.join(USERS_FILE));
+        let now = stamp(&data.join(USERS_FILE));
         if now == state.seen {
             return;
         }
         // A file that does not read keeps the users we have; the operator's tool reports the damage.
-        if let Ok(users) = Users::load(&self.data) {
+        if let Ok(users) = Users::load(data) {
             state.users = users;
             state.seen = now;
         }

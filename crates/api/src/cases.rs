@@ -59,8 +59,8 @@ pub(crate) struct CaseOut {
     timeline: Vec<Event>,
 }
 
+/// Whether an official may see `case` (the caller is known to be an official).
 fn visible(state: &AppState, who: &Who, case: &CaseRecord) -> Result<(), ApiError> {
-    who.official()?;
     if who
         .caller
         .sees_cases(state.engine.topology(), &case.doc.intake.district)
@@ -80,6 +80,7 @@ pub(crate) async fn get(
     who: Who,
     Path(id): Path<String>,
 ) -> Result<Json<CaseOut>, ApiError> {
+    // Before the lookup, so the public cannot learn which case ids exist.
     who.official()?;
     let case = state.engine.case(record_id(&id)?).await?;
     visible(&state, &who, &case)?;
@@ -114,15 +115,9 @@ pub(crate) async fn list(
 ) -> Result<Json<Page<CaseSummary>>, ApiError> {
     who.official()?;
     let Query(q) = query?;
-    let sees_any = match &who.caller {
-        Caller::User { role, .. } => role.is_police() || *role == hifazat_access::Role::Ministry,
-        Caller::Public => false,
-    };
-    if !sees_any {
-        return Err(ApiError::Forbidden(
-            "cases are for the police of their area and the ministry".into(),
-        ));
-    }
+    who.caller
+        .may_list_cases()
+        .map_err(|d| ApiError::Forbidden(d.0))?;
     let places = Places::check(
         state.engine.topology(),
         q.district.as_deref(),

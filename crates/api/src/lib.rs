@@ -37,7 +37,7 @@ use tower::ServiceBuilder;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use caller::RateLimiter;
+use caller::RateLimiter;
 pub use error::ApiError;
 
 /// What the handlers share.

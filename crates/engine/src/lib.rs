@@ -32,12 +32,21 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
-pub use summary::{AlertSummary, CaseSummary, Page, Summary};
+use summary::Summary;
+pub use summary::{AlertSummary, CaseSummary, Page};
 pub use verify::{LogReport, VerifyReport, verify_store};
 
 /// Record kinds as the store's record index writes them.
 pub const KIND_ALERT: u8 = 1;
 pub const KIND_CASE: u8 = 2;
+
+/// A record kind's code in the store.
+fn kind_code(kind: RecordKind) -> u8 {
+    match kind {
+        RecordKind::Alert => KIND_ALERT,
+        RecordKind::Case => KIND_CASE,
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -252,6 +261,7 @@ struct Created {
     scope: Scope,
     record: NewRecord,
     actor: String,
+    kind: RecordKind,
     meta: RecordMeta,
     now_ms: u64,
     summary: Summary,
@@ -267,7 +277,7 @@ impl Local {
             districts: &self.topology,
             now_ms: now,
         })?;
-        self.created(Scope::alerts(), KIND_ALERT, actor, now, |raised| {
+        self.created(Scope::alerts(), actor, now, |raised| {
             RecordDoc::Alert(AlertDoc {
                 intake,
                 timeline: vec![raised],
@@ -281,7 +291,6 @@ impl Local {
     fn created(
         &self,
         scope: Scope,
-        kind: u8,
         actor: &str,
         now: u64,
         doc: impl FnOnce(Event) -> RecordDoc,
@@ -304,8 +313,9 @@ impl Local {
             scope,
             record: NewRecord::build(self.author, id, &doc, now)?,
             actor,
+            kind: doc.kind(),
             meta: RecordMeta {
-                kind,
+                kind: kind_code(doc.kind()),
                 created_ms: now,
             },
             now_ms: now,
@@ -344,7 +354,7 @@ impl Local {
             )
             .into());
         }
-        self.created(scope, KIND_CASE, actor, now, |filed| {
+        self.created(scope, actor, now, |filed| {
             RecordDoc::Case(CaseDoc {
                 intake,
                 timeline: vec![filed],
@@ -595,7 +605,7 @@ impl Engine {
         before: Option<RecordId>,
         limit: usize,
     ) -> Result<Page<AlertSummary>, EngineError> {
-        self.list(KIND_ALERT, before, limit, move |bytes| {
+        self.list(RecordKind::Alert, before, limit, move |bytes| {
             serde_json::from_slice::<summary::Stored<AlertSummary>>(bytes)
                 .ok()
                 .filter(|s| keep(&s.summary, &s.search))
@@ -611,7 +621,7 @@ impl Engine {
         before: Option<RecordId>,
         limit: usize,
     ) -> Result<Page<CaseSummary>, EngineError> {
-        self.list(KIND_CASE, before, limit, move |bytes| {
+        self.list(RecordKind::Case, before, limit, move |bytes| {
             serde_json::from_slice::<summary::Stored<CaseSummary>>(bytes)
                 .ok()
                 .map(|s| s.summary)
@@ -622,7 +632,7 @@ impl Engine {
 
     async fn list<T: Send + 'static>(
         &self,
-        kind: u8,
+        kind: RecordKind,
         before: Option<RecordId>,
         limit: usize,
         pick: impl Fn(&[u8]) -> Option<T> + Send + 'static,
@@ -635,7 +645,7 @@ impl Engine {
                 next: None,
                 scanned: 0,
             };
-            for item in store.summaries(kind, before.as_ref()) {
+            for item in store.summaries(kind_code(kind), before.as_ref()) {
                 let (id, bytes) = item?;
                 page.scanned += 1;
                 if let Some(t) = pick(&bytes) {
@@ -653,48 +663,6 @@ impl Engine {
         // What the scan saw was applied before this barrier: it answers once that is on disk.
         self.call(|reply| Request::Barrier { reply }).await?;
         Ok(page)
-    }
-
-    /// Every summary of records of `kind` this node holds, for statistics: `visit` sees each. Stops after
-    /// `STATS_SCAN_MAX` and says whether it saw them all.
-    pub async fn scan_summaries(
-        &self,
-        kind: RecordKind,
-        mut visit: impl FnMut(Summary) + Send + 'static,
-    ) -> Result<bool, EngineError> {
-        let store = self.local.store.clone();
-        let code = match kind {
-            RecordKind::Alert => KIND_ALERT,
-            RecordKind::Case => KIND_CASE,
-        };
-        let complete = tokio::task::spawn_blocking(move || -> Result<bool, StoreError> {
-            for (n, item) in store.summaries(code, None).enumerate() {
-                if n == limits::STATS_SCAN_MAX {
-                    return Ok(false);
-                }
-                let (_, bytes) = item?;
-                let summary = match kind {
-                    RecordKind::Alert => {
-                        serde_json::from_slice::<summary::Stored<AlertSummary>>(&bytes)
-                            .ok()
-                            .map(|s| Summary::Alert(s.summary, s.search))
-                    }
-                    RecordKind::Case => {
-                        serde_json::from_slice::<summary::Stored<CaseSummary>>(&bytes)
-                            .ok()
-                            .map(|s| Summary::Case(s.summary))
-                    }
-                };
-                if let Some(summary) = summary {
-                    visit(summary);
-                }
-            }
-            Ok(true)
-        })
-        .await
-        .map_err(|_| EngineError::Stopped)??;
-        self.call(|reply| Request::Barrier { reply }).await?;
-        Ok(complete)
     }
 
     /// The case a tracking code was given to, if this node holds it.
@@ -717,11 +685,6 @@ impl Engine {
     /// The topology this engine checks districts against.
     pub fn topology(&self) -> &Topology {
         &self.local.topology
-    }
-
-    /// This node's name.
-    pub fn node_name(&self) -> &str {
-        &self.local.node_name
     }
 
     /// Files a complaint case. Answers once it is on disk, with the case's id and its tracking code (for the
@@ -1019,14 +982,9 @@ impl Actor {
         batch: &mut hifazat_store::WriteBatch,
     ) -> Result<RecordId, EngineError> {
         let record = new.record.record();
-        let kind = if new.meta.kind == KIND_CASE {
-            RecordKind::Case
-        } else {
-            RecordKind::Alert
-        };
         let announced = Change {
             record,
-            kind,
+            kind: new.kind,
             scope: new.scope.as_str().to_owned(),
             created: true,
             origin: Origin::Local,
@@ -1087,7 +1045,7 @@ impl Actor {
         event: Event,
         batch: &mut hifazat_store::WriteBatch,
     ) -> Result<(), EngineError> {
-        let doc = self
+        let mut doc = self
             .replicas
             .get(id, &StoreSource(&self.store))?
             .ok_or(EngineError::NotFound(id))?;
@@ -1099,15 +1057,12 @@ impl Actor {
             &event,
             event.at_ms,
         ))?;
-        self.updated(
-            id,
-            doc.kind(),
-            scope,
-            &event.by,
-            payload,
-            event.at_ms,
-            batch,
-        )
+        // The document as it now is, for its summary, without reading it again.
+        match &mut doc {
+            RecordDoc::Alert(a) => a.timeline.push(event.clone()),
+            RecordDoc::Case(c) => c.timeline.push(event.clone()),
+        }
+        self.updated(id, &doc, scope, &event.by, payload, event.at_ms, batch)
     }
 
     fn add_sighting(
@@ -1118,38 +1073,32 @@ impl Actor {
         now_ms: u64,
         batch: &mut hifazat_store::WriteBatch,
     ) -> Result<usize, EngineError> {
-        let doc = self
+        let mut doc = self
             .replicas
             .get(id, &StoreSource(&self.store))?
             .ok_or(EngineError::NotFound(id))?;
-        let RecordDoc::Alert(alert) = &doc else {
+        let RecordDoc::Alert(alert) = &mut doc else {
             return Err(EngineError::NotFound(id));
         };
-        let count = alert.sightings.len() + 1;
         let payload = appended(self.replicas.append_sighting(
             id,
             &StoreSource(&self.store),
             sighting,
             now_ms,
         ))?;
-        self.updated(
-            id,
-            RecordKind::Alert,
-            Scope::alerts(),
-            actor,
-            payload,
-            now_ms,
-            batch,
-        )?;
+        alert.sightings.push(sighting.clone());
+        let count = alert.sightings.len();
+        self.updated(id, &doc, Scope::alerts(), actor, payload, now_ms, batch)?;
         Ok(count)
     }
 
-    /// Signs a change to an existing record into this node's log for `scope`, and updates its summary.
+    /// Signs a change to an existing record into this node's log for `scope`, and writes the summary of `doc`,
+    /// the record with the change.
     #[allow(clippy::too_many_arguments)]
     fn updated(
         &mut self,
         record: RecordId,
-        kind: RecordKind,
+        doc: &RecordDoc,
         scope: Scope,
         actor: &str,
         payload: Vec<u8>,
@@ -1158,7 +1107,7 @@ impl Actor {
     ) -> Result<(), EngineError> {
         let announced = Change {
             record,
-            kind,
+            kind: doc.kind(),
             scope: scope.as_str().to_owned(),
             created: false,
             origin: Origin::Local,
@@ -1174,27 +1123,11 @@ impl Actor {
             },
             batch,
         )?;
-        self.summarise(record, now_ms, batch);
+        let summary = Summary::of(record, doc, now_ms);
+        self.store
+            .set_summary(batch, kind_code(doc.kind()), &record, &summary.encode());
         self.changes.push(announced);
         Ok(())
-    }
-
-    /// Writes a record's summary (and a case's tracking code) from its current document into `batch`.
-    fn summarise(&mut self, record: RecordId, now_ms: u64, batch: &mut hifazat_store::WriteBatch) {
-        let Ok(Some(doc)) = self.replicas.get(record, &StoreSource(&self.store)) else {
-            return;
-        };
-        let summary = Summary::of(record, &doc, now_ms);
-        let code = match &doc {
-            RecordDoc::Alert(_) => KIND_ALERT,
-            RecordDoc::Case(c) => {
-                self.store
-                    .set_tracking(batch, c.intake.tracking_code.as_str(), &record);
-                KIND_CASE
-            }
-        };
-        self.store
-            .set_summary(batch, code, &record, &summary.encode());
     }
 
     fn apply_remote(
@@ -1248,8 +1181,7 @@ impl Actor {
             let Some((created_ms, scope)) = first.get(&record.0).copied() else {
                 continue;
             };
-            if let Some((kind, created)) = self.index_record(*record, created_ms, batch) {
-                self.summarise(*record, created_ms, batch);
+            if let Some((kind, created)) = self.remote_touched(*record, created_ms, batch) {
                 self.changes.push(Change {
                     record: *record,
                     kind,
@@ -1264,36 +1196,41 @@ impl Actor {
         report
     }
 
-    /// Adds a record that arrived from elsewhere to the store's record index, once its document reads. Returns
-    /// its kind and whether it is new here, or nothing while its document does not read yet.
-    fn index_record(
+    /// Brings the store's indexes up to date for a record that entries from elsewhere changed, once its document
+    /// reads (read once, here): a record new to this node goes into the record index (and a case's tracking code
+    /// into its index), and every touched record's summary is written again. Returns the record's kind and
+    /// whether it is new here, or nothing while its document does not read yet.
+    fn remote_touched(
         &mut self,
         record: RecordId,
         created_ms: u64,
         batch: &mut hifazat_store::WriteBatch,
     ) -> Option<(RecordKind, bool)> {
-        if let Ok(Some(meta)) = self.store.record(&record) {
-            let kind = if meta.kind == KIND_CASE {
-                RecordKind::Case
-            } else {
-                RecordKind::Alert
-            };
-            return Some((kind, false));
+        let doc = self
+            .replicas
+            .get(record, &StoreSource(&self.store))
+            .ok()
+            .flatten()?;
+        let code = kind_code(doc.kind());
+        let new = !matches!(self.store.record(&record), Ok(Some(_)));
+        if new {
+            self.store.set_record(
+                batch,
+                &record,
+                RecordMeta {
+                    kind: code,
+                    created_ms,
+                },
+            );
+            if let RecordDoc::Case(c) = &doc {
+                self.store
+                    .set_tracking(batch, c.intake.tracking_code.as_str(), &record);
+            }
         }
-        let kind = self.replicas.kind(record, &StoreSource(&self.store))?;
-        let code = match kind {
-            RecordKind::Alert => KIND_ALERT,
-            RecordKind::Case => KIND_CASE,
-        };
-        self.store.set_record(
-            batch,
-            &record,
-            RecordMeta {
-                kind: code,
-                created_ms,
-            },
-        );
-        Some((kind, true))
+        let summary = Summary::of(record, &doc, created_ms);
+        self.store
+            .set_summary(batch, code, &record, &summary.encode());
+        Some((doc.kind(), new))
     }
 }
 

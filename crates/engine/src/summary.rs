@@ -1,5 +1,5 @@
-//! Record summaries: what lists, filters and statistics need of a record, kept in the store beside the entries
-//! that change it (written in the same batch), so a list never materialises documents.
+//! Record summaries: what lists and their filters need of a record (statistics will read them too), kept in the
+//! store beside the entries that change it (written in the same batch), so a list never materialises documents.
 
 use hifazat_domain::{
     AlertStatus, CaseCategory, CaseStatus, Channel, RecordDoc, RecordId, Sex, alert_status,
@@ -50,9 +50,9 @@ pub struct CaseSummary {
     pub status: CaseStatus,
 }
 
-/// Either summary.
+/// Either summary, an alert's with its searchable text.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Summary {
+pub(crate) enum Summary {
     Alert(AlertSummary, String),
     Case(CaseSummary),
 }

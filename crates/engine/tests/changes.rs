@@ -63,7 +63,7 @@ async fn local_and_remote_changes_are_announced_once_readable() {
     let mut written = lahore.subscribe_written();
 
     let alert_id = lahore.raise_alert(alert(), "clerk".into()).await.unwrap();
-    let (case_id, _) = lahore.file_case(case(), "clerk".into()).await.unwrap();
+    let (case_id, code) = lahore.file_case(case(), "clerk".into()).await.unwrap();
     let first = next(&mut at_lahore).await;
     assert_eq!(
         first,
@@ -108,6 +108,18 @@ async fn local_and_remote_changes_are_announced_once_readable() {
         "Zara"
     );
     assert!(punjab.case(case_id).await.is_ok());
+    // Arrived records are listed and tracked there too.
+    let page = punjab.list_alerts(|_, _| true, None, 10).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].id, alert_id);
+    assert_eq!(
+        punjab.list_cases(|_| true, None, 10).await.unwrap().items[0].id,
+        case_id
+    );
+    assert_eq!(
+        punjab.case_by_tracking(&code).await.unwrap().unwrap().id,
+        case_id
+    );
 
     // The same entries again change nothing, so nothing is announced.
     let again = punjab.apply_remote(entries).await.unwrap();

@@ -101,8 +101,6 @@ pub const LIST_PAGE_MAX: usize = 200;
 pub const SEARCH_CHARS_MAX: usize = 100;
 /// Summaries one list request looks at before it answers with what it found and where to go on.
 pub const LIST_SCAN_MAX: usize = 50_000;
-/// Summaries one statistics request looks at; past this it says its figures are partial.
-pub const STATS_SCAN_MAX: usize = 2_000_000;
 /// Public requests (raising, reporting, filing, tracking) one client address may make at once, and then a
 /// minute.
 pub const PUBLIC_BURST: u32 = 20;

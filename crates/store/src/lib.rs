@@ -444,7 +444,7 @@ impl Store {
         batch.batch.insert(record_key(record), frame(&v));
     }
 
-    /// Sets a record's summary (the engine's bytes, for lists and statistics) in `batch`, beside the entries
+    /// Sets a record's summary (the engine's bytes, for lists) in `batch`, beside the entries
     /// that changed it, so the two never disagree on disk.
     pub fn set_summary(&self, batch: &mut WriteBatch, kind: u8, record: &RecordId, summary: &[u8]) {
         batch
