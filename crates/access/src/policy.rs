@@ -234,6 +234,16 @@ impl Caller {
         self.police_covering(topology, district) || self.role() == Some(Role::Ministry)
     }
 
+    /// Whether the caller gets exact statistics over these districts: an official who sees the cases of every one
+    /// of them. Everyone else gets the public figures, with small counts suppressed.
+    pub fn sees_exact_figures<'a>(
+        &self,
+        topology: &Topology,
+        mut districts: impl Iterator<Item = &'a str>,
+    ) -> bool {
+        *self != Caller::Public && districts.all(|d| self.sees_cases(topology, d))
+    }
+
     /// Listing cases at all: those who see some district's cases (the police, over their area; the ministry).
     pub fn may_list_cases(&self) -> Result<(), Denied> {
         match self {

@@ -17,6 +17,7 @@ mod cases;
 mod error;
 mod live;
 mod peers;
+mod stats;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +49,7 @@ pub struct AppState {
     users: Arc<Directory>,
     streams: Arc<Semaphore>,
     limiter: Arc<RateLimiter>,
+    stats: Arc<Semaphore>,
 }
 
 /// The API of one node, to be built into a router.
@@ -100,6 +102,7 @@ impl Api {
             .route("/cases/{id}", get(cases::get))
             .route("/cases/{id}/events", post(cases::add_event))
             .route("/track/{code}", get(cases::track))
+            .route("/stats", get(stats::stats))
             .route("/peers", get(peers::peers));
         Router::new()
             .route("/healthz", get(healthz))
@@ -122,6 +125,7 @@ impl Api {
                 users: self.users,
                 streams: Arc::new(Semaphore::new(limits::EVENT_STREAMS_MAX)),
                 limiter: Arc::new(RateLimiter::new(self.public_rate.0, self.public_rate.1)),
+                stats: Arc::new(Semaphore::new(limits::STATS_CONCURRENCY_MAX)),
             })
     }
 }

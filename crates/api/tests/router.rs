@@ -1,136 +1,15 @@
 //! The router without a socket: routes, status codes, error bodies, and who may see and do what.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use ed25519_dalek::SigningKey;
-use hifazat_access::{Area, Directory, Role, Users};
-use hifazat_api::Api;
-use hifazat_engine::{Engine, EngineConfig};
-use hifazat_log::Signer;
-use hifazat_store::Store;
-use hifazat_topology::Topology;
 use serde_json::Value;
 use tower::ServiceExt;
 
-fn demo() -> Topology {
-    Topology::parse(include_str!("../../../topology/demo.toml")).unwrap()
-}
+mod common;
 
-/// One node's engine and router, with users of every role its place allows, by role name.
-struct Node {
-    _dir: tempfile::TempDir,
-    engine: Engine,
-    router: Router,
-    tokens: HashMap<&'static str, String>,
-}
-
-fn users_for(node: &str) -> Vec<(&'static str, Role, Area)> {
-    let mut users = vec![
-        (
-            "station_officer",
-            Role::StationOfficer,
-            Area::District("PB-LHR".into()),
-        ),
-        ("dpo", Role::Dpo, Area::District("PB-LHR".into())),
-        ("rpo", Role::Rpo, Area::Region("PB-LAHORE".into())),
-        ("ig", Role::Ig, Area::Province("PB".into())),
-        ("ministry", Role::Ministry, Area::National),
-        ("auditor", Role::Auditor, Area::National),
-    ];
-    if node == "federal" {
-        users.push(("register_officer", Role::RegisterOfficer, Area::National));
-        users.push(("dpo_karachi", Role::Dpo, Area::District("SD-KHS".into())));
-    }
-    users
-}
-
-fn node(name: &str, public_rate: (u32, u32)) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let topology = demo();
-    let me = topology.node(name).unwrap().clone();
-    let mut tokens = HashMap::new();
-    for (who, role, area) in users_for(name) {
-        let (_, token) = Users::add(dir.path(), &topology, &me, who, role, area).unwrap();
-        tokens.insert(who, token);
-    }
-    let engine = Engine::start(EngineConfig {
-        node_name: name.into(),
-        topology,
-        signer: Signer::new(SigningKey::from_bytes(&[7; 32])),
-        store: Store::open(&dir.path().join("store")).unwrap(),
-    })
-    .unwrap();
-    let router = Api::new(engine.clone())
-        .users(Directory::open(dir.path()).unwrap())
-        .public_rate(public_rate.0, public_rate.1)
-        .router();
-    Node {
-        _dir: dir,
-        engine,
-        router,
-        tokens,
-    }
-}
-
-impl Node {
-    /// Calls the router as `who` (a role name from `users_for`, or "public").
-    async fn call(&self, who: &str, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json");
-        if who != "public" {
-            request = request.header("authorization", format!("Bearer {}", self.tokens[who]));
-        }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(Body::from(body.to_owned())).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-fn alert(name: &str, district: &str, channel: &str) -> String {
-    let now = now_ms();
-    format!(
-        r#"{{"child_name":"{name}","age_years":5,"sex":"female","description":"yellow dress",
-            "last_seen":{{"district":"{district}","lat":31.55,"lon":74.34,"text":"Anarkali Bazaar"}},
-            "last_seen_at_ms":{now},"reporter":{{"name":"Aunt","mobile":"+923451234567"}},"channel":"{channel}"}}"#
-    )
-}
-
-fn case(district: &str, channel: &str) -> String {
-    format!(
-        r#"{{"category":"harassment","district":"{district}","description":"Followed from school",
-            "channel":"{channel}"}}"#
-    )
-}
-
-async fn within<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .expect("the test finishes within its time limit")
-}
+use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_clear_statuses() {
@@ -757,6 +636,7 @@ async fn role_matrix() {
         const UN: u16 = 401;
         const NO: u16 = 403;
         const NR: u16 = 503;
+        const IN: u16 = 422;
         let roles = [
             "public",
             "station_officer",
@@ -868,6 +748,20 @@ async fn role_matrix() {
                 format!("/api/v1/track/{code}"),
                 Box::new(|_| String::new()),
                 [OK; 9],
+            ),
+            (
+                "statistics",
+                "GET",
+                "/api/v1/stats".into(),
+                Box::new(|_| String::new()),
+                [OK; 9],
+            ),
+            (
+                "statistics of a time window in Lahore",
+                "GET",
+                "/api/v1/stats?district=PB-LHR&since=1".into(),
+                Box::new(|_| String::new()),
+                [IN, OK, OK, OK, OK, OK, IN, IN, IN],
             ),
             (
                 "peers",

@@ -665,6 +665,50 @@ impl Engine {
         Ok(page)
     }
 
+    /// Folds every alert summary of this node into `acc` (for statistics), on a blocking thread, reading at most
+    /// `STATS_SCAN_MAX`. Answers with the result and whether every summary was read.
+    pub async fn fold_alerts<A: Send + 'static>(
+        &self,
+        acc: A,
+        f: impl FnMut(&mut A, AlertSummary) + Send + 'static,
+    ) -> Result<(A, bool), EngineError> {
+        self.fold(RecordKind::Alert, acc, f).await
+    }
+
+    /// Folds every case summary of this node into `acc`, as [`Engine::fold_alerts`].
+    pub async fn fold_cases<A: Send + 'static>(
+        &self,
+        acc: A,
+        f: impl FnMut(&mut A, CaseSummary) + Send + 'static,
+    ) -> Result<(A, bool), EngineError> {
+        self.fold(RecordKind::Case, acc, f).await
+    }
+
+    async fn fold<A: Send + 'static, T: serde::de::DeserializeOwned>(
+        &self,
+        kind: RecordKind,
+        mut acc: A,
+        mut f: impl FnMut(&mut A, T) + Send + 'static,
+    ) -> Result<(A, bool), EngineError> {
+        let store = self.local.store.clone();
+        let folded = tokio::task::spawn_blocking(move || -> Result<(A, bool), StoreError> {
+            for (scanned, item) in store.summaries(kind_code(kind), None).enumerate() {
+                if scanned == limits::STATS_SCAN_MAX {
+                    return Ok((acc, false));
+                }
+                let (_, bytes) = item?;
+                if let Ok(s) = serde_json::from_slice::<summary::Stored<T>>(&bytes) {
+                    f(&mut acc, s.summary);
+                }
+            }
+            Ok((acc, true))
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)??;
+        self.call(|reply| Request::Barrier { reply }).await?;
+        Ok(folded)
+    }
+
     /// The case a tracking code was given to, if this node holds it.
     pub async fn case_by_tracking(&self, code: &str) -> Result<Option<CaseRecord>, EngineError> {
         let store = self.local.store.clone();

@@ -101,6 +101,12 @@ pub const LIST_PAGE_MAX: usize = 200;
 pub const SEARCH_CHARS_MAX: usize = 100;
 /// Summaries one list request looks at before it answers with what it found and where to go on.
 pub const LIST_SCAN_MAX: usize = 50_000;
+/// Summaries one statistics request reads at most (per kind); past it the answer says it is incomplete.
+pub const STATS_SCAN_MAX: usize = 2_000_000;
+/// Statistics requests computed at once on a node; more wait for none and are answered 503.
+pub const STATS_CONCURRENCY_MAX: usize = 2;
+/// Public statistics show counts below this as suppressed (1 to 4 people could be identified).
+pub const STATS_SUPPRESS_BELOW: u64 = 5;
 /// Public requests (raising, reporting, filing, tracking) one client address may make at once, and then a
 /// minute.
 pub const PUBLIC_BURST: u32 = 20;

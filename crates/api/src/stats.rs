@@ -1,0 +1,508 @@
+//! Statistics: counts of alerts and cases by place, category and status, the figures the provincial centres
+//! publish (FIRs, under investigation, fast-tracked, resolved), and median times to validation and recovery.
+//!
+//! Officials whose area covers every district asked about get exact figures. Everyone else gets the public
+//! figures: a count of 1 to 4 is shown as `null` (suppressed), and when a breakdown would have exactly one
+//! suppressed cell, its smallest other non-zero cell is suppressed too, so it cannot be worked out from the total.
+//! Medians over fewer than 5 records are suppressed the same way. Public figures cover all time or a calendar
+//! month (UTC); arbitrary time windows are for exact callers, since two close windows would single a record out.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use hifazat_domain::CaseStage;
+use hifazat_limits as limits;
+use hifazat_topology::Topology;
+use serde::{Deserialize, Serialize};
+
+use crate::caller::Who;
+use crate::error::ApiError;
+use crate::{AppState, Places};
+
+/// A count as published: `null` when suppressed.
+pub(crate) type Count = Option<u64>;
+
+/// The middle of a set of durations, and how many there were.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Median {
+    /// Milliseconds; `null` with no samples, or when suppressed.
+    pub median_ms: Option<u64>,
+    pub samples: Count,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct AlertFigures {
+    pub total: Count,
+    pub by_status: BTreeMap<String, Count>,
+    pub by_province: BTreeMap<String, Count>,
+    pub by_region: BTreeMap<String, Count>,
+    pub by_district: BTreeMap<String, Count>,
+    pub fir_registered: Count,
+    pub escalated: Count,
+    /// Recovered or reunited.
+    pub recovered: Count,
+    /// From raising to the first validation.
+    pub to_validation: Median,
+    /// From raising to the first recovery or reunion.
+    pub to_recovery: Median,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct CaseFigures {
+    pub total: Count,
+    pub by_category: BTreeMap<String, Count>,
+    pub by_status: BTreeMap<String, Count>,
+    pub by_province: BTreeMap<String, Count>,
+    pub by_region: BTreeMap<String, Count>,
+    pub by_district: BTreeMap<String, Count>,
+    pub fir_registered: Count,
+    /// Now at the stage of investigation.
+    pub under_investigation: Count,
+    pub fast_tracked: Count,
+    /// Resolved (by reconciliation, or the victim recovered), whatever came after.
+    pub resolved: Count,
+    pub closed: Count,
+    /// From filing to the first step of investigation.
+    pub to_investigation: Median,
+    /// From filing to resolution.
+    pub to_resolution: Median,
+}
+
+/// `GET /api/v1/stats`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Statistics {
+    /// Whether the figures are exact; when not, counts of 1 to 4 are `null`.
+    pub exact: bool,
+    pub suppressed_below: Option<u64>,
+    /// Records created in `[from_ms, until_ms)`.
+    pub from_ms: u64,
+    pub until_ms: Option<u64>,
+    pub alerts: AlertFigures,
+    pub cases: CaseFigures,
+    /// Whether every record was counted (a node with more than `STATS_SCAN_MAX` of a kind counts the newest).
+    pub complete: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatsQuery {
+    district: Option<String>,
+    region: Option<String>,
+    province: Option<String>,
+    /// A calendar month, `YYYY-MM` (UTC).
+    month: Option<String>,
+    /// Records created at or after this time (ms since the Unix epoch); exact callers only.
+    since: Option<u64>,
+    /// Records created before this time; exact callers only.
+    until: Option<u64>,
+}
+
+/// Counts before publication.
+#[derive(Debug, Default)]
+struct Tally {
+    total: u64,
+    breakdowns: BTreeMap<&'static str, BTreeMap<String, u64>>,
+    counts: BTreeMap<&'static str, u64>,
+    durations: BTreeMap<&'static str, Vec<u64>>,
+}
+
+impl Tally {
+    fn by(&mut self, breakdown: &'static str, key: &str) {
+        *self
+            .breakdowns
+            .entry(breakdown)
+            .or_default()
+            .entry(key.to_owned())
+            .or_default() += 1;
+    }
+
+    fn count(&mut self, name: &'static str, yes: bool) {
+        *self.counts.entry(name).or_default() += u64::from(yes);
+    }
+
+    fn duration(&mut self, name: &'static str, from_ms: u64, to_ms: Option<u64>) {
+        let samples = self.durations.entry(name).or_default();
+        if let Some(to) = to_ms {
+            samples.push(to.saturating_sub(from_ms));
+        }
+    }
+
+    /// Where a record of `district` counts.
+    fn place(&mut self, topology: &Topology, district: &str) {
+        self.total += 1;
+        self.by("district", district);
+        match topology.district(district) {
+            Some(d) => {
+                self.by("region", &d.region);
+                self.by("province", &d.province);
+            }
+            None => {
+                self.by("region", "unknown");
+                self.by("province", "unknown");
+            }
+        }
+    }
+
+    fn publish(&mut self, suppress: bool) -> Published {
+        let breakdowns = std::mem::take(&mut self.breakdowns)
+            .into_iter()
+            .map(|(name, cells)| (name, breakdown(cells, suppress)))
+            .collect();
+        let counts = std::mem::take(&mut self.counts)
+            .into_iter()
+            .map(|(name, n)| (name, count(n, suppress)))
+            .collect();
+        let durations = std::mem::take(&mut self.durations)
+            .into_iter()
+            .map(|(name, samples)| (name, median(samples, suppress)))
+            .collect();
+        Published {
+            total: count(self.total, suppress),
+            breakdowns,
+            counts,
+            durations,
+        }
+    }
+}
+
+struct Published {
+    total: Count,
+    breakdowns: BTreeMap<&'static str, BTreeMap<String, Count>>,
+    counts: BTreeMap<&'static str, Count>,
+    durations: BTreeMap<&'static str, Median>,
+}
+
+impl Published {
+    fn breakdown(&mut self, name: &str) -> BTreeMap<String, Count> {
+        self.breakdowns.remove(name).unwrap_or_default()
+    }
+
+    fn count(&self, name: &str) -> Count {
+        self.counts.get(name).copied().unwrap_or(Some(0))
+    }
+
+    fn median(&mut self, name: &str) -> Median {
+        self.durations.remove(name).unwrap_or(Median {
+            median_ms: None,
+            samples: Some(0),
+        })
+    }
+}
+
+fn small(n: u64) -> bool {
+    (1..limits::STATS_SUPPRESS_BELOW).contains(&n)
+}
+
+/// A count as published.
+pub(crate) fn count(n: u64, suppress: bool) -> Count {
+    if suppress && small(n) { None } else { Some(n) }
+}
+
+/// A breakdown as published: small cells suppressed, and when exactly one is, the smallest other non-zero cell
+/// too (its value could otherwise be had from the total).
+pub(crate) fn breakdown(cells: BTreeMap<String, u64>, suppress: bool) -> BTreeMap<String, Count> {
+    if !suppress {
+        return cells.into_iter().map(|(k, n)| (k, Some(n))).collect();
+    }
+    let hidden = cells.values().filter(|&&n| small(n)).count();
+    let also = if hidden == 1 {
+        cells
+            .iter()
+            .filter(|(_, n)| **n > 0 && !small(**n))
+            .min_by_key(|(k, n)| (**n, (*k).clone()))
+            .map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    cells
+        .into_iter()
+        .map(|(k, n)| {
+            let out = if small(n) || also.as_deref() == Some(k.as_str()) {
+                None
+            } else {
+                Some(n)
+            };
+            (k, out)
+        })
+        .collect()
+}
+
+/// The median of durations as published: suppressed with fewer than `STATS_SUPPRESS_BELOW` samples.
+pub(crate) fn median(mut samples: Vec<u64>, suppress: bool) -> Median {
+    let n = samples.len() as u64;
+    if samples.is_empty() || (suppress && small(n)) {
+        return Median {
+            median_ms: None,
+            samples: count(n, suppress),
+        };
+    }
+    samples.sort_unstable();
+    let mid = samples.len() / 2;
+    let median = if samples.len() % 2 == 1 {
+        samples[mid]
+    } else {
+        // The mean of the middle two, without overflow.
+        samples[mid - 1] / 2 + samples[mid] / 2 + (samples[mid - 1] % 2 + samples[mid] % 2) / 2
+    };
+    Median {
+        median_ms: Some(median),
+        samples: Some(n),
+    }
+}
+
+/// The first and the next month's first millisecond of a `YYYY-MM` month (UTC).
+pub(crate) fn month_range(text: &str) -> Result<(u64, u64), String> {
+    let why = || "is a month as YYYY-MM, from 2000-01".to_owned();
+    let (y, m) = text.split_once('-').ok_or_else(why)?;
+    if y.len() != 4 || m.len() != 2 {
+        return Err(why());
+    }
+    let year: i64 = y.parse().map_err(|_| why())?;
+    let month: i64 = m.parse().map_err(|_| why())?;
+    if !(2000..=9999).contains(&year) || !(1..=12).contains(&month) {
+        return Err(why());
+    }
+    let start = days_from_civil(year, month) * 86_400_000;
+    let (ny, nm) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    let end = days_from_civil(ny, nm) * 86_400_000;
+    Ok((start as u64, end as u64))
+}
+
+/// Days from 1970-01-01 to the first of `month` of `year` (proleptic Gregorian calendar).
+fn days_from_civil(year: i64, month: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn stage_name<S: Serialize>(stage: S) -> String {
+    match serde_json::to_value(stage) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "unknown".into(),
+    }
+}
+
+pub(crate) async fn stats(
+    State(state): State<AppState>,
+    who: Who,
+    query: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Json<Statistics>, ApiError> {
+    let Query(q) = query?;
+    who.public_request(&state.limiter)?;
+    let topology = state.engine.topology().clone();
+    let places = Places::check(
+        &topology,
+        q.district.as_deref(),
+        q.region.as_deref(),
+        q.province.as_deref(),
+    )?;
+    let exact = who.caller.sees_exact_figures(
+        &topology,
+        topology
+            .districts
+            .iter()
+            .map(|d| d.code.as_str())
+            .filter(|d| places.hold(&topology, d)),
+    );
+    let mut fields = Vec::new();
+    let (mut from_ms, mut until_ms) = (0, None);
+    if let Some(month) = &q.month {
+        match month_range(month) {
+            Ok((a, b)) => (from_ms, until_ms) = (a, Some(b)),
+            Err(why) => fields.push(("month", why)),
+        }
+    }
+    for (name, value) in [("since", q.since), ("until", q.until)] {
+        if value.is_none() {
+            continue;
+        }
+        if !exact {
+            fields.push((
+                name,
+                "time windows other than a month are for officials asking within their area".into(),
+            ));
+        } else if q.month.is_some() {
+            fields.push((name, "give a month or since/until, not both".into()));
+        }
+    }
+    if let (Some(a), Some(b)) = (q.since, q.until)
+        && a >= b
+    {
+        fields.push(("until", "is after since".into()));
+    }
+    if !fields.is_empty() {
+        return Err(ApiError::fields(fields));
+    }
+    if q.month.is_none() {
+        from_ms = q.since.unwrap_or(0);
+        until_ms = q.until;
+    }
+    let Ok(_permit) = state.stats.try_acquire() else {
+        return Err(ApiError::Busy(format!(
+            "{} statistics are being computed; try again shortly",
+            limits::STATS_CONCURRENCY_MAX
+        )));
+    };
+    let within = move |created: u64| created >= from_ms && until_ms.is_none_or(|u| created < u);
+    let (t, p) = (topology.clone(), places.clone());
+    let (mut alerts, alerts_complete) = state
+        .engine
+        .fold_alerts(Tally::default(), move |tally, a| {
+            if !within(a.created_ms) || !p.hold(&t, &a.district) {
+                return;
+            }
+            tally.place(&t, &a.district);
+            tally.by("status", &stage_name(a.status.stage));
+            tally.count("fir_registered", !a.status.fir_numbers.is_empty());
+            tally.count("escalated", a.status.escalation_level > 0);
+            tally.count("recovered", a.status.first_resolved_ms.is_some());
+            tally.duration("to_validation", a.created_ms, a.status.first_validated_ms);
+            tally.duration("to_recovery", a.created_ms, a.status.first_resolved_ms);
+        })
+        .await?;
+    let (t, p) = (topology, places);
+    let (mut cases, cases_complete) = state
+        .engine
+        .fold_cases(Tally::default(), move |tally, c| {
+            if !within(c.created_ms) || !p.hold(&t, &c.district) {
+                return;
+            }
+            tally.place(&t, &c.district);
+            tally.by("category", &stage_name(c.category));
+            tally.by("status", &stage_name(c.status.stage));
+            tally.count("fir_registered", !c.status.fir_numbers.is_empty());
+            tally.count(
+                "under_investigation",
+                c.status.stage == CaseStage::UnderInvestigation,
+            );
+            tally.count("fast_tracked", c.status.fast_tracked);
+            tally.count("resolved", c.status.first_resolved_ms.is_some());
+            tally.count("closed", c.status.stage == CaseStage::Closed);
+            tally.duration(
+                "to_investigation",
+                c.created_ms,
+                c.status.first_validated_ms,
+            );
+            tally.duration("to_resolution", c.created_ms, c.status.first_resolved_ms);
+        })
+        .await?;
+    let mut a = alerts.publish(!exact);
+    let mut c = cases.publish(!exact);
+    Ok(Json(Statistics {
+        exact,
+        suppressed_below: (!exact).then_some(limits::STATS_SUPPRESS_BELOW),
+        from_ms,
+        until_ms,
+        alerts: AlertFigures {
+            total: a.total,
+            by_status: a.breakdown("status"),
+            by_province: a.breakdown("province"),
+            by_region: a.breakdown("region"),
+            by_district: a.breakdown("district"),
+            fir_registered: a.count("fir_registered"),
+            escalated: a.count("escalated"),
+            recovered: a.count("recovered"),
+            to_validation: a.median("to_validation"),
+            to_recovery: a.median("to_recovery"),
+        },
+        cases: CaseFigures {
+            total: c.total,
+            by_category: c.breakdown("category"),
+            by_status: c.breakdown("status"),
+            by_province: c.breakdown("province"),
+            by_region: c.breakdown("region"),
+            by_district: c.breakdown("district"),
+            fir_registered: c.count("fir_registered"),
+            under_investigation: c.count("under_investigation"),
+            fast_tracked: c.count("fast_tracked"),
+            resolved: c.count("resolved"),
+            closed: c.count("closed"),
+            to_investigation: c.median("to_investigation"),
+            to_resolution: c.median("to_resolution"),
+        },
+        complete: alerts_complete && cases_complete,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn exact_breakdowns_are_untouched() {
+        let out = breakdown(cells(&[("a", 1), ("b", 7)]), false);
+        assert_eq!(out["a"], Some(1));
+        assert_eq!(out["b"], Some(7));
+    }
+
+    #[test]
+    fn small_cells_are_suppressed_and_a_lone_one_takes_a_second_with_it() {
+        // One small cell: the smallest other non-zero cell goes too, so a - total cannot reveal it.
+        let out = breakdown(cells(&[("a", 2), ("b", 9), ("c", 6), ("d", 0)]), true);
+        assert_eq!(out["a"], None);
+        assert_eq!(out["c"], None);
+        assert_eq!(out["b"], Some(9));
+        assert_eq!(out["d"], Some(0));
+        // Two small cells hide each other already.
+        let out = breakdown(cells(&[("a", 2), ("b", 9), ("c", 4)]), true);
+        assert_eq!(out["a"], None);
+        assert_eq!(out["c"], None);
+        assert_eq!(out["b"], Some(9));
+        // Counts of five and over, and zero, stand.
+        let out = breakdown(cells(&[("a", 5), ("b", 0)]), true);
+        assert_eq!(out["a"], Some(5));
+        assert_eq!(out["b"], Some(0));
+        assert_eq!(count(4, true), None);
+        assert_eq!(count(4, false), Some(4));
+    }
+
+    #[test]
+    fn medians_are_middles_and_small_sets_are_suppressed() {
+        assert_eq!(median(vec![5, 1, 3], false).median_ms, Some(3));
+        assert_eq!(median(vec![4, 1, 3, 10], false).median_ms, Some(3));
+        assert_eq!(
+            median(vec![u64::MAX, u64::MAX], false).median_ms,
+            Some(u64::MAX)
+        );
+        assert_eq!(median(vec![], false).median_ms, None);
+        let hidden = median(vec![1, 2, 3, 4], true);
+        assert_eq!((hidden.median_ms, hidden.samples), (None, None));
+        let shown = median(vec![1, 2, 3, 4, 5], true);
+        assert_eq!((shown.median_ms, shown.samples), (Some(3), Some(5)));
+    }
+
+    #[test]
+    fn months_are_calendar_months_in_utc() {
+        // 2026-11-01T00:00:00Z and 2026-12-01T00:00:00Z.
+        assert_eq!(
+            month_range("2026-11"),
+            Ok((1_793_491_200_000, 1_796_083_200_000))
+        );
+        // December runs into the next year; February 2028 has 29 days.
+        assert_eq!(
+            month_range("2026-12").map(|(a, _)| a),
+            Ok(1_796_083_200_000)
+        );
+        let (a, b) = month_range("2028-02").expect("month");
+        assert_eq!((b - a) / 86_400_000, 29);
+        for bad in [
+            "2026", "2026-13", "2026-00", "26-11", "2026-1", "1999-12", "abcd-ef",
+        ] {
+            assert!(month_range(bad).is_err(), "{bad}");
+        }
+    }
+}

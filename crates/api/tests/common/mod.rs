@@ -1,0 +1,141 @@
+//! What the API's tests share: one node's engine and router with users of every role, and request bodies.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use ed25519_dalek::SigningKey;
+use hifazat_access::{Area, Directory, Role, Users};
+use hifazat_api::Api;
+use hifazat_engine::{Engine, EngineConfig};
+use hifazat_log::Signer;
+use hifazat_store::Store;
+use hifazat_topology::Topology;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub fn demo() -> Topology {
+    Topology::parse(include_str!("../../../../topology/demo.toml")).unwrap()
+}
+
+/// One node's engine and router, with users of every role its place allows, by role name.
+pub struct Node {
+    pub _dir: tempfile::TempDir,
+    pub engine: Engine,
+    pub router: Router,
+    pub tokens: HashMap<&'static str, String>,
+}
+
+pub fn users_for(node: &str) -> Vec<(&'static str, Role, Area)> {
+    let mut users = vec![
+        (
+            "station_officer",
+            Role::StationOfficer,
+            Area::District("PB-LHR".into()),
+        ),
+        ("dpo", Role::Dpo, Area::District("PB-LHR".into())),
+        ("rpo", Role::Rpo, Area::Region("PB-LAHORE".into())),
+        ("ig", Role::Ig, Area::Province("PB".into())),
+        ("ministry", Role::Ministry, Area::National),
+        ("auditor", Role::Auditor, Area::National),
+    ];
+    if node == "federal" {
+        users.push(("register_officer", Role::RegisterOfficer, Area::National));
+        users.push(("dpo_karachi", Role::Dpo, Area::District("SD-KHS".into())));
+    }
+    users
+}
+
+pub fn node(name: &str, public_rate: (u32, u32)) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let topology = demo();
+    let me = topology.node(name).unwrap().clone();
+    let mut tokens = HashMap::new();
+    for (who, role, area) in users_for(name) {
+        let (_, token) = Users::add(dir.path(), &topology, &me, who, role, area).unwrap();
+        tokens.insert(who, token);
+    }
+    let engine = Engine::start(EngineConfig {
+        node_name: name.into(),
+        topology,
+        signer: Signer::new(SigningKey::from_bytes(&[7; 32])),
+        store: Store::open(&dir.path().join("store")).unwrap(),
+    })
+    .unwrap();
+    let router = Api::new(engine.clone())
+        .users(Directory::open(dir.path()).unwrap())
+        .public_rate(public_rate.0, public_rate.1)
+        .router();
+    Node {
+        _dir: dir,
+        engine,
+        router,
+        tokens,
+    }
+}
+
+impl Node {
+    /// Calls the router as `who` (a role name from `users_for`, or "public").
+    pub async fn call(
+        &self,
+        who: &str,
+        method: &str,
+        uri: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json");
+        if who != "public" {
+            request = request.header("authorization", format!("Bearer {}", self.tokens[who]));
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+pub fn alert(name: &str, district: &str, channel: &str) -> String {
+    let now = now_ms();
+    format!(
+        r#"{{"child_name":"{name}","age_years":5,"sex":"female","description":"yellow dress",
+            "last_seen":{{"district":"{district}","lat":31.55,"lon":74.34,"text":"Anarkali Bazaar"}},
+            "last_seen_at_ms":{now},"reporter":{{"name":"Aunt","mobile":"+923451234567"}},"channel":"{channel}"}}"#
+    )
+}
+
+pub fn case(district: &str, channel: &str) -> String {
+    format!(
+        r#"{{"category":"harassment","district":"{district}","description":"Followed from school",
+            "channel":"{channel}"}}"#
+    )
+}
+
+pub async fn within<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .expect("the test finishes within its time limit")
+}

@@ -1,0 +1,214 @@
+//! Statistics: exact for officials within their area, suppressed below 5 for everyone else, and time windows.
+
+use axum::http::StatusCode;
+use serde_json::Value;
+
+mod common;
+
+use common::*;
+
+async fn created(n: &Node, who: &str, uri: &str, body: &str) -> String {
+    let (status, body) = n.call(who, "POST", uri, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{uri}: {body}");
+    body["id"].as_str().expect("an id").to_owned()
+}
+
+async fn event(n: &Node, uri: &str, body: &str) {
+    let (status, answer) = n.call("dpo", "POST", uri, body).await;
+    assert!(status.is_success(), "{uri} {body}: {status} {answer}");
+}
+
+async fn stats(n: &Node, who: &str, query: &str) -> Value {
+    let (status, body) = n
+        .call(who, "GET", &format!("/api/v1/stats{query}"), "")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{who} {query}: {body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_are_exact_within_an_area_and_suppressed_outside_it() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        // Six alerts in Lahore, five validated and two recovered; two in Kasur.
+        let mut lahore = Vec::new();
+        for i in 0..6 {
+            let id = created(
+                &n,
+                "dpo",
+                "/api/v1/alerts",
+                &alert(&format!("L{i}"), "PB-LHR", "police_station"),
+            )
+            .await;
+            lahore.push(id);
+        }
+        for id in &lahore[..5] {
+            event(
+                &n,
+                &format!("/api/v1/alerts/{id}/events"),
+                r#"{"type":"validated"}"#,
+            )
+            .await;
+        }
+        for id in &lahore[..2] {
+            event(
+                &n,
+                &format!("/api/v1/alerts/{id}/events"),
+                r#"{"type":"recovered"}"#,
+            )
+            .await;
+        }
+        for i in 0..2 {
+            created(
+                &n,
+                "station_officer",
+                "/api/v1/alerts",
+                &alert(&format!("K{i}"), "PB-KSR", "police_station"),
+            )
+            .await;
+        }
+        // Seven harassment cases and one of domestic violence in Lahore; FIRs on three, one fast-tracked.
+        let mut cases = Vec::new();
+        for _ in 0..7 {
+            cases.push(
+                created(
+                    &n,
+                    "dpo",
+                    "/api/v1/cases",
+                    &case("PB-LHR", "police_station"),
+                )
+                .await,
+            );
+        }
+        let dv = case("PB-LHR", "police_station").replace("harassment", "domestic_violence");
+        created(&n, "dpo", "/api/v1/cases", &dv).await;
+        for (i, id) in cases[..3].iter().enumerate() {
+            event(
+                &n,
+                &format!("/api/v1/cases/{id}/events"),
+                &format!(r#"{{"type":"fir_registered","fir_number":"FIR-{i}"}}"#),
+            )
+            .await;
+        }
+        event(
+            &n,
+            &format!("/api/v1/cases/{}/events", cases[0]),
+            r#"{"type":"fast_tracked"}"#,
+        )
+        .await;
+
+        // The Lahore DPO asking about Lahore: exact.
+        let s = stats(&n, "dpo", "?district=PB-LHR").await;
+        assert_eq!(s["exact"], true, "{s}");
+        assert_eq!(s["suppressed_below"], Value::Null);
+        assert_eq!(s["complete"], true);
+        assert_eq!(s["alerts"]["total"], 6);
+        assert_eq!(s["alerts"]["by_status"]["validated"], 3);
+        assert_eq!(s["alerts"]["by_status"]["recovered"], 2);
+        assert_eq!(s["alerts"]["by_district"]["PB-LHR"], 6);
+        assert!(s["alerts"]["by_district"].get("PB-KSR").is_none(), "{s}");
+        assert_eq!(s["alerts"]["recovered"], 2);
+        assert_eq!(s["alerts"]["to_validation"]["samples"], 5);
+        assert!(s["alerts"]["to_validation"]["median_ms"].is_u64(), "{s}");
+        assert_eq!(s["alerts"]["to_recovery"]["samples"], 2);
+        assert_eq!(s["cases"]["total"], 8);
+        assert_eq!(s["cases"]["by_category"]["harassment"], 7);
+        assert_eq!(s["cases"]["by_category"]["domestic_violence"], 1);
+        assert_eq!(s["cases"]["fir_registered"], 3);
+        assert_eq!(s["cases"]["fast_tracked"], 1);
+        assert_eq!(s["cases"]["under_investigation"], 3);
+        assert_eq!(s["cases"]["by_status"]["filed"], 5);
+        assert_eq!(s["cases"]["by_province"]["PB"], 8);
+        assert_eq!(s["cases"]["by_region"]["PB-LAHORE"], 8);
+
+        // The ministry sees everything exactly; the Punjab IG all of Punjab.
+        let s = stats(&n, "ministry", "").await;
+        assert_eq!(
+            (s["exact"].clone(), s["alerts"]["total"].clone()),
+            (true.into(), 8.into())
+        );
+        assert_eq!(s["alerts"]["by_district"]["PB-KSR"], 2);
+        let s = stats(&n, "ig", "?province=PB").await;
+        assert_eq!(s["exact"], true);
+        assert_eq!(s["alerts"]["by_region"]["PB-LAHORE"], 8);
+
+        // The public, the auditor, and the DPO asking beyond Lahore get suppressed figures.
+        for who in ["public", "auditor", "dpo"] {
+            let s = stats(&n, who, "").await;
+            assert_eq!(s["exact"], false, "{who}: {s}");
+            assert_eq!(s["suppressed_below"], 5);
+            assert_eq!(s["alerts"]["total"], 8);
+            assert_eq!(s["alerts"]["by_district"]["PB-KSR"], Value::Null, "{s}");
+            // The lone small cell takes the next smallest with it, so 8 - 6 cannot reveal Kasur's 2.
+            assert_eq!(s["alerts"]["by_district"]["PB-LHR"], Value::Null, "{s}");
+            assert_eq!(s["alerts"]["by_province"]["PB"], 8);
+            assert_eq!(s["alerts"]["to_validation"]["samples"], 5);
+            assert_eq!(s["alerts"]["to_recovery"]["samples"], Value::Null);
+            assert_eq!(s["alerts"]["to_recovery"]["median_ms"], Value::Null);
+            assert_eq!(s["cases"]["by_category"]["domestic_violence"], Value::Null);
+            assert_eq!(s["cases"]["by_category"]["harassment"], Value::Null);
+            assert_eq!(s["cases"]["fir_registered"], Value::Null);
+            assert_eq!(s["cases"]["fast_tracked"], Value::Null);
+            assert_eq!(s["cases"]["total"], 8);
+            // Three under investigation: suppressed, and the five filed with them.
+            assert_eq!(s["cases"]["by_status"]["under_investigation"], Value::Null);
+            assert_eq!(s["cases"]["by_status"]["filed"], Value::Null);
+        }
+
+        // Months: this one holds everything, one long past nothing; other windows are for exact callers.
+        let month = this_month();
+        let s = stats(&n, "public", &format!("?month={month}")).await;
+        assert_eq!(s["alerts"]["total"], 8, "{s}");
+        let s = stats(&n, "public", "?month=2001-01").await;
+        assert_eq!(s["alerts"]["total"], 0);
+        assert_eq!(s["cases"]["total"], 0);
+        let s = stats(
+            &n,
+            "dpo",
+            &format!("?district=PB-LHR&since={}", now_ms() + 60_000),
+        )
+        .await;
+        assert_eq!(s["alerts"]["total"], 0);
+        let s = stats(&n, "dpo", "?district=PB-LHR&since=1&until=2").await;
+        assert_eq!(s["cases"]["total"], 0);
+
+        for (who, query, field) in [
+            ("public", "?since=1", "since"),
+            ("dpo", "?until=5", "until"),
+            ("dpo", "?district=PB-LHR&month=2026-11&since=1", "since"),
+            ("dpo", "?district=PB-LHR&since=5&until=5", "until"),
+            ("public", "?month=2026-13", "month"),
+            ("public", "?district=XX", "district"),
+        ] {
+            let (status, body) = n
+                .call(who, "GET", &format!("/api/v1/stats{query}"), "")
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{who} {query}: {body}"
+            );
+            assert_eq!(body["fields"][0]["field"], field, "{who} {query}: {body}");
+        }
+        let (status, _) = n
+            .call("public", "GET", "/api/v1/stats?colour=red", "")
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
+/// This month as `YYYY-MM` in UTC, from the clock.
+fn this_month() -> String {
+    let days = (now_ms() / 86_400_000) as i64;
+    // Civil from days (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}")
+}
