@@ -6,36 +6,49 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hifazat_access::Caller;
 use hifazat_domain::{
-    AlertDraft, AlertPublic, AlertRestricted, AlertStage, AlertStatus, Channel, Event, EventKind,
-    RecordId, Sighting, SightingDraft,
+    AlertDraft, AlertPublic, AlertRestricted, AlertStage, Channel, Event, EventKind, RecordId,
+    Sighting, SightingDraft, Status,
 };
 use hifazat_engine::{AlertRecord, AlertSummary, Page};
 use hifazat_limits as limits;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::caller::Who;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::{AppState, Created, Places, record_id};
 
 /// An event as the public sees it: what happened (its type, and an escalation's level), when and where it was
 /// recorded; not who did it, their note, or an FIR's number.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PublicEvent {
-    #[serde(flatten)]
-    kind: serde_json::Map<String, serde_json::Value>,
+    /// The event's type, as in `EventKind`.
+    #[serde(rename = "type")]
+    kind: String,
+    /// An escalation's level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    level: Option<u8>,
     at_ms: u64,
     node: String,
 }
 
 impl PublicEvent {
     pub(crate) fn of(e: &Event) -> PublicEvent {
-        let mut kind = match serde_json::to_value(&e.kind) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
+        let kind = match serde_json::to_value(&e.kind) {
+            Ok(serde_json::Value::Object(map)) => map
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or("unknown")
+                .to_owned(),
+            _ => "unknown".to_owned(),
         };
-        kind.retain(|k, _| k == "type" || k == "level");
+        let level = match e.kind {
+            EventKind::Escalated { level } => Some(level),
+            _ => None,
+        };
         PublicEvent {
             kind,
+            level,
             at_ms: e.at_ms,
             node: e.node.clone(),
         }
@@ -43,7 +56,7 @@ impl PublicEvent {
 }
 
 /// A status as the public sees it: whether an FIR was registered, not its number.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PublicStatus<S> {
     stage: S,
     fir_registered: bool,
@@ -69,7 +82,7 @@ impl<S: Copy> PublicStatus<S> {
 /// An alert as a caller may see it. The public part for everyone; the restricted part (reporter, office, police
 /// notes), the sightings' details, each event's actor and note, and FIR numbers only for the police of the area
 /// and the ministry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub(crate) enum AlertOut {
     Public {
@@ -82,7 +95,7 @@ pub(crate) enum AlertOut {
     Full {
         id: RecordId,
         public: AlertPublic,
-        status: AlertStatus,
+        status: Status<AlertStage>,
         timeline: Vec<Event>,
         sightings: usize,
         restricted: AlertRestricted,
@@ -117,6 +130,18 @@ impl AlertOut {
 
 /// `POST /api/v1/alerts`. Police raise alerts on any channel; the public through the citizen portal only, and
 /// without police notes or an office.
+#[utoipa::path(post, path = "/api/v1/alerts", tag = "alerts", request_body = AlertDraft,
+    responses(
+        (status = 201, description = "Raised and on disk", body = Created),
+        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn raise(
     State(state): State<AppState>,
     who: Who,
@@ -152,7 +177,16 @@ pub(crate) async fn raise(
     Ok((StatusCode::CREATED, Json(Created::id(id))))
 }
 
-/// `GET /api/v1/alerts/{id}`.
+/// `GET /api/v1/alerts/{id}`: the public view for everyone, the full one for the police of its area and the
+/// ministry.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)")),
+    responses(
+        (status = 200, description = "The alert as the caller may see it", body = AlertOut),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 404, description = "No such record on this node", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     who: Who,
@@ -163,7 +197,8 @@ pub(crate) async fn get(
 }
 
 /// The filters of `GET /api/v1/alerts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AlertQuery {
     status: Option<AlertStage>,
@@ -174,12 +209,21 @@ pub(crate) struct AlertQuery {
     since: Option<u64>,
     /// Words in the child's name, the description or the place (case does not matter).
     text: Option<String>,
+    /// Items per page, 1 to 200 (50 when left out).
     limit: Option<usize>,
     /// The `next` of the previous page.
     before: Option<String>,
 }
 
 /// `GET /api/v1/alerts`: newest first, public summaries for everyone.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(AlertQuery),
+    responses(
+        (status = 200, description = "A page of alerts", body = Page<AlertSummary>),
+        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     // Bad credentials are refused here too, though everyone may list.
@@ -224,7 +268,7 @@ pub(crate) async fn list(
 }
 
 /// A timeline event as it is posted: its type and fields, and an optional note.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct EventBody {
     #[serde(flatten)]
     pub(crate) kind: EventKind,
@@ -244,7 +288,20 @@ impl EventBody {
     }
 }
 
-/// `POST /api/v1/alerts/{id}/events`.
+/// `POST /api/v1/alerts/{id}/events`: police; validating, mobilising, FIRs, escalation and closing only in
+/// their area.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/events", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)")), request_body = EventBody,
+    responses(
+        (status = 201, description = "The event as recorded", body = Event),
+        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
+        (status = 404, description = "No such record on this node", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn add_event(
     State(state): State<AppState>,
     who: Who,
@@ -267,12 +324,25 @@ pub(crate) async fn add_event(
     Ok((StatusCode::CREATED, Json(event)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SightingAdded {
     sightings: usize,
 }
 
 /// `POST /api/v1/alerts/{id}/sightings`: anyone, anonymously if they wish (leave out `reporter`).
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/sightings", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)")),
+    request_body = SightingDraft,
+    responses(
+        (status = 201, description = "Recorded; how many sightings the alert has", body = SightingAdded),
+        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 404, description = "No such record on this node", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn add_sighting(
     State(state): State<AppState>,
     who: Who,

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -49,7 +50,10 @@ impl Who {
         if self.caller != Caller::Public {
             return Ok(());
         }
-        limiter.take(self.client).map_err(ApiError::RateLimited)
+        limiter.take(self.client).map_err(|seconds| {
+            limiter.refused.fetch_add(1, Ordering::Relaxed);
+            ApiError::RateLimited(seconds)
+        })
     }
 
     /// The caller must be a user: the public gets 401, which says a token is needed.
@@ -70,6 +74,7 @@ pub struct RateLimiter {
     burst: f64,
     per_second: f64,
     buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    refused: AtomicU64,
 }
 
 impl RateLimiter {
@@ -78,7 +83,13 @@ impl RateLimiter {
             burst: f64::from(burst.max(1)),
             per_second: f64::from(per_minute.max(1)) / 60.0,
             buckets: Mutex::default(),
+            refused: AtomicU64::new(0),
         }
+    }
+
+    /// Requests refused so far.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 
     /// Takes one request's token, or says in how many seconds one will be there.

@@ -6,18 +6,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hifazat_access::Caller;
 use hifazat_domain::{
-    CaseCategory, CaseDraft, CaseIntake, CaseStage, CaseStatus, Channel, Event, RecordId,
-    TrackingCode,
+    CaseCategory, CaseDraft, CaseIntake, CaseStage, Channel, Event, RecordId, Status, TrackingCode,
 };
 use hifazat_engine::{CaseRecord, CaseSummary, Page};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::alerts::{EventBody, PublicEvent, PublicStatus};
 use crate::caller::Who;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::{AppState, Places, record_id};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Filed {
     id: RecordId,
     /// For the complainant: `GET /api/v1/track/{tracking_code}` follows the case.
@@ -26,6 +26,18 @@ pub(crate) struct Filed {
 
 /// `POST /api/v1/cases`: the public (through the portal or an app; anonymous when `complainant` is left out) and
 /// the police of the case's district. A node files cases only for districts on its line.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = CaseDraft,
+    responses(
+        (status = 201, description = "Filed and on disk, with the tracking code", body = Filed),
+        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn file(
     State(state): State<AppState>,
     who: Who,
@@ -49,13 +61,13 @@ pub(crate) async fn file(
 }
 
 /// A case in full, for the police of its district and the ministry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CaseOut {
     id: RecordId,
     #[serde(flatten)]
     intake: CaseIntake,
     anonymous: bool,
-    status: CaseStatus,
+    status: Status<CaseStage>,
     timeline: Vec<Event>,
 }
 
@@ -74,7 +86,16 @@ fn visible(state: &AppState, who: &Who, case: &CaseRecord) -> Result<(), ApiErro
     }
 }
 
-/// `GET /api/v1/cases/{id}`.
+/// `GET /api/v1/cases/{id}`: the police of its area and the ministry.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path, description = "The record's id (32 hex digits)")),
+    responses(
+        (status = 200, description = "The case", body = CaseOut),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
+        (status = 404, description = "No such record on this node", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     who: Who,
@@ -94,7 +115,8 @@ pub(crate) async fn get(
 }
 
 /// The filters of `GET /api/v1/cases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CaseQuery {
     status: Option<CaseStage>,
@@ -102,12 +124,24 @@ pub(crate) struct CaseQuery {
     district: Option<String>,
     region: Option<String>,
     province: Option<String>,
+    /// Only cases filed at or after this time (ms since the Unix epoch).
     since: Option<u64>,
+    /// Items per page, 1 to 200 (50 when left out).
     limit: Option<usize>,
+    /// The `next` of the previous page.
     before: Option<String>,
 }
 
 /// `GET /api/v1/cases`: officials who see cases, over their area only.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseQuery),
+    responses(
+        (status = 200, description = "A page of the cases the caller may see", body = Page<CaseSummary>),
+        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     who: Who,
@@ -147,6 +181,18 @@ pub(crate) async fn list(
 }
 
 /// `POST /api/v1/cases/{id}/events`: the police of the case's district.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = String, Path, description = "The record's id (32 hex digits)")), request_body = EventBody,
+    responses(
+        (status = 201, description = "The event as recorded", body = Event),
+        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
+        (status = 404, description = "No such record on this node", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn add_event(
     State(state): State<AppState>,
     who: Who,
@@ -170,7 +216,7 @@ pub(crate) async fn add_event(
 
 /// What the holder of a tracking code sees: what the case is about, where, and how it stands. No one's identity:
 /// not the complainant's, not the officers'.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Tracked {
     tracking_code: String,
     category: CaseCategory,
@@ -180,6 +226,16 @@ pub(crate) struct Tracked {
 }
 
 /// `GET /api/v1/track/{code}`: anyone holding the code, at any node on the case's line.
+#[utoipa::path(get, path = "/api/v1/track/{code}", tag = "cases",
+    params(("code" = String, Path, description = "The tracking code given when the case was filed")),
+    responses(
+        (status = 200, description = "Where the case stands", body = Tracked),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 404, description = "No such record on this node", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn track(
     State(state): State<AppState>,
     who: Who,

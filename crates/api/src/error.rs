@@ -49,9 +49,10 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
+/// Every error's body: what went wrong, and for invalid input each field with its reason.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    error: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     fields: Vec<FieldError>,
 }
@@ -93,7 +94,7 @@ impl IntoResponse for ApiError {
         let mut response = (
             status,
             Json(ErrorBody {
-                error: &message,
+                error: message,
                 fields,
             }),
         )

@@ -9,13 +9,16 @@
 //! tracking lookups are rate-limited per client address.
 //!
 //! Routes: health; alerts (raise, list, read, timeline events, sightings); cases (file, list, read, timeline
-//! events); tracking by code; live events; peers. Statistics, the OpenAPI document, metrics and CAP are missing.
+//! events); tracking by code; statistics; live events; peers; the OpenAPI document (derived from the handlers'
+//! annotations, see `openapi`); metrics. CAP documents and the Atom feed are missing.
 
 mod alerts;
 mod caller;
 mod cases;
 mod error;
 mod live;
+mod metrics;
+mod openapi;
 mod peers;
 mod stats;
 
@@ -50,6 +53,7 @@ pub struct AppState {
     streams: Arc<Semaphore>,
     limiter: Arc<RateLimiter>,
     stats: Arc<Semaphore>,
+    metrics: metrics::Metrics,
 }
 
 /// The API of one node, to be built into a router.
@@ -91,8 +95,21 @@ impl Api {
 
     /// The routes.
     pub fn router(self) -> Router {
+        let state = AppState {
+            engine: self.engine,
+            net: self.net,
+            users: self.users,
+            streams: Arc::new(Semaphore::new(limits::EVENT_STREAMS_MAX)),
+            limiter: Arc::new(RateLimiter::new(self.public_rate.0, self.public_rate.1)),
+            stats: Arc::new(Semaphore::new(limits::STATS_CONCURRENCY_MAX)),
+            metrics: metrics::Metrics::new(),
+        };
+        // Counts and times every matched route (by its template).
+        let track = axum::middleware::from_fn_with_state(state.clone(), metrics::track);
         // Live event streams last as long as their clients listen: they have their own limit, and no timeout.
-        let live = Router::new().route("/api/v1/events", get(live::events));
+        let live = Router::new()
+            .route("/api/v1/events", get(live::events))
+            .route_layer(track.clone());
         let api = Router::new()
             .route("/alerts", post(alerts::raise).get(alerts::list))
             .route("/alerts/{id}", get(alerts::get))
@@ -103,9 +120,13 @@ impl Api {
             .route("/cases/{id}/events", post(cases::add_event))
             .route("/track/{code}", get(cases::track))
             .route("/stats", get(stats::stats))
-            .route("/peers", get(peers::peers));
+            .route("/peers", get(peers::peers))
+            .route("/openapi.json", get(openapi::document))
+            .route_layer(track.clone());
         Router::new()
             .route("/healthz", get(healthz))
+            .route("/metrics", get(metrics::metrics))
+            .route_layer(track)
             .nest("/api/v1", api)
             .layer(
                 ServiceBuilder::new()
@@ -119,23 +140,20 @@ impl Api {
             )
             .merge(live)
             .fallback(|| async { ApiError::NotFound("no such route".into()) })
-            .with_state(AppState {
-                engine: self.engine,
-                net: self.net,
-                users: self.users,
-                streams: Arc::new(Semaphore::new(limits::EVENT_STREAMS_MAX)),
-                limiter: Arc::new(RateLimiter::new(self.public_rate.0, self.public_rate.1)),
-                stats: Arc::new(Semaphore::new(limits::STATS_CONCURRENCY_MAX)),
-            })
+            .with_state(state)
     }
 }
 
+/// `GET /healthz`: the node is up; its record and log counts.
+#[utoipa::path(get, path = "/healthz", tag = "node",
+    responses((status = 200, description = "Up, with counts", body = Object), (status = 503, description = "Shutting down")))]
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let stats = state.engine.stats().await?;
     Ok(Json(json!({ "status": "ok", "stats": stats })))
 }
 
-#[derive(Serialize)]
+/// A new record's id.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Created {
     id: RecordId,
 }

@@ -23,7 +23,8 @@ use crate::caller::Who;
 use crate::error::ApiError;
 
 /// Which changes a client of the live stream wants.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventFilter {
     /// Only records of this kind.
@@ -44,6 +45,13 @@ fn may_hear(caller: &Caller, topology: &Topology, change: &Change) -> bool {
 /// Each change is sent once it is durable, so a read made on hearing of it sees it. Each event is
 /// `event: change` with the change as JSON data; a client too slow to keep up gets `event: lagged` with how many
 /// it missed, and should read the lists again.
+#[utoipa::path(get, path = "/api/v1/events", tag = "live", params(EventFilter),
+    responses(
+        (status = 200, description = "Server-sent events: `change` (a `Change` as JSON) and `lagged`", content_type = "text/event-stream", body = String),
+        (status = 400, description = "The query or body is not what the route takes", body = crate::error::ErrorBody),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = crate::error::ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = crate::error::ErrorBody)
+    ))]
 pub(crate) async fn events(
     State(state): State<AppState>,
     who: Who,

@@ -28,6 +28,13 @@ struct PeerJson {
 }
 
 /// This node's peers, their sync state and lag.
+#[utoipa::path(get, path = "/api/v1/peers", tag = "node",
+    responses(
+        (status = 200, description = "Peers, sync counters and traffic", body = Object),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = crate::error::ErrorBody),
+        (status = 403, description = "The caller may not do this; the error says why", body = crate::error::ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = crate::error::ErrorBody)
+    ))]
 pub(crate) async fn peers(
     State(state): State<AppState>,
     who: Who,

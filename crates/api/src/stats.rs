@@ -16,54 +16,52 @@ use hifazat_domain::CaseStage;
 use hifazat_limits as limits;
 use hifazat_topology::Topology;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::caller::Who;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::{AppState, Places};
 
-/// A count as published: `null` when suppressed.
-pub(crate) type Count = Option<u64>;
-
 /// The middle of a set of durations, and how many there were.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub(crate) struct Median {
     /// Milliseconds; `null` with no samples, or when suppressed.
     pub median_ms: Option<u64>,
-    pub samples: Count,
+    pub samples: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AlertFigures {
-    pub total: Count,
-    pub by_status: BTreeMap<String, Count>,
-    pub by_province: BTreeMap<String, Count>,
-    pub by_region: BTreeMap<String, Count>,
-    pub by_district: BTreeMap<String, Count>,
-    pub fir_registered: Count,
-    pub escalated: Count,
+    pub total: Option<u64>,
+    pub by_status: BTreeMap<String, Option<u64>>,
+    pub by_province: BTreeMap<String, Option<u64>>,
+    pub by_region: BTreeMap<String, Option<u64>>,
+    pub by_district: BTreeMap<String, Option<u64>>,
+    pub fir_registered: Option<u64>,
+    pub escalated: Option<u64>,
     /// Recovered or reunited.
-    pub recovered: Count,
+    pub recovered: Option<u64>,
     /// From raising to the first validation.
     pub to_validation: Median,
     /// From raising to the first recovery or reunion.
     pub to_recovery: Median,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CaseFigures {
-    pub total: Count,
-    pub by_category: BTreeMap<String, Count>,
-    pub by_status: BTreeMap<String, Count>,
-    pub by_province: BTreeMap<String, Count>,
-    pub by_region: BTreeMap<String, Count>,
-    pub by_district: BTreeMap<String, Count>,
-    pub fir_registered: Count,
+    pub total: Option<u64>,
+    pub by_category: BTreeMap<String, Option<u64>>,
+    pub by_status: BTreeMap<String, Option<u64>>,
+    pub by_province: BTreeMap<String, Option<u64>>,
+    pub by_region: BTreeMap<String, Option<u64>>,
+    pub by_district: BTreeMap<String, Option<u64>>,
+    pub fir_registered: Option<u64>,
     /// Now at the stage of investigation.
-    pub under_investigation: Count,
-    pub fast_tracked: Count,
+    pub under_investigation: Option<u64>,
+    pub fast_tracked: Option<u64>,
     /// Resolved (by reconciliation, or the victim recovered), whatever came after.
-    pub resolved: Count,
-    pub closed: Count,
+    pub resolved: Option<u64>,
+    pub closed: Option<u64>,
     /// From filing to the first step of investigation.
     pub to_investigation: Median,
     /// From filing to resolution.
@@ -71,7 +69,7 @@ pub(crate) struct CaseFigures {
 }
 
 /// `GET /api/v1/stats`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Statistics {
     /// Whether the figures are exact; when not, counts of 1 to 4 are `null`.
     pub exact: bool,
@@ -85,7 +83,8 @@ pub(crate) struct Statistics {
     pub complete: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatsQuery {
     district: Option<String>,
@@ -168,18 +167,18 @@ impl Tally {
 }
 
 struct Published {
-    total: Count,
-    breakdowns: BTreeMap<&'static str, BTreeMap<String, Count>>,
-    counts: BTreeMap<&'static str, Count>,
+    total: Option<u64>,
+    breakdowns: BTreeMap<&'static str, BTreeMap<String, Option<u64>>>,
+    counts: BTreeMap<&'static str, Option<u64>>,
     durations: BTreeMap<&'static str, Median>,
 }
 
 impl Published {
-    fn breakdown(&mut self, name: &str) -> BTreeMap<String, Count> {
+    fn breakdown(&mut self, name: &str) -> BTreeMap<String, Option<u64>> {
         self.breakdowns.remove(name).unwrap_or_default()
     }
 
-    fn count(&self, name: &str) -> Count {
+    fn count(&self, name: &str) -> Option<u64> {
         self.counts.get(name).copied().unwrap_or(Some(0))
     }
 
@@ -196,13 +195,16 @@ fn small(n: u64) -> bool {
 }
 
 /// A count as published.
-pub(crate) fn count(n: u64, suppress: bool) -> Count {
+pub(crate) fn count(n: u64, suppress: bool) -> Option<u64> {
     if suppress && small(n) { None } else { Some(n) }
 }
 
 /// A breakdown as published: small cells suppressed, and when exactly one is, the smallest other non-zero cell
 /// too (its value could otherwise be had from the total).
-pub(crate) fn breakdown(cells: BTreeMap<String, u64>, suppress: bool) -> BTreeMap<String, Count> {
+pub(crate) fn breakdown(
+    cells: BTreeMap<String, u64>,
+    suppress: bool,
+) -> BTreeMap<String, Option<u64>> {
     if !suppress {
         return cells.into_iter().map(|(k, n)| (k, Some(n))).collect();
     }
@@ -292,6 +294,16 @@ fn stage_name<S: Serialize>(stage: S) -> String {
     }
 }
 
+/// `GET /api/v1/stats`: for everyone; exact for officials within their area, suppressed below 5 otherwise.
+#[utoipa::path(get, path = "/api/v1/stats", tag = "statistics", params(StatsQuery),
+    responses(
+        (status = 200, description = "The figures", body = Statistics),
+        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
+        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
+        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
+        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+    ))]
 pub(crate) async fn stats(
     State(state): State<AppState>,
     who: Who,

@@ -45,6 +45,7 @@ pub const CLOCK_SKEW_MS: u64 = 10 * 60 * 1000;
 
 /// A record's identity: 16 random bytes drawn once, at the record's origin. Shown as 32 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7"))]
 #[serde(into = "String", try_from = "String")]
 pub struct RecordId(pub [u8; 16]);
 
@@ -92,6 +93,7 @@ impl TryFrom<String> for RecordId {
 
 /// The kinds of record, each with its own document shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     Alert,
@@ -100,6 +102,7 @@ pub enum RecordKind {
 
 /// How a report reached the system (the channels the seeds name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// The Pakistan Citizen Portal, or this node's public portal.
@@ -119,6 +122,7 @@ pub enum Channel {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     Female,
@@ -129,6 +133,7 @@ pub enum Sex {
 
 /// A place: the district it is in, its coordinates, and how people describe it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Place {
     pub district: String,
     pub lat: f64,
@@ -138,6 +143,7 @@ pub struct Place {
 
 /// A person who can be called back. Restricted: never in public views.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     pub name: String,
     /// E.164 mobile number (`+923XXXXXXXXX`).
@@ -150,6 +156,7 @@ pub struct Contact {
 // Drafts: what arrives from outside. Every field is checked by `validate`, which names the field it rejects.
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlaceDraft {
     pub district: String,
@@ -160,6 +167,7 @@ pub struct PlaceDraft {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContactDraft {
     pub name: String,
@@ -170,6 +178,7 @@ pub struct ContactDraft {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AlertDraft {
     pub child_name: String,
@@ -193,6 +202,7 @@ pub struct AlertDraft {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SightingDraft {
     pub seen_at_ms: u64,
@@ -206,6 +216,7 @@ pub struct SightingDraft {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CaseDraft {
     pub category: CaseCategory,
@@ -226,6 +237,7 @@ pub struct CaseDraft {
 
 /// The part of an alert anyone may see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertPublic {
     pub child_name: String,
     pub age_years: u8,
@@ -240,6 +252,7 @@ pub struct AlertPublic {
 
 /// The part of an alert only officials entitled to it may see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertRestricted {
     pub reporter: Contact,
     pub office: Option<String>,
@@ -247,12 +260,14 @@ pub struct AlertRestricted {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertIntake {
     pub public: AlertPublic,
     pub restricted: AlertRestricted,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sighting {
     pub seen_at_ms: u64,
     pub place: Option<Place>,
@@ -263,6 +278,7 @@ pub struct Sighting {
 
 /// Complaint categories, as the Punjab virtual centres report them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseCategory {
     MissingChild,
@@ -293,6 +309,7 @@ impl CaseCategory {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseIntake {
     pub category: CaseCategory,
     pub district: String,
@@ -308,6 +325,7 @@ pub struct CaseIntake {
 /// A code the complainant uses to follow a case, like `HZ-7K3M-Q9TD`: 40 random bits in Crockford base 32
 /// (no I, L, O or U, so it survives being read aloud over a helpline).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct TrackingCode(String);
 
@@ -636,6 +654,7 @@ impl CaseDraft {
 
 /// An alert's document. `timeline` and `sightings` only ever grow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertDoc {
     pub intake: AlertIntake,
     #[serde(default)]
@@ -645,6 +664,7 @@ pub struct AlertDoc {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseDoc {
     pub intake: CaseIntake,
     #[serde(default)]
@@ -653,6 +673,7 @@ pub struct CaseDoc {
 
 /// Any record document, tagged by its kind (the `kind` key at the document's root).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RecordDoc {
     Alert(AlertDoc),

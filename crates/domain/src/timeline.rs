@@ -17,6 +17,7 @@ use crate::validate::{self, Invalid};
 
 /// One thing that happened to a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     #[serde(flatten)]
     pub kind: EventKind,
@@ -30,6 +31,7 @@ pub struct Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     Raised,
@@ -109,6 +111,7 @@ impl EventKind {
 
 /// Where a missing-child alert stands. The order is the lattice: later stages win on merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertStage {
     Raised,
@@ -122,6 +125,7 @@ pub enum AlertStage {
 
 /// Where a complaint case stands. The order is the lattice: later stages win on merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStage {
     Filed,
@@ -132,6 +136,7 @@ pub enum CaseStage {
 
 /// A record's derived status: a stage plus facts that accumulate alongside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Status<S> {
     pub stage: S,
     /// Every FIR number registered, on any replica (two stations registering different FIRs keep both).

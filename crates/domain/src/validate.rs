@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// One rejected field: its path in the input (`last_seen.lat`) and the reason, in words a clerk can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub reason: String,
@@ -13,6 +14,7 @@ pub struct FieldError {
 
 /// All the problems found in one input, so a caller can fix them in one go.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invalid {
     pub errors: Vec<FieldError>,
 }

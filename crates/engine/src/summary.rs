@@ -1,14 +1,15 @@
-//! Record summaries: what lists and their filters need of a record (statistics will read them too), kept in the
+//! Record summaries: what lists, their filters and statistics need of a record, kept in the
 //! store beside the entries that change it (written in the same batch), so a list never materialises documents.
 
 use hifazat_domain::{
-    AlertStatus, CaseCategory, CaseStatus, Channel, RecordDoc, RecordId, Sex, alert_status,
+    AlertStage, CaseCategory, CaseStage, Channel, RecordDoc, RecordId, Sex, Status, alert_status,
     case_status,
 };
 use serde::{Deserialize, Serialize};
 
 /// An alert as lists show it: only its public part, and its status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertSummary {
     pub id: RecordId,
     pub child_name: String,
@@ -22,7 +23,7 @@ pub struct AlertSummary {
     pub created_ms: u64,
     pub updated_ms: u64,
     pub sightings: usize,
-    pub status: AlertStatus,
+    pub status: Status<AlertStage>,
 }
 
 /// A summary as stored: for alerts, with the lower-case text that `text` filters search (the name, the
@@ -38,6 +39,7 @@ pub(crate) struct Stored<T> {
 /// A case as lists show it to officials entitled to it: what it is about, where, and its status. No complainant
 /// and no description.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseSummary {
     pub id: RecordId,
     pub category: CaseCategory,
@@ -47,7 +49,7 @@ pub struct CaseSummary {
     pub victim_age_years: Option<u8>,
     pub created_ms: u64,
     pub updated_ms: u64,
-    pub status: CaseStatus,
+    pub status: Status<CaseStage>,
 }
 
 /// Either summary, an alert's with its searchable text.
@@ -130,6 +132,7 @@ impl Summary {
 /// One page of a list: the items, newest first, and where the next page starts (pass it as `before`), if the
 /// list goes on.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<RecordId>,

@@ -1,0 +1,89 @@
+//! The OpenAPI 3.1 document of the API (`GET /api/v1/openapi.json`), derived from the handlers' annotations and
+//! the types they read and write, so it cannot drift from the code. A test drives every operation in it.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use hifazat_domain::{AlertStage, CaseStage, RecordKind};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{alerts, cases, live, metrics, peers, stats};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hifazat node API",
+        description = "The local API of one Hifazat node: missing-child alerts, sightings, complaint cases, \
+            tracking, statistics and live changes. Send an official's token as `Authorization: Bearer <token>`; \
+            without one you are the public. Errors are JSON: `error`, and for invalid input `fields`, each with \
+            the field and the reason."
+    ),
+    paths(
+        crate::healthz,
+        alerts::raise,
+        alerts::list,
+        alerts::get,
+        alerts::add_event,
+        alerts::add_sighting,
+        cases::file,
+        cases::list,
+        cases::get,
+        cases::add_event,
+        cases::track,
+        stats::stats,
+        live::events,
+        peers::peers,
+        document,
+        metrics::metrics,
+    ),
+    // Types named only by query parameters.
+    components(schemas(AlertStage, CaseStage, RecordKind)),
+    modifiers(&BearerToken),
+    security((), ("bearer" = [])),
+    tags(
+        (name = "alerts", description = "Missing-child alerts and sightings"),
+        (name = "cases", description = "Complaint cases and tracking by code"),
+        (name = "statistics", description = "Counts and medians"),
+        (name = "live", description = "Changes as they happen"),
+        (name = "node", description = "The node itself"),
+    )
+)]
+pub(crate) struct Doc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `hifazat user add`: `hz_` and 64 hex digits",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as JSON, made once.
+pub(crate) fn json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        Doc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+    })
+}
+
+/// `GET /api/v1/openapi.json`.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "node",
+    responses((status = 200, description = "This document", body = Object)))]
+pub(crate) async fn document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], json())
+}
