@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need: iproute2 for the partition test's network namespaces. Later milestones add
-# libxml2-utils (CAP schema checks) and kannel (SMS through fakesmsc).
-packages=(iproute2)
+# Debian packages the tests need: iproute2 for the partition test's network namespaces, libxml2-utils for
+# xmllint (CAP messages checked against the OASIS schema).
+packages=(iproute2 libxml2-utils)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

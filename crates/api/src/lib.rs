@@ -9,11 +9,12 @@
 //! tracking lookups are rate-limited per client address.
 //!
 //! Routes: health; alerts (raise, list, read, timeline events, sightings); cases (file, list, read, timeline
-//! events); tracking by code; statistics; live events; peers; the OpenAPI document (derived from the handlers'
-//! annotations, see `openapi`); metrics. CAP documents and the Atom feed are missing.
+//! events); CAP 1.2 messages and their Atom feed; tracking by code; statistics; live events; peers; the OpenAPI
+//! document (derived from the handlers' annotations, see `openapi`); metrics.
 
 mod alerts;
 mod caller;
+mod cap;
 mod cases;
 mod error;
 mod live;
@@ -115,6 +116,8 @@ impl Api {
             .route("/alerts/{id}", get(alerts::get))
             .route("/alerts/{id}/events", post(alerts::add_event))
             .route("/alerts/{id}/sightings", post(alerts::add_sighting))
+            .route("/alerts/{id}/cap", get(cap::alert))
+            .route("/alerts.atom", get(cap::feed))
             .route("/cases", post(cases::file).get(cases::list))
             .route("/cases/{id}", get(cases::get))
             .route("/cases/{id}/events", post(cases::add_event))

@@ -9,7 +9,7 @@ use hifazat_domain::{AlertStage, CaseStage, RecordKind};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{alerts, cases, live, metrics, peers, stats};
+use crate::{alerts, cap, cases, live, metrics, peers, stats};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,8 @@ use crate::{alerts, cases, live, metrics, peers, stats};
         alerts::get,
         alerts::add_event,
         alerts::add_sighting,
+        cap::alert,
+        cap::feed,
         cases::file,
         cases::list,
         cases::get,

@@ -405,6 +405,8 @@ async fn the_document_covers_every_route_and_resolves() {
             ("GET", "/api/v1/alerts/{id}"),
             ("POST", "/api/v1/alerts/{id}/events"),
             ("POST", "/api/v1/alerts/{id}/sightings"),
+            ("GET", "/api/v1/alerts/{id}/cap"),
+            ("GET", "/api/v1/alerts.atom"),
             ("POST", "/api/v1/cases"),
             ("GET", "/api/v1/cases"),
             ("GET", "/api/v1/cases/{id}"),

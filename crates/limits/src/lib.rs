@@ -105,6 +105,10 @@ pub const LIST_SCAN_MAX: usize = 50_000;
 pub const STATS_SCAN_MAX: usize = 2_000_000;
 /// Statistics requests computed at once on a node; more wait for none and are answered 503.
 pub const STATS_CONCURRENCY_MAX: usize = 2;
+/// Entries the CAP Atom feed holds at most (newest first).
+pub const FEED_ENTRIES_MAX: usize = 100;
+/// Days a recovered or closed alert stays in the feed, so its subscribers see the Update or Cancel.
+pub const FEED_ENDED_DAYS: u64 = 7;
 /// Public statistics show counts below this as suppressed (1 to 4 people could be identified).
 pub const STATS_SUPPRESS_BELOW: u64 = 5;
 /// Public requests (raising, reporting, filing, tracking) one client address may make at once, and then a
