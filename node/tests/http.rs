@@ -1,0 +1,308 @@
+//! Every operation of the API over real HTTP, against `hifazat serve` as a process on 127.0.0.24: each answers as
+//! documented through a real socket, and the test checks it called every operation the OpenAPI document lists.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::{Stopper, add_user, alert_body, case_body, http_as, id_of, init, start};
+
+const HOST: &str = "127.0.0.24";
+
+/// Calls the node and records which documented operation was called.
+struct Client {
+    addr: SocketAddr,
+    called: BTreeSet<(String, String)>,
+}
+
+impl Client {
+    fn call(
+        &mut self,
+        token: Option<&str>,
+        method: &str,
+        template: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, String) {
+        self.called.insert((method.to_owned(), template.to_owned()));
+        http_as(self.addr, token, method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    fn expect(
+        &mut self,
+        token: Option<&str>,
+        method: &str,
+        template: &str,
+        path: &str,
+        body: &str,
+        want: u16,
+    ) -> serde_json::Value {
+        let (status, text) = self.call(token, method, template, path, body);
+        assert_eq!(status, want, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Opens the live event stream and returns the socket once the response head has arrived.
+fn open_stream(addr: SocketAddr, token: &str) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /api/v1/events?kind=alert HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    (stream, String::from_utf8(head).unwrap())
+}
+
+/// Reads the stream until `needle` has come, or fails after ten seconds.
+fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains(needle) {
+        assert!(Instant::now() < deadline, "{needle} never came: {seen}");
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "the stream ended: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    seen
+}
+
+#[test]
+fn every_operation_answers_over_real_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    assert!(init("lahore", &data).status.success());
+    let dpo = add_user(
+        &data,
+        &[
+            "--role",
+            "dpo",
+            "--name",
+            "dpo-lahore",
+            "--district",
+            "PB-LHR",
+        ],
+    );
+    let ministry = add_user(&data, &["--role", "ministry", "--name", "ministry"]);
+    let (child, addr) = start(HOST, &data);
+    let _node = Stopper(child);
+    let mut c = Client {
+        addr,
+        called: BTreeSet::new(),
+    };
+    let (dpo, ministry) = (Some(dpo.as_str()), Some(ministry.as_str()));
+
+    let health = c.expect(None, "GET", "/healthz", "/healthz", "", 200);
+    assert_eq!(health["status"], "ok");
+
+    // The live stream is open before anything happens, so it hears the alert being raised.
+    let (mut stream, head) = open_stream(addr, dpo.unwrap());
+    c.called.insert(("GET".into(), "/api/v1/events".into()));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/event-stream"), "{head}");
+
+    // Alerts.
+    let body = c.expect(
+        dpo,
+        "POST",
+        "/api/v1/alerts",
+        "/api/v1/alerts",
+        &alert_body(1),
+        201,
+    );
+    let alert = body["id"].as_str().unwrap().to_owned();
+    let heard = read_until(&mut stream, &alert);
+    assert!(heard.contains("event: change"), "{heard}");
+    drop(stream);
+    let listed = c.expect(
+        None,
+        "GET",
+        "/api/v1/alerts",
+        "/api/v1/alerts?district=PB-LHR&limit=5",
+        "",
+        200,
+    );
+    assert_eq!(listed["items"][0]["id"], alert.as_str());
+    let one = c.expect(
+        None,
+        "GET",
+        "/api/v1/alerts/{id}",
+        &format!("/api/v1/alerts/{alert}"),
+        "",
+        200,
+    );
+    assert!(one.get("restricted").is_none(), "the public view: {one}");
+    let one = c.expect(
+        dpo,
+        "GET",
+        "/api/v1/alerts/{id}",
+        &format!("/api/v1/alerts/{alert}"),
+        "",
+        200,
+    );
+    assert_eq!(one["restricted"]["reporter"]["mobile"], "+923001234567");
+    c.expect(
+        dpo,
+        "POST",
+        "/api/v1/alerts/{id}/events",
+        &format!("/api/v1/alerts/{alert}/events"),
+        r#"{"type":"validated","note":"family called back"}"#,
+        201,
+    );
+    let seen_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        - 60_000;
+    let tip = c.expect(
+        None,
+        "POST",
+        "/api/v1/alerts/{id}/sightings",
+        &format!("/api/v1/alerts/{alert}/sightings"),
+        &format!(r#"{{"seen_at_ms":{seen_at},"description":"near the shrine","channel":"sms"}}"#),
+        201,
+    );
+    assert_eq!(tip["sightings"], 1);
+    let (status, cap) = c.call(
+        None,
+        "GET",
+        "/api/v1/alerts/{id}/cap",
+        &format!("/api/v1/alerts/{alert}/cap"),
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(cap.contains("<msgType>Alert</msgType>"), "{cap}");
+    let (status, atom) = c.call(
+        None,
+        "GET",
+        "/api/v1/alerts.atom",
+        "/api/v1/alerts.atom",
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        atom.contains(&format!("http://{addr}/api/v1/alerts/{alert}/cap")),
+        "{atom}"
+    );
+
+    // Cases.
+    let filed = c.expect(
+        None,
+        "POST",
+        "/api/v1/cases",
+        "/api/v1/cases",
+        &case_body("PB-LHR", 1).replace("helpline1099", "citizen_portal"),
+        201,
+    );
+    let case = id_of(&filed.to_string());
+    let code = filed["tracking_code"].as_str().unwrap().to_owned();
+    let cases = c.expect(
+        dpo,
+        "GET",
+        "/api/v1/cases",
+        "/api/v1/cases?category=harassment",
+        "",
+        200,
+    );
+    assert_eq!(cases["items"][0]["id"], case.as_str());
+    c.expect(None, "GET", "/api/v1/cases", "/api/v1/cases", "", 401);
+    let full = c.expect(
+        dpo,
+        "GET",
+        "/api/v1/cases/{id}",
+        &format!("/api/v1/cases/{case}"),
+        "",
+        200,
+    );
+    assert_eq!(full["anonymous"], true);
+    c.expect(
+        dpo,
+        "POST",
+        "/api/v1/cases/{id}/events",
+        &format!("/api/v1/cases/{case}/events"),
+        r#"{"type":"fir_registered","fir_number":"FIR-88/2026"}"#,
+        201,
+    );
+    let tracked = c.expect(
+        None,
+        "GET",
+        "/api/v1/track/{code}",
+        &format!("/api/v1/track/{code}"),
+        "",
+        200,
+    );
+    assert_eq!(tracked["status"]["fir_registered"], true);
+    assert!(!tracked.to_string().contains("FIR-88"), "{tracked}");
+
+    // Statistics, peers, the document, metrics.
+    let stats = c.expect(ministry, "GET", "/api/v1/stats", "/api/v1/stats", "", 200);
+    assert_eq!(
+        (
+            stats["exact"].clone(),
+            stats["cases"]["fir_registered"].clone()
+        ),
+        (true.into(), 1.into())
+    );
+    let stats = c.expect(None, "GET", "/api/v1/stats", "/api/v1/stats", "", 200);
+    assert_eq!(stats["cases"]["fir_registered"], serde_json::Value::Null);
+    // This node runs without a signed topology, so without a network: peers says so.
+    let peers = c.expect(dpo, "GET", "/api/v1/peers", "/api/v1/peers", "", 503);
+    assert!(
+        peers["error"]
+            .as_str()
+            .unwrap()
+            .contains("without a network")
+    );
+    let doc = c.expect(
+        None,
+        "GET",
+        "/api/v1/openapi.json",
+        "/api/v1/openapi.json",
+        "",
+        200,
+    );
+    let (status, metrics) = c.call(None, "GET", "/metrics", "/metrics", "");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains(
+            r#"hifazat_http_requests_total{method="POST",route="/api/v1/alerts",status="201"} 1"#
+        ),
+        "{metrics}"
+    );
+
+    // Real sockets: a body past the limit is refused, and bad JSON names its problem.
+    let huge = format!(r#"{{"child_name":"{}"}}"#, "x".repeat(300_000));
+    let (status, _) = http_as(addr, dpo, "POST", "/api/v1/alerts", &huge).unwrap();
+    assert_eq!(status, 413);
+    let (status, text) = http_as(addr, dpo, "POST", "/api/v1/alerts", "{\"child_name\":").unwrap();
+    assert_eq!(status, 400, "{text}");
+
+    // Every documented operation was called.
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let missed: Vec<_> = documented.difference(&c.called).collect();
+    assert!(missed.is_empty(), "not called over HTTP: {missed:?}");
+}
