@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::caller::Who;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, responses};
 use crate::{AppState, Created, Places, record_id};
 
 /// An event as the public sees it: what happened (its type, and an escalation's level), when and where it was
@@ -133,14 +133,14 @@ impl AlertOut {
 #[utoipa::path(post, path = "/api/v1/alerts", tag = "alerts", request_body = AlertDraft,
     responses(
         (status = 201, description = "Raised and on disk", body = Created),
-        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::TooLarge,
+        responses::NotJson,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
     ))]
 pub(crate) async fn raise(
     State(state): State<AppState>,
@@ -182,10 +182,10 @@ pub(crate) async fn raise(
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)")),
     responses(
         (status = 200, description = "The alert as the caller may see it", body = AlertOut),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 404, description = "No such record on this node", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Unauthenticated,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::Unavailable
     ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -219,10 +219,10 @@ pub(crate) struct AlertQuery {
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(AlertQuery),
     responses(
         (status = 200, description = "A page of alerts", body = Page<AlertSummary>),
-        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::InvalidFields,
+        responses::Unavailable
     ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -293,14 +293,14 @@ impl EventBody {
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/events", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)")), request_body = EventBody,
     responses(
         (status = 201, description = "The event as recorded", body = Event),
-        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
-        (status = 404, description = "No such record on this node", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::TooLarge,
+        responses::NotJson,
+        responses::InvalidFields,
+        responses::Unavailable
     ))]
 pub(crate) async fn add_event(
     State(state): State<AppState>,
@@ -334,14 +334,14 @@ pub(crate) struct SightingAdded {
     request_body = SightingDraft,
     responses(
         (status = 201, description = "Recorded; how many sightings the alert has", body = SightingAdded),
-        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 404, description = "No such record on this node", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::NotFound,
+        responses::TooLarge,
+        responses::NotJson,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
     ))]
 pub(crate) async fn add_sighting(
     State(state): State<AppState>,

@@ -11,7 +11,7 @@ use hifazat_engine::AlertRecord;
 use hifazat_limits as limits;
 
 use crate::caller::Who;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, responses};
 use crate::{AppState, record_id};
 
 const CAP_TYPE: &str = "application/cap+xml; charset=utf-8";
@@ -49,10 +49,10 @@ fn base_url(headers: &HeaderMap) -> String {
     responses(
         (status = 200, description = "The alert's current CAP 1.2 message: Alert, Update (recovered) or Cancel (closed)",
             content_type = "application/cap+xml", body = String),
-        (status = 401, description = "The token is malformed or unknown", body = ErrorBody),
-        (status = 404, description = "No such record on this node", body = ErrorBody),
-        (status = 422, description = "The id is not a record id", body = ErrorBody),
-        (status = 503, description = "The node is shutting down", body = ErrorBody)
+        responses::Unauthenticated,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::Unavailable
     ))]
 pub(crate) async fn alert(
     State(state): State<AppState>,
@@ -69,9 +69,9 @@ pub(crate) async fn alert(
     responses(
         (status = 200, description = "Atom feed of validated alerts, each entry with its CAP 1.2 message inline",
             content_type = "application/atom+xml", body = String),
-        (status = 401, description = "The token is malformed or unknown", body = ErrorBody),
-        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
-        (status = 503, description = "The node is shutting down", body = ErrorBody)
+        responses::Unauthenticated,
+        responses::RateLimited,
+        responses::Unavailable
     ))]
 pub(crate) async fn feed(
     State(state): State<AppState>,

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::alerts::{EventBody, PublicEvent, PublicStatus};
 use crate::caller::Who;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, responses};
 use crate::{AppState, Places, record_id};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,14 +29,14 @@ pub(crate) struct Filed {
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = CaseDraft,
     responses(
         (status = 201, description = "Filed and on disk, with the tracking code", body = Filed),
-        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::TooLarge,
+        responses::NotJson,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
     ))]
 pub(crate) async fn file(
     State(state): State<AppState>,
@@ -90,11 +90,11 @@ fn visible(state: &AppState, who: &Who, case: &CaseRecord) -> Result<(), ApiErro
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path, description = "The record's id (32 hex digits)")),
     responses(
         (status = 200, description = "The case", body = CaseOut),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
-        (status = 404, description = "No such record on this node", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::Unavailable
     ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -136,11 +136,11 @@ pub(crate) struct CaseQuery {
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseQuery),
     responses(
         (status = 200, description = "A page of the cases the caller may see", body = Page<CaseSummary>),
-        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::InvalidFields,
+        responses::Unavailable
     ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -184,14 +184,14 @@ pub(crate) async fn list(
 #[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = String, Path, description = "The record's id (32 hex digits)")), request_body = EventBody,
     responses(
         (status = 201, description = "The event as recorded", body = Event),
-        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 403, description = "The caller may not do this; the error says why", body = ErrorBody),
-        (status = 404, description = "No such record on this node", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::TooLarge,
+        responses::NotJson,
+        responses::InvalidFields,
+        responses::Unavailable
     ))]
 pub(crate) async fn add_event(
     State(state): State<AppState>,
@@ -230,11 +230,11 @@ pub(crate) struct Tracked {
     params(("code" = String, Path, description = "The tracking code given when the case was filed")),
     responses(
         (status = 200, description = "Where the case stands", body = Tracked),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 404, description = "No such record on this node", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Unauthenticated,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
     ))]
 pub(crate) async fn track(
     State(state): State<AppState>,

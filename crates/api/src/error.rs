@@ -134,3 +134,56 @@ impl From<QueryRejection> for ApiError {
         ApiError::Malformed(rejection.status(), rejection.body_text())
     }
 }
+
+/// The error responses as the OpenAPI document names them, one type per status, each with the error body. These
+/// types only describe answers (the answers themselves are [`ApiError`]); handlers list the ones they give.
+#[allow(dead_code)]
+pub(crate) mod responses {
+    use super::ErrorBody;
+
+    /// The query or the body is not what the route takes (unknown parameter, bad JSON, wrong type).
+    #[derive(utoipa::IntoResponses)]
+    #[response(status = 400)]
+    pub(crate) struct Malformed(ErrorBody);
+
+    /// No token where an official's is needed, or a token that is malformed or unknown.
+    #[derive(utoipa::IntoResponses)]
+    #[response(status = 401)]
+    pub(crate) struct Unauthenticated(ErrorBody);
+
+    /// The caller's role or area does not allow this; the error says why.
+    #[derive(utoipa::IntoResponses)]
+    #[response(status = 403)]
+    pub(crate) struct Forbidden(ErrorBody);
+
+    /// No such record (or tracking code) on this node.
+    #[derive(utoipa::IntoResponses)]
+    #[response(status = 404)]
+    pub(crate) struct NotFound(ErrorBody);
+
+    /// The body is larger than the limit (256 KiB).
+    #[derive(utoipa::IntoResponses)]
+    #[response(status = 413)]
+    pub(crate) struct TooLarge(ErrorBody);
+
+    /// The body is not `application/json`.
+    #[derive(utoipa::IntoResponses)]
+    #[response(status = 415)]
+    pub(crate) struct NotJson(ErrorBody);
+
+    /// Invalid fields: each named, with the reason.
+    #[derive(utoipa::IntoResponses)]
+    #[response(status = 422)]
+    pub(crate) struct InvalidFields(ErrorBody);
+
+    /// Too many public requests from this address; `Retry-After` says when to try again.
+    #[derive(utoipa::IntoResponses)]
+    #[response(status = 429)]
+    pub(crate) struct RateLimited(ErrorBody);
+
+    /// A limit is reached, a part of the node this needs is not running (peers without a network), or the node
+    /// is shutting down.
+    #[derive(utoipa::IntoResponses)]
+    #[response(status = 503)]
+    pub(crate) struct Unavailable(ErrorBody);
+}

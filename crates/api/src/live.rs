@@ -20,7 +20,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
 use crate::caller::Who;
-use crate::error::ApiError;
+use crate::error::{ApiError, responses};
 
 /// Which changes a client of the live stream wants.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -48,9 +48,9 @@ fn may_hear(caller: &Caller, topology: &Topology, change: &Change) -> bool {
 #[utoipa::path(get, path = "/api/v1/events", tag = "live", params(EventFilter),
     responses(
         (status = 200, description = "Server-sent events: `change` (a `Change` as JSON) and `lagged`", content_type = "text/event-stream", body = String),
-        (status = 400, description = "The query or body is not what the route takes", body = crate::error::ErrorBody),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = crate::error::ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = crate::error::ErrorBody)
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::Unavailable
     ))]
 pub(crate) async fn events(
     State(state): State<AppState>,

@@ -20,7 +20,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, responses};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -97,7 +97,7 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
 #[utoipa::path(get, path = "/metrics", tag = "node",
     responses(
         (status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String),
-        (status = 503, description = "The node is shutting down", body = crate::error::ErrorBody)
+        responses::Unavailable
     ))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let mut registry = Registry::with_prefix("hifazat");

@@ -9,6 +9,7 @@ use hifazat_domain::{AlertStage, CaseStage, RecordKind};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::error::ErrorBody;
 use crate::{alerts, cap, cases, live, metrics, peers, stats};
 
 #[derive(OpenApi)]
@@ -40,8 +41,8 @@ use crate::{alerts, cap, cases, live, metrics, peers, stats};
         document,
         metrics::metrics,
     ),
-    // Types named only by query parameters.
-    components(schemas(AlertStage, CaseStage, RecordKind)),
+    // Types named only by query parameters and by the error responses.
+    components(schemas(AlertStage, CaseStage, RecordKind, ErrorBody)),
     modifiers(&BearerToken),
     security((), ("bearer" = [])),
     tags(

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::caller::Who;
-use crate::error::ApiError;
+use crate::error::{ApiError, responses};
 
 #[derive(Serialize)]
 struct PeerJson {
@@ -31,9 +31,9 @@ struct PeerJson {
 #[utoipa::path(get, path = "/api/v1/peers", tag = "node",
     responses(
         (status = 200, description = "Peers, sync counters and traffic", body = Object),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = crate::error::ErrorBody),
-        (status = 403, description = "The caller may not do this; the error says why", body = crate::error::ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = crate::error::ErrorBody)
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::Unavailable
     ))]
 pub(crate) async fn peers(
     State(state): State<AppState>,

@@ -13,13 +13,14 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use hifazat_domain::CaseStage;
+use hifazat_domain::calendar::days_from_civil;
 use hifazat_limits as limits;
 use hifazat_topology::Topology;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::caller::Who;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, responses};
 use crate::{AppState, Places};
 
 /// The middle of a set of durations, and how many there were.
@@ -262,29 +263,18 @@ pub(crate) fn month_range(text: &str) -> Result<(u64, u64), String> {
         return Err(why());
     }
     let year: i64 = y.parse().map_err(|_| why())?;
-    let month: i64 = m.parse().map_err(|_| why())?;
+    let month: u32 = m.parse().map_err(|_| why())?;
     if !(2000..=9999).contains(&year) || !(1..=12).contains(&month) {
         return Err(why());
     }
-    let start = days_from_civil(year, month) * 86_400_000;
+    let start = days_from_civil(year, month, 1) * 86_400_000;
     let (ny, nm) = if month == 12 {
         (year + 1, 1)
     } else {
         (year, month + 1)
     };
-    let end = days_from_civil(ny, nm) * 86_400_000;
+    let end = days_from_civil(ny, nm, 1) * 86_400_000;
     Ok((start as u64, end as u64))
-}
-
-/// Days from 1970-01-01 to the first of `month` of `year` (proleptic Gregorian calendar).
-fn days_from_civil(year: i64, month: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 fn stage_name<S: Serialize>(stage: S) -> String {
@@ -298,11 +288,11 @@ fn stage_name<S: Serialize>(stage: S) -> String {
 #[utoipa::path(get, path = "/api/v1/stats", tag = "statistics", params(StatsQuery),
     responses(
         (status = 200, description = "The figures", body = Statistics),
-        (status = 400, description = "The query or body is not what the route takes", body = ErrorBody),
-        (status = 401, description = "The token is malformed or unknown, or an official's token is needed", body = ErrorBody),
-        (status = 422, description = "Invalid fields: each named, with the reason", body = ErrorBody),
-        (status = 429, description = "Too many public requests from this address; see Retry-After", body = ErrorBody),
-        (status = 503, description = "A limit is reached, or the node is shutting down", body = ErrorBody)
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
     ))]
 pub(crate) async fn stats(
     State(state): State<AppState>,

@@ -200,15 +200,7 @@ async fn statistics_are_exact_within_an_area_and_suppressed_outside_it() {
 
 /// This month as `YYYY-MM` in UTC, from the clock.
 fn this_month() -> String {
-    let days = (now_ms() / 86_400_000) as i64;
-    // Civil from days (proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, _) =
+        hifazat_domain::calendar::civil_from_days((now_ms() / 86_400_000) as i64);
     format!("{year:04}-{month:02}")
 }

@@ -11,6 +11,7 @@
 //!
 //! Times are given in Pakistan Standard Time (+05:00, no daylight saving).
 
+use hifazat_domain::calendar::civil_from_days;
 use hifazat_domain::{AlertPublic, AlertStage, AlertStatus, Event, EventKind, RecordId, Sex};
 use hifazat_topology::Topology;
 
@@ -451,24 +452,11 @@ fn clean_token(s: &str) -> String {
 
 const PKT_OFFSET_MS: i64 = 5 * 3_600_000;
 
-/// Civil date (year, month, day) of a day count since 1970-01-01.
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
 /// Date and time parts in Pakistan Standard Time.
 fn pkt_parts(ms: u64) -> (i64, u32, u32, u32, u32, u32) {
     let local = i64::try_from(ms).unwrap_or(i64::MAX - PKT_OFFSET_MS) + PKT_OFFSET_MS;
     let secs = local.div_euclid(1000);
-    let (y, mo, d) = civil(secs.div_euclid(86_400));
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
     (
         y,

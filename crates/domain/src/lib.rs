@@ -3,6 +3,7 @@
 //! Pure: no I/O, no clock, no randomness. Time and random bytes are arguments. Everything that comes from outside
 //! is a *draft* until `validate` turns it into an intake; a validation failure names every field it rejects.
 
+pub mod calendar;
 pub mod geo;
 pub mod model;
 pub mod timeline;
