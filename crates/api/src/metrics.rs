@@ -4,7 +4,6 @@
 //! reaches a metric) and status, and timed by route. The engine's and the network's own counters are read at
 //! scrape time. No metric carries a name, a number or any other field of a record.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -101,7 +100,7 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
     ))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let mut registry = Registry::with_prefix("hifazat");
-    let m = Arc::new(state.metrics.clone());
+    let m = &state.metrics;
     registry.register(
         "http_requests",
         "HTTP requests answered, by method, route and status",

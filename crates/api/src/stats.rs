@@ -277,8 +277,9 @@ pub(crate) fn month_range(text: &str) -> Result<(u64, u64), String> {
     Ok((start as u64, end as u64))
 }
 
-fn stage_name<S: Serialize>(stage: S) -> String {
-    match serde_json::to_value(stage) {
+/// A status or category as its JSON name (`under_investigation`, `domestic_violence`).
+fn json_name<S: Serialize>(value: S) -> String {
+    match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         _ => "unknown".into(),
     }
@@ -364,7 +365,7 @@ pub(crate) async fn stats(
                 return;
             }
             tally.place(&t, &a.district);
-            tally.by("status", &stage_name(a.status.stage));
+            tally.by("status", &json_name(a.status.stage));
             tally.count("fir_registered", !a.status.fir_numbers.is_empty());
             tally.count("escalated", a.status.escalation_level > 0);
             tally.count("recovered", a.status.first_resolved_ms.is_some());
@@ -380,8 +381,8 @@ pub(crate) async fn stats(
                 return;
             }
             tally.place(&t, &c.district);
-            tally.by("category", &stage_name(c.category));
-            tally.by("status", &stage_name(c.status.stage));
+            tally.by("category", &json_name(c.category));
+            tally.by("status", &json_name(c.status.stage));
             tally.count("fir_registered", !c.status.fir_numbers.is_empty());
             tally.count(
                 "under_investigation",
