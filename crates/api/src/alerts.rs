@@ -148,9 +148,7 @@ pub(crate) async fn raise(
     body: Result<Json<AlertDraft>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     who.public_request(&state.limiter)?;
-    who.caller
-        .may_raise_alert()
-        .map_err(|d| ApiError::Forbidden(d.0))?;
+    who.caller.may_raise_alert()?;
     let Json(draft) = body?;
     if who.caller == Caller::Public {
         let mut fields = Vec::new();
@@ -286,6 +284,20 @@ impl EventBody {
         }
         Ok(())
     }
+
+    /// Adds the event to record `id`'s timeline in the caller's name (once the caller has been allowed to).
+    pub(crate) async fn record(
+        self,
+        state: &AppState,
+        who: &Who,
+        id: RecordId,
+    ) -> Result<(StatusCode, Json<Event>), ApiError> {
+        let event = state
+            .engine
+            .add_event(id, self.kind, self.note, who.caller.actor())
+            .await?;
+        Ok((StatusCode::CREATED, Json(event)))
+    }
 }
 
 /// `POST /api/v1/alerts/{id}/events`: police; validating, mobilising, FIRs, escalation and closing only in
@@ -315,13 +327,8 @@ pub(crate) async fn add_event(
     let alert = state.engine.alert(id).await?;
     let district = &alert.doc.intake.public.last_seen.district;
     who.caller
-        .may_add_alert_event(state.engine.topology(), district, &body.kind)
-        .map_err(|d| ApiError::Forbidden(d.0))?;
-    let event = state
-        .engine
-        .add_event(id, body.kind, body.note, who.caller.actor())
-        .await?;
-    Ok((StatusCode::CREATED, Json(event)))
+        .may_add_alert_event(state.engine.topology(), district, &body.kind)?;
+    body.record(&state, &who, id).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

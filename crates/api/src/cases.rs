@@ -46,8 +46,7 @@ pub(crate) async fn file(
     who.public_request(&state.limiter)?;
     let Json(draft) = body?;
     who.caller
-        .may_file_case(state.engine.topology(), &draft.district)
-        .map_err(|d| ApiError::Forbidden(d.0))?;
+        .may_file_case(state.engine.topology(), &draft.district)?;
     if who.caller == Caller::Public
         && !matches!(draft.channel, Channel::CitizenPortal | Channel::App)
     {
@@ -149,9 +148,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Page<CaseSummary>>, ApiError> {
     who.official()?;
     let Query(q) = query?;
-    who.caller
-        .may_list_cases()
-        .map_err(|d| ApiError::Forbidden(d.0))?;
+    who.caller.may_list_cases()?;
     let places = Places::check(
         state.engine.topology(),
         q.district.as_deref(),
@@ -205,13 +202,8 @@ pub(crate) async fn add_event(
     body.check()?;
     let case = state.engine.case(id).await?;
     who.caller
-        .may_add_case_event(state.engine.topology(), &case.doc.intake.district)
-        .map_err(|d| ApiError::Forbidden(d.0))?;
-    let event = state
-        .engine
-        .add_event(id, body.kind, body.note, who.caller.actor())
-        .await?;
-    Ok((StatusCode::CREATED, Json(event)))
+        .may_add_case_event(state.engine.topology(), &case.doc.intake.district)?;
+    body.record(&state, &who, id).await
 }
 
 /// What the holder of a tracking code sees: what the case is about, where, and how it stands. No one's identity:

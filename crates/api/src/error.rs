@@ -122,6 +122,12 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl From<hifazat_access::Denied> for ApiError {
+    fn from(denied: hifazat_access::Denied) -> ApiError {
+        ApiError::Forbidden(denied.0)
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> ApiError {
         // axum's text names the field and the reason, e.g. "missing field `child_name` at line 1 column 20".

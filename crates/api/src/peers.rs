@@ -40,9 +40,7 @@ pub(crate) async fn peers(
     who: Who,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     who.official()?;
-    who.caller
-        .may_see_peers()
-        .map_err(|d| ApiError::Forbidden(d.0))?;
+    who.caller.may_see_peers()?;
     let Some(net) = state.net else {
         return Err(ApiError::NotRunning(
             "this node runs without a network: no signed topology is installed".into(),

@@ -100,19 +100,6 @@ impl AlertView<'_> {
             .map(|e| e.at_ms)
             .min()
     }
-
-    /// Whether the child is no longer missing, or the alert is over.
-    pub fn ended(&self) -> bool {
-        self.status.stage >= AlertStage::Recovered
-    }
-
-    /// When it ended: recovery or closure, whichever came first.
-    pub fn ended_ms(&self) -> Option<u64> {
-        match (self.status.first_resolved_ms, self.closed_ms()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
 }
 
 /// The sender of an alert's messages: the node that raised it.
