@@ -130,6 +130,31 @@ pub const FIR_NUMBER_CHARS_MAX: usize = 40;
 /// Oldest age, in years, for which a missing-person alert is a child alert (Zainab Alert covers under-18s).
 pub const CHILD_AGE_YEARS_MAX: u8 = 17;
 
+/// The register (federal node only). Names and a parent's name, in characters: they go into verification
+/// replies, which have one fixed size.
+pub const REGISTER_NAME_CHARS_MAX: usize = 80;
+/// Free-text fields of a register entry (an offence, a court, a sentence, an address, a destination), in
+/// characters.
+pub const REGISTER_TEXT_CHARS_MAX: usize = 300;
+/// Aliases, convictions, addresses (with their history) and travel notifications one register entry holds.
+pub const REGISTER_ALIASES_MAX: usize = 20;
+pub const REGISTER_CONVICTIONS_MAX: usize = 50;
+pub const REGISTER_ADDRESSES_MAX: usize = 100;
+pub const REGISTER_TRAVELS_MAX: usize = 200;
+/// Convictions a new entry may name at once (more are added one by one), so that its signed log entry stays
+/// within one payload.
+pub const REGISTER_DRAFT_CONVICTIONS_MAX: usize = 8;
+/// Register entries the federal node keeps (its CNIC index is held in memory).
+pub const REGISTER_ENTRIES_MAX: usize = 1_000_000;
+/// Every verification reply body has exactly this size in bytes, hit or miss, so its size says nothing.
+pub const VERIFY_REPLY_BYTES: usize = 3_072;
+/// Requesters (users and SMS senders) and queried CNICs the verification guard remembers at once.
+pub const VERIFY_TRACKED_MAX: usize = 1_000_000;
+/// Largest sealed register notification, in bytes.
+pub const NOTICE_SEALED_BYTES_MAX: usize = 16 * 1024;
+/// Items one page of register consultations, alarms or notifications holds at most.
+pub const REGISTER_PAGE_MAX: usize = 200;
+
 /// Largest topology file, in bytes (the national layout with 2,000 nodes and their keys is about 300 KB). It fits
 /// in a signed note with room for its signatures.
 pub const TOPOLOGY_BYTES_MAX: usize = 1_000_000;
@@ -153,6 +178,19 @@ const _: () = assert!(ACTOR_BYTES_MAX <= u8::MAX as usize);
 const _: () = assert!(ENTRY_BYTES_MAX < HTTP_BODY_BYTES_MAX);
 const _: () = assert!(COMMIT_GROUP_MAX <= ENGINE_QUEUE_MAX);
 const _: () = assert!(VERIFY_BATCH_ENTRIES_MAX <= PENDING_CHANGES_MAX);
+// A verification reply holds two messages, each naming the offender and a parent (up to 4 bytes per character),
+// and fits its fixed size with room for the rest.
+const _: () = assert!(2 * (2 * REGISTER_NAME_CHARS_MAX * 4 + 400) + 512 <= VERIFY_REPLY_BYTES);
+const _: () = assert!(NOTICE_SEALED_BYTES_MAX <= PAYLOAD_BYTES_MAX);
+// A new register entry (its conviction texts, aliases, names and address, at up to 4 bytes per character, with
+// room for JSON and encryption) fits one log entry's payload.
+const _: () = assert!(
+    (REGISTER_DRAFT_CONVICTIONS_MAX * 4 + 2) * REGISTER_TEXT_CHARS_MAX * 4
+        + (REGISTER_ALIASES_MAX + 2) * REGISTER_NAME_CHARS_MAX * 4
+        + 4096
+        <= PAYLOAD_BYTES_MAX
+);
+const _: () = assert!(REGISTER_DRAFT_CONVICTIONS_MAX <= REGISTER_CONVICTIONS_MAX);
 // A description, a note and the fixed fields of a record must fit in one change.
 const _: () =
     assert!((DESCRIPTION_CHARS_MAX + NOTE_CHARS_MAX + 8 * NAME_CHARS_MAX) * 4 < PAYLOAD_BYTES_MAX);

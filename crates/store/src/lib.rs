@@ -16,6 +16,9 @@ use hifazat_domain::RecordId;
 use hifazat_log::{Author, ChainError, Entry, Hash, Head, LogId, Scope, VerifiedEntry, check_next};
 use thiserror::Error;
 
+pub mod vault;
+pub use vault::{Vault, VaultBatch};
+
 const FRAME_VERSION: u8 = 1;
 const FRAME_HEADER: usize = 5;
 

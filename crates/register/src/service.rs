@@ -1,0 +1,1041 @@
+//! The register as the federal node runs it: entries, their signed log, the CNIC index, consultations, alarms and
+//! notifications from the field, in a [`Vault`] of their own with every value encrypted.
+//!
+//! Vault layout (one-byte trees; values are sealed with the register key unless said otherwise, each bound to its
+//! tree and key):
+//! - `L` seq (8 bytes, big-endian) → the register log's entry, as signed (its payload is the sealed change);
+//! - `O` entry id (16 bytes) → the entry; the reserved id `ff…ff` holds a decoy that misses read instead, so a
+//!   hit and a miss do the same work;
+//! - `I` keyed CNIC hash (32 bytes) → entry id (not sealed: neither says anything without the key);
+//! - `C` seq → a consultation; `A` seq → an alarm; `N` seq → a notification received;
+//! - `U` notification log id (32 bytes) → the last sequence number applied from it (not sealed).
+//!
+//! Writes are applied under the state lock, so sequence numbers and the log's chain become durable in order, and
+//! flushed after it, so concurrent requests share flushes. Nothing is answered before its flush.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+
+use ed25519_dalek::SigningKey;
+use hifazat_domain::{Invalid, validate};
+use hifazat_limits as limits;
+use hifazat_log::{Author, Content, Entry, Head, LogId, Scope, Signer};
+use hifazat_store::{StoreError, Vault, VaultBatch};
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::guard::{Alarm, Guard, GuardConfig, Refusal, Requester, Verdict};
+use crate::keys::RegisterKeys;
+use crate::offender::{ApplyError, Change, Offender, OffenderDraft, Update};
+use crate::reply::{Disclosure, VerifyReply};
+use crate::seal;
+
+const LOG: u8 = b'L';
+const OFFENDER: u8 = b'O';
+const INDEX: u8 = b'I';
+const CONSULTATION: u8 = b'C';
+const ALARM: u8 = b'A';
+const NOTICE: u8 = b'N';
+const CURSOR: u8 = b'U';
+const DECOY: [u8; 16] = [0xff; 16];
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The register log's scope (federal only: the sync layer never offers, serves or accepts it).
+pub const REGISTER_SCOPE: &str = "register";
+
+#[derive(Debug, Error)]
+pub enum RegisterError {
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("no register entry with this id")]
+    NotFound,
+    #[error("an entry with this CNIC is on the register already: {id}")]
+    Duplicate { id: String },
+    #[error("the change does not apply: {0}")]
+    Apply(#[from] ApplyError),
+    #[error("refused: {}", reason.as_str())]
+    Refused {
+        reason: Refusal,
+        retry_after_ms: u64,
+    },
+    #[error(
+        "the register holds {} entries, its limit",
+        limits::REGISTER_ENTRIES_MAX
+    )]
+    Full,
+    #[error("the register's data does not open: {0}")]
+    Damaged(String),
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// How a consultation arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// `POST /api/v1/register/verify`.
+    Api,
+    /// A text to the short code.
+    Sms,
+    /// A register officer's search.
+    Officer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConsultOutcome {
+    Record,
+    NoRecord,
+    Refused {
+        reason: Refusal,
+    },
+    /// The input was not a CNIC.
+    Invalid,
+}
+
+/// One consultation, as logged before it is answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Consultation {
+    pub seq: u64,
+    pub at_ms: u64,
+    /// `role:name` for API users, `sms:+92…` for texts.
+    pub requester: String,
+    pub channel: Channel,
+    /// The keyed hash of the CNIC asked about, in hex; absent when the input was not a CNIC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnic_hash: Option<String>,
+    pub outcome: ConsultOutcome,
+    /// The reference the reply carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// An alarm, as kept for register officers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlarmRecord {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub alarm: Alarm,
+}
+
+/// What a district officer reports about an offender, before it is sealed.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NoticeDraft {
+    /// The offender's CNIC.
+    pub cnic: String,
+    /// A change of name, an alias, a move, travel plans, or a new conviction.
+    pub update: Update,
+}
+
+/// A notification as sealed: what was reported, by whom, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notice {
+    pub cnic: String,
+    pub update: Update,
+    /// The reporting officer, `role:name`.
+    pub by: String,
+    /// The node it was recorded at.
+    pub node: String,
+    pub at_ms: u64,
+}
+
+impl NoticeDraft {
+    /// Validates the draft and seals it to the federal node's key. Only changes the field may report are taken:
+    /// the register officers alone set an entry's status or photograph.
+    pub fn seal(
+        &self,
+        federal: &[u8; 32],
+        districts: &BTreeSet<String>,
+        by: &str,
+        node: &str,
+        now_ms: u64,
+    ) -> Result<Vec<u8>, Invalid> {
+        let mut invalid = Invalid::default();
+        let cnic = invalid.check("cnic", validate::cnic(&self.cnic));
+        if matches!(
+            self.update,
+            Update::SetStatus { .. } | Update::SetPhoto { .. }
+        ) {
+            invalid.push(
+                "update.change",
+                "the field reports a rename, an alias, a move, travel or a conviction; the register officers set status and photo",
+            );
+        }
+        let update = match self.update.validate(districts) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                for f in e.errors {
+                    invalid.push(format!("update.{}", f.field), f.reason);
+                }
+                None
+            }
+        };
+        invalid.clone().into_result()?;
+        let (Some(cnic), Some(update)) = (cnic, update) else {
+            unreachable!("no errors means both parsed");
+        };
+        let notice = Notice {
+            cnic,
+            update,
+            by: by.to_owned(),
+            node: node.to_owned(),
+            at_ms: now_ms,
+        };
+        let plain = serde_json::to_vec(&notice).expect("a notice serialises");
+        seal::seal(federal, &plain).map_err(|e| Invalid::one("update", e.to_string()))
+    }
+}
+
+/// What became of a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum NoticeOutcome {
+    /// Applied to the entry with this id.
+    Applied { offender: String },
+    /// No entry has this CNIC: for the register officers to look into.
+    Unmatched,
+    /// It could not be opened, read or applied.
+    Rejected { reason: String },
+}
+
+/// A notification as received at the federal node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeRecord {
+    pub seq: u64,
+    pub received_ms: u64,
+    /// The notification log it came in (hex), and its place there.
+    pub log: String,
+    pub log_seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+    pub outcome: NoticeOutcome,
+}
+
+/// An entry as register officers list them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OffenderSummary {
+    pub id: String,
+    pub name: String,
+    pub status: crate::offender::Status,
+    /// The current address's district.
+    pub district: String,
+}
+
+/// Counts for metrics. Deliberately no count of hits: `/metrics` is public, and a hit counter would tell anyone
+/// who texts a CNIC whether it was on the register.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegisterStats {
+    pub consultations: u64,
+    pub refused: u64,
+    pub alarms: u64,
+    pub notices: u64,
+}
+
+/// The register's settings.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterConfig {
+    pub disclosure: Disclosure,
+    pub guard: GuardConfig,
+}
+
+#[derive(Debug)]
+struct State {
+    head: Option<Head>,
+    index: HashMap<[u8; 32], [u8; 16]>,
+    guard: Guard,
+    consultations: u64,
+    alarms: u64,
+    notices: u64,
+    stats: RegisterStats,
+}
+
+/// The register.
+#[derive(Debug)]
+pub struct Register {
+    vault: Vault,
+    keys: RegisterKeys,
+    node_key: SigningKey,
+    signer: Signer,
+    log: LogId,
+    districts: BTreeSet<String>,
+    disclosure: Disclosure,
+    state: Mutex<State>,
+}
+
+fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+fn context(tree: u8, key: &[u8]) -> Vec<u8> {
+    let mut c = Vec::with_capacity(1 + key.len());
+    c.push(tree);
+    c.extend_from_slice(key);
+    c
+}
+
+fn last_seq(vault: &Vault, tree: u8) -> Result<u64, RegisterError> {
+    Ok(match vault.last(tree)? {
+        None => 0,
+        Some((k, _)) => {
+            u64::from_be_bytes(k.as_slice().try_into().map_err(|_| {
+                RegisterError::Damaged("a sequence key has the wrong length".into())
+            })?)
+        }
+    })
+}
+
+/// A consultation's reference: `R-` and 12 characters of Crockford base32 (60 random bits).
+fn new_reference() -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bits = OsRng.next_u64();
+    let mut out = String::with_capacity(14);
+    out.push_str("R-");
+    for i in 0..12 {
+        out.push(ALPHABET[((bits >> (i * 5)) & 31) as usize] as char);
+    }
+    out
+}
+
+fn new_id() -> [u8; 16] {
+    loop {
+        let mut id = [0u8; 16];
+        OsRng.fill_bytes(&mut id);
+        if id != DECOY {
+            return id;
+        }
+    }
+}
+
+fn parse_id(id: &str) -> Result<[u8; 16], RegisterError> {
+    let mut out = [0u8; 16];
+    hex::decode_to_slice(id, &mut out).map_err(|_| RegisterError::NotFound)?;
+    if out == DECOY {
+        return Err(RegisterError::NotFound);
+    }
+    Ok(out)
+}
+
+/// A decoy entry of a typical size, read (and thrown away) by every miss.
+fn decoy() -> Offender {
+    let text = |n: usize| "x".repeat(n);
+    Offender {
+        id: hex::encode(DECOY),
+        cnic: "0000000000000".into(),
+        name: text(24),
+        parentage: crate::offender::Parentage {
+            relation: crate::offender::Relation::SonOf,
+            name: text(24),
+        },
+        aliases: vec![text(20)],
+        photo_ref: Some(text(40)),
+        convictions: vec![crate::offender::Conviction {
+            offence: text(40),
+            court: text(40),
+            date: "2000-01-01".into(),
+            sentence: text(20),
+        }],
+        addresses: vec![crate::offender::Address {
+            address: text(60),
+            district: text(6),
+            since: "2000-01-01".into(),
+            until: None,
+        }],
+        travels: vec![],
+        status: crate::offender::Status::Active,
+        created_ms: 0,
+        updated_ms: 0,
+        changes: 1,
+    }
+}
+
+impl Register {
+    /// Opens (or creates) the register in `dir`: reads the log's head, the CNIC index and the sequence numbers,
+    /// and counts the last day's answers into the guard so its limits hold across a restart.
+    pub fn open(
+        dir: &Path,
+        keys: RegisterKeys,
+        node_key: SigningKey,
+        districts: BTreeSet<String>,
+        config: RegisterConfig,
+        now_ms: u64,
+    ) -> Result<Register, RegisterError> {
+        config.guard.check().map_err(|e| Invalid::one("guard", e))?;
+        let vault = Vault::open(dir)?;
+        let signer = Signer::new(node_key.clone());
+        let log = LogId {
+            author: Author(node_key.verifying_key().to_bytes()),
+            scope: Scope::new(REGISTER_SCOPE).expect("a valid scope"),
+        };
+        let register = Register {
+            vault,
+            keys,
+            node_key,
+            signer,
+            log,
+            districts,
+            disclosure: config.disclosure,
+            state: Mutex::new(State {
+                head: None,
+                index: HashMap::new(),
+                guard: Guard::new(config.guard),
+                consultations: 0,
+                alarms: 0,
+                notices: 0,
+                stats: RegisterStats::default(),
+            }),
+        };
+        register.load(now_ms)?;
+        Ok(register)
+    }
+
+    fn load(&self, now_ms: u64) -> Result<(), RegisterError> {
+        let mut st = self.lock();
+        // The decoy is written once, by the first open; its value opens with this key or the key is wrong.
+        match self.vault.get(OFFENDER, &DECOY)? {
+            Some(_) => {
+                self.read_offender(&DECOY)?;
+            }
+            None => {
+                let mut batch = VaultBatch::default();
+                self.put_offender(&mut batch, &DECOY, &decoy());
+                self.vault.commit(batch)?;
+            }
+        }
+        if let Some((k, bytes)) = self.vault.last(LOG)? {
+            let entry = Entry::decode(&bytes).map_err(|e| {
+                RegisterError::Damaged(format!("register log entry {}: {e}", hex::encode(&k)))
+            })?;
+            st.head = Some(Head {
+                seq: entry.content.seq,
+                hash: entry.hash(),
+            });
+        }
+        let mut from: Option<Vec<u8>> = None;
+        loop {
+            let page = self.vault.scan(INDEX, from.as_deref(), 10_000)?;
+            let last = page.len() < 10_000;
+            for (k, v) in &page {
+                let (Ok(hash), Ok(id)) = (
+                    <[u8; 32]>::try_from(k.as_slice()),
+                    <[u8; 16]>::try_from(v.as_slice()),
+                ) else {
+                    return Err(RegisterError::Damaged(
+                        "a CNIC index item has the wrong length".into(),
+                    ));
+                };
+                st.index.insert(hash, id);
+            }
+            if last {
+                break;
+            }
+            let mut next = page.last().expect("a full page").0.clone();
+            next.push(0);
+            from = Some(next);
+        }
+        st.consultations = last_seq(&self.vault, CONSULTATION)?;
+        st.alarms = last_seq(&self.vault, ALARM)?;
+        st.notices = last_seq(&self.vault, NOTICE)?;
+        st.stats = RegisterStats {
+            consultations: st.consultations,
+            alarms: st.alarms,
+            notices: st.notices,
+            refused: 0,
+        };
+        // The last day's answers count against today's limits.
+        let day = now_ms.saturating_sub(DAY_MS);
+        for (k, v) in self
+            .vault
+            .scan_rev(CONSULTATION, limits::VERIFY_TRACKED_MAX)?
+        {
+            let c: Consultation = self.open_json(CONSULTATION, &k, &v)?;
+            if c.at_ms < day {
+                break;
+            }
+            let answered = matches!(c.outcome, ConsultOutcome::Record | ConsultOutcome::NoRecord);
+            if let (true, Some(hash)) = (answered, &c.cnic_hash) {
+                let mut h = [0u8; 32];
+                if hex::decode_to_slice(hash, &mut h).is_ok() {
+                    let requester = match c.requester.strip_prefix("sms:") {
+                        Some(phone) => Requester::Phone(phone.to_owned()),
+                        None => Requester::User(c.requester.clone()),
+                    };
+                    st.guard.restore(&requester, &h, c.at_ms);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock is a bug; the state is still consistent with what was applied (each
+        // change is applied as one batch), so go on.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: u8,
+        key: &[u8],
+        sealed: &[u8],
+    ) -> Result<T, RegisterError> {
+        let plain = self.keys.open(&context(tree, key), sealed).map_err(|e| {
+            RegisterError::Damaged(format!("{} {}: {e}", tree as char, hex::encode(key)))
+        })?;
+        serde_json::from_slice(&plain).map_err(|e| {
+            RegisterError::Damaged(format!("{} {}: {e}", tree as char, hex::encode(key)))
+        })
+    }
+
+    fn put_sealed<T: Serialize>(&self, batch: &mut VaultBatch, tree: u8, key: &[u8], value: &T) {
+        let plain = serde_json::to_vec(value).expect("register values serialise");
+        batch.put(tree, key, &self.keys.seal(&context(tree, key), &plain));
+    }
+
+    fn put_offender(&self, batch: &mut VaultBatch, id: &[u8; 16], offender: &Offender) {
+        self.put_sealed(batch, OFFENDER, id, offender);
+    }
+
+    fn read_offender(&self, id: &[u8; 16]) -> Result<Offender, RegisterError> {
+        let sealed = self
+            .vault
+            .get(OFFENDER, id)?
+            .ok_or(RegisterError::NotFound)?;
+        self.open_json(OFFENDER, id, &sealed)
+    }
+
+    /// Signs `change` about entry `id` into the register log (its payload sealed), in `batch`.
+    fn log_change(
+        &self,
+        st: &mut State,
+        batch: &mut VaultBatch,
+        id: &[u8; 16],
+        actor: &str,
+        change: &Change,
+        now_ms: u64,
+    ) -> Result<(), RegisterError> {
+        let seq = st.head.map_or(1, |h| h.seq + 1);
+        let plain = serde_json::to_vec(change).expect("a change serialises");
+        let payload = self.keys.seal(&context(LOG, &seq_key(seq)), &plain);
+        let actor: String = actor.chars().take(limits::ACTOR_BYTES_MAX / 4).collect();
+        let content = Content::following(self.log.clone(), st.head, now_ms, *id, actor, payload);
+        let entry = self
+            .signer
+            .sign(content)
+            .map_err(|e| Invalid::one("(entry)", e.to_string()))?;
+        batch.put(LOG, &seq_key(seq), entry.entry().bytes());
+        st.head = Some(entry.head());
+        Ok(())
+    }
+
+    /// Flushes, or stops the process: a register that cannot write must not answer as if it had.
+    fn flush(&self) {
+        if let Err(e) = self.vault.flush() {
+            tracing::error!(error = %e, "register storage failed; stopping so the node restarts and recovers from disk");
+            eprintln!("hifazat: register storage failed: {e}");
+            std::process::abort();
+        }
+    }
+
+    fn apply(&self, batch: VaultBatch) {
+        if let Err(e) = self.vault.apply(batch) {
+            tracing::error!(error = %e, "register storage failed; stopping so the node restarts and recovers from disk");
+            eprintln!("hifazat: register storage failed: {e}");
+            std::process::abort();
+        }
+    }
+
+    /// Puts a new entry on the register.
+    pub fn create(
+        &self,
+        actor: &str,
+        draft: &OffenderDraft,
+        now_ms: u64,
+    ) -> Result<Offender, RegisterError> {
+        let change = draft.validate(&self.districts)?;
+        let Change::Create { cnic, .. } = &change else {
+            unreachable!("a draft validates to a creation");
+        };
+        let hash = self.keys.cnic_hash(cnic);
+        let mut st = self.lock();
+        if let Some(existing) = st.index.get(&hash) {
+            return Err(RegisterError::Duplicate {
+                id: hex::encode(existing),
+            });
+        }
+        if st.index.len() >= limits::REGISTER_ENTRIES_MAX {
+            return Err(RegisterError::Full);
+        }
+        let id = new_id();
+        let offender = Offender::created(hex::encode(id), &change, now_ms).expect("a creation");
+        let mut batch = VaultBatch::default();
+        self.log_change(&mut st, &mut batch, &id, actor, &change, now_ms)?;
+        self.put_offender(&mut batch, &id, &offender);
+        batch.put(INDEX, &hash, &id);
+        self.apply(batch);
+        st.index.insert(hash, id);
+        drop(st);
+        self.flush();
+        Ok(offender)
+    }
+
+    /// Applies a change to an entry.
+    pub fn update(
+        &self,
+        actor: &str,
+        id: &str,
+        update: &Update,
+        now_ms: u64,
+    ) -> Result<Offender, RegisterError> {
+        let id = parse_id(id)?;
+        let update = update.validate(&self.districts)?;
+        let mut st = self.lock();
+        let offender = self.change(&mut st, &id, actor, &update, now_ms, VaultBatch::default())?;
+        drop(st);
+        self.flush();
+        Ok(offender)
+    }
+
+    /// Applies `update` to entry `id` and logs it, with `batch`'s other writes, under the state lock.
+    fn change(
+        &self,
+        st: &mut State,
+        id: &[u8; 16],
+        actor: &str,
+        update: &Update,
+        now_ms: u64,
+        mut batch: VaultBatch,
+    ) -> Result<Offender, RegisterError> {
+        let mut offender = self.read_offender(id)?;
+        offender.apply(update, now_ms)?;
+        self.log_change(
+            st,
+            &mut batch,
+            id,
+            actor,
+            &Change::Update(update.clone()),
+            now_ms,
+        )?;
+        self.put_offender(&mut batch, id, &offender);
+        self.apply(batch);
+        Ok(offender)
+    }
+
+    /// An entry by id, for register officers.
+    pub fn offender(&self, id: &str) -> Result<Offender, RegisterError> {
+        self.read_offender(&parse_id(id)?)
+    }
+
+    /// Entries in id order after `after`, at most `limit`.
+    pub fn list(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<OffenderSummary>, RegisterError> {
+        let from = match after {
+            Some(a) => {
+                let mut k = parse_id(a)?.to_vec();
+                k.push(0);
+                Some(k)
+            }
+            None => None,
+        };
+        let mut out = Vec::new();
+        for (k, v) in self.vault.scan(
+            OFFENDER,
+            from.as_deref(),
+            limit.min(limits::REGISTER_PAGE_MAX) + 1,
+        )? {
+            if k == DECOY {
+                continue;
+            }
+            let o: Offender = self.open_json(OFFENDER, &k, &v)?;
+            out.push(OffenderSummary {
+                district: o
+                    .addresses
+                    .last()
+                    .map(|a| a.district.clone())
+                    .unwrap_or_default(),
+                id: o.id,
+                name: o.name,
+                status: o.status,
+            });
+        }
+        out.truncate(limit.min(limits::REGISTER_PAGE_MAX));
+        Ok(out)
+    }
+
+    /// Logs one consultation (and the alarm it started) and makes it durable.
+    fn consulted(
+        &self,
+        requester: &Requester,
+        channel: Channel,
+        cnic_hash: Option<&[u8; 32]>,
+        outcome: ConsultOutcome,
+        reference: Option<String>,
+        alarm: Option<Alarm>,
+        now_ms: u64,
+    ) {
+        let mut st = self.lock();
+        st.consultations += 1;
+        let consultation = Consultation {
+            seq: st.consultations,
+            at_ms: now_ms,
+            requester: requester.label(),
+            channel,
+            cnic_hash: cnic_hash.map(hex::encode),
+            outcome,
+            reference,
+        };
+        let mut batch = VaultBatch::default();
+        self.put_sealed(
+            &mut batch,
+            CONSULTATION,
+            &seq_key(consultation.seq),
+            &consultation,
+        );
+        st.stats.consultations += 1;
+        if matches!(consultation.outcome, ConsultOutcome::Refused { .. }) {
+            st.stats.refused += 1;
+        }
+        if let Some(alarm) = alarm {
+            st.alarms += 1;
+            st.stats.alarms += 1;
+            tracing::warn!(
+                signal = ?alarm.signal,
+                count = alarm.count,
+                "register verification alarm: a scan may be under way; new senders get no answers while it lasts"
+            );
+            let record = AlarmRecord {
+                seq: st.alarms,
+                alarm,
+            };
+            self.put_sealed(&mut batch, ALARM, &seq_key(record.seq), &record);
+        }
+        self.apply(batch);
+        drop(st);
+        self.flush();
+    }
+
+    /// Verifies a CNIC. The consultation is on disk before this returns. A hit and a miss do the same work: both
+    /// read and decrypt an entry (a miss reads the decoy) and log the same way; the guard decides before the
+    /// index is read, without knowing the outcome.
+    pub fn verify(
+        &self,
+        requester: &Requester,
+        channel: Channel,
+        cnic: &str,
+        now_ms: u64,
+    ) -> Result<VerifyReply, RegisterError> {
+        let cnic = match validate::cnic(cnic) {
+            Ok(c) => c,
+            Err(reason) => {
+                self.consulted(
+                    requester,
+                    channel,
+                    None,
+                    ConsultOutcome::Invalid,
+                    None,
+                    None,
+                    now_ms,
+                );
+                return Err(Invalid::one("cnic", reason).into());
+            }
+        };
+        let hash = self.keys.cnic_hash(&cnic);
+        let (verdict, alarm, id) = {
+            let mut st = self.lock();
+            let (verdict, alarm) = st.guard.check(requester, &cnic, &hash, now_ms);
+            (verdict, alarm, st.index.get(&hash).copied())
+        };
+        if let Verdict::Refuse {
+            reason,
+            retry_after_ms,
+        } = verdict
+        {
+            self.consulted(
+                requester,
+                channel,
+                Some(&hash),
+                ConsultOutcome::Refused { reason },
+                None,
+                alarm,
+                now_ms,
+            );
+            return Err(RegisterError::Refused {
+                reason,
+                retry_after_ms,
+            });
+        }
+        let read = self.read_offender(id.as_ref().unwrap_or(&DECOY))?;
+        let found = (id.is_some() && read.answers()).then_some(read);
+        let reference = new_reference();
+        let reply = VerifyReply::new(found.as_ref(), self.disclosure, reference.clone());
+        let outcome = if found.is_some() {
+            ConsultOutcome::Record
+        } else {
+            ConsultOutcome::NoRecord
+        };
+        self.consulted(
+            requester,
+            channel,
+            Some(&hash),
+            outcome,
+            Some(reference),
+            alarm,
+            now_ms,
+        );
+        Ok(reply)
+    }
+
+    /// A register officer's search by CNIC: the entry, if any (whatever its status). Logged as a consultation.
+    pub fn find(
+        &self,
+        officer: &str,
+        cnic: &str,
+        now_ms: u64,
+    ) -> Result<Option<Offender>, RegisterError> {
+        let requester = Requester::User(officer.to_owned());
+        let cnic = match validate::cnic(cnic) {
+            Ok(c) => c,
+            Err(reason) => {
+                self.consulted(
+                    &requester,
+                    Channel::Officer,
+                    None,
+                    ConsultOutcome::Invalid,
+                    None,
+                    None,
+                    now_ms,
+                );
+                return Err(Invalid::one("cnic", reason).into());
+            }
+        };
+        let hash = self.keys.cnic_hash(&cnic);
+        let id = self.lock().index.get(&hash).copied();
+        let found = id.map(|id| self.read_offender(&id)).transpose()?;
+        let outcome = if found.is_some() {
+            ConsultOutcome::Record
+        } else {
+            ConsultOutcome::NoRecord
+        };
+        self.consulted(
+            &requester,
+            Channel::Officer,
+            Some(&hash),
+            outcome,
+            None,
+            None,
+            now_ms,
+        );
+        Ok(found)
+    }
+
+    /// Consultations, newest first, before `before` (a sequence number), at most `limit`.
+    pub fn consultations(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Consultation>, RegisterError> {
+        self.page(CONSULTATION, before, limit)
+    }
+
+    /// Alarms, newest first.
+    pub fn alarms(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AlarmRecord>, RegisterError> {
+        self.page(ALARM, before, limit)
+    }
+
+    /// Notifications received, newest first.
+    pub fn notices(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<NoticeRecord>, RegisterError> {
+        self.page(NOTICE, before, limit)
+    }
+
+    fn page<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: u8,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<T>, RegisterError> {
+        let limit = limit.min(limits::REGISTER_PAGE_MAX);
+        let top = match before {
+            Some(b) => b.saturating_sub(1),
+            None => last_seq(&self.vault, tree)?,
+        };
+        let mut out = Vec::with_capacity(limit);
+        let mut seq = top;
+        while seq >= 1 && out.len() < limit {
+            if let Some(v) = self.vault.get(tree, &seq_key(seq))? {
+                out.push(self.open_json(tree, &seq_key(seq), &v)?);
+            }
+            seq -= 1;
+        }
+        Ok(out)
+    }
+
+    /// The last sequence number applied from notification log `log` (its 32-byte id), or 0.
+    pub fn notice_cursor(&self, log: &[u8; 32]) -> Result<u64, RegisterError> {
+        Ok(match self.vault.get(CURSOR, log)? {
+            None => 0,
+            Some(v) => u64::from_be_bytes(v.as_slice().try_into().map_err(|_| {
+                RegisterError::Damaged("a notification cursor has the wrong length".into())
+            })?),
+        })
+    }
+
+    /// Takes in entry `log_seq` of notification log `log`: opens it, applies it to the entry with its CNIC (or
+    /// keeps it as unmatched for the officers), and advances the log's cursor, all in one atomic write, so each
+    /// notification is applied exactly once across crashes and repeats. Returns `None` for one already taken in;
+    /// refuses one that skips ahead of the cursor.
+    pub fn take_notice(
+        &self,
+        log: &[u8; 32],
+        log_seq: u64,
+        sealed: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<NoticeRecord>, RegisterError> {
+        let mut st = self.lock();
+        let cursor = self.notice_cursor(log)?;
+        if log_seq <= cursor {
+            return Ok(None);
+        }
+        if log_seq != cursor + 1 {
+            return Err(Invalid::one(
+                "log_seq",
+                format!("notification #{log_seq} skips ahead of #{cursor}"),
+            )
+            .into());
+        }
+        let mut batch = VaultBatch::default();
+        batch.put(CURSOR, log, &log_seq.to_be_bytes());
+        st.notices += 1;
+        st.stats.notices += 1;
+        let seq = st.notices;
+        let opened = seal::open(&self.node_key, sealed)
+            .map_err(|e| e.to_string())
+            .and_then(|plain| {
+                serde_json::from_slice::<Notice>(&plain).map_err(|e| format!("does not read: {e}"))
+            });
+        let (notice, outcome) = match opened {
+            Err(reason) => (None, NoticeOutcome::Rejected { reason }),
+            Ok(notice) => {
+                let validated = validate::cnic(&notice.cnic)
+                    .map_err(|e| format!("cnic: {e}"))
+                    .and_then(|cnic| {
+                        notice
+                            .update
+                            .validate(&self.districts)
+                            .map(|u| (cnic, u))
+                            .map_err(|e| e.to_string())
+                    });
+                match validated {
+                    Err(reason) => (Some(notice), NoticeOutcome::Rejected { reason }),
+                    Ok((cnic, update)) => {
+                        match st.index.get(&self.keys.cnic_hash(&cnic)).copied() {
+                            None => (Some(notice), NoticeOutcome::Unmatched),
+                            Some(id) => {
+                                let actor = format!("notice:{}", notice.by);
+                                let record = NoticeRecord {
+                                    seq,
+                                    received_ms: now_ms,
+                                    log: hex::encode(log),
+                                    log_seq,
+                                    notice: Some(notice.clone()),
+                                    outcome: NoticeOutcome::Applied {
+                                        offender: hex::encode(id),
+                                    },
+                                };
+                                let mut with = VaultBatch::default();
+                                with.put(CURSOR, log, &log_seq.to_be_bytes());
+                                self.put_sealed(&mut with, NOTICE, &seq_key(seq), &record);
+                                match self.change(&mut st, &id, &actor, &update, now_ms, with) {
+                                    Ok(_) => {
+                                        drop(st);
+                                        self.flush();
+                                        return Ok(Some(record));
+                                    }
+                                    Err(e) => (
+                                        Some(notice),
+                                        NoticeOutcome::Rejected {
+                                            reason: e.to_string(),
+                                        },
+                                    ),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let record = NoticeRecord {
+            seq,
+            received_ms: now_ms,
+            log: hex::encode(log),
+            log_seq,
+            notice,
+            outcome,
+        };
+        self.put_sealed(&mut batch, NOTICE, &seq_key(seq), &record);
+        self.apply(batch);
+        drop(st);
+        self.flush();
+        Ok(Some(record))
+    }
+
+    /// The register log's entries from `from_seq`, at most `limit`, as signed (for audit: their payloads are
+    /// sealed, their signatures and chain check with the federal node's public key alone).
+    pub fn log_entries(&self, from_seq: u64, limit: usize) -> Result<Vec<Vec<u8>>, RegisterError> {
+        Ok(self
+            .vault
+            .scan(LOG, Some(&seq_key(from_seq)), limit)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    /// The register log's head.
+    pub fn head(&self) -> Option<Head> {
+        self.lock().head
+    }
+
+    /// Entries on the register (the decoy aside).
+    pub fn len(&self) -> usize {
+        self.lock().index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn stats(&self) -> RegisterStats {
+        self.lock().stats
+    }
+
+    /// Whether a scan alarm is on, and since when.
+    pub fn alarm_since(&self) -> Option<u64> {
+        self.lock().guard.alarm_since()
+    }
+
+    /// Every stored key and value, as on disk: for tests that look for bytes that must not be there.
+    pub fn raw_bytes(&self) -> Result<Vec<Vec<u8>>, RegisterError> {
+        Ok(self.vault.raw_values()?)
+    }
+}
