@@ -3,6 +3,8 @@
 // printing guards the library crates.
 #![allow(clippy::print_stdout)]
 
+mod register;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
@@ -53,14 +55,24 @@ enum Command {
         data: PathBuf,
     },
     /// Runs a node: opens its store and serves its local HTTP API (health; alerts, their events and sightings;
-    /// cases and their events; tracking; live events; peers; README lists them) until interrupted. Listens on the node's address from the topology unless --listen says otherwise. With a signed
-    /// topology installed, it also joins the federation on the topology's peer-to-peer address.
+    /// cases and their events; tracking; live events; peers; at the federal node the register; README lists
+    /// them) until interrupted. Listens on the node's address from the topology unless --listen says otherwise.
+    /// With a signed topology installed, it also joins the federation on the topology's peer-to-peer address.
     Serve {
         #[arg(long)]
         data: PathBuf,
         /// Address to listen on, e.g. 127.0.0.5:8080 (port 0 picks a free port and prints it).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// At the federal node: what a verification that finds a record tells the asker. `full`: the offender's
+        /// name and parentage, as the national register's SMS service answers; `reference_only`: that a record
+        /// exists and a reference for managed disclosure by the police.
+        #[arg(long, default_value = "full")]
+        disclosure: hifazat_register::Disclosure,
+        /// At the federal node: a TOML file with the verification guard's limits and alarm thresholds (README,
+        /// "The register"); the defaults otherwise.
+        #[arg(long)]
+        guard: Option<PathBuf>,
     },
     /// The node's API users: each has a role, the area it covers and a token (printed once by `add`; only its
     /// hash is kept). A running node sees changes within a second.
@@ -241,6 +253,9 @@ fn init_from_text(text: &str, source: &str, node: &str, data: &Path) -> anyhow::
         })?,
     )?;
     Store::open(&data.join("store")).context("creating the store")?;
+    if topology.node(node).map(|n| n.role) == Some(hifazat_topology::Role::Federal) {
+        register::init(data)?;
+    }
     println!(
         "initialised node `{node}` in {} (public key {})",
         data.display(),
@@ -444,13 +459,49 @@ fn open_node(data: &Path) -> anyhow::Result<NodeDir> {
     })
 }
 
-async fn serve(data: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+/// How the federal node's register answers and guards itself.
+fn register_config(
+    disclosure: hifazat_register::Disclosure,
+    guard: Option<&Path>,
+) -> anyhow::Result<hifazat_register::RegisterConfig> {
+    let guard = match guard {
+        None => hifazat_register::GuardConfig::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let guard: hifazat_register::GuardConfig =
+                toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
+            guard
+                .check()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            guard
+        }
+    };
+    Ok(hifazat_register::RegisterConfig { disclosure, guard })
+}
+
+async fn serve(
+    data: &Path,
+    listen: Option<SocketAddr>,
+    register_config: hifazat_register::RegisterConfig,
+) -> anyhow::Result<()> {
     let node = open_node(data)?;
     let me = node
         .topology
         .node(&node.name)
         .context("this node is not in its topology")?
         .clone();
+    // The register lives at the federal node only.
+    let register = if me.role == hifazat_topology::Role::Federal {
+        Some(register::open(
+            data,
+            SigningKey::from_bytes(&node.seed),
+            &node.topology,
+            register_config,
+        )?)
+    } else {
+        None
+    };
     let address = listen.unwrap_or(SocketAddr::new(me.host, me.http_port));
     let name = node.name.clone();
     let seed = node.seed;
@@ -491,7 +542,14 @@ async fn serve(data: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     println!("hifazat: node {name} listening on http://{bound}");
     std::io::stdout().flush()?;
     let users = hifazat_access::Directory::open(data).context("reading the node's users")?;
-    let app = hifazat_api::Api::new(engine).net(net).users(users).router();
+    if let Some(register) = &register {
+        tokio::spawn(register::take_notices(engine.clone(), register.clone()));
+    }
+    let app = hifazat_api::Api::new(engine)
+        .net(net)
+        .register(register)
+        .users(users)
+        .router();
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -714,7 +772,8 @@ const DEMO_TOKENS: &str = "demo-tokens.json";
 
 /// On the first run, adds one official to each demo node and keeps their tokens in `demo-tokens.json`, so the
 /// API can be tried at once: a station officer at each district node, the province's IG at each province node, the
-/// ministry at the federal node. Later runs keep them.
+/// ministry at the federal node, and there also a register officer (`federal/register_officer`) and a verifying
+/// institution (`federal/verifier`). Later runs keep them.
 fn demo_officials(topology: &Topology, data: &Path) -> anyhow::Result<()> {
     use hifazat_access::{Area, Role, Users};
     let path = data.join(DEMO_TOKENS);
@@ -748,6 +807,24 @@ fn demo_officials(topology: &Topology, data: &Path) -> anyhow::Result<()> {
             node.name.clone(),
             serde_json::json!({ "role": role, "name": name, "token": token }),
         );
+        // The federal node also gets the register's people: a register officer and an institution that verifies.
+        if node.role == hifazat_topology::Role::Federal {
+            for role in [Role::RegisterOfficer, Role::Verifier] {
+                let name = format!("demo {role}");
+                let (_, token) = Users::add(
+                    &data.join(&node.name),
+                    topology,
+                    node,
+                    &name,
+                    role,
+                    Area::National,
+                )?;
+                tokens.insert(
+                    format!("{}/{role}", node.name),
+                    serde_json::json!({ "role": role, "name": name, "token": token }),
+                );
+            }
+        }
     }
     let text = serde_json::to_string_pretty(&tokens)?;
     let mut f = std::fs::OpenOptions::new()
@@ -788,7 +865,15 @@ fn main() -> anyhow::Result<()> {
             node,
             data,
         } => init(&topology, &node, &data),
-        Command::Serve { data, listen } => runtime()?.block_on(serve(&data, listen)),
+        Command::Serve {
+            data,
+            listen,
+            disclosure,
+            guard,
+        } => {
+            let config = register_config(disclosure, guard.as_deref())?;
+            runtime()?.block_on(serve(&data, listen, config))
+        }
         Command::User { command } => user_command(command),
         Command::Log {
             command: LogCommand::Verify { data },

@@ -26,10 +26,13 @@ pub enum Role {
     RegisterOfficer,
     /// Verifies signed histories; sees what the public sees.
     Auditor,
+    /// An institution authorised to verify CNICs against the register (a school, an employer's agency, a
+    /// government department), at the federal node only.
+    Verifier,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::StationOfficer,
         Role::Dpo,
         Role::Rpo,
@@ -37,6 +40,7 @@ impl Role {
         Role::Ministry,
         Role::RegisterOfficer,
         Role::Auditor,
+        Role::Verifier,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +52,7 @@ impl Role {
             Role::Ministry => "ministry",
             Role::RegisterOfficer => "register_officer",
             Role::Auditor => "auditor",
+            Role::Verifier => "verifier",
         }
     }
 
@@ -65,7 +70,7 @@ impl Role {
             Role::StationOfficer | Role::Dpo => Some("district"),
             Role::Rpo => Some("region"),
             Role::Ig => Some("province"),
-            Role::Ministry | Role::RegisterOfficer | Role::Auditor => None,
+            Role::Ministry | Role::RegisterOfficer | Role::Auditor | Role::Verifier => None,
         }
     }
 }
@@ -319,6 +324,40 @@ impl Caller {
             }
             Caller::Public => deny("only police officials work cases"),
             Caller::User { role, .. } => deny(format!("a {role} does not work cases")),
+        }
+    }
+
+    /// Verifying a CNIC against the register: authorised institutions and register officers. The public verifies
+    /// by SMS, under the guard's limits.
+    pub fn may_verify(&self) -> Result<(), Denied> {
+        match self {
+            Caller::User {
+                role: Role::Verifier | Role::RegisterOfficer,
+                ..
+            } => Ok(()),
+            Caller::Public => deny(
+                "verification over the API is for authorised institutions; the public texts the short code",
+            ),
+            Caller::User { role, .. } => deny(format!(
+                "a {role} does not verify CNICs against the register"
+            )),
+        }
+    }
+
+    /// Keeping the register (entries, searches, consultations, alarms, notifications received): register officers.
+    pub fn may_keep_register(&self) -> Result<(), Denied> {
+        match self {
+            Caller::User { role, .. } if *role == Role::RegisterOfficer => Ok(()),
+            _ => deny("the register is kept by register officers only"),
+        }
+    }
+
+    /// Notifying the register of an offender's change of name or address, travel or new conviction: the police.
+    pub fn may_notify_register(&self) -> Result<(), Denied> {
+        match self {
+            Caller::User { role, .. } if role.is_police() => Ok(()),
+            Caller::Public => deny("notifications to the register come from police officers"),
+            Caller::User { role, .. } => deny(format!("a {role} does not notify the register")),
         }
     }
 

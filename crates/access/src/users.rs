@@ -139,8 +139,8 @@ impl Users {
 
     /// Adds a user to the node in `data` and returns the new token, which is not kept anywhere. Checks the role's
     /// area against the topology and the node: a district officer needs a district on this node's line, an RPO a
-    /// region, an IG a province; the ministry and auditors need none; register officers exist only on the federal
-    /// node.
+    /// region, an IG a province; the ministry and auditors need none; register officers and verifiers exist only on
+    /// the federal node.
     pub fn add(
         data: &Path,
         topology: &Topology,
@@ -165,11 +165,12 @@ impl Users {
                 ),
             }));
         }
-        if role == Role::RegisterOfficer && node.role != hifazat_topology::Role::Federal {
-            return Err(AccessError::Invalid(
-                "register officers exist only on the federal node, which alone holds the register"
-                    .into(),
-            ));
+        if matches!(role, Role::RegisterOfficer | Role::Verifier)
+            && node.role != hifazat_topology::Role::Federal
+        {
+            return Err(AccessError::Invalid(format!(
+                "{role}s exist only on the federal node, which alone holds the register"
+            )));
         }
         area.check(topology, node).map_err(AccessError::Invalid)?;
         let mut users = Users::load(data)?;

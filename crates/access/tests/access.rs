@@ -69,6 +69,7 @@ fn users_are_added_checked_found_by_token_and_removed() {
     );
     assert!(refused("B", Role::Ig, Area::Province("SD".into()), "punjab").contains("not on node"));
     assert!(refused("B", Role::RegisterOfficer, Area::National, "punjab").contains("federal node"));
+    assert!(refused("B", Role::Verifier, Area::National, "lahore").contains("federal node"));
     assert!(refused("", Role::Ministry, Area::National, "lahore").contains("--name"));
     assert!(refused("a:b", Role::Ministry, Area::National, "lahore").contains("--name"));
     // What the line allows.
@@ -229,5 +230,23 @@ fn the_rules() {
     assert!(public.may_add_case_event(&t, "PB-LHR").is_err());
     assert!(public.may_see_peers().is_err());
     assert!(auditor.may_see_peers().is_ok());
+
+    // The register: institutions and register officers verify; only register officers keep it; police notify.
+    let verifier = user(Role::Verifier, Area::National);
+    assert!(verifier.may_verify().is_ok());
+    assert!(registrar.may_verify().is_ok());
+    assert!(public.may_verify().unwrap_err().0.contains("short code"));
+    assert!(ministry.may_verify().is_err());
+    assert!(dpo.may_verify().is_err());
+    assert!(registrar.may_keep_register().is_ok());
+    for other in [&verifier, &ministry, &auditor, &dpo, &public] {
+        assert!(other.may_keep_register().is_err());
+        assert!(!verifier.sees_cases(&t, "PB-LHR"));
+    }
+    assert!(dpo.may_notify_register().is_ok());
+    assert!(ig_sindh.may_notify_register().is_ok());
+    for other in [&verifier, &ministry, &auditor, &registrar, &public] {
+        assert!(other.may_notify_register().is_err());
+    }
     assert_eq!(public.actor(), "public");
 }

@@ -21,6 +21,13 @@ pub enum ApiError {
     Forbidden(String),
     /// Too many requests from this client (429); try again after this many seconds.
     RateLimited(u64),
+    /// A limit other than the per-address one refused the request (429): why, and when to try again.
+    Throttled {
+        message: String,
+        seconds: u64,
+    },
+    /// The request conflicts with what is stored (409), and how.
+    Conflict(String),
     /// A part of the node that this request needs is not running (and why).
     NotRunning(String),
     /// Something failed inside the node. Logged; the client learns nothing more.
@@ -78,6 +85,11 @@ impl IntoResponse for ApiError {
                     vec![],
                 )
             }
+            ApiError::Throttled { message, seconds } => {
+                retry_after = Some(seconds);
+                (StatusCode::TOO_MANY_REQUESTS, message, vec![])
+            }
+            ApiError::Conflict(what) => (StatusCode::CONFLICT, what, vec![]),
             ApiError::NotRunning(what) => (StatusCode::SERVICE_UNAVAILABLE, what, vec![]),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -182,7 +194,8 @@ pub(crate) mod responses {
     #[response(status = 422)]
     pub(crate) struct InvalidFields(ErrorBody);
 
-    /// Too many public requests from this address; `Retry-After` says when to try again.
+    /// Too many requests (public requests from this address, or verifications under the register's limits);
+    /// `Retry-After` says when to try again.
     #[derive(utoipa::IntoResponses)]
     #[response(status = 429)]
     pub(crate) struct RateLimited(ErrorBody);

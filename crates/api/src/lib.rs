@@ -9,8 +9,8 @@
 //! tracking lookups are rate-limited per client address.
 //!
 //! Routes: health; alerts (raise, list, read, timeline events, sightings); cases (file, list, read, timeline
-//! events); CAP 1.2 messages and their Atom feed; tracking by code; statistics; live events; peers; the OpenAPI
-//! document (derived from the handlers' annotations, see `openapi`); metrics.
+//! events); CAP 1.2 messages and their Atom feed; tracking by code; statistics; live events; peers; the register
+//! (verification, entries, consultations, alarms, notifications; see `register`); the OpenAPI document (derived from the handlers' annotations, see `openapi`); metrics.
 
 mod alerts;
 mod caller;
@@ -21,6 +21,7 @@ mod live;
 mod metrics;
 mod openapi;
 mod peers;
+mod register;
 mod stats;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use hifazat_domain::RecordId;
 use hifazat_engine::Engine;
 use hifazat_limits as limits;
 use hifazat_net::Net;
+use hifazat_register::Register;
 use hifazat_topology::Topology;
 use serde::Serialize;
 use serde_json::json;
@@ -50,6 +52,8 @@ pub use error::ApiError;
 pub struct AppState {
     pub engine: Engine,
     pub net: Option<Net>,
+    /// The register, at the federal node only.
+    register: Option<Arc<Register>>,
     users: Arc<Directory>,
     streams: Arc<Semaphore>,
     limiter: Arc<RateLimiter>,
@@ -62,6 +66,7 @@ pub struct AppState {
 pub struct Api {
     engine: Engine,
     net: Option<Net>,
+    register: Option<Arc<Register>>,
     users: Arc<Directory>,
     public_rate: (u32, u32),
 }
@@ -72,6 +77,7 @@ impl Api {
         Api {
             engine,
             net: None,
+            register: None,
             users: Arc::new(Directory::empty()),
             public_rate: (limits::PUBLIC_BURST, limits::PUBLIC_PER_MINUTE),
         }
@@ -79,6 +85,12 @@ impl Api {
 
     pub fn net(mut self, net: Option<Net>) -> Api {
         self.net = net;
+        self
+    }
+
+    /// The register (the federal node only).
+    pub fn register(mut self, register: Option<Arc<Register>>) -> Api {
+        self.register = register;
         self
     }
 
@@ -99,6 +111,7 @@ impl Api {
         let state = AppState {
             engine: self.engine,
             net: self.net,
+            register: self.register,
             users: self.users,
             streams: Arc::new(Semaphore::new(limits::EVENT_STREAMS_MAX)),
             limiter: Arc::new(RateLimiter::new(self.public_rate.0, self.public_rate.1)),
@@ -123,6 +136,20 @@ impl Api {
             .route("/cases/{id}/events", post(cases::add_event))
             .route("/track/{code}", get(cases::track))
             .route("/stats", get(stats::stats))
+            .route("/register/verify", post(register::verify))
+            .route(
+                "/register/offenders",
+                post(register::create).get(register::list),
+            )
+            .route("/register/offenders/{id}", get(register::get))
+            .route("/register/offenders/{id}/updates", post(register::update))
+            .route("/register/search", post(register::search))
+            .route("/register/consultations", get(register::consultations))
+            .route("/register/alarms", get(register::alarms))
+            .route(
+                "/register/notices",
+                post(register::notify).get(register::notices),
+            )
             .route("/peers", get(peers::peers))
             .route("/openapi.json", get(openapi::document))
             .route_layer(track.clone());

@@ -10,14 +10,14 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::{alerts, cap, cases, live, metrics, peers, stats};
+use crate::{alerts, cap, cases, live, metrics, peers, register, stats};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Hifazat node API",
         description = "The local API of one Hifazat node: missing-child alerts, sightings, complaint cases, \
-            tracking, statistics and live changes. Send an official's token as `Authorization: Bearer <token>`; \
+            tracking, statistics, live changes and the register. Send an official's token as `Authorization: Bearer <token>`; \
             without one you are the public. Errors are JSON: `error`, and for invalid input `fields`, each with \
             the field and the reason."
     ),
@@ -37,6 +37,16 @@ use crate::{alerts, cap, cases, live, metrics, peers, stats};
         cases::track,
         stats::stats,
         live::events,
+        register::verify,
+        register::create,
+        register::list,
+        register::get,
+        register::update,
+        register::search,
+        register::consultations,
+        register::alarms,
+        register::notices,
+        register::notify,
         peers::peers,
         document,
         metrics::metrics,
@@ -50,6 +60,8 @@ use crate::{alerts, cap, cases, live, metrics, peers, stats};
         (name = "cases", description = "Complaint cases and tracking by code"),
         (name = "statistics", description = "Counts and medians"),
         (name = "live", description = "Changes as they happen"),
+        (name = "register", description = "The sex-offender register (federal node): verification, entries, \
+            consultations, alarms; notifications from the police of any node"),
         (name = "node", description = "The node itself"),
     )
 )]

@@ -415,6 +415,16 @@ async fn the_document_covers_every_route_and_resolves() {
             ("GET", "/api/v1/stats"),
             ("GET", "/api/v1/events"),
             ("GET", "/api/v1/peers"),
+            ("POST", "/api/v1/register/verify"),
+            ("POST", "/api/v1/register/offenders"),
+            ("GET", "/api/v1/register/offenders"),
+            ("GET", "/api/v1/register/offenders/{id}"),
+            ("POST", "/api/v1/register/offenders/{id}/updates"),
+            ("POST", "/api/v1/register/search"),
+            ("GET", "/api/v1/register/consultations"),
+            ("GET", "/api/v1/register/alarms"),
+            ("GET", "/api/v1/register/notices"),
+            ("POST", "/api/v1/register/notices"),
         ]
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -470,6 +480,8 @@ async fn every_operation_survives_random_and_malformed_input() {
             "ministry",
             "auditor",
             "dpo_karachi",
+            "register_officer",
+            "verifier",
             "bad token",
             "not bearer",
         ];

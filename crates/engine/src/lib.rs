@@ -128,6 +128,29 @@ enum Request {
     Stats {
         reply: oneshot::Sender<Stats>,
     },
+    Notice {
+        scope: Scope,
+        sealed: Vec<u8>,
+        actor: String,
+        now_ms: u64,
+        reply: oneshot::Sender<Result<NoticeWritten, EngineError>>,
+    },
+}
+
+/// Where a sealed register notification went: this node's notices log and its place there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeWritten {
+    pub log: LogId,
+    pub seq: u64,
+}
+
+/// Whether entries of `scope` carry something other than automerge changes (sealed register notifications):
+/// they are stored, chained and relayed like any entry, but never applied to a record.
+pub fn is_opaque(scope: &Scope) -> bool {
+    matches!(
+        hifazat_sync::ScopeKind::of(scope),
+        hifazat_sync::ScopeKind::Notices(_)
+    )
 }
 
 /// Remote entries after decoding and signature checks, in their order: each verified, or why not.
@@ -527,6 +550,47 @@ impl Engine {
         rx.await.map_err(|_| EngineError::Stopped)
     }
 
+    /// Signs a register notification, already sealed to the federal node's key, into this node's notices log, which
+    /// the sync layer carries along the node's line to the federal node. Answers once it is on disk. Only district
+    /// and province nodes keep such a log.
+    pub async fn notify_register(
+        &self,
+        sealed: Vec<u8>,
+        actor: &str,
+    ) -> Result<NoticeWritten, EngineError> {
+        let actor = actor_name(actor)?;
+        let me = self
+            .local
+            .topology
+            .node(&self.local.node_name)
+            .ok_or_else(|| Invalid::one("(node)", "this node is not in its topology"))?;
+        let code = match me.role {
+            hifazat_topology::Role::District => me.district.clone(),
+            hifazat_topology::Role::Province => me.province.clone(),
+            hifazat_topology::Role::Federal => None,
+        }
+        .ok_or_else(|| {
+            Invalid::one(
+                "(node)",
+                "the federal node holds the register itself: change the entry there",
+            )
+        })?;
+        if sealed.len() > limits::NOTICE_SEALED_BYTES_MAX {
+            return Err(Invalid::one("(notice)", "the sealed notification is too large").into());
+        }
+        let scope = Scope::notices(&code)
+            .map_err(|_| Invalid::one("(node)", "this node's code does not make a scope"))?;
+        let now_ms = now_ms();
+        self.call(|reply| Request::Notice {
+            scope,
+            sealed,
+            actor,
+            now_ms,
+            reply,
+        })
+        .await?
+    }
+
     /// Raises a missing-child alert. Answers once the alert is on disk.
     pub async fn raise_alert(
         &self,
@@ -727,6 +791,11 @@ impl Engine {
     }
 
     /// The topology this engine checks districts against.
+    /// This node's name in the topology.
+    pub fn node_name(&self) -> &str {
+        &self.local.node_name
+    }
+
     pub fn topology(&self) -> &Topology {
         &self.local.topology
     }
@@ -966,6 +1035,18 @@ impl Actor {
                     answers.push(answer);
                 }
             }
+            Request::Notice {
+                scope,
+                sealed,
+                actor,
+                now_ms,
+                reply,
+            } => {
+                let result = self.notice(scope, sealed, &actor, now_ms, batch);
+                answers.push(Box::new(move || {
+                    let _ = reply.send(result);
+                }));
+            }
             Request::Stats { reply } => reads.push(Box::new(move |actor: &mut Actor| {
                 actor.stats.waiting_changes = actor.replicas.waiting();
                 let stats = actor.stats.clone();
@@ -1017,6 +1098,39 @@ impl Actor {
         }
         self.stats.local_writes += 1;
         Ok(())
+    }
+
+    /// Signs a sealed register notification into this node's notices log. Its record id is random: it names no
+    /// record, only the notification.
+    fn notice(
+        &mut self,
+        scope: Scope,
+        sealed: Vec<u8>,
+        actor: &str,
+        now_ms: u64,
+        batch: &mut hifazat_store::WriteBatch,
+    ) -> Result<NoticeWritten, EngineError> {
+        let log = LogId {
+            author: self.signer.author(),
+            scope: scope.clone(),
+        };
+        self.write(
+            LocalChange {
+                scope,
+                record: new_record_id(now_ms),
+                actor,
+                payload: sealed,
+                meta: None,
+                now_ms,
+            },
+            batch,
+        )?;
+        let seq = match self.store.head_in(batch, &log.digest()) {
+            Ok(Some(head)) => head.head.seq,
+            Ok(None) => unreachable!("the notice was just added to the batch"),
+            Err(e) => fatal(&e),
+        };
+        Ok(NoticeWritten { log, seq })
     }
 
     /// Signs and stores a record made on a caller's thread, then keeps its document.
@@ -1210,6 +1324,8 @@ impl Actor {
             };
             report.outcomes.push(outcome);
         }
+        // Sealed notifications are kept and relayed, never applied to a record.
+        accepted.retain(|e| !is_opaque(&e.content.log.scope));
         report.applied = self.replicas.apply(&accepted, &StoreSource(&self.store));
         // The earliest entry time per record, taken in one pass, dates records new to this node; the entries'
         // log scope says who may hear of the change.

@@ -84,6 +84,11 @@ impl Scope {
         Scope::new(&format!("cases/{}", district_code.to_ascii_lowercase()))
     }
 
+    /// The scope of register notifications sealed at a node of one district (or province): the code, lowered.
+    pub fn notices(code: &str) -> Result<Scope, DecodeError> {
+        Scope::new(&format!("notices/{}", code.to_ascii_lowercase()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -154,7 +154,7 @@ impl NoticeDraft {
     pub fn seal(
         &self,
         federal: &[u8; 32],
-        districts: &BTreeSet<String>,
+        districts: &dyn hifazat_domain::Districts,
         by: &str,
         node: &str,
         now_ms: u64,
@@ -241,6 +241,14 @@ pub struct RegisterStats {
     pub refused: u64,
     pub alarms: u64,
     pub notices: u64,
+}
+
+/// Who asked about what, how, and when.
+struct Asked<'a> {
+    requester: &'a Requester,
+    channel: Channel,
+    cnic_hash: Option<&'a [u8; 32]>,
+    now_ms: u64,
 }
 
 /// The register's settings.
@@ -679,14 +687,17 @@ impl Register {
     /// Logs one consultation (and the alarm it started) and makes it durable.
     fn consulted(
         &self,
-        requester: &Requester,
-        channel: Channel,
-        cnic_hash: Option<&[u8; 32]>,
+        asked: Asked<'_>,
         outcome: ConsultOutcome,
         reference: Option<String>,
         alarm: Option<Alarm>,
-        now_ms: u64,
     ) {
+        let Asked {
+            requester,
+            channel,
+            cnic_hash,
+            now_ms,
+        } = asked;
         let mut st = self.lock();
         st.consultations += 1;
         let consultation = Consultation {
@@ -742,13 +753,15 @@ impl Register {
             Ok(c) => c,
             Err(reason) => {
                 self.consulted(
-                    requester,
-                    channel,
-                    None,
+                    Asked {
+                        requester,
+                        channel,
+                        cnic_hash: None,
+                        now_ms,
+                    },
                     ConsultOutcome::Invalid,
                     None,
                     None,
-                    now_ms,
                 );
                 return Err(Invalid::one("cnic", reason).into());
             }
@@ -765,13 +778,15 @@ impl Register {
         } = verdict
         {
             self.consulted(
-                requester,
-                channel,
-                Some(&hash),
+                Asked {
+                    requester,
+                    channel,
+                    cnic_hash: Some(&hash),
+                    now_ms,
+                },
                 ConsultOutcome::Refused { reason },
                 None,
                 alarm,
-                now_ms,
             );
             return Err(RegisterError::Refused {
                 reason,
@@ -788,13 +803,15 @@ impl Register {
             ConsultOutcome::NoRecord
         };
         self.consulted(
-            requester,
-            channel,
-            Some(&hash),
+            Asked {
+                requester,
+                channel,
+                cnic_hash: Some(&hash),
+                now_ms,
+            },
             outcome,
             Some(reference),
             alarm,
-            now_ms,
         );
         Ok(reply)
     }
@@ -811,13 +828,15 @@ impl Register {
             Ok(c) => c,
             Err(reason) => {
                 self.consulted(
-                    &requester,
-                    Channel::Officer,
-                    None,
+                    Asked {
+                        requester: &requester,
+                        channel: Channel::Officer,
+                        cnic_hash: None,
+                        now_ms,
+                    },
                     ConsultOutcome::Invalid,
                     None,
                     None,
-                    now_ms,
                 );
                 return Err(Invalid::one("cnic", reason).into());
             }
@@ -831,13 +850,15 @@ impl Register {
             ConsultOutcome::NoRecord
         };
         self.consulted(
-            &requester,
-            Channel::Officer,
-            Some(&hash),
+            Asked {
+                requester: &requester,
+                channel: Channel::Officer,
+                cnic_hash: Some(&hash),
+                now_ms,
+            },
             outcome,
             None,
             None,
-            now_ms,
         );
         Ok(found)
     }

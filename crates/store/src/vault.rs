@@ -11,6 +11,9 @@ use std::path::Path;
 
 use crate::{StoreError, frame, unframe};
 
+/// A key (without its tree byte) and its value.
+pub type VaultItem = (Vec<u8>, Vec<u8>);
+
 /// The store.
 #[derive(Debug, Clone)]
 pub struct Vault {
@@ -78,7 +81,7 @@ impl Vault {
         tree: u8,
         from: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<VaultItem>, StoreError> {
         let start = vault_key(tree, from.unwrap_or(&[]));
         let end = [tree.wrapping_add(1)];
         let range = if tree == u8::MAX {
@@ -95,7 +98,7 @@ impl Vault {
     }
 
     /// The last (key, value) of `tree` in key order.
-    pub fn last(&self, tree: u8) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn last(&self, tree: u8) -> Result<Option<VaultItem>, StoreError> {
         let item = self.db.scan_prefix([tree]).next_back().transpose()?;
         match item {
             None => Ok(None),
@@ -104,7 +107,7 @@ impl Vault {
     }
 
     /// The last `limit` (key, value) pairs of `tree`, newest key first.
-    pub fn scan_rev(&self, tree: u8, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn scan_rev(&self, tree: u8, limit: usize) -> Result<Vec<VaultItem>, StoreError> {
         let mut out = Vec::new();
         for item in self.db.scan_prefix([tree]).rev().take(limit) {
             let (k, v) = item?;

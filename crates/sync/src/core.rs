@@ -633,7 +633,8 @@ impl Sync {
                     topic: ALERTS_TOPIC,
                     entry: bytes,
                 }),
-                ScopeKind::Cases(_) => by_log
+                // Cases and sealed register notifications go along their line.
+                ScopeKind::Cases(_) | ScopeKind::Notices(_) => by_log
                     .entry(e.content.log.digest())
                     .or_default()
                     .push(bytes),

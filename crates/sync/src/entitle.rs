@@ -4,6 +4,9 @@
 //! - `alerts`: every member (missing-child alerts are national);
 //! - `cases/<district>`: the district's node, its province's node and the federal node (the case's line);
 //! - `register` and anything under `register/`: the federal node only (it never leaves it);
+//! - `notices/<district>`: register notifications sealed to the federal node's key at a district's node, carried
+//!   along the district's line (its node, its province's node, the federal node) to the federal node, which alone
+//!   opens them; `notices/<province>` likewise from a province's node (that node and the federal node);
 //! - any other scope: nobody, so it is never sent nor accepted.
 //!
 //! An author may write a log exactly when it may hold it. Both sides of every exchange check these rules: a node
@@ -20,6 +23,8 @@ pub enum ScopeKind {
     /// One district's complaint cases; the district code as the topology writes it (upper case).
     Cases(String),
     Register,
+    /// Sealed register notifications from one district's or province's node; the code in upper case.
+    Notices(String),
     Unknown,
 }
 
@@ -32,6 +37,8 @@ impl ScopeKind {
             ScopeKind::Register
         } else if let Some(district) = s.strip_prefix("cases/") {
             ScopeKind::Cases(district.to_ascii_uppercase())
+        } else if let Some(code) = s.strip_prefix("notices/") {
+            ScopeKind::Notices(code.to_ascii_uppercase())
         } else {
             ScopeKind::Unknown
         }
@@ -44,7 +51,15 @@ pub fn may_hold(topology: &Topology, node: &Node, scope: &Scope) -> bool {
         ScopeKind::Alerts => true,
         ScopeKind::Register => node.role == Role::Federal,
         ScopeKind::Unknown => false,
-        ScopeKind::Cases(code) => {
+        ScopeKind::Notices(code) if topology.district(&code).is_none() => {
+            topology.province(&code).is_some()
+                && match node.role {
+                    Role::Federal => true,
+                    Role::Province => node.province.as_deref() == Some(code.as_str()),
+                    Role::District => false,
+                }
+        }
+        ScopeKind::Cases(code) | ScopeKind::Notices(code) => {
             let Some(district) = topology.district(&code) else {
                 return false;
             };
@@ -115,6 +130,9 @@ mod tests {
         assert_eq!(holders("alerts").len(), t.nodes.len());
         assert_eq!(holders("register"), ["federal"]);
         assert_eq!(holders("register/notifications"), ["federal"]);
+        assert_eq!(holders("notices/pb-ksr"), ["federal", "punjab", "kasur"]);
+        assert_eq!(holders("notices/sd"), ["federal", "sindh"]);
+        assert!(holders("notices/xx").is_empty());
         assert!(holders("cases/xx-nowhere").is_empty());
         assert!(holders("statistics").is_empty());
     }

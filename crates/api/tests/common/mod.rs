@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,13 +14,22 @@ use hifazat_access::{Area, Directory, Role, Users};
 use hifazat_api::Api;
 use hifazat_engine::{Engine, EngineConfig};
 use hifazat_log::Signer;
+use hifazat_register::{Register, RegisterConfig, RegisterKeys};
 use hifazat_store::Store;
 use hifazat_topology::Topology;
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// The demo layout, naming the federal node's key (every test node's key, [`node_key`]) so notifications can be
+/// sealed to it.
 pub fn demo() -> Topology {
-    Topology::parse(include_str!("../../../../topology/demo.toml")).unwrap()
+    let key = hex::encode(node_key().verifying_key().to_bytes());
+    let text = include_str!("../../../../topology/demo.toml").replacen(
+        "role = \"federal\"\n",
+        &format!("role = \"federal\"\nkey = \"{key}\"\n"),
+        1,
+    );
+    Topology::parse(&text).unwrap()
 }
 
 /// One node's engine and router, with users of every role its place allows, by role name.
@@ -28,6 +38,8 @@ pub struct Node {
     pub engine: Engine,
     pub router: Router,
     pub tokens: HashMap<&'static str, String>,
+    /// The register, at the federal node.
+    pub register: Option<Arc<Register>>,
 }
 
 pub fn users_for(node: &str) -> Vec<(&'static str, Role, Area)> {
@@ -45,12 +57,23 @@ pub fn users_for(node: &str) -> Vec<(&'static str, Role, Area)> {
     ];
     if node == "federal" {
         users.push(("register_officer", Role::RegisterOfficer, Area::National));
+        users.push(("verifier", Role::Verifier, Area::National));
         users.push(("dpo_karachi", Role::Dpo, Area::District("SD-KHS".into())));
     }
     users
 }
 
 pub fn node(name: &str, public_rate: (u32, u32)) -> Node {
+    node_with(name, public_rate, RegisterConfig::default())
+}
+
+/// The key of every test node (the federal node's register opens notifications sealed to it).
+pub fn node_key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+/// Like [`node`], with the federal node's register set up as given.
+pub fn node_with(name: &str, public_rate: (u32, u32), register: RegisterConfig) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let topology = demo();
     let me = topology.node(name).unwrap().clone();
@@ -62,11 +85,31 @@ pub fn node(name: &str, public_rate: (u32, u32)) -> Node {
     let engine = Engine::start(EngineConfig {
         node_name: name.into(),
         topology,
-        signer: Signer::new(SigningKey::from_bytes(&[7; 32])),
+        signer: Signer::new(node_key()),
         store: Store::open(&dir.path().join("store")).unwrap(),
     })
     .unwrap();
+    let register = (name == "federal").then(|| {
+        let districts = engine
+            .topology()
+            .districts
+            .iter()
+            .map(|d| d.code.clone())
+            .collect();
+        Arc::new(
+            Register::open(
+                &dir.path().join("register"),
+                RegisterKeys::from_secret(&[11; 32]),
+                node_key(),
+                districts,
+                register,
+                now_ms(),
+            )
+            .unwrap(),
+        )
+    });
     let router = Api::new(engine.clone())
+        .register(register.clone())
         .users(Directory::open(dir.path()).unwrap())
         .public_rate(public_rate.0, public_rate.1)
         .router();
@@ -75,6 +118,7 @@ pub fn node(name: &str, public_rate: (u32, u32)) -> Node {
         engine,
         router,
         tokens,
+        register,
     }
 }
 
