@@ -96,7 +96,8 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// `POST /api/v1/register/verify`: authorised institutions (and register officers) check a CNIC. The
-/// consultation is logged durably before the answer. Every 200 reply has the same size, hit or miss.
+/// consultation is logged durably before the answer. Every 200 reply has the same size, hit or miss, and every
+/// answer leaves `VERIFY_ANSWER_FLOOR_MS` after the request arrived, so neither size nor time tells them apart.
 #[utoipa::path(post, path = "/api/v1/register/verify", tag = "register", request_body = CnicBody,
     responses(
         (status = 200, description = "The answer, in English and Urdu, padded to a fixed size", body = VerifyReply),
@@ -115,17 +116,17 @@ pub(crate) async fn verify(
     who: Who,
     body: Result<Json<CnicBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_millis(hifazat_limits::VERIFY_ANSWER_FLOOR_MS);
     who.caller.may_verify()?;
     let register = here(&state)?;
     let Json(body) = body?;
     let requester = Requester::User(who.caller.actor());
     let reply =
-        blocking(move || register.verify(&requester, Channel::Api, &body.cnic, now_ms())).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        reply.to_padded_json(),
-    )
-        .into_response())
+        blocking(move || register.verify(&requester, Channel::Api, &body.cnic, now_ms())).await;
+    tokio::time::sleep_until(deadline).await;
+    let reply = reply?.to_padded_json();
+    Ok(([(header::CONTENT_TYPE, "application/json")], reply).into_response())
 }
 
 /// `POST /api/v1/register/offenders`: a register officer puts an offender on the register.

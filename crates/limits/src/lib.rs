@@ -148,6 +148,9 @@ pub const REGISTER_DRAFT_CONVICTIONS_MAX: usize = 8;
 pub const REGISTER_ENTRIES_MAX: usize = 1_000_000;
 /// Every verification reply body has exactly this size in bytes, hit or miss, so its size says nothing.
 pub const VERIFY_REPLY_BYTES: usize = 3_072;
+/// A verification is answered no sooner than this after it arrived, hit or miss, so its timing says nothing
+/// either: the work (a lookup, a decryption, a flush of the consultation log) takes a fraction of it.
+pub const VERIFY_ANSWER_FLOOR_MS: u64 = 10;
 /// Requesters (users and SMS senders) and queried CNICs the verification guard remembers at once.
 pub const VERIFY_TRACKED_MAX: usize = 1_000_000;
 /// Largest sealed register notification, in bytes.
