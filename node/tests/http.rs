@@ -1,5 +1,6 @@
-//! Every operation of the API over real HTTP, against `hifazat serve` as a process on 127.0.0.24: each answers as
-//! documented through a real socket, and the test checks it called every operation the OpenAPI document lists.
+//! Every operation of the API over real HTTP, against `hifazat serve` as a process on 127.0.0.24 (a district node)
+//! and 127.0.0.25 (a federal node, for the register): each answers as documented through a real socket, and the
+//! test checks it called every operation the OpenAPI document lists.
 
 mod common;
 
@@ -11,6 +12,16 @@ use std::time::{Duration, Instant};
 use common::{Stopper, add_user, alert_body, case_body, http_as, id_of, init, start};
 
 const HOST: &str = "127.0.0.24";
+const FEDERAL_HOST: &str = "127.0.0.25";
+
+fn offender_body(cnic: &str) -> String {
+    format!(
+        r#"{{"cnic":"{cnic}","name":"Shahid Mehmood","parentage":{{"relation":"son_of","name":"Ghulam Rasool"}},
+            "convictions":[{{"offence":"s.376 PPC","court":"Anti-Rape Special Court Kasur","date":"2022-03-14",
+            "sentence":"10 years"}}],
+            "address":{{"address":"Mohalla Rasheedabad","district":"PB-KSR","since":"2019-06-01"}}}}"#
+    )
+}
 
 /// Calls the node and records which documented operation was called.
 struct Client {
@@ -290,6 +301,127 @@ fn every_operation_answers_over_real_http() {
     assert_eq!(status, 413);
     let (status, text) = http_as(addr, dpo, "POST", "/api/v1/alerts", "{\"child_name\":").unwrap();
     assert_eq!(status, 400, "{text}");
+
+    // A notification needs the federal node's key from a signed topology; this node has none, and says so.
+    let notice = r#"{"cnic":"3510276543213","update":{"change":"add_alias","alias":"Billa"}}"#;
+    let refused = c.expect(
+        dpo,
+        "POST",
+        "/api/v1/register/notices",
+        "/api/v1/register/notices",
+        notice,
+        503,
+    );
+    assert!(
+        refused["error"].as_str().unwrap().contains("federal key"),
+        "{refused}"
+    );
+
+    // The register, at a federal node of its own.
+    let federal_data = dir.path().join("federal");
+    assert!(init("federal", &federal_data).status.success());
+    assert!(federal_data.join("register.key").exists());
+    let officer = add_user(
+        &federal_data,
+        &["--role", "register_officer", "--name", "npb"],
+    );
+    let verifier = add_user(&federal_data, &["--role", "verifier", "--name", "school"]);
+    let (federal_child, federal_addr) = start(FEDERAL_HOST, &federal_data);
+    let _federal = Stopper(federal_child);
+    let lahore_addr = c.addr;
+    c.addr = federal_addr;
+    let (officer, verifier) = (Some(officer.as_str()), Some(verifier.as_str()));
+    let entry = c.expect(
+        officer,
+        "POST",
+        "/api/v1/register/offenders",
+        "/api/v1/register/offenders",
+        &offender_body("35102-7654321-3"),
+        201,
+    );
+    let id = entry["id"].as_str().unwrap().to_owned();
+    let page = c.expect(
+        officer,
+        "GET",
+        "/api/v1/register/offenders",
+        "/api/v1/register/offenders",
+        "",
+        200,
+    );
+    assert_eq!(page["items"][0]["id"], id.as_str());
+    c.expect(
+        officer,
+        "GET",
+        "/api/v1/register/offenders/{id}",
+        &format!("/api/v1/register/offenders/{id}"),
+        "",
+        200,
+    );
+    let changed = c.expect(
+        officer,
+        "POST",
+        "/api/v1/register/offenders/{id}/updates",
+        &format!("/api/v1/register/offenders/{id}/updates"),
+        r#"{"change":"travel","destination":"Dubai","depart":"2026-12-01"}"#,
+        200,
+    );
+    assert_eq!(changed["travels"][0]["destination"], "Dubai");
+    c.expect(
+        officer,
+        "POST",
+        "/api/v1/register/search",
+        "/api/v1/register/search",
+        r#"{"cnic":"3510276543213"}"#,
+        200,
+    );
+    // A hit and a miss on the wire: the same status, the same length.
+    let (hit_status, hit) = c.call(
+        verifier,
+        "POST",
+        "/api/v1/register/verify",
+        "/api/v1/register/verify",
+        r#"{"cnic":"3510276543213"}"#,
+    );
+    let (miss_status, miss) = c.call(
+        verifier,
+        "POST",
+        "/api/v1/register/verify",
+        "/api/v1/register/verify",
+        r#"{"cnic":"3510276543214"}"#,
+    );
+    assert_eq!((hit_status, miss_status), (200, 200));
+    assert_eq!(hit.len(), miss.len());
+    assert!(
+        hit.contains("Beware! Shahid Mehmood son of Ghulam Rasool is a convict."),
+        "{hit}"
+    );
+    assert!(miss.contains("no_record"), "{miss}");
+    let log = c.expect(
+        officer,
+        "GET",
+        "/api/v1/register/consultations",
+        "/api/v1/register/consultations",
+        "",
+        200,
+    );
+    assert_eq!(log["items"].as_array().unwrap().len(), 3);
+    c.expect(
+        officer,
+        "GET",
+        "/api/v1/register/alarms",
+        "/api/v1/register/alarms",
+        "",
+        200,
+    );
+    c.expect(
+        officer,
+        "GET",
+        "/api/v1/register/notices",
+        "/api/v1/register/notices",
+        "",
+        200,
+    );
+    c.addr = lahore_addr;
 
     // Every documented operation was called.
     let documented: BTreeSet<(String, String)> = doc["paths"]
