@@ -538,6 +538,7 @@ impl Federation {
             signed_topology: self.signed.clone(),
             topology_path: self.dir.path().join(format!("{name}.topology")),
             engine: engine.clone(),
+            capture: None,
         })
         .await
         .expect("net");

@@ -69,6 +69,10 @@ enum Command {
         /// exists and a reference for managed disclosure by the police.
         #[arg(long, default_value = "full")]
         disclosure: hifazat_register::Disclosure,
+        /// Appends every sync and gossip message this node sends or receives to this file, as sent before the
+        /// transport encrypts it (an audit of what leaves the node; slows it down).
+        #[arg(long)]
+        capture: Option<PathBuf>,
         /// At the federal node: a TOML file with the verification guard's limits and alarm thresholds (README,
         /// "The register"); the defaults otherwise.
         #[arg(long)]
@@ -105,6 +109,9 @@ enum Command {
         /// network namespace). Repeatable.
         #[arg(long)]
         skip: Vec<String>,
+        /// Captures each started node's protocol traffic in DIR/<node>.wire (see `serve --capture`).
+        #[arg(long)]
+        capture: Option<PathBuf>,
     },
 }
 
@@ -483,6 +490,7 @@ fn register_config(
 async fn serve(
     data: &Path,
     listen: Option<SocketAddr>,
+    capture: Option<PathBuf>,
     register_config: hifazat_register::RegisterConfig,
 ) -> anyhow::Result<()> {
     let node = open_node(data)?;
@@ -524,6 +532,7 @@ async fn serve(
             signed_topology,
             topology_path: data.join(SIGNED_TOPOLOGY),
             engine: engine.clone(),
+            capture,
         })
         .await
         .with_context(|| format!("starting the network on {listen}"))?;
@@ -702,7 +711,12 @@ fn sign_demo_topology(layout: &str, topology: &Topology, data: &Path) -> anyhow:
     Ok(())
 }
 
-async fn demo(data: &Path, layout: Option<&Path>, skip: &[String]) -> anyhow::Result<()> {
+async fn demo(
+    data: &Path,
+    layout: Option<&Path>,
+    skip: &[String],
+    capture: Option<&Path>,
+) -> anyhow::Result<()> {
     let (text, source) = match layout {
         None => (
             DEMO_TOPOLOGY.to_owned(),
@@ -729,9 +743,14 @@ async fn demo(data: &Path, layout: Option<&Path>, skip: &[String]) -> anyhow::Re
     let mut children: Vec<(String, Child)> = Vec::new();
     for node in topology.nodes.iter().filter(|n| !skip.contains(&n.name)) {
         let dir = data.join(&node.name);
-        let child = Process::new(&exe)
-            .args(["serve", "--data"])
-            .arg(&dir)
+        let mut command = Process::new(&exe);
+        command.args(["serve", "--data"]).arg(&dir);
+        if let Some(capture) = capture {
+            command
+                .arg("--capture")
+                .arg(capture.join(format!("{}.wire", node.name)));
+        }
+        let child = command
             .spawn()
             .with_context(|| format!("starting node {}", node.name))?;
         children.push((node.name.clone(), child));
@@ -868,11 +887,12 @@ fn main() -> anyhow::Result<()> {
         Command::Serve {
             data,
             listen,
+            capture,
             disclosure,
             guard,
         } => {
             let config = register_config(disclosure, guard.as_deref())?;
-            runtime()?.block_on(serve(&data, listen, config))
+            runtime()?.block_on(serve(&data, listen, capture, config))
         }
         Command::User { command } => user_command(command),
         Command::Log {
@@ -895,7 +915,8 @@ fn main() -> anyhow::Result<()> {
             data,
             topology,
             skip,
-        } => runtime()?.block_on(demo(&data, topology.as_deref(), &skip)),
+            capture,
+        } => runtime()?.block_on(demo(&data, topology.as_deref(), &skip, capture.as_deref())),
     }
 }
 

@@ -154,6 +154,31 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
         "Public requests refused by the per-address rate limit",
         state.limiter.refused(),
     );
+    if let Some(register) = &state.register {
+        // Counts only, and no count of hits: this page is public, and a hit counter would answer anyone's
+        // verification for them.
+        let r = register.stats();
+        for (name, help, value) in [
+            (
+                "register_consultations",
+                "Register consultations logged (verifications and officers' searches)",
+                r.consultations,
+            ),
+            (
+                "register_refused",
+                "Verifications refused by the guard's limits",
+                r.refused,
+            ),
+            ("register_alarms", "Scan alarms raised", r.alarms),
+            (
+                "register_notices",
+                "Notifications from the field taken in",
+                r.notices,
+            ),
+        ] {
+            counter(&mut registry, name, help, value);
+        }
+    }
     if let Some(net) = &state.net {
         let report = net.peers().await.map_err(|_| ApiError::Unavailable)?;
         let connected = report.peers.iter().filter(|p| p.connected).count();

@@ -79,6 +79,57 @@ pub struct NetConfig {
     /// Where a newer signed topology is written when one arrives.
     pub topology_path: PathBuf,
     pub engine: Engine,
+    /// When set, every sync and gossip message this node sends or receives is appended to this file as it is
+    /// sent (before the transport encrypts it), for audits of what leaves a node (see [`Capture`]).
+    pub capture: Option<PathBuf>,
+}
+
+/// A capture of a node's protocol traffic: per message a direction byte (`>` sent, `<` received), a kind byte
+/// (`S` sync message, `G` gossip message data), the length (4 bytes, big-endian), then the bytes. Written and
+/// flushed message by message; for audits and tests, not for production load.
+#[derive(Debug)]
+pub struct Capture {
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+impl Capture {
+    pub fn create(path: &std::path::Path) -> std::io::Result<Capture> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Capture {
+            file: std::io::BufWriter::new(file),
+        })
+    }
+
+    fn record(&mut self, direction: u8, kind: u8, bytes: &[u8]) {
+        use std::io::Write;
+        let written = self
+            .file
+            .write_all(&[direction, kind])
+            .and_then(|()| self.file.write_all(&(bytes.len() as u32).to_be_bytes()))
+            .and_then(|()| self.file.write_all(bytes))
+            .and_then(|()| self.file.flush());
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "writing the traffic capture failed");
+        }
+    }
+
+    /// Reads a capture back: (direction, kind, bytes) per message.
+    pub fn read(bytes: &[u8]) -> Vec<(u8, u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut rest = bytes;
+        while rest.len() >= 6 {
+            let len = u32::from_be_bytes(rest[2..6].try_into().expect("4 bytes")) as usize;
+            if rest.len() < 6 + len {
+                break;
+            }
+            out.push((rest[0], rest[1], rest[6..6 + len].to_vec()));
+            rest = &rest[6 + len..];
+        }
+        out
+    }
 }
 
 /// What `GET /api/v1/peers` shows.
@@ -172,6 +223,12 @@ impl Net {
                 _ => {}
             }
         };
+        let capture = match &config.capture {
+            Some(path) => Some(Capture::create(path).map_err(|e| {
+                NetError::Transport(format!("traffic capture {}: {e}", path.display()))
+            })?),
+            None => None,
+        };
         let peer_id = *swarm.local_peer_id();
         let (tx, rx) = mpsc::channel(limits::SYNC_APPLYING_MAX + limits::SYNC_SERVES_MAX + 64);
         let written = config.engine.subscribe_written();
@@ -186,6 +243,7 @@ impl Net {
             topology_path: config.topology_path,
             publish_failures: 0,
             traffic: Traffic::default(),
+            capture,
         };
         let span = tracing::info_span!("sync", node = %config.name);
         tokio::spawn(actor.run(rx, written).instrument(span));
@@ -300,6 +358,7 @@ struct Actor {
     topology_path: PathBuf,
     publish_failures: u64,
     traffic: Traffic,
+    capture: Option<Capture>,
 }
 
 impl Actor {
@@ -370,6 +429,9 @@ impl Actor {
         if let Some(peer_id) = peer_id_of(&peer) {
             let bytes = message.encode();
             self.traffic.sync_bytes_out += bytes.len() as u64 + 5;
+            if let Some(c) = &mut self.capture {
+                c.record(b'>', b'S', &bytes);
+            }
             self.swarm
                 .behaviour_mut()
                 .sync
@@ -405,6 +467,9 @@ impl Actor {
                 message,
             })) => {
                 self.traffic.gossip_bytes_in += message.data.len() as u64;
+                if let Some(c) = &mut self.capture {
+                    c.record(b'<', b'G', &message.data);
+                }
                 let id = hifazat_log::Hash(Sha256::digest(&message.data).into());
                 let from = author_of(&propagation_source);
                 match from {
@@ -438,6 +503,9 @@ impl Actor {
             })) => {
                 let _ = self.swarm.behaviour_mut().sync.send_response(channel, ());
                 self.traffic.sync_bytes_in += request.len() as u64 + 5;
+                if let Some(c) = &mut self.capture {
+                    c.record(b'<', b'S', &request);
+                }
                 let Some(author) = author_of(&peer) else {
                     return;
                 };
@@ -500,6 +568,9 @@ impl Actor {
             Effect::Send { peer, message } => self.send(peer, message),
             Effect::Publish { topic, entry } => {
                 self.traffic.gossip_bytes_out += entry.len() as u64;
+                if let Some(c) = &mut self.capture {
+                    c.record(b'>', b'G', &entry);
+                }
                 if let Err(e) = self
                     .swarm
                     .behaviour_mut()
