@@ -268,6 +268,16 @@ fn every_operation_answers_over_real_http() {
         ),
         (true.into(), 1.into())
     );
+    let trends = c.expect(
+        ministry,
+        "GET",
+        "/api/v1/stats/trends",
+        "/api/v1/stats/trends?months=2",
+        "",
+        200,
+    );
+    assert_eq!(trends["months"].as_array().unwrap().len(), 2);
+    assert_eq!(trends["cases_filed"][1], 1);
     let stats = c.expect(None, "GET", "/api/v1/stats", "/api/v1/stats", "", 200);
     assert_eq!(stats["cases"]["fir_registered"], serde_json::Value::Null);
     // This node runs without a signed topology, so without a network: peers says so.

@@ -136,6 +136,7 @@ impl Api {
             .route("/cases/{id}/events", post(cases::add_event))
             .route("/track/{code}", get(cases::track))
             .route("/stats", get(stats::stats))
+            .route("/stats/trends", get(stats::trends))
             .route("/register/verify", post(register::verify))
             .route(
                 "/register/offenders",

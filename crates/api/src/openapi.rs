@@ -36,6 +36,7 @@ use crate::{alerts, cap, cases, live, metrics, peers, register, stats};
         cases::add_event,
         cases::track,
         stats::stats,
+        stats::trends,
         live::events,
         register::verify,
         register::create,

@@ -437,6 +437,185 @@ pub(crate) async fn stats(
     }))
 }
 
+/// Monthly series, oldest month first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Trends {
+    /// Whether the figures are exact; when not, counts of 1 to 4 are `null`.
+    pub exact: bool,
+    /// The months, `YYYY-MM` (UTC), oldest first, ending with the current one.
+    pub months: Vec<String>,
+    /// Alerts raised in each month.
+    pub alerts_raised: Vec<Option<u64>>,
+    /// Alerts whose child was first recovered or reunited in each month.
+    pub alerts_recovered: Vec<Option<u64>>,
+    /// Cases filed in each month.
+    pub cases_filed: Vec<Option<u64>>,
+    /// Cases filed in each month, by category.
+    pub cases_by_category: BTreeMap<String, Vec<Option<u64>>>,
+    /// Cases first resolved in each month.
+    pub cases_resolved: Vec<Option<u64>>,
+    pub complete: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrendsQuery {
+    district: Option<String>,
+    region: Option<String>,
+    province: Option<String>,
+    /// How many months back, the current one included: 1 to 60, 12 when not given.
+    months: Option<u32>,
+}
+
+/// The longest series `GET /api/v1/stats/trends` gives.
+const TREND_MONTHS_MAX: u32 = 60;
+
+/// The month (as months since year 0) a millisecond falls in, UTC.
+fn month_of(ms: u64) -> i64 {
+    let (y, m, _) = hifazat_domain::calendar::civil_from_days((ms / 86_400_000) as i64);
+    y * 12 + i64::from(m) - 1
+}
+
+#[derive(Debug, Default)]
+struct Series {
+    alerts_raised: BTreeMap<i64, u64>,
+    alerts_recovered: BTreeMap<i64, u64>,
+    cases_filed: BTreeMap<i64, u64>,
+    cases_resolved: BTreeMap<i64, u64>,
+    cases_by_category: BTreeMap<i64, BTreeMap<String, u64>>,
+}
+
+/// `GET /api/v1/stats/trends`: monthly series over the whole country or a place (the federal node's national view;
+/// any node over what it holds). For everyone, exact for officials within their area, suppressed below 5 otherwise.
+#[utoipa::path(get, path = "/api/v1/stats/trends", tag = "statistics", params(TrendsQuery),
+    responses(
+        (status = 200, description = "Monthly series", body = Trends),
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
+    ))]
+pub(crate) async fn trends(
+    State(state): State<AppState>,
+    who: Who,
+    query: Result<Query<TrendsQuery>, QueryRejection>,
+) -> Result<Json<Trends>, ApiError> {
+    let Query(q) = query?;
+    who.public_request(&state.limiter)?;
+    let topology = state.engine.topology().clone();
+    let places = Places::check(
+        &topology,
+        q.district.as_deref(),
+        q.region.as_deref(),
+        q.province.as_deref(),
+    )?;
+    let months = q.months.unwrap_or(12);
+    if !(1..=TREND_MONTHS_MAX).contains(&months) {
+        return Err(ApiError::field(
+            "months",
+            format!("is 1 to {TREND_MONTHS_MAX}"),
+        ));
+    }
+    let exact = who.caller.sees_exact_figures(
+        &topology,
+        topology
+            .districts
+            .iter()
+            .map(|d| d.code.as_str())
+            .filter(|d| places.hold(&topology, d)),
+    );
+    let Ok(_permit) = state.stats.try_acquire() else {
+        return Err(ApiError::Busy(format!(
+            "{} statistics are being computed; try again shortly",
+            limits::STATS_CONCURRENCY_MAX
+        )));
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let last = month_of(now);
+    let first = last - i64::from(months) + 1;
+    let within = move |m: i64| (first..=last).contains(&m);
+    let (t, p) = (topology.clone(), places.clone());
+    let (series, alerts_complete) = state
+        .engine
+        .fold_alerts(Series::default(), move |s, a| {
+            if !p.hold(&t, &a.district) {
+                return;
+            }
+            let raised = month_of(a.created_ms);
+            if within(raised) {
+                *s.alerts_raised.entry(raised).or_default() += 1;
+            }
+            if let Some(at) = a.status.first_resolved_ms.map(month_of)
+                && within(at)
+            {
+                *s.alerts_recovered.entry(at).or_default() += 1;
+            }
+        })
+        .await?;
+    let (t, p) = (topology, places);
+    let (mut series, cases_complete) = state
+        .engine
+        .fold_cases(series, move |s, c| {
+            if !p.hold(&t, &c.district) {
+                return;
+            }
+            let filed = month_of(c.created_ms);
+            if within(filed) {
+                *s.cases_filed.entry(filed).or_default() += 1;
+                *s.cases_by_category
+                    .entry(filed)
+                    .or_default()
+                    .entry(json_name(c.category))
+                    .or_default() += 1;
+            }
+            if let Some(at) = c.status.first_resolved_ms.map(month_of)
+                && within(at)
+            {
+                *s.cases_resolved.entry(at).or_default() += 1;
+            }
+        })
+        .await?;
+    let suppress = !exact;
+    let line = |m: &BTreeMap<i64, u64>| -> Vec<Option<u64>> {
+        (first..=last)
+            .map(|i| count(m.get(&i).copied().unwrap_or(0), suppress))
+            .collect()
+    };
+    let mut cases_by_category: BTreeMap<String, Vec<Option<u64>>> = BTreeMap::new();
+    let categories: std::collections::BTreeSet<String> = series
+        .cases_by_category
+        .values()
+        .flat_map(|cells| cells.keys().cloned())
+        .collect();
+    for (i, month) in (first..=last).enumerate() {
+        let mut cells = series.cases_by_category.remove(&month).unwrap_or_default();
+        for c in &categories {
+            cells.entry(c.clone()).or_default();
+        }
+        for (category, n) in breakdown(cells, suppress) {
+            cases_by_category
+                .entry(category)
+                .or_insert_with(|| vec![Some(0); months as usize])[i] = n;
+        }
+    }
+    Ok(Json(Trends {
+        exact,
+        months: (first..=last)
+            .map(|m| format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1))
+            .collect(),
+        alerts_raised: line(&series.alerts_raised),
+        alerts_recovered: line(&series.alerts_recovered),
+        cases_filed: line(&series.cases_filed),
+        cases_by_category,
+        cases_resolved: line(&series.cases_resolved),
+        complete: alerts_complete && cases_complete,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,6 +665,14 @@ mod tests {
         assert_eq!((hidden.median_ms, hidden.samples), (None, None));
         let shown = median(vec![1, 2, 3, 4, 5], true);
         assert_eq!((shown.median_ms, shown.samples), (Some(3), Some(5)));
+    }
+
+    #[test]
+    fn months_of_times() {
+        // 2026-11-01T00:00:00Z is in November 2026; a millisecond earlier is October.
+        assert_eq!(month_of(1_793_491_200_000), 2026 * 12 + 10);
+        assert_eq!(month_of(1_793_491_199_999), 2026 * 12 + 9);
+        assert_eq!(month_of(0), 1970 * 12);
     }
 
     #[test]

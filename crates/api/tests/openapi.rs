@@ -413,6 +413,7 @@ async fn the_document_covers_every_route_and_resolves() {
             ("POST", "/api/v1/cases/{id}/events"),
             ("GET", "/api/v1/track/{code}"),
             ("GET", "/api/v1/stats"),
+            ("GET", "/api/v1/stats/trends"),
             ("GET", "/api/v1/events"),
             ("GET", "/api/v1/peers"),
             ("POST", "/api/v1/register/verify"),

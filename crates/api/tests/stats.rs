@@ -204,3 +204,98 @@ fn this_month() -> String {
         hifazat_domain::calendar::civil_from_days((now_ms() / 86_400_000) as i64);
     format!("{year:04}-{month:02}")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_national_view_has_monthly_trends() {
+    within(async {
+        let n = node("federal", (1000, 1000));
+        // This month: six alerts in Lahore (two recovered), three harassment cases and six in Karachi South.
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            ids.push(
+                created(
+                    &n,
+                    "dpo",
+                    "/api/v1/alerts",
+                    &alert(&format!("T{i}"), "PB-LHR", "police_station"),
+                )
+                .await,
+            );
+        }
+        for id in &ids[..2] {
+            event(
+                &n,
+                &format!("/api/v1/alerts/{id}/events"),
+                r#"{"type":"recovered"}"#,
+            )
+            .await;
+        }
+        for _ in 0..3 {
+            created(
+                &n,
+                "dpo",
+                "/api/v1/cases",
+                &case("PB-LHR", "police_station"),
+            )
+            .await;
+        }
+        for _ in 0..6 {
+            created(
+                &n,
+                "dpo_karachi",
+                "/api/v1/cases",
+                &case("SD-KHS", "police_station"),
+            )
+            .await;
+        }
+        let get = |who: &'static str, query: &'static str| {
+            let n = &n;
+            async move {
+                let (status, body) = n
+                    .call(who, "GET", &format!("/api/v1/stats/trends{query}"), "")
+                    .await;
+                (status, body)
+            }
+        };
+        let (status, exact) = get("ministry", "?months=3").await;
+        assert_eq!(status, StatusCode::OK, "{exact}");
+        assert_eq!(exact["exact"], true);
+        let months = exact["months"].as_array().unwrap();
+        assert_eq!(months.len(), 3);
+        let last = |key: &str| exact[key].as_array().unwrap()[2].clone();
+        assert_eq!(last("alerts_raised"), 6);
+        assert_eq!(last("alerts_recovered"), 2);
+        assert_eq!(last("cases_filed"), 9);
+        assert_eq!(exact["cases_by_category"]["harassment"][2], 9);
+        assert_eq!(exact["alerts_raised"][0], 0);
+        // The months are consecutive and end now.
+        let now = common::now_ms();
+        let (y, m, _) = hifazat_domain::calendar::civil_from_days((now / 86_400_000) as i64);
+        assert_eq!(months[2], format!("{y:04}-{m:02}"));
+
+        // The public sees counts of 5 and over; Sindh alone (6 cases) stands, Lahore's 3 do not.
+        let (_, public) = get("public", "?months=3&province=PB").await;
+        assert_eq!(public["exact"], false);
+        assert_eq!(public["alerts_raised"][2], 6);
+        assert_eq!(public["alerts_recovered"][2], Value::Null);
+        assert_eq!(public["cases_filed"][2], Value::Null);
+        let (_, sindh) = get("public", "?months=3&province=SD").await;
+        assert_eq!(sindh["cases_filed"][2], 6);
+        // A DPO of Karachi gets Karachi South exactly, Punjab suppressed.
+        let (_, own) = get("dpo_karachi", "?district=SD-KHS").await;
+        assert_eq!(own["exact"], true);
+        assert_eq!(own["months"].as_array().unwrap().len(), 12);
+
+        for bad in [
+            "?months=0",
+            "?months=61",
+            "?province=XX",
+            "?months=x",
+            "?week=1",
+        ] {
+            let (status, body) = get("ministry", bad).await;
+            assert!(status.is_client_error(), "{bad}: {status} {body}");
+        }
+    })
+    .await;
+}
