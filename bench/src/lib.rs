@@ -3,6 +3,8 @@
 
 use hifazat_domain::AlertDraft;
 
+pub mod load;
+
 /// The alert every benchmark raises: a child last seen in Lahore a minute before `now_ms` (the simulator's alert).
 pub fn alert_draft(now_ms: u64) -> AlertDraft {
     hifazat_sim::alert_draft("PB-LHR", 31.55, 74.34, now_ms)
