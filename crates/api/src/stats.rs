@@ -285,6 +285,39 @@ fn json_name<S: Serialize>(value: S) -> String {
     }
 }
 
+/// A statistics request's places, checked against the topology, and whether the caller gets exact figures: an
+/// official who sees the cases of every district the places leave. Counts against the public's rate limit.
+fn asked(
+    state: &AppState,
+    who: &Who,
+    district: Option<&str>,
+    region: Option<&str>,
+    province: Option<&str>,
+) -> Result<(Topology, Places, bool), ApiError> {
+    who.public_request(&state.limiter)?;
+    let topology = state.engine.topology().clone();
+    let places = Places::check(&topology, district, region, province)?;
+    let exact = who.caller.sees_exact_figures(
+        &topology,
+        topology
+            .districts
+            .iter()
+            .map(|d| d.code.as_str())
+            .filter(|d| places.hold(&topology, d)),
+    );
+    Ok((topology, places, exact))
+}
+
+/// One of the node's `STATS_CONCURRENCY_MAX` statistics computations, or 503.
+fn permit(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    state.stats.try_acquire().map_err(|_| {
+        ApiError::Busy(format!(
+            "{} statistics are being computed; try again shortly",
+            limits::STATS_CONCURRENCY_MAX
+        ))
+    })
+}
+
 /// `GET /api/v1/stats`: for everyone; exact for officials within their area, suppressed below 5 otherwise.
 #[utoipa::path(get, path = "/api/v1/stats", tag = "statistics", params(StatsQuery),
     responses(
@@ -301,22 +334,13 @@ pub(crate) async fn stats(
     query: Result<Query<StatsQuery>, QueryRejection>,
 ) -> Result<Json<Statistics>, ApiError> {
     let Query(q) = query?;
-    who.public_request(&state.limiter)?;
-    let topology = state.engine.topology().clone();
-    let places = Places::check(
-        &topology,
+    let (topology, places, exact) = asked(
+        &state,
+        &who,
         q.district.as_deref(),
         q.region.as_deref(),
         q.province.as_deref(),
     )?;
-    let exact = who.caller.sees_exact_figures(
-        &topology,
-        topology
-            .districts
-            .iter()
-            .map(|d| d.code.as_str())
-            .filter(|d| places.hold(&topology, d)),
-    );
     let mut fields = Vec::new();
     let (mut from_ms, mut until_ms) = (0, None);
     if let Some(month) = &q.month {
@@ -350,12 +374,7 @@ pub(crate) async fn stats(
         from_ms = q.since.unwrap_or(0);
         until_ms = q.until;
     }
-    let Ok(_permit) = state.stats.try_acquire() else {
-        return Err(ApiError::Busy(format!(
-            "{} statistics are being computed; try again shortly",
-            limits::STATS_CONCURRENCY_MAX
-        )));
-    };
+    let _permit = permit(&state)?;
     let within = move |created: u64| created >= from_ms && until_ms.is_none_or(|u| created < u);
     let (t, p) = (topology.clone(), places.clone());
     let (mut alerts, alerts_complete) = state
@@ -503,10 +522,9 @@ pub(crate) async fn trends(
     query: Result<Query<TrendsQuery>, QueryRejection>,
 ) -> Result<Json<Trends>, ApiError> {
     let Query(q) = query?;
-    who.public_request(&state.limiter)?;
-    let topology = state.engine.topology().clone();
-    let places = Places::check(
-        &topology,
+    let (topology, places, exact) = asked(
+        &state,
+        &who,
         q.district.as_deref(),
         q.region.as_deref(),
         q.province.as_deref(),
@@ -518,20 +536,7 @@ pub(crate) async fn trends(
             format!("is 1 to {TREND_MONTHS_MAX}"),
         ));
     }
-    let exact = who.caller.sees_exact_figures(
-        &topology,
-        topology
-            .districts
-            .iter()
-            .map(|d| d.code.as_str())
-            .filter(|d| places.hold(&topology, d)),
-    );
-    let Ok(_permit) = state.stats.try_acquire() else {
-        return Err(ApiError::Busy(format!(
-            "{} statistics are being computed; try again shortly",
-            limits::STATS_CONCURRENCY_MAX
-        )));
-    };
+    let _permit = permit(&state)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
