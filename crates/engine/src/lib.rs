@@ -790,12 +790,12 @@ impl Engine {
         }
     }
 
-    /// The topology this engine checks districts against.
     /// This node's name in the topology.
     pub fn node_name(&self) -> &str {
         &self.local.node_name
     }
 
+    /// The topology this engine checks districts against.
     pub fn topology(&self) -> &Topology {
         &self.local.topology
     }
