@@ -16,7 +16,7 @@ use ed25519_dalek::SigningKey;
 use hifazat_access::{Area, Directory, Role, Users};
 use hifazat_api::Api;
 use hifazat_bench::alert_draft;
-use hifazat_bench::load::{Conn, Figures, figures};
+use hifazat_bench::load::{Conn, Figures, figures, row};
 use hifazat_engine::{Engine, EngineConfig};
 use hifazat_log::Signer;
 use hifazat_store::Store;
@@ -107,17 +107,6 @@ fn raw_sled_insert_flush(dir: &std::path::Path) -> Figures {
         latencies.push(t.elapsed());
     }
     figures(latencies, started.elapsed())
-}
-
-fn row(name: &str, f: Figures, base: Figures) {
-    println!(
-        "{name:<44} {:>9.0} req/s ({:>5.2}× of baseline)   p50 {:>6.2} ms   p99 {:>6.2} ms ({:>5.2}× of baseline)",
-        f.per_second,
-        f.per_second / base.per_second,
-        f.p50_ms,
-        f.p99_ms,
-        f.p99_ms / base.p99_ms
-    );
 }
 
 fn main() {

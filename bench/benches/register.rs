@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 use hifazat_access::{Area, Directory, Role, Users};
 use hifazat_api::Api;
-use hifazat_bench::load::{Conn, Figures, figures};
+use hifazat_bench::load::{Conn, Figures, figures, row};
 use hifazat_engine::{Engine, EngineConfig};
 use hifazat_log::Signer;
 use hifazat_register::offender::{AddressDraft, Conviction, Parentage, Relation};
@@ -89,17 +89,6 @@ fn raw_sled(dir: &std::path::Path) -> Figures {
         .unwrap();
         db.flush().unwrap();
     })
-}
-
-fn row(name: &str, f: Figures, base: Figures) {
-    println!(
-        "{name:<40} {:>8.0} req/s ({:>5.2}× raw)   p50 {:>6.2} ms   p99 {:>6.2} ms ({:>5.2}× raw)",
-        f.per_second,
-        f.per_second / base.per_second,
-        f.p50_ms,
-        f.p99_ms,
-        f.p99_ms / base.p99_ms
-    );
 }
 
 fn main() {

@@ -78,3 +78,16 @@ pub fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
         p99_ms: at(0.99),
     }
 }
+
+/// Prints a phase's figures beside its baseline's.
+#[allow(clippy::print_stdout)]
+pub fn row(name: &str, f: Figures, base: Figures) {
+    println!(
+        "{name:<44} {:>9.0} req/s ({:>5.2}× of baseline)   p50 {:>6.2} ms   p99 {:>6.2} ms ({:>5.2}× of baseline)",
+        f.per_second,
+        f.per_second / base.per_second,
+        f.p50_ms,
+        f.p99_ms,
+        f.p99_ms / base.p99_ms
+    );
+}

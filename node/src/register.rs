@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use ed25519_dalek::SigningKey;
-use hifazat_engine::Engine;
+use hifazat_engine::{Engine, now_ms};
 use hifazat_limits as limits;
 use hifazat_log::Entry;
 use hifazat_register::{NoticeOutcome, Register, RegisterConfig};
@@ -51,12 +51,6 @@ pub fn open(
     let register = Register::open(&dir, keys, node_key, districts, config, now_ms())
         .context("opening the register")?;
     Ok(Arc::new(register))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Takes in every notification the store holds past the register's cursor for its log, log by log, in order,

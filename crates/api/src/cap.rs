@@ -79,9 +79,7 @@ pub(crate) async fn feed(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     who.public_request(&state.limiter)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now = hifazat_engine::now_ms();
     let ended_since = now.saturating_sub(limits::FEED_ENDED_DAYS * 86_400_000);
     let page = state
         .engine

@@ -19,6 +19,8 @@ use hifazat_register::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use hifazat_engine::now_ms;
+
 use crate::AppState;
 use crate::caller::Who;
 use crate::error::{ApiError, responses};
@@ -35,12 +37,6 @@ fn here(state: &AppState) -> Result<Arc<Register>, ApiError> {
         .register
         .clone()
         .ok_or_else(|| ApiError::NotFound("the register is held by the federal node only".into()))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl From<RegisterError> for ApiError {

@@ -537,9 +537,7 @@ pub(crate) async fn trends(
         ));
     }
     let _permit = permit(&state)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now = hifazat_engine::now_ms();
     let last = month_of(now);
     let first = last - i64::from(months) + 1;
     let within = move |m: i64| (first..=last).contains(&m);

@@ -3,11 +3,9 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use common::{node, within};
 use serde_json::Value;
-use tower::ServiceExt;
 
 fn offender(cnic: &str, name: &str) -> String {
     format!(
@@ -16,35 +14,6 @@ fn offender(cnic: &str, name: &str) -> String {
             "sentence":"10 years"}}],
             "address":{{"address":"Mohalla Rasheedabad","district":"PB-KSR","since":"2019-06-01"}}}}"#
     )
-}
-
-/// A POST as `who`, returning the status, headers and raw body.
-async fn raw(
-    n: &common::Node,
-    who: &str,
-    uri: &str,
-    body: &str,
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut request = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header("content-type", "application/json");
-    if who != "public" {
-        request = request.header("authorization", format!("Bearer {}", n.tokens[who]));
-    }
-    let response = n
-        .router
-        .clone()
-        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap()
-        .to_vec();
-    (status, headers, bytes)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,8 +158,8 @@ async fn verification_replies_have_one_size_and_shape_and_are_logged_first() {
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
-        let (hit_status, hit_headers, hit) = raw(&n, "verifier", "/api/v1/register/verify", r#"{"cnic":"35102-7654321-3"}"#).await;
-        let (miss_status, miss_headers, miss) = raw(&n, "verifier", "/api/v1/register/verify", r#"{"cnic":"3510276543214"}"#).await;
+        let (hit_status, hit_headers, hit) = n.send("verifier", "POST", "/api/v1/register/verify", r#"{"cnic":"35102-7654321-3"}"#).await;
+        let (miss_status, miss_headers, miss) = n.send("verifier", "POST", "/api/v1/register/verify", r#"{"cnic":"3510276543214"}"#).await;
         assert_eq!(hit_status, StatusCode::OK);
         assert_eq!(miss_status, StatusCode::OK);
         assert_eq!(hit.len(), hifazat_limits::VERIFY_REPLY_BYTES);

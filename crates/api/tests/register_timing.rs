@@ -12,11 +12,9 @@ mod common;
 
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use common::{node_with, within};
 use hifazat_register::{GuardConfig, RegisterConfig};
-use tower::ServiceExt;
 
 const EACH: usize = 10_000;
 const WARMUP: usize = 500;
@@ -92,19 +90,11 @@ const CLIENTS: usize = 32;
 
 /// One verification as the verifier, timed in microseconds from the request to the last byte of the reply.
 async fn timed(n: &common::Node, cnic: String) -> f64 {
-    let request = Request::builder()
-        .method("POST")
-        .uri("/api/v1/register/verify")
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {}", n.tokens["verifier"]))
-        .body(Body::from(format!(r#"{{"cnic":"{cnic}"}}"#)))
-        .unwrap();
+    let body = format!(r#"{{"cnic":"{cnic}"}}"#);
     let started = Instant::now();
-    let response = n.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
+    let (status, _, bytes) = n
+        .send("verifier", "POST", "/api/v1/register/verify", &body)
+        .await;
     let micros = started.elapsed().as_secs_f64() * 1e6;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(bytes.len(), hifazat_limits::VERIFY_REPLY_BYTES);

@@ -413,7 +413,9 @@ fn fatal(e: &StoreError) -> ! {
     std::process::abort()
 }
 
-fn now_ms() -> u64 {
+/// The wall clock, in milliseconds since the Unix epoch: what entries are stamped with, and what the node's other
+/// parts read the time from.
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

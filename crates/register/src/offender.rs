@@ -162,19 +162,23 @@ pub enum Update {
     },
 }
 
+/// A new entry, validated: what a register officer's draft becomes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewEntry {
+    pub cnic: String,
+    pub name: String,
+    pub parentage: Parentage,
+    pub aliases: Vec<String>,
+    pub photo_ref: Option<String>,
+    pub convictions: Vec<Conviction>,
+    pub address: Address,
+}
+
 /// What the register's log records: an entry created, or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
-    Create {
-        cnic: String,
-        name: String,
-        parentage: Parentage,
-        aliases: Vec<String>,
-        photo_ref: Option<String>,
-        convictions: Vec<Conviction>,
-        address: Address,
-    },
+    Create(NewEntry),
     Update(Update),
 }
 
@@ -247,7 +251,7 @@ fn conviction(field: &str, c: &Conviction, invalid: &mut Invalid) -> Conviction 
 
 impl OffenderDraft {
     /// Validates every field, naming each one that is wrong.
-    pub fn validate(&self, districts: &dyn Districts) -> Result<Change, Invalid> {
+    pub fn validate(&self, districts: &dyn Districts) -> Result<NewEntry, Invalid> {
         let mut invalid = Invalid::default();
         let cnic = invalid
             .check("cnic", validate::cnic(&self.cnic))
@@ -306,7 +310,7 @@ impl OffenderDraft {
             until: None,
         };
         invalid.into_result()?;
-        Ok(Change::Create {
+        Ok(NewEntry {
             cnic,
             name,
             parentage,
@@ -379,35 +383,23 @@ pub enum ApplyError {
 }
 
 impl Offender {
-    /// The entry a `Create` change makes.
-    pub fn created(id: String, change: &Change, now_ms: u64) -> Option<Offender> {
-        let Change::Create {
-            cnic,
-            name,
-            parentage,
-            aliases,
-            photo_ref,
-            convictions,
-            address,
-        } = change
-        else {
-            return None;
-        };
-        Some(Offender {
+    /// The entry a new entry's creation makes.
+    pub fn created(id: String, new: NewEntry, now_ms: u64) -> Offender {
+        Offender {
             id,
-            cnic: cnic.clone(),
-            name: name.clone(),
-            parentage: parentage.clone(),
-            aliases: aliases.clone(),
-            photo_ref: photo_ref.clone(),
-            convictions: convictions.clone(),
-            addresses: vec![address.clone()],
+            cnic: new.cnic,
+            name: new.name,
+            parentage: new.parentage,
+            aliases: new.aliases,
+            photo_ref: new.photo_ref,
+            convictions: new.convictions,
+            addresses: vec![new.address],
             travels: vec![],
             status: Status::Active,
             created_ms: now_ms,
             updated_ms: now_ms,
             changes: 1,
-        })
+        }
     }
 
     /// Applies a validated update. Leaves the entry unchanged when it does not apply.
@@ -526,7 +518,7 @@ mod tests {
     #[test]
     fn a_draft_becomes_an_entry_and_updates_keep_history() {
         let change = draft().validate(&Two).expect("valid");
-        let mut o = Offender::created("00".into(), &change, 1).expect("create");
+        let mut o = Offender::created("00".into(), change, 1);
         assert_eq!(o.cnic, "3520212345671");
         assert!(o.answers());
         let rename = Update::Rename {

@@ -41,6 +41,8 @@ const NOTICE: u8 = b'N';
 const CURSOR: u8 = b'U';
 const DECOY: [u8; 16] = [0xff; 16];
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+/// Consultations read back per page when the guard's counts are restored at start-up.
+const RESTORE_PAGE: usize = 10_000;
 
 /// The register log's scope (federal only: the sync layer never offers, serves or accepts it).
 pub const REGISTER_SCOPE: &str = "register";
@@ -179,9 +181,8 @@ impl NoticeDraft {
                 None
             }
         };
-        invalid.clone().into_result()?;
-        let (Some(cnic), Some(update)) = (cnic, update) else {
-            unreachable!("no errors means both parsed");
+        let (Some(cnic), Some(update), true) = (cnic, update, invalid.errors.is_empty()) else {
+            return Err(invalid);
         };
         let notice = Notice {
             cnic,
@@ -263,10 +264,12 @@ struct State {
     head: Option<Head>,
     index: HashMap<[u8; 32], [u8; 16]>,
     guard: Guard,
+    /// The last sequence number of each of these trees (so also how many there are).
     consultations: u64,
     alarms: u64,
     notices: u64,
-    stats: RegisterStats,
+    /// Verifications refused by the guard since the node started.
+    refused: u64,
 }
 
 /// The register.
@@ -401,7 +404,7 @@ impl Register {
                 consultations: 0,
                 alarms: 0,
                 notices: 0,
-                stats: RegisterStats::default(),
+                refused: 0,
             }),
         };
         register.load(now_ms)?;
@@ -455,26 +458,31 @@ impl Register {
         st.consultations = last_seq(&self.vault, CONSULTATION)?;
         st.alarms = last_seq(&self.vault, ALARM)?;
         st.notices = last_seq(&self.vault, NOTICE)?;
-        st.stats = RegisterStats {
-            consultations: st.consultations,
-            alarms: st.alarms,
-            notices: st.notices,
-            refused: 0,
-        };
-        // The last day's answers count against today's limits.
+        // The last day's answers count against today's limits: read back from the newest, a page at a time,
+        // until a consultation older than a day (or as many as the guard remembers).
         let day = now_ms.saturating_sub(DAY_MS);
-        for (k, v) in self
-            .vault
-            .scan_rev(CONSULTATION, limits::VERIFY_TRACKED_MAX)?
-        {
-            let c: Consultation = self.open_json(CONSULTATION, &k, &v)?;
-            if c.at_ms < day {
+        let mut before: Option<Vec<u8>> = None;
+        let mut read = 0;
+        'pages: while read < limits::VERIFY_TRACKED_MAX {
+            let page = self
+                .vault
+                .scan_rev(CONSULTATION, before.as_deref(), RESTORE_PAGE)?;
+            let Some((last, _)) = page.last() else {
                 break;
-            }
-            let answered = matches!(c.outcome, ConsultOutcome::Record | ConsultOutcome::NoRecord);
-            if let (true, Some(hash)) = (answered, &c.cnic_hash) {
+            };
+            before = Some(last.clone());
+            for (k, v) in &page {
+                read += 1;
+                let c: Consultation = self.open_json(CONSULTATION, k, v)?;
+                if c.at_ms < day {
+                    break 'pages;
+                }
+                let answered =
+                    matches!(c.outcome, ConsultOutcome::Record | ConsultOutcome::NoRecord);
                 let mut h = [0u8; 32];
-                if hex::decode_to_slice(hash, &mut h).is_ok() {
+                if let (true, Some(hash)) = (answered, &c.cnic_hash)
+                    && hex::decode_to_slice(hash, &mut h).is_ok()
+                {
                     let requester = match c.requester.strip_prefix("sms:") {
                         Some(phone) => Requester::Phone(phone.to_owned()),
                         None => Requester::User(c.requester.clone()),
@@ -571,11 +579,8 @@ impl Register {
         draft: &OffenderDraft,
         now_ms: u64,
     ) -> Result<Offender, RegisterError> {
-        let change = draft.validate(&self.districts)?;
-        let Change::Create { cnic, .. } = &change else {
-            unreachable!("a draft validates to a creation");
-        };
-        let hash = self.keys.cnic_hash(cnic);
+        let new = draft.validate(&self.districts)?;
+        let hash = self.keys.cnic_hash(&new.cnic);
         let mut st = self.lock();
         if let Some(existing) = st.index.get(&hash) {
             return Err(RegisterError::Duplicate {
@@ -586,9 +591,16 @@ impl Register {
             return Err(RegisterError::Full);
         }
         let id = new_id();
-        let offender = Offender::created(hex::encode(id), &change, now_ms).expect("a creation");
         let mut batch = VaultBatch::default();
-        self.log_change(&mut st, &mut batch, &id, actor, &change, now_ms)?;
+        self.log_change(
+            &mut st,
+            &mut batch,
+            &id,
+            actor,
+            &Change::Create(new.clone()),
+            now_ms,
+        )?;
+        let offender = Offender::created(hex::encode(id), new, now_ms);
         self.put_offender(&mut batch, &id, &offender);
         batch.put(INDEX, &hash, &id);
         self.apply(batch);
@@ -716,13 +728,11 @@ impl Register {
             &seq_key(consultation.seq),
             &consultation,
         );
-        st.stats.consultations += 1;
         if matches!(consultation.outcome, ConsultOutcome::Refused { .. }) {
-            st.stats.refused += 1;
+            st.refused += 1;
         }
         if let Some(alarm) = alarm {
             st.alarms += 1;
-            st.stats.alarms += 1;
             tracing::warn!(
                 signal = ?alarm.signal,
                 count = alarm.count,
@@ -948,7 +958,6 @@ impl Register {
         let mut batch = VaultBatch::default();
         batch.put(CURSOR, log, &log_seq.to_be_bytes());
         st.notices += 1;
-        st.stats.notices += 1;
         let seq = st.notices;
         let opened = seal::open(&self.node_key, sealed)
             .map_err(|e| e.to_string())
@@ -1037,26 +1046,13 @@ impl Register {
         self.lock().head
     }
 
-    /// Entries on the register (the decoy aside).
-    pub fn len(&self) -> usize {
-        self.lock().index.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     pub fn stats(&self) -> RegisterStats {
-        self.lock().stats
-    }
-
-    /// Whether a scan alarm is on, and since when.
-    pub fn alarm_since(&self) -> Option<u64> {
-        self.lock().guard.alarm_since()
-    }
-
-    /// Every stored key and value, as on disk: for tests that look for bytes that must not be there.
-    pub fn raw_bytes(&self) -> Result<Vec<Vec<u8>>, RegisterError> {
-        Ok(self.vault.raw_values()?)
+        let st = self.lock();
+        RegisterStats {
+            consultations: st.consultations,
+            refused: st.refused,
+            alarms: st.alarms,
+            notices: st.notices,
+        }
     }
 }

@@ -106,10 +106,21 @@ impl Vault {
         }
     }
 
-    /// The last `limit` (key, value) pairs of `tree`, newest key first.
-    pub fn scan_rev(&self, tree: u8, limit: usize) -> Result<Vec<VaultItem>, StoreError> {
+    /// Up to `limit` (key, value) pairs of `tree` before the key `before` (exclusive; the tree's end when not
+    /// given), newest key first.
+    pub fn scan_rev(
+        &self,
+        tree: u8,
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<VaultItem>, StoreError> {
+        let items: Box<dyn DoubleEndedIterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
+            match before {
+                Some(b) => Box::new(self.db.range(vault_key(tree, &[])..vault_key(tree, b))),
+                None => Box::new(self.db.scan_prefix([tree])),
+            };
         let mut out = Vec::new();
-        for item in self.db.scan_prefix([tree]).rev().take(limit) {
+        for item in items.rev().take(limit) {
             let (k, v) = item?;
             out.push((k[1..].to_vec(), unframe(&k, &v)?.to_vec()));
         }
@@ -135,17 +146,6 @@ impl Vault {
     pub fn commit(&self, batch: VaultBatch) -> Result<(), StoreError> {
         self.apply(batch)?;
         self.flush()
-    }
-
-    /// Every byte of every value, as stored (framed). For tests that look for bytes that must not be there.
-    pub fn raw_values(&self) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.db.iter() {
-            let (k, v) = item?;
-            out.push(k.to_vec());
-            out.push(v.to_vec());
-        }
-        Ok(out)
     }
 }
 
@@ -179,8 +179,10 @@ mod tests {
             Some((b"b".to_vec(), b"two".to_vec()))
         );
         assert_eq!(vault.scan(2, None, 10).expect("scan").len(), 1);
-        let back = vault.scan_rev(1, 1).expect("scan");
+        let back = vault.scan_rev(1, None, 1).expect("scan");
         assert_eq!(back, [(b"b".to_vec(), b"two".to_vec())]);
+        let before = vault.scan_rev(1, Some(b"b"), 10).expect("scan");
+        assert_eq!(before, [(b"a".to_vec(), b"one".to_vec())]);
         // A damaged value is refused, not served.
         vault
             .db

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use ed25519_dalek::SigningKey;
 use hifazat_access::{Area, Directory, Role, Users};
 use hifazat_api::Api;
@@ -123,7 +123,7 @@ pub fn node_with(name: &str, public_rate: (u32, u32), register: RegisterConfig) 
 }
 
 impl Node {
-    /// Calls the router as `who` (a role name from `users_for`, or "public").
+    /// Calls the router as `who` (a role name from `users_for`, or "public"); the answer's status and JSON body.
     pub async fn call(
         &self,
         who: &str,
@@ -131,6 +131,21 @@ impl Node {
         uri: &str,
         body: &str,
     ) -> (StatusCode, Value) {
+        let (status, _, bytes) = self.send(who, method, uri, body).await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Calls the router as `who`; the answer's status, headers and body as they are.
+    pub async fn send(
+        &self,
+        who: &str,
+        method: &str,
+        uri: &str,
+        body: &str,
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
         let mut request = Request::builder()
             .method(method)
             .uri(uri)
@@ -145,13 +160,11 @@ impl Node {
             .await
             .unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        (status, headers, bytes.to_vec())
     }
 }
 
