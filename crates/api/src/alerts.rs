@@ -276,13 +276,17 @@ pub(crate) struct EventBody {
 
 impl EventBody {
     pub(crate) fn check(&self) -> Result<(), ApiError> {
-        if self.kind == EventKind::Raised {
-            return Err(ApiError::field(
+        match self.kind {
+            EventKind::Raised => Err(ApiError::field(
                 "type",
                 "`raised` is recorded when the record is raised or filed",
-            ));
+            )),
+            EventKind::Notified { .. } => Err(ApiError::field(
+                "type",
+                "`notified` is recorded by the node that sends an official's SMS",
+            )),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Adds the event to record `id`'s timeline in the caller's name (once the caller has been allowed to).

@@ -11,7 +11,7 @@ pub mod validate;
 
 pub use model::*;
 pub use timeline::{
-    AlertStage, AlertStatus, CaseStage, CaseStatus, Event, EventKind, Status, alert_status,
-    case_status,
+    AlertStage, AlertStatus, CaseStage, CaseStatus, Event, EventKind, NoticeReason, Office, Status,
+    alert_status, case_status,
 };
 pub use validate::{FieldError, Invalid};

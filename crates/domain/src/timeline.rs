@@ -51,6 +51,48 @@ pub enum EventKind {
     Reunited,
     ResolvedByReconciliation,
     Closed,
+    /// An official was sent an SMS about the record, by the node named in the event. Written by nodes, never by
+    /// users; one per official and reason, whichever node sends it.
+    Notified {
+        office: Office,
+        reason: NoticeReason,
+        /// The official's name as the node's SMS directory gives it (never a phone number).
+        official: String,
+    },
+}
+
+/// The police offices that are told of alerts by SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Office {
+    /// District Police Officer: the alert's district.
+    Dpo,
+    /// Regional Police Officer: the district's region.
+    Rpo,
+    /// Inspector General of Police: the district's province.
+    Ig,
+}
+
+impl Office {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Office::Dpo => "dpo",
+            Office::Rpo => "rpo",
+            Office::Ig => "ig",
+        }
+    }
+}
+
+/// Why an official was told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeReason {
+    /// The alert was raised.
+    Raised,
+    /// The alert was not validated in time and was escalated to this official's office.
+    Escalated,
 }
 
 impl EventKind {
@@ -69,6 +111,7 @@ impl EventKind {
                     | Recovered
                     | Reunited
                     | Closed
+                    | Notified { .. }
             ),
             RecordKind::Case => matches!(
                 self,
@@ -96,6 +139,10 @@ impl EventKind {
             EventKind::FirRegistered { fir_number } => {
                 validate::text(fir_number, limits::FIR_NUMBER_CHARS_MAX)
                     .map_err(|reason| Invalid::one("fir_number", reason))?;
+            }
+            EventKind::Notified { official, .. } => {
+                validate::text(official, limits::NAME_CHARS_MAX)
+                    .map_err(|reason| Invalid::one("official", reason))?;
             }
             EventKind::Escalated { level } if !(1..=3).contains(level) => {
                 return Err(Invalid::one(
@@ -239,6 +286,15 @@ mod tests {
             Just(EventKind::Reunited),
             Just(EventKind::ResolvedByReconciliation),
             Just(EventKind::Closed),
+            (0usize..3, any::<bool>()).prop_map(|(o, escalated)| EventKind::Notified {
+                office: [Office::Dpo, Office::Rpo, Office::Ig][o],
+                reason: if escalated {
+                    NoticeReason::Escalated
+                } else {
+                    NoticeReason::Raised
+                },
+                official: format!("official {o}"),
+            }),
         ]
     }
 

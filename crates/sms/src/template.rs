@@ -1,0 +1,187 @@
+//! The texts Hifazat sends, in Urdu and English. Each fits in `SMS_PARTS_MAX` parts: free text (names, places)
+//! is shortened until it does.
+
+use hifazat_domain::{NoticeReason, Office, Sex};
+
+use crate::segment::split;
+
+/// What an official's notification says about an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertFacts {
+    /// The alert's id: the reference to look it up by.
+    pub reference: String,
+    pub child_name: String,
+    pub age_years: u8,
+    pub sex: Sex,
+    pub district_name: String,
+    pub place: String,
+    /// Minutes since it was raised (for escalations).
+    pub minutes: u64,
+}
+
+fn shorten(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(chars.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Builds with free text of at most `room` characters, halving it until the text fits.
+fn fit(build: impl Fn(usize) -> String) -> String {
+    let mut room = 200;
+    loop {
+        let text = build(room);
+        if split(&text).is_ok() || room <= 8 {
+            return text;
+        }
+        room /= 2;
+    }
+}
+
+fn sex_en(sex: Sex) -> &'static str {
+    match sex {
+        Sex::Female => "girl",
+        Sex::Male => "boy",
+        Sex::Other | Sex::Unknown => "child",
+    }
+}
+
+fn sex_ur(sex: Sex) -> &'static str {
+    match sex {
+        Sex::Female => "لڑکی",
+        Sex::Male => "لڑکا",
+        Sex::Other | Sex::Unknown => "بچے",
+    }
+}
+
+fn office_en(office: Office) -> &'static str {
+    match office {
+        Office::Dpo => "DPO",
+        Office::Rpo => "RPO",
+        Office::Ig => "IG",
+    }
+}
+
+/// An official's notification: a new alert, or one escalated to the official's office.
+pub fn alert_notice(office: Office, reason: NoticeReason, a: &AlertFacts) -> String {
+    fit(|room| {
+        let name = shorten(&a.child_name, room / 2);
+        let place = shorten(&a.place, room);
+        match reason {
+            NoticeReason::Raised => format!(
+                "حفاظت: {district} میں گمشدہ {sex_ur} کا الرٹ: {name}، عمر {age}، آخری بار {place}۔ حوالہ {r}\n\
+                 Hifazat: missing child alert, {district}: {name}, {sex_en}, {age}, last seen {place}. Ref {r}. {office}: please validate.",
+                district = a.district_name,
+                sex_ur = sex_ur(a.sex),
+                sex_en = sex_en(a.sex),
+                age = a.age_years,
+                r = a.reference,
+                office = office_en(office),
+            ),
+            NoticeReason::Escalated => format!(
+                "حفاظت: الرٹ {minutes} منٹ سے تصدیق کے بغیر، آپ کو بھیجا گیا: {name}، {district}۔ حوالہ {r}\n\
+                 Hifazat ESCALATED to {office}: alert not validated after {minutes} min: {name}, {sex_en}, {age}, {district}, last seen {place}. Ref {r}",
+                minutes = a.minutes,
+                district = a.district_name,
+                sex_en = sex_en(a.sex),
+                age = a.age_years,
+                r = a.reference,
+                office = office_en(office),
+            ),
+        }
+    })
+}
+
+/// The answer to an alert raised by text.
+pub fn alert_taken(reference: &str, district_name: &str) -> String {
+    format!(
+        "الرٹ درج ہو گیا۔ حوالہ: {reference}۔ {district_name} پولیس کو اطلاع دے دی گئی۔\n\
+         Alert raised. Reference: {reference}. The police of {district_name} are told."
+    )
+}
+
+/// The answer to an alert text that was well formed but could not be raised.
+pub fn alert_refused(why: &str) -> String {
+    fit(|room| {
+        format!(
+            "الرٹ درج نہیں ہو سکا۔\nThe alert was not raised: {}",
+            shorten(why, room)
+        )
+    })
+}
+
+/// A verification's answer: Urdu first, then English.
+pub fn verify(message_ur: &str, message_en: &str) -> String {
+    fit(|room| {
+        format!(
+            "{}\n{}",
+            shorten(message_ur, room),
+            shorten(message_en, room)
+        )
+    })
+}
+
+/// The answer when a verification is refused for now.
+pub fn verify_refused(retry_after_ms: u64) -> String {
+    let hours = retry_after_ms.div_ceil(3_600_000).max(1);
+    format!(
+        "اس وقت جواب نہیں دیا جا سکتا، {hours} گھنٹے بعد دوبارہ کوشش کریں۔\n\
+         No answer now: the limit for verifications is reached. Try again in {hours} h."
+    )
+}
+
+/// The answer to a text that was not understood: why, then how to write one.
+pub fn help(why: &str) -> String {
+    fit(|room| format!("Not understood: {}.\n{}", shorten(why, room), crate::HELP))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::{Coding, SMS_PARTS_MAX};
+
+    fn facts(name_chars: usize) -> AlertFacts {
+        AlertFacts {
+            reference: "0123456789abcdef0123456789abcdef".into(),
+            child_name: "A".repeat(name_chars),
+            age_years: 7,
+            sex: Sex::Female,
+            district_name: "Lahore".into(),
+            place: "Anarkali Bazaar near gate 2 ".repeat(7),
+            minutes: 30,
+        }
+    }
+
+    #[test]
+    fn every_text_fits_and_is_bilingual() {
+        for reason in [NoticeReason::Raised, NoticeReason::Escalated] {
+            for office in [Office::Dpo, Office::Rpo, Office::Ig] {
+                for name in [5, 100] {
+                    let text = alert_notice(office, reason, &facts(name));
+                    let parts = split(&text).expect("fits");
+                    assert_eq!(parts.coding, Coding::Ucs2, "Urdu needs UCS-2");
+                    assert!(parts.parts.len() <= SMS_PARTS_MAX);
+                    assert!(text.contains("0123456789abcdef0123456789abcdef"));
+                    assert!(text.contains("Hifazat"));
+                }
+            }
+        }
+        assert!(
+            alert_notice(Office::Rpo, NoticeReason::Escalated, &facts(5))
+                .contains("ESCALATED to RPO")
+        );
+        for text in [
+            alert_taken("0123456789abcdef0123456789abcdef", "Lahore"),
+            alert_refused(&"x".repeat(2_000)),
+            verify(&"ب".repeat(900), &"b".repeat(900)),
+            verify_refused(5_000_000),
+            help(&"y".repeat(3_000)),
+        ] {
+            assert!(split(&text).is_ok(), "{text}");
+        }
+        assert!(verify_refused(5_000_000).contains("2 h"));
+    }
+}
