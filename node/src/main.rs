@@ -77,6 +77,10 @@ enum Command {
         /// "The register"); the defaults otherwise.
         #[arg(long)]
         guard: Option<PathBuf>,
+        /// The node's SMS settings (TOML: the gateway, notification times, the officials' directory; README,
+        /// "SMS"). Without it the node keeps its messages in its outbox and has no officials to notify.
+        #[arg(long)]
+        sms: Option<PathBuf>,
     },
     /// The node's API users: each has a role, the area it covers and a token (printed once by `add`; only its
     /// hash is kept). A running node sees changes within a second.
@@ -487,13 +491,27 @@ fn register_config(
     Ok(hifazat_register::RegisterConfig { disclosure, guard })
 }
 
+/// The node's SMS settings, checked against its topology; the defaults (the outbox, nobody to notify) without a
+/// file.
+fn sms_config(path: Option<&Path>, topology: &Topology) -> anyhow::Result<hifazat_sms::SmsConfig> {
+    let Some(path) = path else {
+        return Ok(hifazat_sms::SmsConfig::default());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    hifazat_sms::SmsConfig::parse(&text, &hifazat_phone::TopologyPlaces(topology))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 async fn serve(
     data: &Path,
     listen: Option<SocketAddr>,
     capture: Option<PathBuf>,
     register_config: hifazat_register::RegisterConfig,
+    sms: Option<&Path>,
 ) -> anyhow::Result<()> {
     let node = open_node(data)?;
+    let sms_config = sms_config(sms, &node.topology)?;
     let me = node
         .topology
         .node(&node.name)
@@ -554,9 +572,28 @@ async fn serve(
     if let Some(register) = &register {
         tokio::spawn(register::take_notices(engine.clone(), register.clone()));
     }
+    let phone = hifazat_phone::Phone::open(
+        &data.join("sms"),
+        engine.clone(),
+        register.clone(),
+        sms_config,
+        hifazat_engine::now_ms(),
+    )
+    .context("opening the SMS outbox")?;
+    tracing::info!(
+        officials = phone.duties().len(),
+        gateway = if phone.callback_key().is_some() {
+            "kannel"
+        } else {
+            "outbox"
+        },
+        "sms ready"
+    );
+    tokio::spawn(phone.clone().run());
     let app = hifazat_api::Api::new(engine)
         .net(net)
         .register(register)
+        .phone(Some(phone))
         .users(users)
         .router();
     axum::serve(
@@ -890,9 +927,10 @@ fn main() -> anyhow::Result<()> {
             capture,
             disclosure,
             guard,
+            sms,
         } => {
             let config = register_config(disclosure, guard.as_deref())?;
-            runtime()?.block_on(serve(&data, listen, capture, config))
+            runtime()?.block_on(serve(&data, listen, capture, config, sms.as_deref()))
         }
         Command::User { command } => user_command(command),
         Command::Log {

@@ -361,6 +361,19 @@ impl Caller {
         }
     }
 
+    /// Reading the node's SMS outbox (officials' notifications and replies to texts, with phone numbers): the
+    /// DPO, RPO and IG, the ministry, and register officers.
+    pub fn may_read_outbox(&self) -> Result<(), Denied> {
+        match self {
+            Caller::User {
+                role: Role::Dpo | Role::Rpo | Role::Ig | Role::Ministry | Role::RegisterOfficer,
+                ..
+            } => Ok(()),
+            Caller::Public => deny("the SMS outbox is for officials"),
+            Caller::User { role, .. } => deny(format!("a {role} does not read the SMS outbox")),
+        }
+    }
+
     /// Reading the node's peers and sync state: any official.
     pub fn may_see_peers(&self) -> Result<(), Denied> {
         match self {

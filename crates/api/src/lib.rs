@@ -10,7 +10,8 @@
 //!
 //! Routes: health; alerts (raise, list, read, timeline events, sightings); cases (file, list, read, timeline
 //! events); CAP 1.2 messages and their Atom feed; tracking by code; statistics; live events; peers; the register
-//! (verification, entries, consultations, alarms, notifications; see `register`); the OpenAPI document (derived from the handlers' annotations, see `openapi`); metrics.
+//! (verification, entries, consultations, alarms, notifications; see `register`); SMS (the outbox, and the
+//! gateway's incoming texts and delivery reports; see `sms`); the OpenAPI document (derived from the handlers' annotations, see `openapi`); metrics.
 
 mod alerts;
 mod caller;
@@ -22,6 +23,7 @@ mod metrics;
 mod openapi;
 mod peers;
 mod register;
+mod sms;
 mod stats;
 
 use std::sync::Arc;
@@ -35,6 +37,7 @@ use hifazat_domain::RecordId;
 use hifazat_engine::Engine;
 use hifazat_limits as limits;
 use hifazat_net::Net;
+use hifazat_phone::Phone;
 use hifazat_register::Register;
 use hifazat_topology::Topology;
 use serde::Serialize;
@@ -54,6 +57,8 @@ pub struct AppState {
     pub net: Option<Net>,
     /// The register, at the federal node only.
     register: Option<Arc<Register>>,
+    /// The SMS service, where the node has one.
+    phone: Option<Arc<Phone>>,
     users: Arc<Directory>,
     streams: Arc<Semaphore>,
     limiter: Arc<RateLimiter>,
@@ -67,6 +72,7 @@ pub struct Api {
     engine: Engine,
     net: Option<Net>,
     register: Option<Arc<Register>>,
+    phone: Option<Arc<Phone>>,
     users: Arc<Directory>,
     public_rate: (u32, u32),
 }
@@ -78,6 +84,7 @@ impl Api {
             engine,
             net: None,
             register: None,
+            phone: None,
             users: Arc::new(Directory::empty()),
             public_rate: (limits::PUBLIC_BURST, limits::PUBLIC_PER_MINUTE),
         }
@@ -91,6 +98,12 @@ impl Api {
     /// The register (the federal node only).
     pub fn register(mut self, register: Option<Arc<Register>>) -> Api {
         self.register = register;
+        self
+    }
+
+    /// The node's SMS service: its outbox, and the addresses its gateway calls.
+    pub fn phone(mut self, phone: Option<Arc<Phone>>) -> Api {
+        self.phone = phone;
         self
     }
 
@@ -112,6 +125,7 @@ impl Api {
             engine: self.engine,
             net: self.net,
             register: self.register,
+            phone: self.phone,
             users: self.users,
             streams: Arc::new(Semaphore::new(limits::EVENT_STREAMS_MAX)),
             limiter: Arc::new(RateLimiter::new(self.public_rate.0, self.public_rate.1)),
@@ -151,6 +165,9 @@ impl Api {
                 "/register/notices",
                 post(register::notify).get(register::notices),
             )
+            .route("/sms/outbox", get(sms::outbox))
+            .route("/sms/incoming", get(sms::incoming))
+            .route("/sms/dlr", get(sms::report))
             .route("/peers", get(peers::peers))
             .route("/openapi.json", get(openapi::document))
             .route_layer(track.clone());

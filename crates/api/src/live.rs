@@ -44,10 +44,11 @@ fn may_hear(caller: &Caller, topology: &Topology, change: &Change) -> bool {
 
 /// Each change is sent once it is durable, so a read made on hearing of it sees it. Each event is
 /// `event: change` with the change as JSON data; a client too slow to keep up gets `event: lagged` with how many
-/// it missed, and should read the lists again.
+/// it missed, and should read the lists again. Officials who see an alert's district's cases also hear
+/// `event: notified` when this node sends an official an SMS about one of its alerts.
 #[utoipa::path(get, path = "/api/v1/events", tag = "live", params(EventFilter),
     responses(
-        (status = 200, description = "Server-sent events: `change` (a `Change` as JSON) and `lagged`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `change` (a `Change` as JSON), `notified` (a `Notified`) and `lagged`", content_type = "text/event-stream", body = String),
         responses::Malformed,
         responses::Unauthenticated,
         responses::Unavailable
@@ -65,31 +66,57 @@ pub(crate) async fn events(
         ))
     })?;
     let changes = state.engine.subscribe_changes();
+    // A node without an SMS service has no notifications: a channel that never speaks stands in.
+    let (silent, notices) = match &state.phone {
+        Some(phone) => (None, phone.subscribe()),
+        None => {
+            let (tx, rx) = tokio::sync::broadcast::channel(1);
+            (Some(tx), rx)
+        }
+    };
     let engine = state.engine.clone();
     let caller = who.caller;
-    let stream = futures::stream::unfold((changes, permit), move |(mut changes, permit)| {
-        let engine = engine.clone();
-        let caller = caller.clone();
-        async move {
-            loop {
-                let event = match changes.recv().await {
-                    Ok(change)
-                        if filter.kind.is_none_or(|k| k == change.kind)
-                            && may_hear(&caller, engine.topology(), &change) =>
-                    {
-                        SseEvent::default().event("change").json_data(&change)
-                    }
-                    Ok(_) => continue,
-                    Err(RecvError::Lagged(missed)) => SseEvent::default()
-                        .event("lagged")
-                        .json_data(json!({ "missed": missed })),
-                    Err(RecvError::Closed) => return None,
-                };
-                // A change always serialises; should it ever not, the stream ends rather than lie.
-                return event.ok().map(|e| (Ok(e), (changes, permit)));
+    let stream = futures::stream::unfold(
+        (changes, notices, silent, permit),
+        move |(mut changes, mut notices, silent, permit)| {
+            let engine = engine.clone();
+            let caller = caller.clone();
+            async move {
+                loop {
+                    let event = tokio::select! {
+                        change = changes.recv() => match change {
+                            Ok(change)
+                                if filter.kind.is_none_or(|k| k == change.kind)
+                                    && may_hear(&caller, engine.topology(), &change) =>
+                            {
+                                SseEvent::default().event("change").json_data(&change)
+                            }
+                            Ok(_) => continue,
+                            Err(RecvError::Lagged(missed)) => SseEvent::default()
+                                .event("lagged")
+                                .json_data(json!({ "missed": missed })),
+                            Err(RecvError::Closed) => return None,
+                        },
+                        notice = notices.recv() => match notice {
+                            Ok(n)
+                                if filter.kind.is_none_or(|k| k == RecordKind::Alert)
+                                    && caller.sees_cases(engine.topology(), &n.district) =>
+                            {
+                                SseEvent::default().event("notified").json_data(&n)
+                            }
+                            Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                            // The stand-in's sender is held by the stream, so this is the node stopping.
+                            Err(RecvError::Closed) => return None,
+                        },
+                    };
+                    // A change always serialises; should it ever not, the stream ends rather than lie.
+                    return event
+                        .ok()
+                        .map(|e| (Ok(e), (changes, notices, silent, permit)));
+                }
             }
-        }
-    });
+        },
+    );
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(limits::EVENT_KEEPALIVE_SECS))))
 }

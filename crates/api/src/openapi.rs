@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::{alerts, cap, cases, live, metrics, peers, register, stats};
+use crate::{alerts, cap, cases, live, metrics, peers, register, sms, stats};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +48,9 @@ use crate::{alerts, cap, cases, live, metrics, peers, register, stats};
         register::alarms,
         register::notices,
         register::notify,
+        sms::outbox,
+        sms::incoming,
+        sms::report,
         peers::peers,
         document,
         metrics::metrics,
@@ -63,6 +66,7 @@ use crate::{alerts, cap, cases, live, metrics, peers, register, stats};
         (name = "live", description = "Changes as they happen"),
         (name = "register", description = "The sex-offender register (federal node): verification, entries, \
             consultations, alarms; notifications from the police of any node"),
+        (name = "sms", description = "The node's SMS outbox, and the addresses its SMS gateway calls"),
         (name = "node", description = "The node itself"),
     )
 )]

@@ -15,8 +15,8 @@ pub struct AlertFacts {
     pub sex: Sex,
     pub district_name: String,
     pub place: String,
-    /// Minutes since it was raised (for escalations).
-    pub minutes: u64,
+    /// Milliseconds since it was raised (for escalations).
+    pub waited_ms: u64,
 }
 
 fn shorten(text: &str, chars: usize) -> String {
@@ -38,6 +38,15 @@ fn fit(build: impl Fn(usize) -> String) -> String {
             return text;
         }
         room /= 2;
+    }
+}
+
+/// A wait as people say it: seconds under two minutes, then minutes.
+fn waited(ms: u64) -> String {
+    if ms < 120_000 {
+        format!("{} s", ms / 1_000)
+    } else {
+        format!("{} min", ms / 60_000)
     }
 }
 
@@ -82,9 +91,9 @@ pub fn alert_notice(office: Office, reason: NoticeReason, a: &AlertFacts) -> Str
                 office = office_en(office),
             ),
             NoticeReason::Escalated => format!(
-                "حفاظت: الرٹ {minutes} منٹ سے تصدیق کے بغیر، آپ کو بھیجا گیا: {name}، {district}۔ حوالہ {r}\n\
-                 Hifazat ESCALATED to {office}: alert not validated after {minutes} min: {name}, {sex_en}, {age}, {district}, last seen {place}. Ref {r}",
-                minutes = a.minutes,
+                "حفاظت: الرٹ {waited} سے تصدیق کے بغیر، آپ کو بھیجا گیا: {name}، {district}۔ حوالہ {r}\n\
+                 Hifazat ESCALATED to {office}: alert not validated after {waited}: {name}, {sex_en}, {age}, {district}, last seen {place}. Ref {r}",
+                waited = waited(a.waited_ms),
                 district = a.district_name,
                 sex_en = sex_en(a.sex),
                 age = a.age_years,
@@ -151,7 +160,7 @@ mod tests {
             sex: Sex::Female,
             district_name: "Lahore".into(),
             place: "Anarkali Bazaar near gate 2 ".repeat(7),
-            minutes: 30,
+            waited_ms: 30 * 60_000,
         }
     }
 
