@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need: iproute2 for the partition test's network namespaces, libxml2-utils for
-# xmllint (CAP messages checked against the OASIS schema).
-packages=(iproute2 libxml2-utils)
+# xmllint (CAP messages checked against the OASIS schema), kannel (bearerbox, smsbox) and kannel-extras
+# (fakesmsc) for the SMS test.
+packages=(iproute2 libxml2-utils kannel kannel-extras)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

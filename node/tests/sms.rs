@@ -71,7 +71,7 @@ fn sms_toml(name: &str) -> String {
         r#"
 [gateway]
 backend = "kannel"
-sendsms_url = "http://{KANNEL}:13013/cgi-bin/sendsms"
+sendsms_url = "http://{KANNEL}:23113/cgi-bin/sendsms"
 username = "hifazat"
 password = "test-password"
 sender = "{SHORT_CODE}"
@@ -120,11 +120,11 @@ fn kannel_conf(dir: &Path) -> String {
     format!(
         r#"
 group = core
-admin-port = 13000
+admin-port = 23100
 admin-interface = {KANNEL}
 admin-password = "test-admin"
 admin-allow-ip = "127.0.0.1"
-smsbox-port = 13001
+smsbox-port = 23101
 smsbox-interface = {KANNEL}
 box-allow-ip = "127.0.0.*"
 log-file = "{log}/bearerbox.log"
@@ -134,7 +134,7 @@ log-level = 1
 group = smsc
 smsc = fake
 smsc-id = phones
-port = 13010
+port = 23110
 connect-allow-ip = "127.0.0.*"
 
 # Texts from the public come in here (one fakesmsc per text); nothing is sent out this way.
@@ -142,13 +142,13 @@ group = smsc
 smsc = fake
 smsc-id = inject
 allowed-smsc-id = none
-port = 13011
+port = 23111
 connect-allow-ip = "127.0.0.*"
 
 group = smsbox
 bearerbox-host = {KANNEL}
-bearerbox-port = 13001
-sendsms-port = 13013
+bearerbox-port = 23101
+sendsms-port = 23113
 sendsms-interface = {KANNEL}
 mo-recode = true
 log-file = "{log}/smsbox.log"
@@ -271,7 +271,7 @@ fn to(log: &Path, number: &str) -> Vec<Sms> {
 fn text_in(dir: &Path, from: &str, text: &str, n: usize) {
     let log = dir.join(format!("inject-{n}.log"));
     let child = Command::new(FAKESMSC)
-        .args(["-H", KANNEL, "-r", "13011", "-i", "0.1", "-m", "1"])
+        .args(["-H", KANNEL, "-r", "23111", "-i", "0.1", "-m", "1"])
         .arg(format!("{from} {SHORT_CODE} text {text}"))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -375,13 +375,13 @@ fn start_kannel(dir: &Path) -> (Stopper, Stopper, Stopper, PathBuf) {
         .is_ok()
     };
     assert!(
-        wait_until(Duration::from_secs(30), || port_open(13010)).is_some(),
+        wait_until(Duration::from_secs(30), || port_open(23110)).is_some(),
         "bearerbox did not come up"
     );
     let phones_log = dir.join("phones.log");
     let fake = Stopper(
         Command::new(FAKESMSC)
-            .args(["-H", KANNEL, "-r", "13010", "-m", "0", "0 0 text none"])
+            .args(["-H", KANNEL, "-r", "23110", "-m", "0", "0 0 text none"])
             // fakesmsc writes what it receives to its standard error.
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&phones_log).unwrap())
@@ -397,7 +397,7 @@ fn start_kannel(dir: &Path) -> (Stopper, Stopper, Stopper, PathBuf) {
             .expect("smsbox (Debian package kannel)"),
     );
     assert!(
-        wait_until(Duration::from_secs(30), || port_open(13013)).is_some(),
+        wait_until(Duration::from_secs(30), || port_open(23113)).is_some(),
         "smsbox did not come up"
     );
     (bearerbox, smsbox, fake, phones_log)

@@ -426,6 +426,9 @@ async fn the_document_covers_every_route_and_resolves() {
             ("GET", "/api/v1/register/alarms"),
             ("GET", "/api/v1/register/notices"),
             ("POST", "/api/v1/register/notices"),
+            ("GET", "/api/v1/sms/outbox"),
+            ("GET", "/api/v1/sms/incoming"),
+            ("GET", "/api/v1/sms/dlr"),
         ]
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))

@@ -14,7 +14,9 @@ use hifazat_access::{Area, Directory, Role, Users};
 use hifazat_api::Api;
 use hifazat_engine::{Engine, EngineConfig};
 use hifazat_log::Signer;
+use hifazat_phone::Phone;
 use hifazat_register::{Register, RegisterConfig, RegisterKeys};
+use hifazat_sms::SmsConfig;
 use hifazat_store::Store;
 use hifazat_topology::Topology;
 use serde_json::Value;
@@ -40,6 +42,8 @@ pub struct Node {
     pub tokens: HashMap<&'static str, String>,
     /// The register, at the federal node.
     pub register: Option<Arc<Register>>,
+    /// The SMS service, when the node was built with one ([`node_with_sms`]).
+    pub phone: Option<Arc<Phone>>,
 }
 
 pub fn users_for(node: &str) -> Vec<(&'static str, Role, Area)> {
@@ -74,6 +78,20 @@ pub fn node_key() -> SigningKey {
 
 /// Like [`node`], with the federal node's register set up as given.
 pub fn node_with(name: &str, public_rate: (u32, u32), register: RegisterConfig) -> Node {
+    build(name, public_rate, register, None)
+}
+
+/// Like [`node`], with an SMS service on these settings (its notifier not started).
+pub fn node_with_sms(name: &str, sms: SmsConfig) -> Node {
+    build(name, (1000, 1000), RegisterConfig::default(), Some(sms))
+}
+
+fn build(
+    name: &str,
+    public_rate: (u32, u32),
+    register: RegisterConfig,
+    sms: Option<SmsConfig>,
+) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let topology = demo();
     let me = topology.node(name).unwrap().clone();
@@ -108,8 +126,19 @@ pub fn node_with(name: &str, public_rate: (u32, u32), register: RegisterConfig) 
             .unwrap(),
         )
     });
+    let phone = sms.map(|config| {
+        Phone::open(
+            &dir.path().join("sms"),
+            engine.clone(),
+            register.clone(),
+            config,
+            now_ms(),
+        )
+        .unwrap()
+    });
     let router = Api::new(engine.clone())
         .register(register.clone())
+        .phone(phone.clone())
         .users(Directory::open(dir.path()).unwrap())
         .public_rate(public_rate.0, public_rate.1)
         .router();
@@ -119,6 +148,7 @@ pub fn node_with(name: &str, public_rate: (u32, u32), register: RegisterConfig) 
         router,
         tokens,
         register,
+        phone,
     }
 }
 
