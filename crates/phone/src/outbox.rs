@@ -219,7 +219,7 @@ impl Outbox {
         if let Some(key) = &out.key {
             batch.put(KEYS, key.as_bytes(), &id.to_be_bytes());
         }
-        if id > OUTBOX_MESSAGES_MAX && id % 1_000 == 0 {
+        if id > OUTBOX_MESSAGES_MAX && id.is_multiple_of(1_000) {
             self.prune(&mut batch, id - OUTBOX_MESSAGES_MAX)?;
         }
         self.vault.commit(batch)?;
