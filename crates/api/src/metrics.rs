@@ -179,6 +179,39 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
             counter(&mut registry, name, help, value);
         }
     }
+    if let Some(phone) = &state.phone {
+        let p = phone.stats();
+        for (name, help, value) in [
+            (
+                "sms_incoming",
+                "Texts that came in through the gateway",
+                p.incoming,
+            ),
+            (
+                "sms_notifications",
+                "Officials notified by this node",
+                p.notifications,
+            ),
+            (
+                "sms_escalations",
+                "Alerts escalated by this node",
+                p.escalations,
+            ),
+            (
+                "sms_submitted",
+                "Messages the gateway accepted",
+                p.submitted,
+            ),
+            (
+                "sms_delivered",
+                "Messages the gateway reports delivered",
+                p.delivered,
+            ),
+            ("sms_failed", "Messages that failed", p.failed),
+        ] {
+            counter(&mut registry, name, help, value);
+        }
+    }
     if let Some(net) = &state.net {
         let report = net.peers().await.map_err(|_| ApiError::Unavailable)?;
         let connected = report.peers.iter().filter(|p| p.connected).count();

@@ -154,6 +154,13 @@ async fn the_outbox_keeps_the_dpos_notification_once_and_officials_read_it() {
         let (_, page) = n.call("dpo", "GET", "/api/v1/sms/outbox", "").await;
         assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
 
+        let (_, _, metrics) = n.send("public", "GET", "/metrics", "").await;
+        let metrics = String::from_utf8(metrics).unwrap();
+        assert!(
+            metrics.contains("hifazat_sms_notifications_total 1"),
+            "{metrics}"
+        );
+
         // Who reads the outbox; who may not write `notified`.
         for (who, want) in [
             ("station_officer", StatusCode::FORBIDDEN),
