@@ -13,42 +13,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Stopper, demo_tokens, exe, http_as, wait_until};
+use common::{DEMO, Stopper, demo_tokens, exe, http_as, moved_host, moved_layout, wait_until};
 
-const NAMES: [&str; 7] = [
-    "federal",
-    "punjab",
-    "sindh",
-    "lahore",
-    "kasur",
-    "karachi-south",
-    "hyderabad",
-];
+/// Where this test's layout starts: the demo's nodes on 127.0.0.41-47.
+const BASE: u8 = 41;
 
 fn host_of(name: &str) -> String {
-    let i = NAMES.iter().position(|n| *n == name).unwrap();
-    format!("127.0.0.{}", 41 + i)
+    moved_host(BASE, name)
 }
 
 fn addr(name: &str) -> SocketAddr {
     format!("{}:8080", host_of(name)).parse().unwrap()
-}
-
-/// The demo layout, each node moved from 127.0.0.x to 127.0.0.(x + 39).
-fn layout() -> String {
-    let mut text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../topology/demo.toml"
-    ))
-    .unwrap();
-    for (i, _) in NAMES.iter().enumerate() {
-        text = text.replacen(
-            &format!("host = \"127.0.0.{}\"", 2 + i),
-            &format!("host = \"127.0.0.{}\"", 41 + i),
-            1,
-        );
-    }
-    text
 }
 
 /// Starts `hifazat serve` for one node of the demo's data, capturing its traffic and its log output.
@@ -130,7 +105,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn register_data_stays_at_the_federal_node_and_notifications_arrive_once() {
     let dir = tempfile::tempdir().unwrap();
     let layout_file = dir.path().join("layout.toml");
-    std::fs::write(&layout_file, layout()).unwrap();
+    std::fs::write(&layout_file, moved_layout(BASE)).unwrap();
     let data = dir.path().join("data");
     let wire = data.join("wire");
     std::fs::create_dir_all(&wire).unwrap();
@@ -294,7 +269,7 @@ fn register_data_stays_at_the_federal_node_and_notifications_arrive_once() {
         hex::encode(keyed).into(),
     ];
     let mut scanned = Vec::new();
-    for node in NAMES.iter().filter(|n| **n != "federal") {
+    for node in DEMO.iter().filter(|n| **n != "federal") {
         scanned.extend(files_under(&data.join(node)));
     }
     scanned.extend(files_under(&wire));

@@ -18,17 +18,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Stopper, alert_body_in, demo_tokens, exe, http_as, id_of, wait_until};
+use common::{
+    DEMO, Stopper, alert_body_in, demo_tokens, exe, http_as, id_of, moved_host, moved_layout,
+    wait_until,
+};
 
-const NAMES: [&str; 7] = [
-    "federal",
-    "punjab",
-    "sindh",
-    "lahore",
-    "kasur",
-    "karachi-south",
-    "hyderabad",
-];
+/// Where this test's layout starts: the demo's nodes on 127.0.0.51-57.
+const BASE: u8 = 51;
 const KANNEL: &str = "127.0.0.58";
 const FAKESMSC: &str = "/usr/lib/kannel/test/fakesmsc";
 const KEY: &str = "test-callback-key-0123456789";
@@ -40,29 +36,11 @@ const RPO_LAHORE: &str = "923001110003";
 const IG_PUNJAB: &str = "923001110004";
 
 fn host_of(name: &str) -> String {
-    let i = NAMES.iter().position(|n| *n == name).unwrap();
-    format!("127.0.0.{}", 51 + i)
+    moved_host(BASE, name)
 }
 
 fn addr(name: &str) -> SocketAddr {
     format!("{}:8080", host_of(name)).parse().unwrap()
-}
-
-/// The demo layout, each node moved from 127.0.0.x to 127.0.0.(x + 49).
-fn layout() -> String {
-    let mut text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../topology/demo.toml"
-    ))
-    .unwrap();
-    for (i, _) in NAMES.iter().enumerate() {
-        text = text.replacen(
-            &format!("host = \"127.0.0.{}\"", 2 + i),
-            &format!("host = \"127.0.0.{}\"", 51 + i),
-            1,
-        );
-    }
-    text
 }
 
 /// One node's SMS settings: Kannel, short times, and the officials' directory (the same for every node).
@@ -416,7 +394,7 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
         (Some(tmp), path)
     };
     let layout_file = dir.as_path().join("layout.toml");
-    std::fs::write(&layout_file, layout()).unwrap();
+    std::fs::write(&layout_file, moved_layout(BASE)).unwrap();
     let data = dir.as_path().join("data");
     std::fs::create_dir_all(data.join("logs")).unwrap();
     // The demo sets every node up; the test starts the nodes it needs itself, with their SMS settings.
@@ -425,7 +403,7 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
         .arg(&layout_file)
         .arg("--data")
         .arg(&data);
-    for name in NAMES {
+    for name in DEMO {
         demo.args(["--skip", name]);
     }
     let _demo = Stopper(

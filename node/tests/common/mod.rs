@@ -87,6 +87,41 @@ pub fn demo_names() -> Vec<String> {
         .collect()
 }
 
+/// The demo layout's node names, in the order of their addresses (127.0.0.2 up).
+pub const DEMO: [&str; 7] = [
+    "federal",
+    "punjab",
+    "sindh",
+    "lahore",
+    "kasur",
+    "karachi-south",
+    "hyderabad",
+];
+
+/// The address of demo node `name` in the layout moved to start at 127.0.0.`base` ([`moved_layout`]).
+pub fn moved_host(base: u8, name: &str) -> String {
+    let i = DEMO.iter().position(|n| *n == name).unwrap();
+    format!("127.0.0.{}", usize::from(base) + i)
+}
+
+/// The demo layout with every node moved from 127.0.0.(2 + i) to 127.0.0.(`base` + i), so tests running at once
+/// do not share addresses.
+pub fn moved_layout(base: u8) -> String {
+    let mut text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../topology/demo.toml"
+    ))
+    .unwrap();
+    for (i, _) in DEMO.iter().enumerate() {
+        text = text.replacen(
+            &format!("host = \"127.0.0.{}\"", 2 + i),
+            &format!("host = \"127.0.0.{}\"", usize::from(base) + i),
+            1,
+        );
+    }
+    text
+}
+
 /// Runs `hifazat init` for a node of the demo topology.
 pub fn init(node: &str, data: &Path) -> std::process::Output {
     Command::new(exe())
