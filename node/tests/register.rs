@@ -10,10 +10,12 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{DEMO, Stopper, demo_tokens, exe, http_as, moved_host, moved_layout, wait_until};
+use common::{
+    DEMO, Stopper, demo_tokens, exe, http_as, moved_host, moved_layout, serve_logged, wait_until,
+};
 
 /// Where this test's layout starts: the demo's nodes on 127.0.0.41-47.
 const BASE: u8 = 41;
@@ -28,40 +30,14 @@ fn addr(name: &str) -> SocketAddr {
 
 /// Starts `hifazat serve` for one node of the demo's data, capturing its traffic and its log output.
 fn serve(data: &Path, name: &str) -> Stopper {
-    let logs = data.join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    let append = |file: String| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(logs.join(file))
-            .unwrap()
-    };
-    let (out, err) = (append(format!("{name}.out")), append(format!("{name}.err")));
-    let child: Child = Command::new(exe())
-        .args(["serve", "--data"])
-        .arg(data.join(name))
-        .arg("--capture")
-        .arg(data.join("wire").join(format!("{name}.wire")))
-        .env("RUST_LOG", "debug")
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .unwrap();
-    let node = Stopper(child);
-    assert!(
-        wait_until(Duration::from_secs(30), || http_as(
-            addr(name),
-            None,
-            "GET",
-            "/healthz",
-            ""
-        )
-        .is_ok_and(|(s, _)| s == 200))
-        .is_some(),
-        "{name} did not come up"
-    );
-    node
+    let wire = data.join("wire").join(format!("{name}.wire"));
+    serve_logged(
+        data,
+        name,
+        addr(name),
+        &["--capture".into(), wire.into()],
+        "debug",
+    )
 }
 
 /// Ends a node at once, as a crash would.

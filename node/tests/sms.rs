@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use common::{
     DEMO, Stopper, alert_body_in, demo_tokens, exe, http_as, id_of, moved_host, moved_layout,
-    wait_until,
+    serve_logged, wait_until,
 };
 
 /// Where this test's layout starts: the demo's nodes on 127.0.0.51-57.
@@ -268,40 +268,15 @@ fn text_in(dir: &Path, from: &str, text: &str, n: usize) {
 }
 
 fn serve(data: &Path, name: &str) -> Stopper {
-    let logs = data.join("logs");
-    let append = |file: String| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(logs.join(file))
-            .unwrap()
-    };
     let settings = data.join(format!("{name}-sms.toml"));
     std::fs::write(&settings, sms_toml(name)).unwrap();
-    let child = Command::new(exe())
-        .args(["serve", "--data"])
-        .arg(data.join(name))
-        .arg("--sms")
-        .arg(&settings)
-        .env("RUST_LOG", "info")
-        .stdout(append(format!("{name}.out")))
-        .stderr(append(format!("{name}.err")))
-        .spawn()
-        .unwrap();
-    let node = Stopper(child);
-    assert!(
-        wait_until(Duration::from_secs(30), || http_as(
-            addr(name),
-            None,
-            "GET",
-            "/healthz",
-            ""
-        )
-        .is_ok_and(|(s, _)| s == 200))
-        .is_some(),
-        "{name} did not come up"
-    );
-    node
+    serve_logged(
+        data,
+        name,
+        addr(name),
+        &["--sms".into(), settings.into()],
+        "info",
+    )
 }
 
 fn get(name: &str, token: &str, path: &str) -> serde_json::Value {

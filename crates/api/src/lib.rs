@@ -229,6 +229,46 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
+/// A page of a numbered sequence (register consultations, alarms and notifications; the SMS outbox), newest first.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeqQuery {
+    /// Items older than this sequence number (from `next`).
+    before: Option<u64>,
+    /// 1 to 200; 50 when not given.
+    limit: Option<usize>,
+}
+
+impl SeqQuery {
+    /// `before` and the page's size, checked.
+    fn checked(&self) -> Result<(Option<u64>, usize), ApiError> {
+        let limit = page_limit(self.limit)?;
+        if self.before == Some(0) {
+            return Err(ApiError::field("before", "is a sequence number, from 1"));
+        }
+        Ok((self.before, limit))
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct SeqPage<T> {
+    items: Vec<T>,
+    /// Pass as `before` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<u64>,
+}
+
+impl<T> SeqPage<T> {
+    /// A page of at most `limit` items, newest first, numbered by `seq`: a full page goes on below its last item.
+    fn new(items: Vec<T>, limit: usize, seq: fn(&T) -> u64) -> SeqPage<T> {
+        let next = match items.last() {
+            Some(last) if items.len() == limit && seq(last) > 1 => Some(seq(last)),
+            _ => None,
+        };
+        SeqPage { items, next }
+    }
+}
+
 /// A list's place filters (district, region, province), each checked against the topology.
 #[derive(Debug, Clone)]
 struct Places {

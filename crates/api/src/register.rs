@@ -21,9 +21,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use hifazat_engine::now_ms;
 
-use crate::AppState;
 use crate::caller::Who;
 use crate::error::{ApiError, responses};
+use crate::{AppState, SeqPage, SeqQuery};
 
 /// A CNIC, 13 digits with or without dashes.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -281,23 +281,6 @@ pub(crate) async fn search(
         .ok_or_else(|| ApiError::NotFound("no register entry has this CNIC".into()))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SeqQuery {
-    /// Items older than this sequence number (from `next`).
-    before: Option<u64>,
-    /// 1 to 200; 50 when not given.
-    limit: Option<usize>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct SeqPage<T> {
-    items: Vec<T>,
-    /// Pass as `before` for the next page; absent on the last.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<u64>,
-}
-
 /// Reads a page of a sequence (consultations, alarms, notifications): newest first, before a number, a limit.
 type PageRead<T> = fn(&Register, Option<u64>, usize) -> Result<Vec<T>, RegisterError>;
 
@@ -311,16 +294,9 @@ async fn seq_page<T: Send + 'static>(
     who.caller.may_keep_register()?;
     let register = here(state)?;
     let Query(query) = query?;
-    let limit = crate::page_limit(query.limit)?;
-    if query.before == Some(0) {
-        return Err(ApiError::field("before", "is a sequence number, from 1"));
-    }
-    let items = blocking(move || read(&register, query.before, limit)).await?;
-    let next = match items.last() {
-        Some(last) if items.len() == limit && seq(last) > 1 => Some(seq(last)),
-        _ => None,
-    };
-    Ok(Json(SeqPage { items, next }))
+    let (before, limit) = query.checked()?;
+    let items = blocking(move || read(&register, before, limit)).await?;
+    Ok(Json(SeqPage::new(items, limit, seq)))
 }
 
 /// `GET /api/v1/register/consultations`: every consultation, newest first: who, when, the channel, the CNIC's

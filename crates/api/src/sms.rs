@@ -14,9 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use hifazat_engine::now_ms;
 
-use crate::AppState;
 use crate::caller::Who;
 use crate::error::{ApiError, responses};
+use crate::{AppState, SeqPage, SeqQuery};
 
 fn here(state: &AppState) -> Result<Arc<Phone>, ApiError> {
     state
@@ -61,28 +61,11 @@ fn check_key(phone: &Phone, key: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct OutboxQuery {
-    /// Messages older than this id (from `next`).
-    before: Option<u64>,
-    /// 1 to 200; 50 when not given.
-    limit: Option<usize>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct OutboxPage {
-    items: Vec<Message>,
-    /// Pass as `before` for the next page; absent on the last.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<u64>,
-}
-
 /// `GET /api/v1/sms/outbox`: the messages this node sent or keeps, newest first, with where each stands. The text
 /// of a verification's reply is never kept.
-#[utoipa::path(get, path = "/api/v1/sms/outbox", tag = "sms", params(OutboxQuery),
+#[utoipa::path(get, path = "/api/v1/sms/outbox", tag = "sms", params(SeqQuery),
     responses(
-        (status = 200, description = "A page of messages", body = OutboxPage),
+        (status = 200, description = "A page of messages", body = SeqPage<Message>),
         responses::Malformed,
         responses::Unauthenticated,
         responses::Forbidden,
@@ -93,24 +76,17 @@ pub(crate) struct OutboxPage {
 pub(crate) async fn outbox(
     State(state): State<AppState>,
     who: Who,
-    query: Result<Query<OutboxQuery>, QueryRejection>,
-) -> Result<Json<OutboxPage>, ApiError> {
+    query: Result<Query<SeqQuery>, QueryRejection>,
+) -> Result<Json<SeqPage<Message>>, ApiError> {
     who.caller.may_read_outbox()?;
     let phone = here(&state)?;
     let Query(query) = query?;
-    let limit = crate::page_limit(query.limit)?;
-    if query.before == Some(0) {
-        return Err(ApiError::field("before", "is a message id, from 1"));
-    }
-    let items = tokio::task::spawn_blocking(move || phone.outbox().page(query.before, limit))
+    let (before, limit) = query.checked()?;
+    let items = tokio::task::spawn_blocking(move || phone.outbox().page(before, limit))
         .await
         .map_err(|_| ApiError::Internal)?
         .map_err(PhoneError::from)?;
-    let next = match items.last() {
-        Some(last) if items.len() == limit && last.id > 1 => Some(last.id),
-        _ => None,
-    };
-    Ok(Json(OutboxPage { items, next }))
+    Ok(Json(SeqPage::new(items, limit, |m| m.id)))
 }
 
 /// A text from the gateway, as Kannel's get-url passes it (`?key=…&id=%I&from=%p&to=%P&text=%a`).

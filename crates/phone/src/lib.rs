@@ -533,7 +533,7 @@ impl Phone {
     }
 }
 
-/// The record an outbox key names, for tests and tools.
+/// The outbox key of an official's notification: the alert, the office, the reason and the official.
 pub fn notification_key(
     record: RecordId,
     office: Office,

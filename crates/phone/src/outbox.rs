@@ -22,6 +22,10 @@ pub const OUTBOX_PAGE_MAX: usize = 500;
 
 const MESSAGES: u8 = 1;
 const KEYS: u8 = 2;
+/// The ids of queued messages, so retries read only those (not the whole outbox).
+const QUEUED: u8 = 3;
+/// Queued messages read at once by [`Outbox::queued`].
+const QUEUED_READ_MAX: usize = 10_000;
 
 /// What a message is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +220,7 @@ impl Outbox {
         };
         let mut batch = VaultBatch::default();
         batch.put(MESSAGES, &id.to_be_bytes(), &encode(&message));
+        batch.put(QUEUED, &id.to_be_bytes(), &[]);
         if let Some(key) = &out.key {
             batch.put(KEYS, key.as_bytes(), &id.to_be_bytes());
         }
@@ -291,6 +296,9 @@ impl Outbox {
         message.updated_ms = now_ms;
         let mut batch = VaultBatch::default();
         batch.put(MESSAGES, &id.to_be_bytes(), &encode(&message));
+        if message.state != State::Queued {
+            batch.remove(QUEUED, &id.to_be_bytes());
+        }
         self.vault.commit(batch)?;
         if message.state != State::Queued {
             inner.secret_texts.remove(&id);
@@ -298,27 +306,19 @@ impl Outbox {
         Ok(Some(message))
     }
 
-    /// Messages still queued, oldest first (at most `OUTBOX_PAGE_MAX` × 20).
+    /// Messages still queued, oldest first (at most `QUEUED_READ_MAX`), read through the queued ids.
     pub fn queued(&self) -> Result<Vec<Message>, OutboxError> {
         let mut out = Vec::new();
-        let mut from: Option<Vec<u8>> = None;
-        for _ in 0..20 {
-            let items = self
-                .vault
-                .scan(MESSAGES, from.as_deref(), OUTBOX_PAGE_MAX)?;
-            let Some((last, _)) = items.last() else { break };
-            let mut next = last.clone();
-            next.push(0);
-            for (_, v) in &items {
-                let m = decode(v)?;
-                if m.state == State::Queued {
-                    out.push(m);
-                }
+        for (k, _) in self.vault.scan(QUEUED, None, QUEUED_READ_MAX)? {
+            let id = u64::from_be_bytes(
+                k.try_into()
+                    .map_err(|_| OutboxError::Damaged("a queued id is not 8 bytes".into()))?,
+            );
+            if let Some(m) = self.get(id)?
+                && m.state == State::Queued
+            {
+                out.push(m);
             }
-            if items.len() < OUTBOX_PAGE_MAX {
-                break;
-            }
-            from = Some(next);
         }
         Ok(out)
     }

@@ -1,7 +1,8 @@
-//! A small durable key-value store of its own, apart from the node's replicated store, for the federal node's
-//! register. It knows nothing of what it keeps: its user encrypts every value before it comes here and picks
-//! keys that say nothing (ids, keyed hashes, sequence numbers). Keeping it in its own directory means no code
-//! that serves the replicated store (sync, catch-up, `log verify`) can ever read from it.
+//! A small durable key-value store of its own, apart from the node's replicated store: the federal node's
+//! register and every node's SMS outbox each open one. It knows nothing of what it keeps: the register encrypts
+//! every value before it comes here and picks keys that say nothing (ids, keyed hashes, sequence numbers). Keeping
+//! it in its own directory means no code that serves the replicated store (sync, catch-up, `log verify`) can ever
+//! read from it.
 //!
 //! Values are framed like the main store's (a version byte and a CRC-32); a value that fails its frame is an
 //! error, never data. [`Vault::commit`] applies a batch atomically and flushes it: when it returns, the batch

@@ -122,6 +122,46 @@ pub fn moved_layout(base: u8) -> String {
     text
 }
 
+/// Starts `hifazat serve` for node `name` of a demo's data directory, with `args` after `--data`, its output
+/// appended to `<data>/logs/<name>.out` and `.err` at log level `rust_log`, and waits until it answers at `addr`
+/// (at most 30 s).
+pub fn serve_logged(
+    data: &Path,
+    name: &str,
+    addr: SocketAddr,
+    args: &[std::ffi::OsString],
+    rust_log: &str,
+) -> Stopper {
+    let logs = data.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let append = |file: String| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logs.join(file))
+            .unwrap()
+    };
+    let child = Command::new(exe())
+        .args(["serve", "--data"])
+        .arg(data.join(name))
+        .args(args)
+        .env("RUST_LOG", rust_log)
+        .stdout(append(format!("{name}.out")))
+        .stderr(append(format!("{name}.err")))
+        .spawn()
+        .unwrap();
+    let node = Stopper(child);
+    assert!(
+        wait_until(Duration::from_secs(30), || http(
+            addr, "GET", "/healthz", ""
+        )
+        .is_ok_and(|(s, _)| s == 200))
+        .is_some(),
+        "{name} did not come up"
+    );
+    node
+}
+
 /// Runs `hifazat init` for a node of the demo topology.
 pub fn init(node: &str, data: &Path) -> std::process::Output {
     Command::new(exe())
