@@ -14,6 +14,13 @@ pub use chain::{ChainError, Evidence, EvidenceError, Head, check_next};
 pub use entry::{Author, Content, DecodeError, Entry, Hash, LogId, SIGNATURE_CONTEXT, Scope};
 pub use verify::{Signer, VerifiedEntry, Verifier, VerifyError};
 
+/// An entry's leaf in its log's RFC 6962 Merkle tree: the leaf hash of its 32-byte hash (the hash of its content,
+/// so the tree, like the chain, does not depend on which of several valid signatures an entry carries). Entry
+/// `seq` is leaf `seq − 1`.
+pub fn tree_leaf(entry_hash: &Hash) -> hifazat_merkle::Digest {
+    hifazat_merkle::leaf_hash(&entry_hash.0)
+}
+
 /// Why an entry in a sequence was refused: the rule it broke.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum Fault {

@@ -9,6 +9,9 @@
 //! Signatures are checked under the project's one signature rule (`hifazat_log::Verifier::verify_detached`), which
 //! accepts every signature RFC 8032 signing produces. Pure: no I/O.
 
+pub mod checkpoint;
+pub use checkpoint::{Checkpoint, CheckpointError, Cosigned, cosignature_key_id};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::SigningKey;

@@ -13,7 +13,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use hifazat_domain::RecordId;
-use hifazat_log::{Author, ChainError, Entry, Hash, Head, LogId, Scope, VerifiedEntry, check_next};
+use hifazat_log::{
+    Author, ChainError, Entry, Hash, Head, LogId, Scope, VerifiedEntry, check_next, tree_leaf,
+};
+use hifazat_merkle::{Digest, Frontier, Nodes};
 use thiserror::Error;
 
 pub mod vault;
@@ -30,6 +33,7 @@ const EVIDENCE: u8 = b'V';
 const META: u8 = b'M';
 const SUMMARY: u8 = b'S';
 const TRACKING: u8 = b'T';
+const TREE: u8 = b'N';
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -114,6 +118,11 @@ fn summary_key(kind: u8, record: &RecordId) -> Vec<u8> {
     key(SUMMARY, &[&[kind], &record.0])
 }
 
+/// A complete subtree of a log's Merkle tree: `level` (leaves are 0), then its index at that level.
+fn tree_key(log: &Hash, level: u8, index: u64) -> Vec<u8> {
+    key(TREE, &[&log.0, &[level], &index.to_be_bytes()])
+}
+
 fn tracking_key(code: &str) -> Vec<u8> {
     key(TRACKING, &[code.as_bytes()])
 }
@@ -178,6 +187,8 @@ pub struct WriteBatch {
     /// Entries added to this batch, by (log id, seq): sled cannot read a batch back, and a later entry at a
     /// position behind the head must be compared with what is here as well as with what is on disk.
     entries: HashMap<(Hash, u64), Vec<u8>>,
+    /// The right edge of each log's Merkle tree as this batch leaves it.
+    frontiers: HashMap<Hash, Frontier>,
 }
 
 impl WriteBatch {
@@ -231,6 +242,12 @@ impl Store {
                     key: hex::encode(head_key(&digest)),
                     reason: "head does not match the entries stored".into(),
                 });
+            }
+            if store
+                .get(&tree_key(&digest, 0, head.head.seq - 1))?
+                .is_none()
+            {
+                store.build_tree(&head)?;
             }
         }
         Ok(store)
@@ -372,6 +389,7 @@ impl Store {
             batch: sled::Batch::default(),
             heads: HashMap::new(),
             entries: HashMap::new(),
+            frontiers: HashMap::new(),
         }
     }
 
@@ -435,9 +453,56 @@ impl Store {
         batch
             .batch
             .insert(head_key(&digest), frame(&encode_head(&new_head)));
+        let frontier = match batch.frontiers.entry(digest) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let size = head.as_ref().map_or(0, |h| h.head.seq);
+                v.insert(Frontier::of(&self.tree(digest), size)?)
+            }
+        };
+        for (level, index, hash) in frontier.push(tree_leaf(&entry.hash())) {
+            batch
+                .batch
+                .insert(tree_key(&digest, level, index), frame(&hash));
+        }
         batch.heads.insert(digest, new_head);
         batch.entries.insert((digest, seq), entry.bytes().to_vec());
         Ok(())
+    }
+
+    /// A log's Merkle tree as stored: every complete subtree of the entries applied so far.
+    pub fn tree(&self, log: Hash) -> LogTree<'_> {
+        LogTree { store: self, log }
+    }
+
+    /// Writes the Merkle tree of a log whose entries were stored without one (a store from before trees were
+    /// kept), from its entries. Returns how many entries it read.
+    fn build_tree(&self, head: &StoredHead) -> Result<u64, StoreError> {
+        let digest = head.log.digest();
+        let mut frontier = Frontier::new();
+        let mut batch = self.batch();
+        let mut seq = 1;
+        while seq <= head.head.seq {
+            let chunk = self.entries(&digest, seq, 4096)?;
+            if chunk.is_empty() {
+                break;
+            }
+            for bytes in &chunk {
+                let entry = Entry::decode(bytes).map_err(|e| StoreError::Corrupt {
+                    key: hex::encode(entry_key(&digest, seq)),
+                    reason: e.to_string(),
+                })?;
+                for (level, index, hash) in frontier.push(tree_leaf(&entry.hash())) {
+                    batch
+                        .batch
+                        .insert(tree_key(&digest, level, index), frame(&hash));
+                }
+                seq += 1;
+            }
+            self.apply(std::mem::replace(&mut batch, self.batch()))?;
+        }
+        self.flush()?;
+        Ok(seq - 1)
     }
 
     /// Adds or replaces a record's entry in the record index.
@@ -551,6 +616,16 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a log's Merkle tree, as a store written before trees were kept would lack it: only for tests.
+    #[doc(hidden)]
+    pub fn drop_tree_for_test(&self, log: &Hash) -> Result<(), StoreError> {
+        for item in self.db.scan_prefix(key(TREE, &[&log.0])) {
+            self.db.remove(item?.0)?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Replaces a stored entry with other bytes, framed with a valid checksum (so only the entry's own checks
     /// can catch it), or removes it when `bytes` is `None`: only for tests that tamper with a store on purpose.
     #[doc(hidden)]
@@ -566,6 +641,29 @@ impl Store {
         };
         self.db.flush()?;
         Ok(())
+    }
+}
+
+/// A log's Merkle tree in the store (see [`Store::tree`]). A subtree that is not stored is reported as corrupt:
+/// every complete subtree of every applied entry is written in the entry's own batch.
+#[derive(Debug, Clone, Copy)]
+pub struct LogTree<'a> {
+    store: &'a Store,
+    log: Hash,
+}
+
+impl Nodes for LogTree<'_> {
+    type Error = StoreError;
+    fn node(&self, level: u8, index: u64) -> Result<Digest, StoreError> {
+        let key = tree_key(&self.log, level, index);
+        let value = self.store.get(&key)?.ok_or_else(|| StoreError::Corrupt {
+            key: hex::encode(&key),
+            reason: "Merkle tree node is not stored".into(),
+        })?;
+        value.try_into().map_err(|_| StoreError::Corrupt {
+            key: hex::encode(&key),
+            reason: "Merkle tree node is not 32 bytes".into(),
+        })
     }
 }
 

@@ -222,3 +222,59 @@ fn a_conflict_inside_one_batch_is_caught() {
         other => panic!("expected a conflict, got {other:?}"),
     }
 }
+
+#[test]
+fn every_log_keeps_its_merkle_tree_for_every_past_size() {
+    use hifazat_merkle::{MemoryTree, Nodes, consistency_proof, inclusion_proof, root};
+    let dir = tempfile::tempdir().unwrap();
+    let entries = chain(3, 77, 3);
+    let digest = entries[0].content.log.digest();
+    let mut memory = MemoryTree::new();
+    let mut roots = vec![root(&memory, 0).unwrap()];
+    {
+        let store = Store::open(dir.path()).unwrap();
+        // Batches of uneven sizes, so subtrees are finished both inside a batch and across batches.
+        let mut rest = entries.as_slice();
+        for take in [1, 2, 5, 1, 13, 8, 30, 17] {
+            let (group, tail) = rest.split_at(take);
+            let mut batch = store.batch();
+            for e in group {
+                store.append(&mut batch, e, None).unwrap();
+                memory.push(hifazat_log::tree_leaf(&e.hash()));
+                roots.push(memory.root());
+            }
+            store.commit(batch).unwrap();
+            rest = tail;
+        }
+        assert!(rest.is_empty());
+    }
+    let check = |store: &Store| {
+        let tree = store.tree(digest);
+        for (size, want) in roots.iter().enumerate() {
+            assert_eq!(
+                root(&tree, size as u64).unwrap(),
+                *want,
+                "root of size {size}"
+            );
+        }
+        for (size, index) in [(77, 0), (77, 76), (40, 13), (1, 0)] {
+            assert_eq!(
+                inclusion_proof(&tree, index, size).unwrap(),
+                inclusion_proof(&memory, index, size).unwrap()
+            );
+        }
+        assert_eq!(
+            consistency_proof(&tree, 13, 77).unwrap(),
+            consistency_proof(&memory, 13, 77).unwrap()
+        );
+        assert!(tree.node(0, 77).is_err(), "no leaf past the head");
+    };
+    let store = Store::open(dir.path()).unwrap();
+    check(&store);
+    // A store without trees (written before they were kept) gets them back from its entries when it opens.
+    store.drop_tree_for_test(&digest).unwrap();
+    assert!(store.tree(digest).node(0, 0).is_err());
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    check(&store);
+}
