@@ -572,6 +572,10 @@ async fn serve(
     if let Some(register) = &register {
         tokio::spawn(register::take_notices(engine.clone(), register.clone()));
     }
+    tokio::spawn(sign_checkpoints(
+        engine.clone(),
+        SignerKey::new(&name, seed)?,
+    ));
     let phone = hifazat_phone::Phone::open(
         &data.join("sms"),
         engine.clone(),
@@ -605,6 +609,26 @@ async fn serve(
     })
     .await?;
     Ok(())
+}
+
+/// Signs a checkpoint of each of this node's logs that grew, every `CHECKPOINT_EVERY_MS`, and keeps it (on disk)
+/// for `GET /api/v1/logs/{log}/checkpoint`, record histories and audit bundles.
+async fn sign_checkpoints(engine: Engine, key: SignerKey) {
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(
+        hifazat_limits::CHECKPOINT_EVERY_MS,
+    ));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match engine.sign_checkpoints(&key).await {
+            Ok(signed) => {
+                for (log, note) in signed {
+                    tracing::debug!(log = %log, note = %note.encode().lines().nth(1).unwrap_or(""), "checkpoint signed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "signing checkpoints failed"),
+        }
+    }
 }
 
 fn user_command(command: UserCommand) -> anyhow::Result<()> {

@@ -374,6 +374,36 @@ impl Caller {
         }
     }
 
+    /// Reading logs' checkpoints and proofs (sizes and hashes, nothing of a record): any official.
+    pub fn may_audit_logs(&self) -> Result<(), Denied> {
+        match self {
+            Caller::Public => deny("checkpoints and proofs are for officials"),
+            Caller::User { .. } => Ok(()),
+        }
+    }
+
+    /// Reading a record's history (who changed it, when, signed by which node): auditors, and those who see the
+    /// record's restricted part (for an alert last seen in `district`) or its district's cases.
+    pub fn may_read_history(
+        &self,
+        topology: &Topology,
+        district: &str,
+        is_case: bool,
+    ) -> Result<(), Denied> {
+        let sees = if is_case {
+            self.sees_cases(topology, district)
+        } else {
+            self.sees_alert_restricted(topology, district)
+        };
+        match self {
+            Caller::Public => deny("a record's history is for officials"),
+            _ if sees || self.role() == Some(Role::Auditor) => Ok(()),
+            Caller::User { role, area, .. } => deny(format!(
+                "a {role} of {area} does not see this record's history (district {district})"
+            )),
+        }
+    }
+
     /// Reading the node's peers and sync state: any official.
     pub fn may_see_peers(&self) -> Result<(), Denied> {
         match self {

@@ -14,6 +14,7 @@
 //! gateway's incoming texts and delivery reports; see `sms`); the OpenAPI document (derived from the handlers' annotations, see `openapi`); metrics.
 
 mod alerts;
+mod audit;
 mod caller;
 mod cap;
 mod cases;
@@ -169,6 +170,11 @@ impl Api {
             .route("/sms/incoming", get(sms::incoming))
             .route("/sms/dlr", get(sms::report))
             .route("/peers", get(peers::peers))
+            .route("/logs", get(audit::logs))
+            .route("/logs/{log}/checkpoint", get(audit::checkpoint))
+            .route("/logs/{log}/inclusion", get(audit::inclusion))
+            .route("/logs/{log}/consistency", get(audit::consistency))
+            .route("/records/{id}/history", get(audit::history))
             .route("/openapi.json", get(openapi::document))
             .route_layer(track.clone());
         Router::new()

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::{alerts, cap, cases, live, metrics, peers, register, sms, stats};
+use crate::{alerts, audit, cap, cases, live, metrics, peers, register, sms, stats};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,6 +52,11 @@ use crate::{alerts, cap, cases, live, metrics, peers, register, sms, stats};
         sms::incoming,
         sms::report,
         peers::peers,
+        audit::logs,
+        audit::checkpoint,
+        audit::inclusion,
+        audit::consistency,
+        audit::history,
         document,
         metrics::metrics,
     ),
@@ -68,6 +73,8 @@ use crate::{alerts, cap, cases, live, metrics, peers, register, sms, stats};
             consultations, alarms; notifications from the police of any node"),
         (name = "sms", description = "The node's SMS outbox, and the addresses its SMS gateway calls"),
         (name = "node", description = "The node itself"),
+        (name = "audit", description = "Logs' Merkle trees, signed checkpoints, inclusion and consistency proofs, \
+            records' histories"),
     )
 )]
 pub(crate) struct Doc;

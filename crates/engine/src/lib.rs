@@ -11,6 +11,7 @@
 //! so it can forward them without waiting for this node's disk. A
 //! failed store write or flush ends the process: it restarts and recovers from disk.
 
+mod audit;
 mod summary;
 mod verify;
 
@@ -32,6 +33,7 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
+pub use audit::{AuditError, TreeHead, origin};
 use summary::Summary;
 pub use summary::{AlertSummary, CaseSummary, Page};
 pub use verify::{LogReport, VerifyReport, verify_store};

@@ -45,6 +45,8 @@ pub const ENGINE_QUEUE_MAX: usize = 1_024;
 
 /// Largest signed note (text and signatures), in bytes: a national topology is about 40 KB.
 pub const NOTE_BYTES_MAX: usize = 1 << 20;
+/// How often a node signs a checkpoint of each of its own logs that grew (milliseconds).
+pub const CHECKPOINT_EVERY_MS: u64 = 5_000;
 /// Most signature lines a signed note may carry (c2sp.org/signed-note asks verifiers to accept at least 16).
 pub const NOTE_SIGNATURES_MAX: usize = 16;
 /// Longest key name in a signed note, in bytes.

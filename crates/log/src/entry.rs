@@ -379,4 +379,9 @@ impl Entry {
     pub fn hash(&self) -> Hash {
         self.hash
     }
+
+    /// The author's signature (over the context string and the content bytes).
+    pub fn signature(&self) -> &[u8] {
+        &self.bytes[self.bytes.len() - SIGNATURE_BYTES..]
+    }
 }

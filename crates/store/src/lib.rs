@@ -299,6 +299,15 @@ impl Store {
 
     /// The automerge change of every stored entry for `record`.
     pub fn record_changes(&self, record: &RecordId) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .record_entries(record)?
+            .into_iter()
+            .map(|e| e.content.payload)
+            .collect())
+    }
+
+    /// Every stored entry for `record`, decoded, in index order (by log, then sequence number).
+    pub fn record_entries(&self, record: &RecordId) -> Result<Vec<Entry>, StoreError> {
         let prefix = key(RECORD_ENTRY, &[&record.0]);
         let mut out = Vec::new();
         for item in self.db.scan_prefix(&prefix) {
@@ -313,7 +322,7 @@ impl Store {
                 key: hex::encode(entry_key(&log, seq)),
                 reason: e.to_string(),
             })?;
-            out.push(entry.content.payload);
+            out.push(entry);
         }
         Ok(out)
     }

@@ -1,0 +1,396 @@
+//! What auditors read: each log's tree head and signed checkpoint, inclusion and consistency proofs (RFC 6962,
+//! hashes in hex), and a record's history with each change's author, time, signer and proof (officials only).
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use hifazat_engine::{AuditError, TreeHead};
+use hifazat_log::{Entry, Hash, LogId};
+use hifazat_merkle::Digest;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::caller::Who;
+use crate::error::{ApiError, responses};
+use crate::{AppState, record_id};
+
+impl From<AuditError> for ApiError {
+    fn from(e: AuditError) -> ApiError {
+        match e {
+            AuditError::NoLog(log) => ApiError::NotFound(format!("no log {log} here")),
+            AuditError::Range(reason) => ApiError::field("size", reason),
+            AuditError::Engine(e) => e.into(),
+        }
+    }
+}
+
+fn log_id(text: &str) -> Result<Hash, ApiError> {
+    let bytes = hex::decode(text)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok());
+    bytes
+        .map(Hash)
+        .ok_or_else(|| ApiError::field("log", "is a log id: 64 hexadecimal digits"))
+}
+
+fn hexes(proof: &[Digest]) -> Vec<String> {
+    proof.iter().map(hex::encode).collect()
+}
+
+/// A log as this node holds it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LogJson {
+    /// The log's id (SHA-256 of author and scope), 64 hex digits.
+    log: String,
+    /// The author's ed25519 public key, hex.
+    author: String,
+    /// The author's node name in the topology, when it is a member.
+    node: Option<String>,
+    scope: String,
+    /// Entries held: the size of the log's Merkle tree.
+    size: u64,
+    /// The RFC 6962 root of those entries, hex.
+    root: String,
+    /// The hash of the last entry, hex.
+    head: String,
+}
+
+impl LogJson {
+    fn of(head: TreeHead, state: &AppState) -> LogJson {
+        LogJson {
+            log: head.log.digest().to_hex(),
+            author: head.log.author.to_string(),
+            node: state
+                .engine
+                .topology()
+                .member(&head.log.author.0)
+                .map(|n| n.name.clone()),
+            scope: head.log.scope.to_string(),
+            size: head.size,
+            root: hex::encode(head.root),
+            head: head.head.to_hex(),
+        }
+    }
+}
+
+/// The logs this node holds, with their tree heads.
+#[utoipa::path(get, path = "/api/v1/logs", tag = "audit",
+    responses(
+        (status = 200, description = "Every log held, by id", body = Vec<LogJson>),
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::Unavailable
+    ))]
+pub(crate) async fn logs(
+    State(state): State<AppState>,
+    who: Who,
+) -> Result<Json<Vec<LogJson>>, ApiError> {
+    who.official()?;
+    who.caller.may_audit_logs()?;
+    let mut heads = state.engine.tree_heads().await?;
+    heads.sort_by_key(|h| h.log.digest());
+    Ok(Json(
+        heads.into_iter().map(|h| LogJson::of(h, &state)).collect(),
+    ))
+}
+
+/// A log's tree head here and its newest signed checkpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CheckpointJson {
+    #[serde(flatten)]
+    log: LogJson,
+    /// The newest checkpoint this node keeps for the log (c2sp.org/tlog-checkpoint, a signed note), with any
+    /// cosignatures; absent when it has none yet.
+    checkpoint: Option<String>,
+}
+
+/// A log's tree head and newest signed checkpoint.
+#[utoipa::path(get, path = "/api/v1/logs/{log}/checkpoint", tag = "audit",
+    params(("log" = String, Path, description = "The log id, 64 hex digits")),
+    responses(
+        (status = 200, description = "The tree head and checkpoint", body = CheckpointJson),
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::Unavailable
+    ))]
+pub(crate) async fn checkpoint(
+    State(state): State<AppState>,
+    who: Who,
+    Path(log): Path<String>,
+) -> Result<Json<CheckpointJson>, ApiError> {
+    who.official()?;
+    who.caller.may_audit_logs()?;
+    let log = log_id(&log)?;
+    let head = state.engine.tree_head(log).await?;
+    let checkpoint = state.engine.checkpoint(log).await?;
+    Ok(Json(CheckpointJson {
+        log: LogJson::of(head, &state),
+        checkpoint,
+    }))
+}
+
+/// Which entry, in which tree.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InclusionQuery {
+    /// The entry's sequence number (leaf `seq − 1`).
+    seq: u64,
+    /// The tree size; the log's whole tree when left out.
+    size: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InclusionJson {
+    log: String,
+    seq: u64,
+    size: u64,
+    /// The entry's hash and its leaf hash (SHA-256 of 0x00 and the entry's hash), hex.
+    entry: String,
+    leaf: String,
+    /// The root of the tree of `size` entries, hex.
+    root: String,
+    /// The audit path, bottom up, hex.
+    proof: Vec<String>,
+}
+
+/// An entry's inclusion proof.
+#[utoipa::path(get, path = "/api/v1/logs/{log}/inclusion", tag = "audit",
+    params(("log" = String, Path, description = "The log id, 64 hex digits"), InclusionQuery),
+    responses(
+        (status = 200, description = "The inclusion proof", body = InclusionJson),
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::Unavailable
+    ))]
+pub(crate) async fn inclusion(
+    State(state): State<AppState>,
+    who: Who,
+    Path(log): Path<String>,
+    query: Result<Query<InclusionQuery>, QueryRejection>,
+) -> Result<Json<InclusionJson>, ApiError> {
+    who.official()?;
+    who.caller.may_audit_logs()?;
+    let log = log_id(&log)?;
+    let Query(q) = query?;
+    let head = state.engine.tree_head(log).await?;
+    let size = q.size.unwrap_or(head.size);
+    if q.seq == 0 || q.seq > size {
+        return Err(ApiError::field(
+            "seq",
+            format!("is 1 to the tree size ({size})"),
+        ));
+    }
+    let proof = state.engine.inclusion_proof(log, q.seq, size).await?;
+    let entry = state
+        .engine
+        .log_range(log, q.seq - 1, q.seq, usize::MAX)
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|b| Entry::decode(&b).ok())
+        .ok_or(ApiError::Internal)?;
+    let root = state.engine.tree_root(log, size).await?;
+    Ok(Json(InclusionJson {
+        log: log.to_hex(),
+        seq: q.seq,
+        size,
+        entry: entry.hash().to_hex(),
+        leaf: hex::encode(hifazat_log::tree_leaf(&entry.hash())),
+        root: hex::encode(root),
+        proof: hexes(&proof),
+    }))
+}
+
+/// Two tree sizes of one log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsistencyQuery {
+    first: u64,
+    /// The log's whole tree when left out.
+    second: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ConsistencyJson {
+    log: String,
+    first: u64,
+    second: u64,
+    first_root: String,
+    second_root: String,
+    /// The consistency proof (RFC 6962 PROOF), hex.
+    proof: Vec<String>,
+}
+
+/// A consistency proof between two sizes of a log's tree.
+#[utoipa::path(get, path = "/api/v1/logs/{log}/consistency", tag = "audit",
+    params(("log" = String, Path, description = "The log id, 64 hex digits"), ConsistencyQuery),
+    responses(
+        (status = 200, description = "The consistency proof", body = ConsistencyJson),
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::Unavailable
+    ))]
+pub(crate) async fn consistency(
+    State(state): State<AppState>,
+    who: Who,
+    Path(log): Path<String>,
+    query: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Result<Json<ConsistencyJson>, ApiError> {
+    who.official()?;
+    who.caller.may_audit_logs()?;
+    let log = log_id(&log)?;
+    let Query(q) = query?;
+    let head = state.engine.tree_head(log).await?;
+    let second = q.second.unwrap_or(head.size);
+    if second > head.size {
+        return Err(ApiError::field(
+            "second",
+            format!("is past the log's {} entries", head.size),
+        ));
+    }
+    if q.first > second {
+        return Err(ApiError::field(
+            "first",
+            format!("is 0 to second ({second})"),
+        ));
+    }
+    let proof = state.engine.consistency_proof(log, q.first, second).await?;
+    Ok(Json(ConsistencyJson {
+        log: log.to_hex(),
+        first: q.first,
+        second,
+        first_root: hex::encode(state.engine.tree_root(log, q.first).await?),
+        second_root: hex::encode(state.engine.tree_root(log, second).await?),
+        proof: hexes(&proof),
+    }))
+}
+
+/// One change of a record.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChangeJson {
+    /// The log the change was signed into: its id, scope and author.
+    log: String,
+    scope: String,
+    /// The signing node's public key (hex) and its name in the topology.
+    signer: String,
+    node: Option<String>,
+    /// The acting user (`role:name`), or the node itself (`system:…`).
+    actor: String,
+    /// When the author wrote it, ms since the Unix epoch (the author's claim, covered by its signature).
+    at_ms: u64,
+    seq: u64,
+    /// The entry's hash and its ed25519 signature, hex.
+    entry: String,
+    signature: String,
+    /// The entry's inclusion in its log's tree: against the newest signed checkpoint that covers it, else against
+    /// the tree as this node holds it.
+    proof: ProofJson,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ProofJson {
+    size: u64,
+    root: String,
+    path: Vec<String>,
+    /// The signed checkpoint (note text) the proof is against, when there is one.
+    checkpoint: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HistoryJson {
+    record: String,
+    /// `alert` or `case`.
+    kind: String,
+    /// Oldest first (by the author's time).
+    changes: Vec<ChangeJson>,
+}
+
+/// A record's full history: each change's author, time, signer and proof.
+#[utoipa::path(get, path = "/api/v1/records/{id}/history", tag = "audit",
+    params(("id" = String, Path, description = "The record id, 32 hex digits")),
+    responses(
+        (status = 200, description = "The record's changes", body = HistoryJson),
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::Unavailable
+    ))]
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Result<Json<HistoryJson>, ApiError> {
+    // Before the lookup, so the public cannot learn which records exist.
+    who.official()?;
+    let id = record_id(&id)?;
+    let topology = state.engine.topology();
+    let kind = match state.engine.alert(id).await {
+        Ok(alert) => {
+            let district = &alert.doc.intake.public.last_seen.district;
+            who.caller.may_read_history(topology, district, false)?;
+            "alert"
+        }
+        Err(hifazat_engine::EngineError::NotFound(_)) => {
+            let case = state.engine.case(id).await?;
+            who.caller
+                .may_read_history(topology, &case.doc.intake.district, true)?;
+            "case"
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let entries = state.engine.record_entries(id.0).await?;
+    let mut changes = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let c = &entry.content;
+        let digest = c.log.digest();
+        changes.push(ChangeJson {
+            log: digest.to_hex(),
+            scope: c.log.scope.to_string(),
+            signer: c.log.author.to_string(),
+            node: topology.member(&c.log.author.0).map(|n| n.name.clone()),
+            actor: c.actor.clone(),
+            at_ms: c.timestamp_ms,
+            seq: c.seq,
+            entry: entry.hash().to_hex(),
+            signature: hex::encode(entry.signature()),
+            proof: proof_for(&state, &c.log, c.seq).await?,
+        });
+    }
+    Ok(Json(HistoryJson {
+        record: id.to_string(),
+        kind: kind.into(),
+        changes,
+    }))
+}
+
+async fn proof_for(state: &AppState, log: &LogId, seq: u64) -> Result<ProofJson, ApiError> {
+    let digest = log.digest();
+    let checkpoint = state.engine.checkpoint(digest).await?;
+    let signed_size = checkpoint
+        .as_deref()
+        .and_then(|text| hifazat_note::Note::parse(text.as_bytes()).ok())
+        .and_then(|n| hifazat_note::Checkpoint::parse(n.text_unverified()).ok())
+        .map(|c| c.size);
+    let (size, checkpoint) = match signed_size {
+        Some(size) if size >= seq => (size, checkpoint),
+        _ => (state.engine.tree_head(digest).await?.size, None),
+    };
+    let path = state.engine.inclusion_proof(digest, seq, size).await?;
+    Ok(ProofJson {
+        size,
+        root: hex::encode(state.engine.tree_root(digest, size).await?),
+        path: hexes(&path),
+        checkpoint,
+    })
+}

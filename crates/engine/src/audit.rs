@@ -1,0 +1,257 @@
+//! What auditors read from a node: each log's Merkle tree head, inclusion and consistency proofs, the signed
+//! checkpoints of this node's own logs, and a record's history. Every read answers only after an engine barrier
+//! that follows it, so nothing that is not on disk is ever stated (a checkpoint over an entry lost in a crash would
+//! contradict the entry the node writes in its place).
+
+use hifazat_log::{Entry, Hash, LogId};
+use hifazat_merkle::{Digest, ProofError, consistency_proof, inclusion_proof, root};
+use hifazat_note::{Checkpoint, Note, SignerKey};
+use hifazat_store::{Store, StoreError, StoredHead};
+use thiserror::Error;
+
+use crate::{Engine, EngineError, Request};
+
+/// A log's tree as this node holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeHead {
+    pub log: LogId,
+    /// Entries held (the tree's size).
+    pub size: u64,
+    pub root: Digest,
+    /// The hash of the last entry.
+    pub head: Hash,
+}
+
+/// Why a proof was not given.
+#[derive(Debug, Error)]
+pub enum AuditError {
+    #[error("this node holds no log {0}")]
+    NoLog(Hash),
+    #[error("{0}")]
+    Range(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<StoreError> for AuditError {
+    fn from(e: StoreError) -> Self {
+        AuditError::Engine(e.into())
+    }
+}
+
+fn proof_error(e: ProofError<StoreError>) -> AuditError {
+    match e {
+        ProofError::Read(e) => e.into(),
+        other => AuditError::Range(other.to_string()),
+    }
+}
+
+/// The origin line of a log's checkpoints: `hifazat/log/<log id, 64 hex digits>`.
+pub fn origin(log: &Hash) -> String {
+    format!("hifazat/log/{}", log.to_hex())
+}
+
+/// The store key under which the newest signed checkpoint of a log is kept.
+fn checkpoint_meta(log: &Hash) -> String {
+    format!("checkpoint/{}", log.to_hex())
+}
+
+fn tree_head(store: &Store, head: StoredHead) -> Result<TreeHead, StoreError> {
+    let digest = head.log.digest();
+    Ok(TreeHead {
+        root: root(&store.tree(digest), head.head.seq)?,
+        size: head.head.seq,
+        head: head.head.hash,
+        log: head.log,
+    })
+}
+
+impl Engine {
+    /// Runs `f` on the blocking pool with the store, and answers once everything it could have seen is durable.
+    async fn read_durable<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, AuditError> + Send + 'static,
+    ) -> Result<T, AuditError> {
+        let store = self.local.store.clone();
+        let out = tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|_| AuditError::Engine(EngineError::Stopped))??;
+        self.call(|reply| Request::Barrier { reply }).await?;
+        Ok(out)
+    }
+
+    /// Every log's tree head.
+    pub async fn tree_heads(&self) -> Result<Vec<TreeHead>, AuditError> {
+        self.read_durable(|store| {
+            let heads = store.heads()?;
+            let mut out = Vec::with_capacity(heads.len());
+            for h in heads {
+                out.push(tree_head(store, h)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// One log's tree head.
+    pub async fn tree_head(&self, log: Hash) -> Result<TreeHead, AuditError> {
+        self.read_durable(move |store| {
+            let head = store.head(&log)?.ok_or(AuditError::NoLog(log))?;
+            Ok(tree_head(store, head)?)
+        })
+        .await
+    }
+
+    /// The root of the log's tree of its first `size` entries.
+    pub async fn tree_root(&self, log: Hash, size: u64) -> Result<Digest, AuditError> {
+        self.read_durable(move |store| {
+            let head = store.head(&log)?.ok_or(AuditError::NoLog(log))?;
+            if size > head.head.seq {
+                return Err(AuditError::Range(format!(
+                    "size {size} is past the log's {} entries",
+                    head.head.seq
+                )));
+            }
+            Ok(root(&store.tree(log), size)?)
+        })
+        .await
+    }
+
+    /// The inclusion proof of entry `seq` (leaf `seq − 1`) in the log's tree of `size` entries.
+    pub async fn inclusion_proof(
+        &self,
+        log: Hash,
+        seq: u64,
+        size: u64,
+    ) -> Result<Vec<Digest>, AuditError> {
+        self.read_durable(move |store| {
+            let head = store.head(&log)?.ok_or(AuditError::NoLog(log))?;
+            if size > head.head.seq {
+                return Err(AuditError::Range(format!(
+                    "size {size} is past the log's {} entries",
+                    head.head.seq
+                )));
+            }
+            if seq == 0 {
+                return Err(AuditError::Range("entries are numbered from 1".into()));
+            }
+            inclusion_proof(&store.tree(log), seq - 1, size).map_err(proof_error)
+        })
+        .await
+    }
+
+    /// The consistency proof between the log's trees of `first` and `second` entries.
+    pub async fn consistency_proof(
+        &self,
+        log: Hash,
+        first: u64,
+        second: u64,
+    ) -> Result<Vec<Digest>, AuditError> {
+        self.read_durable(move |store| {
+            let head = store.head(&log)?.ok_or(AuditError::NoLog(log))?;
+            if second > head.head.seq {
+                return Err(AuditError::Range(format!(
+                    "size {second} is past the log's {} entries",
+                    head.head.seq
+                )));
+            }
+            consistency_proof(&store.tree(log), first, second).map_err(proof_error)
+        })
+        .await
+    }
+
+    /// Every entry that changed `record`, ordered by the author's timestamp, then log and position.
+    pub async fn record_entries(&self, record: [u8; 16]) -> Result<Vec<Entry>, AuditError> {
+        self.read_durable(move |store| {
+            let mut entries = store.record_entries(&hifazat_domain::RecordId(record))?;
+            entries.sort_by(|a, b| {
+                (
+                    a.content.timestamp_ms,
+                    a.content.log.digest(),
+                    a.content.seq,
+                )
+                    .cmp(&(
+                        b.content.timestamp_ms,
+                        b.content.log.digest(),
+                        b.content.seq,
+                    ))
+            });
+            Ok(entries)
+        })
+        .await
+    }
+
+    /// The newest signed checkpoint this node keeps for a log (its own logs' checkpoints, and those it took in
+    /// from their authors), as note text.
+    pub async fn checkpoint(&self, log: Hash) -> Result<Option<String>, AuditError> {
+        let store = self.local.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let Some(bytes) = store.meta(&checkpoint_meta(&log))? else {
+                return Ok(None);
+            };
+            String::from_utf8(bytes).map(Some).map_err(|_| {
+                AuditError::Engine(EngineError::Store(StoreError::Corrupt {
+                    key: checkpoint_meta(&log),
+                    reason: "checkpoint is not UTF-8".into(),
+                }))
+            })
+        })
+        .await
+        .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+    }
+
+    /// Keeps a signed checkpoint of a log as its newest, durably, before returning.
+    pub async fn keep_checkpoint(&self, log: Hash, note: String) -> Result<(), AuditError> {
+        let store = self.local.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut batch = store.batch();
+            store.set_meta(&mut batch, &checkpoint_meta(&log), note.as_bytes());
+            store.commit(batch)?;
+            Ok(())
+        })
+        .await
+        .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+    }
+
+    /// Signs a checkpoint of each of this node's own logs that grew since its last one, keeps it (on disk) and
+    /// returns the new ones. `key` must be this node's key, named as the topology names the node.
+    pub async fn sign_checkpoints(
+        &self,
+        key: &SignerKey,
+    ) -> Result<Vec<(LogId, Note)>, AuditError> {
+        assert_eq!(
+            key.verifier().key.0,
+            self.local.author,
+            "checkpoints are signed with the node's own key"
+        );
+        let mut out = Vec::new();
+        for head in self.tree_heads().await? {
+            if head.log.author.0 != self.local.author {
+                continue;
+            }
+            let digest = head.log.digest();
+            let last = match self.checkpoint(digest).await? {
+                Some(text) => Note::parse(text.as_bytes())
+                    .ok()
+                    .and_then(|n| Checkpoint::parse(n.text_unverified()).ok())
+                    .map_or(0, |c| c.size),
+                None => 0,
+            };
+            if head.size <= last {
+                continue;
+            }
+            let checkpoint = Checkpoint {
+                origin: origin(&digest),
+                size: head.size,
+                root: head.root,
+                extensions: Vec::new(),
+            };
+            let note = checkpoint
+                .sign(key)
+                .map_err(|e| AuditError::Range(e.to_string()))?;
+            self.keep_checkpoint(digest, note.encode()).await?;
+            out.push((head.log, note));
+        }
+        Ok(out)
+    }
+}
