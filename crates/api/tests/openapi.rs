@@ -49,6 +49,8 @@ struct Known {
     alert: String,
     case: String,
     code: String,
+    /// A log the node holds (its id, hex).
+    log: String,
 }
 
 /// Makes values for schemas of the document, mostly well-formed, sometimes wild.
@@ -249,6 +251,8 @@ impl Gen<'_> {
     fn path_value(&mut self, name: &str) -> String {
         let known = if name == "code" {
             vec![self.known.code.clone(), self.known.code.to_lowercase()]
+        } else if name == "log" {
+            vec![self.known.log.clone(), self.known.log.to_uppercase()]
         } else {
             vec![self.known.alert.clone(), self.known.case.clone()]
         };
@@ -358,7 +362,9 @@ async fn known(n: &Node) -> Known {
             &case("PB-LHR", "police_station"),
         )
         .await;
+    let (_, logs) = n.call("ministry", "GET", "/api/v1/logs", "").await;
     Known {
+        log: logs[0]["log"].as_str().expect("a log").to_owned(),
         alert: a["id"].as_str().expect("an alert").to_owned(),
         case: c["id"].as_str().expect("a case").to_owned(),
         code: c["tracking_code"].as_str().expect("a code").to_owned(),
@@ -429,6 +435,11 @@ async fn the_document_covers_every_route_and_resolves() {
             ("GET", "/api/v1/sms/outbox"),
             ("GET", "/api/v1/sms/incoming"),
             ("GET", "/api/v1/sms/dlr"),
+            ("GET", "/api/v1/logs"),
+            ("GET", "/api/v1/logs/{log}/checkpoint"),
+            ("GET", "/api/v1/logs/{log}/inclusion"),
+            ("GET", "/api/v1/logs/{log}/consistency"),
+            ("GET", "/api/v1/records/{id}/history"),
         ]
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -443,7 +454,8 @@ async fn the_document_covers_every_route_and_resolves() {
         for (method, path, _) in operations(&doc) {
             let uri = path
                 .replace("{id}", &known.alert)
-                .replace("{code}", &known.code);
+                .replace("{code}", &known.code)
+                .replace("{log}", &known.log);
             let sent = Sent {
                 method: method.clone(),
                 uri,
@@ -495,7 +507,7 @@ async fn every_operation_survives_random_and_malformed_input() {
             for caller in callers {
                 for _ in 0..ROUNDS {
                     let mut uri = path.clone();
-                    for name in ["id", "code"] {
+                    for name in ["id", "code", "log"] {
                         let pattern = format!("{{{name}}}");
                         if uri.contains(&pattern) {
                             let value = g.path_value(name);

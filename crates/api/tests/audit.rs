@@ -1,0 +1,249 @@
+//! Auditors' routes: logs and their tree heads, signed checkpoints, inclusion and consistency proofs that verify
+//! with nothing but hashes and the node's public key, a record's history, and who may read what.
+
+use axum::http::StatusCode;
+use hifazat_merkle::{Digest, verify_consistency, verify_inclusion};
+use hifazat_note::{Checkpoint, Note, SignerKey};
+use serde_json::Value;
+
+mod common;
+
+use common::*;
+
+fn digest(v: &Value) -> Digest {
+    hex::decode(v.as_str().expect("a hex string"))
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+fn path(v: &Value) -> Vec<Digest> {
+    v.as_array().unwrap().iter().map(digest).collect()
+}
+
+async fn ok(n: &Node, who: &str, uri: &str) -> Value {
+    let (status, body) = n.call(who, "GET", uri, "").await;
+    assert_eq!(status, StatusCode::OK, "{who} {uri}: {body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_proofs_and_histories_verify_with_public_keys_only() {
+    within(async {
+        // The test topology names the test nodes' key for the federal node only, so that is where this runs.
+        let n = node("federal", (1000, 1000));
+        let (status, body) = n
+            .call(
+                "dpo",
+                "POST",
+                "/api/v1/alerts",
+                &alert("Ayesha", "PB-LHR", "police_station"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        for event in [r#"{"type":"validated"}"#, r#"{"type":"recovered"}"#] {
+            let (status, body) = n
+                .call(
+                    "station_officer",
+                    "POST",
+                    &format!("/api/v1/alerts/{id}/events"),
+                    event,
+                )
+                .await;
+            assert!(status.is_success(), "{body}");
+        }
+
+        let logs = ok(&n, "auditor", "/api/v1/logs").await;
+        let alerts = logs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["scope"] == "alerts")
+            .expect("the alerts log")
+            .clone();
+        assert_eq!(alerts["size"], 3);
+        assert_eq!(alerts["node"], "federal");
+        let log = alerts["log"].as_str().unwrap().to_owned();
+
+        // No checkpoint until the node signs one; then it verifies under the node's key and states the tree head.
+        let before = ok(&n, "dpo", &format!("/api/v1/logs/{log}/checkpoint")).await;
+        assert_eq!(before["checkpoint"], Value::Null);
+        let key = SignerKey::new("federal", node_key().to_bytes()).unwrap();
+        let signed = n.engine.sign_checkpoints(&key).await.unwrap();
+        assert_eq!(signed.len(), 1, "one log of its own grew");
+        assert!(
+            n.engine.sign_checkpoints(&key).await.unwrap().is_empty(),
+            "nothing grew since"
+        );
+        let cp = ok(&n, "dpo", &format!("/api/v1/logs/{log}/checkpoint")).await;
+        let note = Note::parse(cp["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
+        let checkpoint = Checkpoint::open(&note, &key.verifier()).unwrap();
+        assert_eq!(checkpoint.size, 3);
+        assert_eq!(checkpoint.root, digest(&cp["root"]));
+        assert_eq!(checkpoint.origin, format!("hifazat/log/{log}"));
+
+        // Inclusion of each entry, and consistency of every earlier size with the checkpoint.
+        for seq in 1..=3u64 {
+            let p = ok(&n, "ig", &format!("/api/v1/logs/{log}/inclusion?seq={seq}")).await;
+            assert_eq!(digest(&p["root"]), checkpoint.root);
+            assert_eq!(
+                verify_inclusion(
+                    &digest(&p["leaf"]),
+                    seq - 1,
+                    3,
+                    &path(&p["proof"]),
+                    &checkpoint.root
+                ),
+                Ok(())
+            );
+            let c = ok(
+                &n,
+                "ig",
+                &format!("/api/v1/logs/{log}/consistency?first={seq}"),
+            )
+            .await;
+            assert_eq!(
+                verify_consistency(
+                    seq,
+                    3,
+                    &digest(&c["first_root"]),
+                    &checkpoint.root,
+                    &path(&c["proof"])
+                ),
+                Ok(())
+            );
+        }
+
+        // The history: three changes, oldest first, each with its signer, actor and a proof against the checkpoint.
+        let h = ok(&n, "auditor", &format!("/api/v1/records/{id}/history")).await;
+        assert_eq!(h["kind"], "alert");
+        let changes = h["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 3);
+        let actors: Vec<&str> = changes
+            .iter()
+            .map(|c| c["actor"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actors,
+            [
+                "dpo:dpo",
+                "station_officer:station_officer",
+                "station_officer:station_officer"
+            ]
+        );
+        for (i, c) in changes.iter().enumerate() {
+            assert_eq!(c["seq"], i as u64 + 1);
+            assert_eq!(c["node"], "federal");
+            assert_eq!(
+                c["signer"],
+                hex::encode(node_key().verifying_key().to_bytes())
+            );
+            let proof = &c["proof"];
+            assert_eq!(proof["size"], 3);
+            assert!(proof["checkpoint"].is_string());
+            let entry: Digest = digest(&c["entry"]);
+            let leaf = hifazat_merkle::leaf_hash(&entry);
+            assert_eq!(
+                verify_inclusion(&leaf, i as u64, 3, &path(&proof["path"]), &checkpoint.root),
+                Ok(())
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_may_read_and_what_bad_input_gets() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        // An alert last seen in Kasur: Lahore's DPO does not see its restricted part, so not its history either.
+        let (_, body) = n
+            .call(
+                "dpo",
+                "POST",
+                "/api/v1/alerts",
+                &alert("Bilal", "PB-KSR", "police_station"),
+            )
+            .await;
+        let id = body["id"].as_str().unwrap().to_owned();
+        let history = format!("/api/v1/records/{id}/history");
+        for (who, want) in [
+            ("public", StatusCode::UNAUTHORIZED),
+            ("dpo", StatusCode::FORBIDDEN),
+            ("station_officer", StatusCode::FORBIDDEN),
+            ("rpo", StatusCode::OK),
+            ("ig", StatusCode::OK),
+            ("ministry", StatusCode::OK),
+            ("auditor", StatusCode::OK),
+        ] {
+            let (status, body) = n.call(who, "GET", &history, "").await;
+            assert_eq!(status, want, "{who}: {body}");
+        }
+        let (status, _) = n.call("public", "GET", "/api/v1/logs", "").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        let logs = ok(&n, "dpo", "/api/v1/logs").await;
+        let log = logs[0]["log"].as_str().unwrap().to_owned();
+        let unknown = "ab".repeat(32);
+        for (uri, want, field) in [
+            (
+                format!("/api/v1/logs/xyz/checkpoint"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("log"),
+            ),
+            (
+                format!("/api/v1/logs/{unknown}/checkpoint"),
+                StatusCode::NOT_FOUND,
+                None,
+            ),
+            (
+                format!("/api/v1/logs/{log}/inclusion?seq=0"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("seq"),
+            ),
+            (
+                format!("/api/v1/logs/{log}/inclusion?seq=2"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("seq"),
+            ),
+            (
+                format!("/api/v1/logs/{log}/inclusion?seq=1&size=9"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("size"),
+            ),
+            (
+                format!("/api/v1/logs/{log}/inclusion"),
+                StatusCode::BAD_REQUEST,
+                None,
+            ),
+            (
+                format!("/api/v1/logs/{log}/consistency?first=2&second=1"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("first"),
+            ),
+            (
+                format!("/api/v1/logs/{log}/consistency?first=0&second=5"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("second"),
+            ),
+            (
+                format!("/api/v1/records/nothex/history"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("id"),
+            ),
+            (
+                format!("/api/v1/records/{}/history", "0".repeat(32)),
+                StatusCode::NOT_FOUND,
+                None,
+            ),
+        ] {
+            let (status, body) = n.call("auditor", "GET", &uri, "").await;
+            assert_eq!(status, want, "{uri}: {body}");
+            if let Some(field) = field {
+                assert_eq!(body["fields"][0]["field"], field, "{uri}: {body}");
+            }
+        }
+    })
+    .await;
+}
