@@ -93,6 +93,11 @@ enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Audit bundles: a node's signed history in one file, checked offline with public keys alone.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// The signed topology: the federal root key, and signing and checking membership documents.
     Topology {
         #[command(subcommand)]
@@ -209,6 +214,32 @@ enum LogCommand {
     Verify {
         #[arg(long)]
         data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Writes a stopped node's signed history to one file: the federal root key, the signed topology, every log
+    /// with its newest signed checkpoint (and cosignatures), a consistency proof from it to the log's head, every
+    /// entry, and any evidence of equivocation the node holds. Shows progress; the node must not be running.
+    Export {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Checks a bundle offline: the topology under the root key, every signature (in batches), chain link,
+    /// checkpoint, cosignature and proof. Prints what was verified, who changed which record when, and any
+    /// evidence of misbehaviour; exits with status 1 on any failure, naming the record, log, entry and rule.
+    Verify {
+        bundle: PathBuf,
+        /// The federal root's verifier key (a file holding it, e.g. a node's root.pub). Without it the bundle's
+        /// own root key is used, and the report warns.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Only the summary: leave out the list of changes by record.
+        #[arg(long)]
+        summary: bool,
     },
 }
 
@@ -681,6 +712,107 @@ fn user_command(command: UserCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Progress on standard error, at most a few times a second.
+struct Progress {
+    what: &'static str,
+    shown: std::time::Instant,
+}
+
+impl Progress {
+    fn new(what: &'static str) -> Progress {
+        Progress {
+            what,
+            shown: std::time::Instant::now(),
+        }
+    }
+
+    fn show(&mut self, done: u64, total: u64) {
+        if self.shown.elapsed() >= std::time::Duration::from_millis(250) || done == total {
+            let percent = (done * 100).checked_div(total).unwrap_or(100);
+            eprint!("\r{}: {done}/{total} ({percent}%)", self.what);
+            self.shown = std::time::Instant::now();
+        }
+    }
+}
+
+fn audit_command(command: AuditCommand) -> anyhow::Result<bool> {
+    match command {
+        AuditCommand::Export { data, out } => {
+            if !data.join("node.toml").exists() {
+                bail!(
+                    "{} is not a node directory (run `hifazat init` first)",
+                    data.display()
+                );
+            }
+            let signed = std::fs::read(data.join(SIGNED_TOPOLOGY)).with_context(|| {
+                format!(
+                    "{} has no signed topology installed: without one an auditor cannot tie keys to nodes",
+                    data.display()
+                )
+            })?;
+            let root = std::fs::read_to_string(data.join(ROOT_KEY)).context("reading root.pub")?;
+            let store = Store::open(&data.join("store"))
+                .context("opening the store (is the node still running? stop it first)")?;
+            // Written beside the target and renamed when complete, so a crash leaves no half bundle behind.
+            let partial = out.with_extension("partial");
+            let file = std::fs::File::create(&partial)
+                .with_context(|| format!("creating {}", partial.display()))?;
+            let mut progress = Progress::new("entries written");
+            let (file, summary) = hifazat_audit::export(
+                &store,
+                &root,
+                &signed,
+                std::io::BufWriter::new(file),
+                &mut |done, total| progress.show(done, total),
+            )?;
+            file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            std::fs::rename(&partial, &out)?;
+            eprintln!();
+            println!(
+                "wrote {}: {} logs, {} entries, {} checkpoints, {} evidence, {} bytes",
+                out.display(),
+                summary.logs,
+                summary.entries,
+                summary.checkpoints,
+                summary.evidence,
+                summary.bytes
+            );
+            Ok(true)
+        }
+        AuditCommand::Verify {
+            bundle,
+            root,
+            summary,
+        } => {
+            let root = match root {
+                Some(path) => Some(VerifierKey::parse(
+                    &std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                )?),
+                None => None,
+            };
+            let file = std::fs::File::open(&bundle)
+                .with_context(|| format!("opening {}", bundle.display()))?;
+            let total = file.metadata()?.len();
+            let mut progress = Progress::new("bytes checked");
+            let report = hifazat_audit::verify(
+                std::io::BufReader::with_capacity(1 << 20, file),
+                root.as_ref(),
+                &mut |done| progress.show(done, total),
+            );
+            eprintln!();
+            print!("{report}");
+            if !summary {
+                println!(
+                    "changes by record (time in ms since the Unix epoch, node, actor, log#entry):"
+                );
+                report.write_history(&mut std::io::stdout().lock())?;
+            }
+            Ok(report.ok())
+        }
+    }
+}
+
 fn log_verify(data: &Path) -> anyhow::Result<bool> {
     if !data.join("node.toml").exists() {
         bail!(
@@ -961,6 +1093,13 @@ fn main() -> anyhow::Result<()> {
             command: LogCommand::Verify { data },
         } => {
             if log_verify(&data)? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+        Command::Audit { command } => {
+            if audit_command(command)? {
                 Ok(())
             } else {
                 std::process::exit(1)

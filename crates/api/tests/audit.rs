@@ -188,7 +188,7 @@ async fn who_may_read_and_what_bad_input_gets() {
         let unknown = "ab".repeat(32);
         for (uri, want, field) in [
             (
-                format!("/api/v1/logs/xyz/checkpoint"),
+                "/api/v1/logs/xyz/checkpoint".to_owned(),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some("log"),
             ),
@@ -228,7 +228,7 @@ async fn who_may_read_and_what_bad_input_gets() {
                 Some("second"),
             ),
             (
-                format!("/api/v1/records/nothex/history"),
+                "/api/v1/records/nothex/history".to_owned(),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some("id"),
             ),

@@ -46,16 +46,6 @@ fn proof_error(e: ProofError<StoreError>) -> AuditError {
     }
 }
 
-/// The origin line of a log's checkpoints: `hifazat/log/<log id, 64 hex digits>`.
-pub fn origin(log: &Hash) -> String {
-    format!("hifazat/log/{}", log.to_hex())
-}
-
-/// The store key under which the newest signed checkpoint of a log is kept.
-fn checkpoint_meta(log: &Hash) -> String {
-    format!("checkpoint/{}", log.to_hex())
-}
-
 fn tree_head(store: &Store, head: StoredHead) -> Result<TreeHead, StoreError> {
     let digest = head.log.digest();
     Ok(TreeHead {
@@ -185,19 +175,9 @@ impl Engine {
     /// from their authors), as note text.
     pub async fn checkpoint(&self, log: Hash) -> Result<Option<String>, AuditError> {
         let store = self.local.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let Some(bytes) = store.meta(&checkpoint_meta(&log))? else {
-                return Ok(None);
-            };
-            String::from_utf8(bytes).map(Some).map_err(|_| {
-                AuditError::Engine(EngineError::Store(StoreError::Corrupt {
-                    key: checkpoint_meta(&log),
-                    reason: "checkpoint is not UTF-8".into(),
-                }))
-            })
-        })
-        .await
-        .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+        tokio::task::spawn_blocking(move || Ok(store.checkpoint(&log)?))
+            .await
+            .map_err(|_| AuditError::Engine(EngineError::Stopped))?
     }
 
     /// Keeps a signed checkpoint of a log as its newest, durably, before returning.
@@ -205,7 +185,7 @@ impl Engine {
         let store = self.local.store.clone();
         tokio::task::spawn_blocking(move || {
             let mut batch = store.batch();
-            store.set_meta(&mut batch, &checkpoint_meta(&log), note.as_bytes());
+            store.set_checkpoint(&mut batch, &log, &note);
             store.commit(batch)?;
             Ok(())
         })
@@ -241,7 +221,7 @@ impl Engine {
                 continue;
             }
             let checkpoint = Checkpoint {
-                origin: origin(&digest),
+                origin: hifazat_log::checkpoint_origin(&digest),
                 size: head.size,
                 root: head.root,
                 extensions: Vec::new(),

@@ -21,6 +21,11 @@ pub fn tree_leaf(entry_hash: &Hash) -> hifazat_merkle::Digest {
     hifazat_merkle::leaf_hash(&entry_hash.0)
 }
 
+/// The origin line of a log's checkpoints: `hifazat/log/<log id, 64 hex digits>`.
+pub fn checkpoint_origin(log: &Hash) -> String {
+    format!("hifazat/log/{}", log.to_hex())
+}
+
 /// Why an entry in a sequence was refused: the rule it broke.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum Fault {

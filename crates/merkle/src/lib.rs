@@ -434,7 +434,7 @@ impl MemoryTree {
             }
             self.levels[level].push(hash);
             let len = self.levels[level].len();
-            if len % 2 == 1 {
+            if !len.is_multiple_of(2) {
                 break;
             }
             hash = node_hash(&self.levels[level][len - 2], &self.levels[level][len - 1]);

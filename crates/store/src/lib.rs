@@ -123,6 +123,11 @@ fn tree_key(log: &Hash, level: u8, index: u64) -> Vec<u8> {
     key(TREE, &[&log.0, &[level], &index.to_be_bytes()])
 }
 
+/// The metadata name under which a log's newest signed checkpoint is kept.
+fn checkpoint_meta(log: &Hash) -> String {
+    format!("checkpoint/{}", log.to_hex())
+}
+
 fn tracking_key(code: &str) -> Vec<u8> {
     key(TRACKING, &[code.as_bytes()])
 }
@@ -583,6 +588,24 @@ impl Store {
         v.extend_from_slice(first);
         v.extend_from_slice(second);
         batch.batch.insert(evidence_key, frame(&v));
+    }
+
+    /// The newest signed checkpoint kept for a log (note text), if any.
+    pub fn checkpoint(&self, log: &Hash) -> Result<Option<String>, StoreError> {
+        let name = checkpoint_meta(log);
+        self.meta(&name)?
+            .map(|bytes| {
+                String::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
+                    key: name.clone(),
+                    reason: "checkpoint is not UTF-8".into(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Keeps `note` as the newest signed checkpoint of a log, in `batch`.
+    pub fn set_checkpoint(&self, batch: &mut WriteBatch, log: &Hash, note: &str) {
+        self.set_meta(batch, &checkpoint_meta(log), note.as_bytes());
     }
 
     /// Sets a metadata value in `batch`.
