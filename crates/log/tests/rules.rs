@@ -389,11 +389,13 @@ proptest! {
         prop_assert_eq!(index, i);
     }
 
-    /// A random mix of good and corrupted entries: the batch verdict of each equals its single verdict.
+    /// A random mix of good and corrupted entries by three authors, interleaved (the batch merges each author's
+    /// terms): the batch verdict of each equals its single verdict.
     #[test]
     fn batch_verdicts_equal_single_verdicts(flips in prop::collection::vec(
         prop::option::of((any::<prop::sample::Index>(), 0u8..8)), 1..40)) {
-        let entries = chain(&signer(8), flips.len(), 16);
+        let chains: Vec<Vec<VerifiedEntry>> = (8..11).map(|s| chain(&signer(s), flips.len(), 16)).collect();
+        let entries: Vec<VerifiedEntry> = (0..flips.len()).map(|i| chains[i % 3][i / 3].clone()).collect();
         let mut candidates = Vec::new();
         for (e, flip) in entries.iter().zip(&flips) {
             let mut b = e.bytes().to_vec();
