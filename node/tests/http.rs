@@ -288,6 +288,52 @@ fn every_operation_answers_over_real_http() {
             .unwrap()
             .contains("without a network")
     );
+    // Audit: the node's logs, a log's checkpoint and proofs, a record's history.
+    let logs = c.expect(dpo, "GET", "/api/v1/logs", "/api/v1/logs", "", 200);
+    let alerts_log = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["scope"] == "alerts")
+        .expect("the alerts log")
+        .clone();
+    let log = alerts_log["log"].as_str().unwrap().to_owned();
+    let checkpoint = c.expect(
+        dpo,
+        "GET",
+        "/api/v1/logs/{log}/checkpoint",
+        &format!("/api/v1/logs/{log}/checkpoint"),
+        "",
+        200,
+    );
+    assert_eq!(checkpoint["size"], alerts_log["size"]);
+    let inclusion = c.expect(
+        dpo,
+        "GET",
+        "/api/v1/logs/{log}/inclusion",
+        &format!("/api/v1/logs/{log}/inclusion?seq=1"),
+        "",
+        200,
+    );
+    assert_eq!(inclusion["root"], alerts_log["root"]);
+    c.expect(
+        dpo,
+        "GET",
+        "/api/v1/logs/{log}/consistency",
+        &format!("/api/v1/logs/{log}/consistency?first=1"),
+        "",
+        200,
+    );
+    let history = c.expect(
+        dpo,
+        "GET",
+        "/api/v1/records/{id}/history",
+        &format!("/api/v1/records/{alert}/history"),
+        "",
+        200,
+    );
+    assert_eq!(history["kind"], "alert");
+    assert!(!history["changes"].as_array().unwrap().is_empty());
     let doc = c.expect(
         None,
         "GET",

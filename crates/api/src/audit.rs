@@ -33,6 +33,14 @@ fn log_id(text: &str) -> Result<Hash, ApiError> {
         .ok_or_else(|| ApiError::field("log", "is a log id: 64 hexadecimal digits"))
 }
 
+/// The caller may read logs, and this node holds the log: its id and tree head.
+async fn held_log(state: &AppState, who: &Who, log: &str) -> Result<(Hash, TreeHead), ApiError> {
+    who.official()?;
+    who.caller.may_audit_logs()?;
+    let log = log_id(log)?;
+    Ok((log, state.engine.tree_head(log).await?))
+}
+
 fn hexes(proof: &[Digest]) -> Vec<String> {
     proof.iter().map(hex::encode).collect()
 }
@@ -120,10 +128,7 @@ pub(crate) async fn checkpoint(
     who: Who,
     Path(log): Path<String>,
 ) -> Result<Json<CheckpointJson>, ApiError> {
-    who.official()?;
-    who.caller.may_audit_logs()?;
-    let log = log_id(&log)?;
-    let head = state.engine.tree_head(log).await?;
+    let (log, head) = held_log(&state, &who, &log).await?;
     let checkpoint = state.engine.checkpoint(log).await?;
     Ok(Json(CheckpointJson {
         log: LogJson::of(head, &state),
@@ -174,11 +179,8 @@ pub(crate) async fn inclusion(
     Path(log): Path<String>,
     query: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Json<InclusionJson>, ApiError> {
-    who.official()?;
-    who.caller.may_audit_logs()?;
-    let log = log_id(&log)?;
+    let (log, head) = held_log(&state, &who, &log).await?;
     let Query(q) = query?;
-    let head = state.engine.tree_head(log).await?;
     let size = q.size.unwrap_or(head.size);
     if q.seq == 0 || q.seq > size {
         return Err(ApiError::field(
@@ -246,11 +248,8 @@ pub(crate) async fn consistency(
     Path(log): Path<String>,
     query: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Json<ConsistencyJson>, ApiError> {
-    who.official()?;
-    who.caller.may_audit_logs()?;
-    let log = log_id(&log)?;
+    let (log, head) = held_log(&state, &who, &log).await?;
     let Query(q) = query?;
-    let head = state.engine.tree_head(log).await?;
     let second = q.second.unwrap_or(head.size);
     if second > head.size {
         return Err(ApiError::field(

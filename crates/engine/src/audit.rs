@@ -56,6 +56,18 @@ fn tree_head(store: &Store, head: StoredHead) -> Result<TreeHead, StoreError> {
     })
 }
 
+/// The log's head, if the log is held and has at least `size` entries.
+fn held(store: &Store, log: Hash, size: u64) -> Result<StoredHead, AuditError> {
+    let head = store.head(&log)?.ok_or(AuditError::NoLog(log))?;
+    if size > head.head.seq {
+        return Err(AuditError::Range(format!(
+            "size {size} is past the log's {} entries",
+            head.head.seq
+        )));
+    }
+    Ok(head)
+}
+
 impl Engine {
     /// Runs `f` on the blocking pool with the store, and answers once everything it could have seen is durable.
     async fn read_durable<T: Send + 'static>(
@@ -95,13 +107,7 @@ impl Engine {
     /// The root of the log's tree of its first `size` entries.
     pub async fn tree_root(&self, log: Hash, size: u64) -> Result<Digest, AuditError> {
         self.read_durable(move |store| {
-            let head = store.head(&log)?.ok_or(AuditError::NoLog(log))?;
-            if size > head.head.seq {
-                return Err(AuditError::Range(format!(
-                    "size {size} is past the log's {} entries",
-                    head.head.seq
-                )));
-            }
+            held(store, log, size)?;
             Ok(root(&store.tree(log), size)?)
         })
         .await
@@ -115,13 +121,7 @@ impl Engine {
         size: u64,
     ) -> Result<Vec<Digest>, AuditError> {
         self.read_durable(move |store| {
-            let head = store.head(&log)?.ok_or(AuditError::NoLog(log))?;
-            if size > head.head.seq {
-                return Err(AuditError::Range(format!(
-                    "size {size} is past the log's {} entries",
-                    head.head.seq
-                )));
-            }
+            held(store, log, size)?;
             if seq == 0 {
                 return Err(AuditError::Range("entries are numbered from 1".into()));
             }
@@ -138,13 +138,7 @@ impl Engine {
         second: u64,
     ) -> Result<Vec<Digest>, AuditError> {
         self.read_durable(move |store| {
-            let head = store.head(&log)?.ok_or(AuditError::NoLog(log))?;
-            if second > head.head.seq {
-                return Err(AuditError::Range(format!(
-                    "size {second} is past the log's {} entries",
-                    head.head.seq
-                )));
-            }
+            held(store, log, second)?;
             consistency_proof(&store.tree(log), first, second).map_err(proof_error)
         })
         .await
