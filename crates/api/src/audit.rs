@@ -1,6 +1,8 @@
 //! What auditors read: each log's tree head and signed checkpoint, inclusion and consistency proofs (RFC 6962,
 //! hashes in hex), and a record's history with each change's author, time, signer and proof (officials only).
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -350,6 +352,8 @@ pub(crate) async fn history(
     };
     let entries = state.engine.record_entries(id.0).await?;
     let mut changes = Vec::with_capacity(entries.len());
+    // Each log's tree to prove against, read once however many of its entries changed the record.
+    let mut trees: HashMap<Hash, (u64, String, Option<String>)> = HashMap::new();
     for entry in entries {
         let c = &entry.content;
         let digest = c.log.digest();
@@ -363,7 +367,7 @@ pub(crate) async fn history(
             seq: c.seq,
             entry: entry.hash().to_hex(),
             signature: hex::encode(entry.signature()),
-            proof: proof_for(&state, &c.log, c.seq).await?,
+            proof: proof_for(&state, &mut trees, &c.log, c.seq).await?,
         });
     }
     Ok(Json(HistoryJson {
@@ -373,22 +377,43 @@ pub(crate) async fn history(
     }))
 }
 
-async fn proof_for(state: &AppState, log: &LogId, seq: u64) -> Result<ProofJson, ApiError> {
+async fn proof_for(
+    state: &AppState,
+    trees: &mut HashMap<Hash, (u64, String, Option<String>)>,
+    log: &LogId,
+    seq: u64,
+) -> Result<ProofJson, ApiError> {
     let digest = log.digest();
-    let checkpoint = state.engine.checkpoint(digest).await?;
-    let signed_size = checkpoint
-        .as_deref()
-        .and_then(|text| hifazat_note::Note::parse(text.as_bytes()).ok())
-        .and_then(|n| hifazat_note::Checkpoint::parse(n.text_unverified()).ok())
-        .map(|c| c.size);
-    let (size, checkpoint) = match signed_size {
-        Some(size) if size >= seq => (size, checkpoint),
-        _ => (state.engine.tree_head(digest).await?.size, None),
+    if let std::collections::hash_map::Entry::Vacant(slot) = trees.entry(digest) {
+        let checkpoint = state.engine.checkpoint(digest).await?;
+        let signed_size = checkpoint
+            .as_deref()
+            .and_then(|text| hifazat_note::Note::parse(text.as_bytes()).ok())
+            .and_then(|n| hifazat_note::Checkpoint::parse(n.text_unverified()).ok())
+            .map(|c| c.size);
+        let head = state.engine.tree_head(digest).await?;
+        let tree = match signed_size {
+            Some(size) if size <= head.size => (
+                size,
+                hex::encode(state.engine.tree_root(digest, size).await?),
+                checkpoint,
+            ),
+            _ => (head.size, hex::encode(head.root), None),
+        };
+        slot.insert(tree);
+    }
+    let (signed, root, checkpoint) = trees[&digest].clone();
+    // An entry past the newest checkpoint is proved against the tree as this node holds it.
+    let (size, root, checkpoint) = if seq <= signed {
+        (signed, root, checkpoint)
+    } else {
+        let head = state.engine.tree_head(digest).await?;
+        (head.size, hex::encode(head.root), None)
     };
     let path = state.engine.inclusion_proof(digest, seq, size).await?;
     Ok(ProofJson {
         size,
-        root: hex::encode(state.engine.tree_root(digest, size).await?),
+        root,
         path: hexes(&path),
         checkpoint,
     })

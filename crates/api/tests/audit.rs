@@ -149,6 +149,34 @@ async fn checkpoints_proofs_and_histories_verify_with_public_keys_only() {
                 Ok(())
             );
         }
+        // A change after the checkpoint is proved against the tree as the node holds it, with no checkpoint.
+        let (status, body) = n
+            .call(
+                "station_officer",
+                "POST",
+                &format!("/api/v1/alerts/{id}/events"),
+                r#"{"type":"closed"}"#,
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+        let h = ok(&n, "auditor", &format!("/api/v1/records/{id}/history")).await;
+        let changes = h["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 4);
+        assert_eq!(
+            changes[2]["proof"]["size"], 3,
+            "still against the checkpoint"
+        );
+        let last = &changes[3]["proof"];
+        assert_eq!(
+            (last["size"].clone(), last["checkpoint"].clone()),
+            (4.into(), Value::Null)
+        );
+        let root4 = digest(&last["root"]);
+        let leaf = hifazat_merkle::leaf_hash(&digest(&changes[3]["entry"]));
+        assert_eq!(
+            verify_inclusion(&leaf, 3, 4, &path(&last["path"]), &root4),
+            Ok(())
+        );
     })
     .await;
 }

@@ -165,8 +165,8 @@ impl Engine {
         .await
     }
 
-    /// The newest signed checkpoint this node keeps for a log (its own logs' checkpoints, and those it took in
-    /// from their authors), as note text.
+    /// The newest signed checkpoint this node keeps for a log, as note text. Only its own logs have them (other
+    /// nodes' checkpoints do not travel yet).
     pub async fn checkpoint(&self, log: Hash) -> Result<Option<String>, AuditError> {
         let store = self.local.store.clone();
         tokio::task::spawn_blocking(move || Ok(store.checkpoint(&log)?))
@@ -199,11 +199,15 @@ impl Engine {
             "checkpoints are signed with the node's own key"
         );
         let mut out = Vec::new();
-        for head in self.tree_heads().await? {
-            if head.log.author.0 != self.local.author {
-                continue;
-            }
-            let digest = head.log.digest();
+        let own: Vec<Hash> = self
+            .heads()
+            .await?
+            .into_iter()
+            .filter(|h| h.log.author.0 == self.local.author)
+            .map(|h| h.log.digest())
+            .collect();
+        for digest in own {
+            let head = self.tree_head(digest).await?;
             let last = match self.checkpoint(digest).await? {
                 Some(text) => Note::parse(text.as_bytes())
                     .ok()
