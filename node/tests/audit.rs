@@ -6,12 +6,12 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    Stopper, alert_body, demo_tokens, exe, http_as, id_of, moved_host, moved_layout, serve_logged,
-    wait_until,
+    alert_body, demo_tokens, demo_without, exe, http_as, id_of, moved_host, moved_layout,
+    serve_logged, wait_until,
 };
 
 const BASE: u8 = 61;
@@ -38,24 +38,7 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
     let layout = dir.path().join("layout.toml");
     std::fs::write(&layout, moved_layout(BASE)).unwrap();
     let data = dir.path().join("data");
-    let demo = Command::new(exe())
-        .args(["demo", "--skip", "lahore", "--topology"])
-        .arg(&layout)
-        .arg("--data")
-        .arg(&data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _demo = Stopper(demo);
-    assert!(
-        wait_until(Duration::from_secs(30), || data
-            .join("demo-tokens.json")
-            .exists())
-        .is_some(),
-        "the demo did not set up"
-    );
+    let _demo = demo_without(&layout, &data, &["lahore"]);
     let token = demo_tokens(&data)["lahore"].clone();
     let mut lahore = serve_logged(&data, "lahore", addr("lahore"), &[], "info");
     let mut ids = Vec::new();

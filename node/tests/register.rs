@@ -14,7 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    DEMO, Stopper, demo_tokens, exe, http_as, moved_host, moved_layout, serve_logged, wait_until,
+    DEMO, Stopper, demo_tokens, exe, http_as, moved_host, moved_layout, serve_logged,
+    wait_for_demo_setup, wait_until,
 };
 
 /// Where this test's layout starts: the demo's nodes on 127.0.0.41-47.
@@ -110,13 +111,7 @@ fn register_data_stays_at_the_federal_node_and_notifications_arrive_once() {
         .spawn()
         .unwrap();
     let _demo = Stopper(demo);
-    assert!(
-        wait_until(Duration::from_secs(30), || data
-            .join("demo-tokens.json")
-            .exists())
-        .is_some(),
-        "the demo did not set up"
-    );
+    wait_for_demo_setup(&data);
     let tokens = demo_tokens(&data);
     let token = |key: &str| tokens[key].clone();
     let federal = serve(&data, "federal");

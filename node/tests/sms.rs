@@ -19,8 +19,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    DEMO, Stopper, alert_body_in, demo_tokens, exe, http_as, id_of, moved_host, moved_layout,
-    serve_logged, wait_until,
+    DEMO, Stopper, alert_body_in, demo_tokens, demo_without, http_as, id_of, moved_host,
+    moved_layout, serve_logged, wait_until,
 };
 
 /// Where this test's layout starts: the demo's nodes on 127.0.0.51-57.
@@ -373,28 +373,7 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
     let data = dir.as_path().join("data");
     std::fs::create_dir_all(data.join("logs")).unwrap();
     // The demo sets every node up; the test starts the nodes it needs itself, with their SMS settings.
-    let mut demo = Command::new(exe());
-    demo.args(["demo", "--topology"])
-        .arg(&layout_file)
-        .arg("--data")
-        .arg(&data);
-    for name in DEMO {
-        demo.args(["--skip", name]);
-    }
-    let _demo = Stopper(
-        demo.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    assert!(
-        wait_until(Duration::from_secs(30), || data
-            .join("demo-tokens.json")
-            .exists())
-        .is_some(),
-        "the demo did not set up"
-    );
+    let _demo = demo_without(&layout_file, &data, &DEMO);
     let tokens = demo_tokens(&data);
     let token = |key: &str| tokens[key].clone();
     let (_bearerbox, _smsbox, _fake, log) = start_kannel(dir.as_path());

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use hifazat_engine::{AuditError, TreeHead};
-use hifazat_log::{Entry, Hash, LogId};
+use hifazat_log::{Hash, LogId};
 use hifazat_merkle::Digest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +20,7 @@ impl From<AuditError> for ApiError {
     fn from(e: AuditError) -> ApiError {
         match e {
             AuditError::NoLog(log) => ApiError::NotFound(format!("no log {log} here")),
-            AuditError::Range(reason) => ApiError::field("size", reason),
+            AuditError::Range { field, reason } => ApiError::field(field, reason),
             AuditError::Engine(e) => e.into(),
         }
     }
@@ -35,12 +35,11 @@ fn log_id(text: &str) -> Result<Hash, ApiError> {
         .ok_or_else(|| ApiError::field("log", "is a log id: 64 hexadecimal digits"))
 }
 
-/// The caller may read logs, and this node holds the log: its id and tree head.
-async fn held_log(state: &AppState, who: &Who, log: &str) -> Result<(Hash, TreeHead), ApiError> {
+/// The caller may read logs: the log's id.
+fn audited_log(who: &Who, log: &str) -> Result<Hash, ApiError> {
     who.official()?;
     who.caller.may_audit_logs()?;
-    let log = log_id(log)?;
-    Ok((log, state.engine.tree_head(log).await?))
+    log_id(log)
 }
 
 fn hexes(proof: &[Digest]) -> Vec<String> {
@@ -130,7 +129,8 @@ pub(crate) async fn checkpoint(
     who: Who,
     Path(log): Path<String>,
 ) -> Result<Json<CheckpointJson>, ApiError> {
-    let (log, head) = held_log(&state, &who, &log).await?;
+    let log = audited_log(&who, &log)?;
+    let head = state.engine.tree_head(log).await?;
     let checkpoint = state.engine.checkpoint(log).await?;
     Ok(Json(CheckpointJson {
         log: LogJson::of(head, &state),
@@ -181,33 +181,17 @@ pub(crate) async fn inclusion(
     Path(log): Path<String>,
     query: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Json<InclusionJson>, ApiError> {
-    let (log, head) = held_log(&state, &who, &log).await?;
+    let log = audited_log(&who, &log)?;
     let Query(q) = query?;
-    let size = q.size.unwrap_or(head.size);
-    if q.seq == 0 || q.seq > size {
-        return Err(ApiError::field(
-            "seq",
-            format!("is 1 to the tree size ({size})"),
-        ));
-    }
-    let proof = state.engine.inclusion_proof(log, q.seq, size).await?;
-    let entry = state
-        .engine
-        .log_range(log, q.seq - 1, q.seq, usize::MAX)
-        .await?
-        .into_iter()
-        .next()
-        .and_then(|b| Entry::decode(&b).ok())
-        .ok_or(ApiError::Internal)?;
-    let root = state.engine.tree_root(log, size).await?;
+    let p = state.engine.inclusion_proof(log, q.seq, q.size).await?;
     Ok(Json(InclusionJson {
         log: log.to_hex(),
-        seq: q.seq,
-        size,
-        entry: entry.hash().to_hex(),
-        leaf: hex::encode(hifazat_log::tree_leaf(&entry.hash())),
-        root: hex::encode(root),
-        proof: hexes(&proof),
+        seq: p.seq,
+        size: p.size,
+        entry: p.entry.to_hex(),
+        leaf: hex::encode(hifazat_log::tree_leaf(&p.entry)),
+        root: hex::encode(p.root),
+        proof: hexes(&p.path),
     }))
 }
 
@@ -250,29 +234,19 @@ pub(crate) async fn consistency(
     Path(log): Path<String>,
     query: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Json<ConsistencyJson>, ApiError> {
-    let (log, head) = held_log(&state, &who, &log).await?;
+    let log = audited_log(&who, &log)?;
     let Query(q) = query?;
-    let second = q.second.unwrap_or(head.size);
-    if second > head.size {
-        return Err(ApiError::field(
-            "second",
-            format!("is past the log's {} entries", head.size),
-        ));
-    }
-    if q.first > second {
-        return Err(ApiError::field(
-            "first",
-            format!("is 0 to second ({second})"),
-        ));
-    }
-    let proof = state.engine.consistency_proof(log, q.first, second).await?;
+    let p = state
+        .engine
+        .consistency_proof(log, q.first, q.second)
+        .await?;
     Ok(Json(ConsistencyJson {
         log: log.to_hex(),
-        first: q.first,
-        second,
-        first_root: hex::encode(state.engine.tree_root(log, q.first).await?),
-        second_root: hex::encode(state.engine.tree_root(log, second).await?),
-        proof: hexes(&proof),
+        first: p.first,
+        second: p.second,
+        first_root: hex::encode(p.first_root),
+        second_root: hex::encode(p.second_root),
+        proof: hexes(&p.path),
     }))
 }
 
@@ -353,7 +327,7 @@ pub(crate) async fn history(
     let entries = state.engine.record_entries(id.0).await?;
     let mut changes = Vec::with_capacity(entries.len());
     // Each log's tree to prove against, read once however many of its entries changed the record.
-    let mut trees: HashMap<Hash, (u64, String, Option<String>)> = HashMap::new();
+    let mut checkpoints: HashMap<Hash, Option<(u64, String)>> = HashMap::new();
     for entry in entries {
         let c = &entry.content;
         let digest = c.log.digest();
@@ -367,7 +341,7 @@ pub(crate) async fn history(
             seq: c.seq,
             entry: entry.hash().to_hex(),
             signature: hex::encode(entry.signature()),
-            proof: proof_for(&state, &mut trees, &c.log, c.seq).await?,
+            proof: proof_for(&state, &mut checkpoints, &c.log, c.seq).await?,
         });
     }
     Ok(Json(HistoryJson {
@@ -377,44 +351,34 @@ pub(crate) async fn history(
     }))
 }
 
+/// An entry's inclusion proof against the newest signed checkpoint of its log that covers it (each log's read
+/// once into `checkpoints`), else against the tree as this node holds it.
 async fn proof_for(
     state: &AppState,
-    trees: &mut HashMap<Hash, (u64, String, Option<String>)>,
+    checkpoints: &mut HashMap<Hash, Option<(u64, String)>>,
     log: &LogId,
     seq: u64,
 ) -> Result<ProofJson, ApiError> {
     let digest = log.digest();
-    if let std::collections::hash_map::Entry::Vacant(slot) = trees.entry(digest) {
-        let checkpoint = state.engine.checkpoint(digest).await?;
-        let signed_size = checkpoint
-            .as_deref()
-            .and_then(|text| hifazat_note::Note::parse(text.as_bytes()).ok())
-            .and_then(|n| hifazat_note::Checkpoint::parse(n.text_unverified()).ok())
-            .map(|c| c.size);
-        let head = state.engine.tree_head(digest).await?;
-        let tree = match signed_size {
-            Some(size) if size <= head.size => (
-                size,
-                hex::encode(state.engine.tree_root(digest, size).await?),
-                checkpoint,
-            ),
-            _ => (head.size, hex::encode(head.root), None),
-        };
-        slot.insert(tree);
+    if let std::collections::hash_map::Entry::Vacant(slot) = checkpoints.entry(digest) {
+        let signed = state.engine.checkpoint(digest).await?.and_then(|text| {
+            let note = hifazat_note::Note::parse(text.as_bytes()).ok()?;
+            let size = hifazat_note::Checkpoint::parse(note.text_unverified())
+                .ok()?
+                .size;
+            Some((size, text))
+        });
+        slot.insert(signed);
     }
-    let (signed, root, checkpoint) = trees[&digest].clone();
-    // An entry past the newest checkpoint is proved against the tree as this node holds it.
-    let (size, root, checkpoint) = if seq <= signed {
-        (signed, root, checkpoint)
-    } else {
-        let head = state.engine.tree_head(digest).await?;
-        (head.size, hex::encode(head.root), None)
+    let (size, checkpoint) = match &checkpoints[&digest] {
+        Some((size, text)) if seq <= *size => (Some(*size), Some(text.clone())),
+        _ => (None, None),
     };
-    let path = state.engine.inclusion_proof(digest, seq, size).await?;
+    let p = state.engine.inclusion_proof(digest, seq, size).await?;
     Ok(ProofJson {
-        size,
-        root,
-        path: hexes(&path),
+        size: p.size,
+        root: hex::encode(p.root),
+        path: hexes(&p.path),
         checkpoint,
     })
 }

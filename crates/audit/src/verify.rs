@@ -97,7 +97,8 @@ impl Report {
 /// The log being read.
 struct LogState {
     digest: Hash,
-    name: String,
+    /// Learnt from the first entry.
+    scope: Option<String>,
     author: Option<(Author, String)>,
     record: u64,
     count: u64,
@@ -112,6 +113,18 @@ struct LogState {
     cosigned: Vec<(String, u64)>,
 }
 
+impl LogState {
+    /// How failures and the report name the log: `node/scope (id prefix)`, with `?` for what is not known yet.
+    fn name(&self) -> String {
+        format!(
+            "{}/{} ({})",
+            self.author.as_ref().map_or("?", |(_, n)| n.as_str()),
+            self.scope.as_deref().unwrap_or("?"),
+            &self.digest.to_hex()[..16]
+        )
+    }
+}
+
 /// Checks a bundle. `root` is the federal root key the auditor holds; without it the bundle's own is used (and
 /// the report says so). `progress(bytes read)` is called as the bundle is read.
 pub fn verify<R: Read>(
@@ -122,7 +135,6 @@ pub fn verify<R: Read>(
     let mut v = Verification {
         report: Report::default(),
         root: root.cloned(),
-        topology: None,
         members: HashMap::new(),
         verifier: Verifier::new(),
         log: None,
@@ -177,7 +189,6 @@ pub fn verify<R: Read>(
 struct Verification {
     report: Report,
     root: Option<VerifierKey>,
-    topology: Option<Topology>,
     /// Topology members by key: (name, verifier key for notes).
     members: HashMap<Author, (String, VerifierKey)>,
     verifier: Verifier,
@@ -208,7 +219,7 @@ impl Verification {
             (_, Kind::Root | Kind::Topology) => {
                 self.fail(Some(r.index), "a second root key or topology".into())
             }
-            _ if self.topology.is_none() => {}
+            _ if self.report.topology.is_none() => {}
             (_, Kind::Log) => self.start_log(&r),
             (_, Kind::Checkpoint) => self.checkpoint(&r),
             (_, Kind::Consistency) => self.consistency(&r),
@@ -256,8 +267,7 @@ impl Verification {
                         Err(e) => self.fail(Some(1), format!("node {}: {e}", node.name)),
                     }
                 }
-                self.report.topology = Some((t.name.clone(), t.version));
-                self.topology = Some(t);
+                self.report.topology = Some((t.name, t.version));
             }
             Err(e) => self.fail(Some(1), format!("the signed topology does not verify: {e}")),
         }
@@ -266,7 +276,7 @@ impl Verification {
     fn log_fail(&mut self, record: Option<u64>, seq: Option<u64>, rule: String) {
         let log = self.log.as_mut().expect("a log is open");
         log.failed = true;
-        let name = log.name.clone();
+        let name = log.name();
         self.report.failures.push(Failure {
             record,
             log: Some(name),
@@ -297,7 +307,7 @@ impl Verification {
         }
         self.log = Some(LogState {
             digest,
-            name: format!("? ({})", &digest.to_hex()[..16]),
+            scope: None,
             author: None,
             record: r.index,
             count,
@@ -329,7 +339,6 @@ impl Verification {
         match self.open_checkpoint(&r.body, log.digest) {
             Ok((author, checkpoint, cosigned)) => {
                 let log = self.log.as_mut().expect("open");
-                log.name = format!("{}/{} ({})", author.1, "?", &log.digest.to_hex()[..16]);
                 log.author = Some(author);
                 log.checkpoint = Some((r.index, checkpoint));
                 self.report.cosignatures += cosigned.len() as u64;
@@ -522,7 +531,9 @@ impl Verification {
         }
         let log = self.log.as_mut().expect("open");
         let node = log.author.as_ref().expect("set").1.clone();
-        log.name = format!("{node}/{} ({})", c.log.scope, &log.digest.to_hex()[..16]);
+        if log.scope.is_none() {
+            log.scope = Some(c.log.scope.to_string());
+        }
         if let Err(e) = check_next(log.head, &entry) {
             return self.log_fail(Some(record), Some(seq), format!("chain rule: {e}"));
         }
@@ -607,18 +618,16 @@ impl Verification {
             }
         }
         let ok = !log.failed && failures.is_empty();
-        let mut log = log;
         for (record, rule) in failures {
             self.report.failures.push(Failure {
                 record,
-                log: Some(log.name.clone()),
+                log: Some(log.name()),
                 seq: None,
                 rule,
             });
         }
-        log.failed = !ok;
         self.report.logs.push(LogSummary {
-            name: log.name.clone(),
+            name: log.name(),
             entries: log.frontier.size(),
             root: log.frontier.root(),
             checkpoint: log

@@ -22,13 +22,36 @@ pub struct TreeHead {
     pub head: Hash,
 }
 
+/// An entry's inclusion proof, with what it proves against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    pub seq: u64,
+    /// The size of the tree it proves against, and that tree's root.
+    pub size: u64,
+    pub root: Digest,
+    /// The entry's hash (its leaf is `tree_leaf` of it).
+    pub entry: Hash,
+    pub path: Vec<Digest>,
+}
+
+/// A consistency proof between two sizes of a log's tree, with both roots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    pub first: u64,
+    pub second: u64,
+    pub first_root: Digest,
+    pub second_root: Digest,
+    pub path: Vec<Digest>,
+}
+
 /// Why a proof was not given.
 #[derive(Debug, Error)]
 pub enum AuditError {
     #[error("this node holds no log {0}")]
     NoLog(Hash),
-    #[error("{0}")]
-    Range(String),
+    /// An argument is out of range: which, and why.
+    #[error("{field}: {reason}")]
+    Range { field: &'static str, reason: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -39,10 +62,13 @@ impl From<StoreError> for AuditError {
     }
 }
 
-fn proof_error(e: ProofError<StoreError>) -> AuditError {
-    match e {
+fn proof_error(field: &'static str) -> impl Fn(ProofError<StoreError>) -> AuditError {
+    move |e| match e {
         ProofError::Read(e) => e.into(),
-        other => AuditError::Range(other.to_string()),
+        other => AuditError::Range {
+            field,
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -56,16 +82,22 @@ fn tree_head(store: &Store, head: StoredHead) -> Result<TreeHead, StoreError> {
     })
 }
 
-/// The log's head, if the log is held and has at least `size` entries.
-fn held(store: &Store, log: Hash, size: u64) -> Result<StoredHead, AuditError> {
-    let head = store.head(&log)?.ok_or(AuditError::NoLog(log))?;
-    if size > head.head.seq {
-        return Err(AuditError::Range(format!(
-            "size {size} is past the log's {} entries",
-            head.head.seq
-        )));
+/// The log's size here, or `size` when given and not past it (`field` names it when it is).
+fn size_within(
+    store: &Store,
+    log: Hash,
+    size: Option<u64>,
+    field: &'static str,
+) -> Result<u64, AuditError> {
+    let held = store.head(&log)?.ok_or(AuditError::NoLog(log))?.head.seq;
+    match size {
+        None => Ok(held),
+        Some(size) if size <= held => Ok(size),
+        Some(size) => Err(AuditError::Range {
+            field,
+            reason: format!("{size} is past the log's {held} entries"),
+        }),
     }
-    Ok(head)
 }
 
 impl Engine {
@@ -104,42 +136,67 @@ impl Engine {
         .await
     }
 
-    /// The root of the log's tree of its first `size` entries.
-    pub async fn tree_root(&self, log: Hash, size: u64) -> Result<Digest, AuditError> {
-        self.read_durable(move |store| {
-            held(store, log, size)?;
-            Ok(root(&store.tree(log), size)?)
-        })
-        .await
-    }
-
-    /// The inclusion proof of entry `seq` (leaf `seq − 1`) in the log's tree of `size` entries.
+    /// The inclusion proof of entry `seq` (leaf `seq − 1`) in the log's tree of `size` entries (the whole log
+    /// when `None`), read at once with that tree's root and the entry's hash.
     pub async fn inclusion_proof(
         &self,
         log: Hash,
         seq: u64,
-        size: u64,
-    ) -> Result<Vec<Digest>, AuditError> {
+        size: Option<u64>,
+    ) -> Result<InclusionProof, AuditError> {
         self.read_durable(move |store| {
-            held(store, log, size)?;
-            if seq == 0 {
-                return Err(AuditError::Range("entries are numbered from 1".into()));
+            let size = size_within(store, log, size, "size")?;
+            if seq == 0 || seq > size {
+                return Err(AuditError::Range {
+                    field: "seq",
+                    reason: format!("is 1 to the tree size ({size})"),
+                });
             }
-            inclusion_proof(&store.tree(log), seq - 1, size).map_err(proof_error)
+            let tree = store.tree(log);
+            let path = inclusion_proof(&tree, seq - 1, size).map_err(proof_error("seq"))?;
+            let bytes = store.entry(&log, seq)?.ok_or_else(|| StoreError::Corrupt {
+                key: log.to_hex(),
+                reason: format!("entry #{seq} is not stored, below the head"),
+            })?;
+            let entry = Entry::decode(&bytes).map_err(|e| StoreError::Corrupt {
+                key: log.to_hex(),
+                reason: format!("entry #{seq}: {e}"),
+            })?;
+            Ok(InclusionProof {
+                seq,
+                size,
+                root: root(&tree, size)?,
+                entry: entry.hash(),
+                path,
+            })
         })
         .await
     }
 
-    /// The consistency proof between the log's trees of `first` and `second` entries.
+    /// The consistency proof between the log's trees of `first` and `second` entries (the whole log when
+    /// `None`), read at once with both roots.
     pub async fn consistency_proof(
         &self,
         log: Hash,
         first: u64,
-        second: u64,
-    ) -> Result<Vec<Digest>, AuditError> {
+        second: Option<u64>,
+    ) -> Result<ConsistencyProof, AuditError> {
         self.read_durable(move |store| {
-            held(store, log, second)?;
-            consistency_proof(&store.tree(log), first, second).map_err(proof_error)
+            let second = size_within(store, log, second, "second")?;
+            if first > second {
+                return Err(AuditError::Range {
+                    field: "first",
+                    reason: format!("is 0 to second ({second})"),
+                });
+            }
+            let tree = store.tree(log);
+            Ok(ConsistencyProof {
+                first,
+                second,
+                first_root: root(&tree, first)?,
+                second_root: root(&tree, second)?,
+                path: consistency_proof(&tree, first, second).map_err(proof_error("first"))?,
+            })
         })
         .await
     }
@@ -226,7 +283,7 @@ impl Engine {
             };
             let note = checkpoint
                 .sign(key)
-                .map_err(|e| AuditError::Range(e.to_string()))?;
+                .expect("a checkpoint's text is a valid note text");
             self.keep_checkpoint(digest, note.encode()).await?;
             out.push((head.log, note));
         }

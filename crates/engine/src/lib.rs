@@ -33,7 +33,7 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
-pub use audit::{AuditError, TreeHead};
+pub use audit::{AuditError, ConsistencyProof, InclusionProof, TreeHead};
 use summary::Summary;
 pub use summary::{AlertSummary, CaseSummary, Page};
 pub use verify::{LogReport, VerifyReport, verify_store};

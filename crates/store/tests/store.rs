@@ -29,6 +29,25 @@ fn chain(seed: u8, n: u64, payload: u8) -> Vec<VerifiedEntry> {
         .collect()
 }
 
+/// Opens a store that was open in this process a moment ago. sled's flusher thread lets go of the directory's lock
+/// shortly after the last handle is dropped, so the lock is tried again for up to 5 s.
+fn reopen(dir: &std::path::Path) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Store::open(dir) {
+            Ok(store) => return store,
+            Err(StoreError::Sled(sled::Error::Io(e)))
+                if e.kind() == std::io::ErrorKind::Other
+                    && e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("reopening the store: {e}"),
+        }
+    }
+}
+
 fn snapshot(store: &Store) -> String {
     let mut heads = store.heads().unwrap();
     heads.sort_by_key(|h| h.log.digest());
@@ -64,7 +83,7 @@ fn reopening_gives_the_same_state() {
         }
         snapshot(&store)
     };
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     assert_eq!(snapshot(&store), before);
     assert_eq!(store.records().unwrap().len(), 4);
     assert_eq!(store.record_changes(&RecordId([1; 16])).unwrap().len(), 10);
@@ -269,12 +288,12 @@ fn every_log_keeps_its_merkle_tree_for_every_past_size() {
         );
         assert!(tree.node(0, 77).is_err(), "no leaf past the head");
     };
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     check(&store);
     // A store without trees (written before they were kept) gets them back from its entries when it opens.
     store.drop_tree_for_test(&digest).unwrap();
     assert!(store.tree(digest).node(0, 0).is_err());
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     check(&store);
 }

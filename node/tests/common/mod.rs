@@ -122,6 +122,40 @@ pub fn moved_layout(base: u8) -> String {
     text
 }
 
+/// Waits (30 s at most) until a `hifazat demo` writing into `data` has set every node up (its tokens are written
+/// last).
+pub fn wait_for_demo_setup(data: &Path) {
+    assert!(
+        wait_until(Duration::from_secs(30), || data
+            .join("demo-tokens.json")
+            .exists())
+        .is_some(),
+        "the demo did not set up"
+    );
+}
+
+/// Starts `hifazat demo` on the layout in `layout`, writing into `data`, without the nodes in `skip` (the test
+/// runs those itself), its output discarded; waits until it has set every node up.
+pub fn demo_without(layout: &Path, data: &Path, skip: &[&str]) -> Stopper {
+    let mut demo = Command::new(exe());
+    demo.args(["demo", "--topology"])
+        .arg(layout)
+        .arg("--data")
+        .arg(data);
+    for name in skip {
+        demo.args(["--skip", name]);
+    }
+    let demo = Stopper(
+        demo.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_demo_setup(data);
+    demo
+}
+
 /// Starts `hifazat serve` for node `name` of a demo's data directory, with `args` after `--data`, its output
 /// appended to `<data>/logs/<name>.out` and `.err` at log level `rust_log`, and waits until it answers at `addr`
 /// (at most 30 s).
