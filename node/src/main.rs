@@ -605,6 +605,7 @@ async fn serve(
     }
     tokio::spawn(sign_checkpoints(
         engine.clone(),
+        net.clone(),
         SignerKey::new(&name, seed)?,
     ));
     let phone = hifazat_phone::Phone::open(
@@ -643,8 +644,9 @@ async fn serve(
 }
 
 /// Signs a checkpoint of each of this node's logs that grew, every `CHECKPOINT_EVERY_MS`, and keeps it (on disk)
-/// for `GET /api/v1/logs/{log}/checkpoint`, record histories and audit bundles.
-async fn sign_checkpoints(engine: Engine, key: SignerKey) {
+/// for `GET /api/v1/logs/{log}/checkpoint`, record histories and audit bundles; then offers it to the node's
+/// witness, which cosigns it and passes it on.
+async fn sign_checkpoints(engine: Engine, net: Option<hifazat_net::Net>, key: SignerKey) {
     let mut every = tokio::time::interval(std::time::Duration::from_millis(
         hifazat_limits::CHECKPOINT_EVERY_MS,
     ));
@@ -655,6 +657,11 @@ async fn sign_checkpoints(engine: Engine, key: SignerKey) {
             Ok(signed) => {
                 for (log, note) in signed {
                     tracing::debug!(log = %log, note = %note.encode().lines().nth(1).unwrap_or(""), "checkpoint signed");
+                    if let Some(net) = &net
+                        && net.signed(log.digest(), note.encode()).await.is_err()
+                    {
+                        return;
+                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "signing checkpoints failed"),

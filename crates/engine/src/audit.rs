@@ -44,6 +44,19 @@ pub struct ConsistencyProof {
     pub path: Vec<Digest>,
 }
 
+/// What [`Engine::check_checkpoint`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointCheck {
+    /// The roots agree; this note (cosigned, when asked) is kept on disk as the log's newest checkpoint.
+    Kept(String),
+    /// This node holds fewer entries than the checkpoint covers.
+    Short,
+    /// The roots differ: the checkpoint is not of the log this node holds.
+    Differs,
+    /// A larger checkpoint is kept already.
+    Stale,
+}
+
 /// Why a proof was not given.
 #[derive(Debug, Error)]
 pub enum AuditError {
@@ -222,13 +235,94 @@ impl Engine {
         .await
     }
 
-    /// The newest signed checkpoint this node keeps for a log, as note text. Only its own logs have them (other
-    /// nodes' checkpoints do not travel yet).
+    /// The newest signed checkpoint this node keeps for a log, as note text: its own logs' (cosigned by its
+    /// witness once that answered), and other nodes' logs' that it checked against its own copy.
     pub async fn checkpoint(&self, log: Hash) -> Result<Option<String>, AuditError> {
         let store = self.local.store.clone();
         tokio::task::spawn_blocking(move || Ok(store.checkpoint(&log)?))
             .await
             .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+    }
+
+    /// Every checkpoint kept: (log, note text).
+    pub async fn checkpoints(&self) -> Result<Vec<(Hash, String)>, AuditError> {
+        let store = self.local.store.clone();
+        tokio::task::spawn_blocking(move || Ok(store.checkpoints()?))
+            .await
+            .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+    }
+
+    /// Every piece of evidence of a fork kept: pairs of entries.
+    pub async fn evidence(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AuditError> {
+        let store = self.local.store.clone();
+        tokio::task::spawn_blocking(move || Ok(store.evidence()?))
+            .await
+            .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+    }
+
+    /// Keeps evidence of a fork (checked by the caller) durably, before returning.
+    pub async fn keep_evidence(&self, first: Vec<u8>, second: Vec<u8>) -> Result<(), AuditError> {
+        let store = self.local.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut batch = store.batch();
+            store.add_evidence(&mut batch, &first, &second);
+            store.commit(batch)?;
+            Ok(())
+        })
+        .await
+        .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+    }
+
+    /// Checks a checkpoint of `log` whose signature the caller verified against this node's own copy of the log:
+    /// the root of its first `size` entries must be the checkpoint's root. If it is, the note is kept durably as
+    /// the log's newest checkpoint (unless a larger one is kept), with `cosign`'s cosignature added first when
+    /// given (a witness's): the cosigned note is on disk before this returns, so the witness never vouches for
+    /// what it could forget. Reads what is applied, and waits for it to be durable before answering.
+    pub async fn check_checkpoint(
+        &self,
+        log: Hash,
+        note: Vec<u8>,
+        cosign: Option<std::sync::Arc<SignerKey>>,
+    ) -> Result<CheckpointCheck, AuditError> {
+        self.read_durable(move |store| {
+            let mut note = Note::parse(&note).map_err(|e| AuditError::Range {
+                field: "note",
+                reason: e.to_string(),
+            })?;
+            let checkpoint =
+                Checkpoint::parse(note.text_unverified()).map_err(|e| AuditError::Range {
+                    field: "note",
+                    reason: e.to_string(),
+                })?;
+            let held = store.head(&log)?.map_or(0, |h| h.head.seq);
+            if held < checkpoint.size {
+                return Ok(CheckpointCheck::Short);
+            }
+            if root(&store.tree(log), checkpoint.size)? != checkpoint.root {
+                return Ok(CheckpointCheck::Differs);
+            }
+            let kept = store
+                .checkpoint(&log)?
+                .and_then(|text| Note::parse(text.as_bytes()).ok())
+                .and_then(|n| Checkpoint::parse(n.text_unverified()).ok())
+                .map_or(0, |c| c.size);
+            if kept > checkpoint.size {
+                return Ok(CheckpointCheck::Stale);
+            }
+            if let Some(key) = cosign {
+                note.add_cosignature(&key, crate::now_ms() / 1000)
+                    .map_err(|e| AuditError::Range {
+                        field: "note",
+                        reason: e.to_string(),
+                    })?;
+            }
+            let text = note.encode();
+            let mut batch = store.batch();
+            store.set_checkpoint(&mut batch, &log, &text);
+            store.commit(batch)?;
+            Ok(CheckpointCheck::Kept(text))
+        })
+        .await
     }
 
     /// Keeps a signed checkpoint of a log as its newest, durably, before returning.

@@ -33,7 +33,7 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
-pub use audit::{AuditError, ConsistencyProof, InclusionProof, TreeHead};
+pub use audit::{AuditError, CheckpointCheck, ConsistencyProof, InclusionProof, TreeHead};
 use summary::Summary;
 pub use summary::{AlertSummary, CaseSummary, Page};
 pub use verify::{LogReport, VerifyReport, verify_store};
@@ -195,7 +195,8 @@ pub enum EntryOutcome {
     Duplicate,
     /// Entries before it in its log are missing.
     Gap,
-    /// Another entry is held at its place (equivocation): both are kept as evidence.
+    /// Another entry is held at its place, or it follows another entry than the one held before it (the author
+    /// forked the log): both are kept as evidence.
     Conflict,
     /// Refused, with the reason.
     Invalid(String),
@@ -208,6 +209,8 @@ pub struct RemoteReport {
     pub outcomes: Vec<EntryOutcome>,
     /// What the stored entries did to their records' documents.
     pub applied: ApplyReport,
+    /// Evidence of forks found in this batch (each kept in the store): pairs of entries.
+    pub evidence: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl RemoteReport {
@@ -851,6 +854,11 @@ impl Engine {
         .await
     }
 
+    /// Answers once everything applied before this call is on disk.
+    pub async fn barrier(&self) -> Result<(), EngineError> {
+        self.call(|reply| Request::Barrier { reply }).await
+    }
+
     /// Our own new entries, each batch announced once it is durable. A receiver that falls more than
     /// `WRITTEN_QUEUE_MAX` batches behind is told it lagged, and should read the heads again.
     pub fn subscribe_written(&self) -> tokio::sync::broadcast::Receiver<Written> {
@@ -1320,6 +1328,7 @@ impl Actor {
                 Err(AppendError::Duplicate) => EntryOutcome::Duplicate,
                 Err(AppendError::Conflict { stored }) => {
                     self.store.add_evidence(batch, &stored, entry.bytes());
+                    report.evidence.push((stored, entry.bytes().to_vec()));
                     EntryOutcome::Conflict
                 }
                 Err(AppendError::Chain(hifazat_log::ChainError::Gap { .. })) => EntryOutcome::Gap,

@@ -47,6 +47,13 @@ pub const ENGINE_QUEUE_MAX: usize = 1_024;
 pub const NOTE_BYTES_MAX: usize = 1 << 20;
 /// How often a node signs a checkpoint of each of its own logs that grew (milliseconds).
 pub const CHECKPOINT_EVERY_MS: u64 = 5_000;
+/// Largest signed checkpoint a peer may send (its text and up to [`NOTE_SIGNATURES_MAX`] signature lines).
+pub const CHECKPOINT_NOTE_BYTES_MAX: usize = 8 * 1024;
+/// Checkpoints waiting until this node holds as many entries as they cover, to check them.
+pub const SYNC_CHECKPOINTS_PENDING_MAX: usize = 1_024;
+/// Pieces of evidence of misbehaviour a node keeps in memory to pass on to peers that connect (every piece is
+/// kept on disk; past this, new pieces are passed on once, as they arrive, and not again).
+pub const SYNC_EVIDENCE_MAX: usize = 1_024;
 /// Most signature lines a signed note may carry (c2sp.org/signed-note asks verifiers to accept at least 16).
 pub const NOTE_SIGNATURES_MAX: usize = 16;
 /// Longest key name in a signed note, in bytes.
@@ -173,6 +180,8 @@ const _: () = assert!(SCOPE_BYTES_MAX <= u8::MAX as usize);
 // An answer to a pull, or a signed topology, fits in one sync message with room for the framing.
 const _: () = assert!(SYNC_PULL_BYTES_MAX + ENTRY_BYTES_MAX + 64 * 1024 <= SYNC_MESSAGE_BYTES_MAX);
 const _: () = assert!(NOTE_BYTES_MAX + 64 <= SYNC_MESSAGE_BYTES_MAX);
+const _: () = assert!(CHECKPOINT_NOTE_BYTES_MAX + 64 <= SYNC_MESSAGE_BYTES_MAX);
+const _: () = assert!(2 * ENTRY_BYTES_MAX + 64 <= SYNC_MESSAGE_BYTES_MAX);
 const _: () = assert!(
     SYNC_VECTOR_LOGS_MAX * (32 + 1 + SCOPE_BYTES_MAX + 8 + 32) + 64 <= SYNC_MESSAGE_BYTES_MAX
 );

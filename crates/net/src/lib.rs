@@ -20,13 +20,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use hifazat_engine::{Engine, EntryOutcome};
+use hifazat_engine::{CheckpointCheck, Engine, EntryOutcome};
 use hifazat_limits as limits;
 use hifazat_log::Author;
 use hifazat_note::VerifierKey;
 use hifazat_sync::{
-    ALERTS_TOPIC, Config, Counters, Effect, Input, LogHead, Message, Outcome, PeerView, Sync,
-    Verdict,
+    ALERTS_TOPIC, CheckResult, Config, Counters, Effect, Input, LogHead, Message, Outcome,
+    PeerView, Sync, Verdict,
 };
 use libp2p::allow_block_list::{self, AllowedPeers};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
@@ -159,8 +159,12 @@ pub struct Traffic {
 
 enum Command {
     Peers(oneshot::Sender<PeersReport>),
-    Applied { ticket: u64, outcomes: Vec<Outcome> },
-    Send { peer: Author, message: Message },
+    /// An input for the state machine, from one of the actor's tasks or a handle.
+    Input(Input),
+    Send {
+        peer: Author,
+        message: Message,
+    },
 }
 
 /// A handle to the running network. Cheap to clone; the network stops when every handle is dropped.
@@ -189,12 +193,28 @@ impl Net {
                 hash: h.head.hash,
             })
             .collect();
+        let audit =
+            |e: hifazat_engine::AuditError| NetError::Transport(format!("reading the store: {e}"));
+        let checkpoints = config
+            .engine
+            .checkpoints()
+            .await
+            .map_err(audit)?
+            .into_iter()
+            .map(|(log, note)| (log, note.into_bytes()))
+            .collect();
+        let evidence = config.engine.evidence().await.map_err(audit)?;
         let sync = Sync::new(Config {
             me,
             root: config.root,
             signed_topology: config.signed_topology,
             heads,
+            checkpoints,
+            evidence,
         })?;
+        let witness_key = Arc::new(
+            hifazat_note::SignerKey::new(&config.name, config.seed).map_err(|_| NetError::Key)?,
+        );
         let mut swarm = build_swarm(keypair)?;
         for member in sync.members() {
             if let Some(peer) = peer_id_of(&member) {
@@ -244,6 +264,7 @@ impl Net {
             publish_failures: 0,
             traffic: Traffic::default(),
             capture,
+            witness_key,
         };
         let span = tracing::info_span!("sync", node = %config.name);
         tokio::spawn(actor.run(rx, written).instrument(span));
@@ -252,6 +273,18 @@ impl Net {
             listening,
             peer_id,
         })
+    }
+
+    /// Offers a checkpoint this node signed of one of its own logs, and keeps on disk: to its witness, and once
+    /// cosigned, to everyone who may hold the log.
+    pub async fn signed(&self, log: hifazat_log::Hash, note: String) -> Result<(), NetError> {
+        self.tx
+            .send(Command::Input(Input::Signed {
+                log,
+                note: note.into_bytes(),
+            }))
+            .await
+            .map_err(|_| NetError::Stopped)
     }
 
     /// The peers, their sync state and lag.
@@ -359,6 +392,8 @@ struct Actor {
     publish_failures: u64,
     traffic: Traffic,
     capture: Option<Capture>,
+    /// This node's key under its topology name, for cosigning the checkpoints it witnesses.
+    witness_key: Arc<hifazat_note::SignerKey>,
 }
 
 impl Actor {
@@ -418,9 +453,7 @@ impl Actor {
                     traffic: self.traffic,
                 });
             }
-            Command::Applied { ticket, outcomes } => {
-                self.input(Input::Applied { ticket, outcomes })
-            }
+            Command::Input(input) => self.input(input),
             Command::Send { peer, message } => self.send(peer, message),
         }
     }
@@ -603,12 +636,33 @@ impl Actor {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     // Other nodes' entries: relayed once applied, without waiting for our disk.
-                    let outcomes = match engine.relay_remote(entries).await {
-                        Ok(report) => report.outcomes.into_iter().map(outcome).collect(),
+                    let report = match engine.relay_remote(entries).await {
+                        Ok(report) => report,
                         // The engine has stopped: the node is going down.
                         Err(_) => return,
                     };
-                    let _ = tx.send(Command::Applied { ticket, outcomes }).await;
+                    let outcomes = report.outcomes.into_iter().map(outcome).collect();
+                    let _ = tx
+                        .send(Command::Input(Input::Applied { ticket, outcomes }))
+                        .await;
+                    if !report.evidence.is_empty() {
+                        tracing::warn!(
+                            pieces = report.evidence.len(),
+                            "a log was forked: evidence kept"
+                        );
+                        // Kept in the applied batch; announced once it is on disk.
+                        if engine.barrier().await.is_err() {
+                            return;
+                        }
+                    }
+                    for (first, second) in report.evidence {
+                        let input = Input::Evidence {
+                            first,
+                            second,
+                            from: None,
+                        };
+                        let _ = tx.send(Command::Input(input)).await;
+                    }
                 });
             }
             Effect::Serve {
@@ -631,6 +685,63 @@ impl Actor {
                     {
                         let message = Message::Entries { log, entries };
                         let _ = tx.send(Command::Send { peer, message }).await;
+                    }
+                });
+            }
+            Effect::Check {
+                peer,
+                log,
+                size,
+                note,
+                cosign,
+            } => {
+                let engine = self.engine.clone();
+                let tx = self.tx.clone();
+                let key = cosign.then(|| self.witness_key.clone());
+                tokio::spawn(async move {
+                    let result = match engine.check_checkpoint(log, note, key).await {
+                        Ok(CheckpointCheck::Kept(note)) => CheckResult::Kept {
+                            note: note.into_bytes(),
+                        },
+                        Ok(CheckpointCheck::Short) => CheckResult::Short,
+                        Ok(CheckpointCheck::Stale) => CheckResult::Stale,
+                        Ok(CheckpointCheck::Differs) => {
+                            tracing::warn!(%log, size, "a checkpoint's root is not that of the log held here");
+                            CheckResult::Differs
+                        }
+                        Err(e) => {
+                            tracing::warn!(%log, error = %e, "checking a checkpoint failed");
+                            CheckResult::Stale
+                        }
+                    };
+                    let input = Input::Checked {
+                        peer,
+                        log,
+                        size,
+                        result,
+                    };
+                    let _ = tx.send(Command::Input(input)).await;
+                });
+            }
+            Effect::KeepEvidence {
+                first,
+                second,
+                from,
+            } => {
+                let engine = self.engine.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    match engine.keep_evidence(first.clone(), second.clone()).await {
+                        Ok(()) => {
+                            tracing::warn!(?from, "evidence of a fork received and kept");
+                            let input = Input::Evidence {
+                                first,
+                                second,
+                                from: Some(from),
+                            };
+                            let _ = tx.send(Command::Input(input)).await;
+                        }
+                        Err(e) => tracing::error!(error = %e, "keeping evidence of a fork failed"),
                     }
                 });
             }

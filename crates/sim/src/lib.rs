@@ -67,6 +67,8 @@ pub struct Plan {
     pub topology_update: bool,
     /// Only new alerts are written, none before this time (simulated ms), and each one's spread is timed.
     pub propagation_from_ms: Option<u64>,
+    /// One district node forks its alerts log: see [`Plan::fork`].
+    pub fork: bool,
 }
 
 impl Plan {
@@ -86,6 +88,33 @@ impl Plan {
             settle_ms_max: 120_000,
             topology_update: true,
             propagation_from_ms: None,
+            fork: false,
+        }
+    }
+
+    /// The demo federation with one district node that forks its alerts log, and no other faults (links take 1 to
+    /// 50 ms). The node writes alerts; at 10 s a partition leaves it with its province node (its witness) alone,
+    /// and it writes one to three more (branch A, which the witness checks and cosigns); at 20 s it rewrites its
+    /// log from where the partition began and joins the other side instead, where it writes one to three
+    /// different entries (branch B). At 30 s the network heals. The run times how long after the first link
+    /// between holders of different branches comes back some node holds evidence of the fork, and until every
+    /// node does.
+    pub fn fork() -> Plan {
+        Plan {
+            layout: Layout::Demo,
+            faults: Faults {
+                drop_per_mille: 0,
+                duplicate_per_mille: 0,
+                delay_ms_max: 50,
+                partitions: 0,
+                crashes: 0,
+            },
+            writes: 0,
+            fault_ms: 30_000,
+            settle_ms_max: 60_000,
+            topology_update: false,
+            propagation_from_ms: None,
+            fork: true,
         }
     }
 
@@ -106,6 +135,7 @@ impl Plan {
             settle_ms_max: 60_000,
             topology_update: false,
             propagation_from_ms: Some(10_000),
+            fork: false,
         }
     }
 
@@ -125,6 +155,7 @@ impl Plan {
             settle_ms_max: 120_000,
             topology_update: true,
             propagation_from_ms: None,
+            fork: false,
         }
     }
 }
@@ -150,6 +181,35 @@ pub struct Report {
     /// and until every node would have had it by flooding over the same links with the same delays (raw gossip,
     /// no checks). Empty otherwise.
     pub spread_ms: Vec<(u64, u64)>,
+    /// Checkpoints cosigned by witnesses.
+    pub cosigned: u64,
+    /// With [`Plan::fork`]: how the fork was caught.
+    pub fork: Option<ForkReport>,
+}
+
+/// How a forking node was caught, in simulated milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForkReport {
+    /// When the first link between a holder of one branch and a holder of the other came up after the heal.
+    pub reconnected_ms: Option<u64>,
+    /// From then until the first node held evidence of the fork.
+    pub first_caught_after_ms: Option<u64>,
+    /// From then until every node held evidence of the fork.
+    pub all_caught_after_ms: Option<u64>,
+}
+
+/// The forking run's state.
+#[derive(Debug)]
+struct Forking {
+    node: usize,
+    /// Entries of its alerts log before the first partition: the branches part after them.
+    base: u64,
+    /// The nodes that hold branch A (the first partition's side, the forker left out).
+    branch_a: Vec<bool>,
+    forked: bool,
+    reconnected_ms: Option<u64>,
+    /// When each node first held evidence.
+    caught: Vec<Option<u64>>,
 }
 
 /// An alert being timed: when it was written, by whom, how many nodes still lack it, and when the last got it.
@@ -184,12 +244,19 @@ enum Event {
         inc: u32,
         entry: Vec<u8>,
     },
-    Applied {
+    /// An input for a node's state machine, from its store (an apply, a check, evidence kept).
+    Later {
         node: usize,
         inc: u32,
-        ticket: u64,
-        outcomes: Vec<hifazat_sync::Outcome>,
+        input: Input,
     },
+    /// A node signs checkpoints of its own logs that grew.
+    Sign {
+        node: usize,
+        inc: u32,
+    },
+    /// The forking node rewrites its alerts log from where the partition began, and the partition moves.
+    Fork,
     Write {
         node: usize,
     },
@@ -270,6 +337,8 @@ pub struct Sim {
     outsider_attempts: u64,
     violations: Vec<String>,
     spread: BTreeMap<(Hash, u64), Spread>,
+    cosigned: u64,
+    forking: Option<Forking>,
 }
 
 fn pair(a: usize, b: usize) -> (usize, usize) {
@@ -321,6 +390,8 @@ impl Sim {
             outsider_attempts: 0,
             violations: Vec::new(),
             spread: BTreeMap::new(),
+            cosigned: 0,
+            forking: None,
         }
     }
 
@@ -351,6 +422,11 @@ impl Sim {
             let inc = self.nodes[i].incarnation;
             let phase = self.rng.below(limits::SYNC_TICK_MS);
             self.at(phase, Event::Tick { node: i, inc });
+            let phase = self.rng.below(limits::CHECKPOINT_EVERY_MS);
+            self.at(phase, Event::Sign { node: i, inc });
+        }
+        if self.plan.fork {
+            self.plan_fork();
         }
         let fault_ms = self.plan.fault_ms;
         let first_write_ms = self.plan.propagation_from_ms.unwrap_or(0);
@@ -398,7 +474,12 @@ impl Sim {
                 && self.now_ms >= next_check
             {
                 next_check = self.now_ms + 500;
-                if self.converged() {
+                if self.converged()
+                    && self
+                        .forking
+                        .as_ref()
+                        .is_none_or(|f| f.caught.iter().all(Option::is_some))
+                {
                     converged_after_ms = Some(self.now_ms - healed);
                     break;
                 }
@@ -417,8 +498,22 @@ impl Sim {
             }
         }
         let spread_ms = self.spread_times();
+        let fork = self.forking.as_ref().map(|f| {
+            let after = |t: Option<u64>| Some(t?.saturating_sub(f.reconnected_ms?));
+            ForkReport {
+                reconnected_ms: f.reconnected_ms,
+                first_caught_after_ms: after(f.caught.iter().flatten().min().copied()),
+                all_caught_after_ms: if f.caught.iter().all(Option::is_some) {
+                    after(f.caught.iter().flatten().max().copied())
+                } else {
+                    None
+                },
+            }
+        });
         Report {
             spread_ms,
+            cosigned: self.cosigned,
+            fork,
             seed: self.seed,
             nodes: n,
             acknowledged: self.acked.len(),
@@ -444,6 +539,15 @@ impl Sim {
             Event::Connect { a, b } => {
                 if self.reachable(a, b) && self.links.insert(pair(a, b)) {
                     self.trace.update([1, a as u8, b as u8]);
+                    let now = self.now_ms;
+                    if let Some(f) = &mut self.forking
+                        && f.forked
+                        && self.healed_at.is_some()
+                        && f.reconnected_ms.is_none()
+                        && f.branch_a[a] != f.branch_a[b]
+                    {
+                        f.reconnected_ms = Some(now);
+                    }
                     let (ka, kb) = (self.nodes[a].author, self.nodes[b].author);
                     self.input(a, Input::Connected { peer: kb });
                     // The first side may have refused the connection already.
@@ -492,16 +596,20 @@ impl Sim {
                     }
                 }
             }
-            Event::Applied {
-                node,
-                inc,
-                ticket,
-                outcomes,
-            } => {
+            Event::Later { node, inc, input } => {
                 if self.nodes[node].incarnation == inc && self.nodes[node].up() {
-                    self.input(node, Input::Applied { ticket, outcomes });
+                    self.input(node, input);
                 }
             }
+            Event::Sign { node, inc } => {
+                if self.nodes[node].incarnation == inc && self.nodes[node].up() {
+                    for (log, note) in self.nodes[node].sign_checkpoints() {
+                        self.input(node, Input::Signed { log, note });
+                    }
+                    self.at(limits::CHECKPOINT_EVERY_MS, Event::Sign { node, inc });
+                }
+            }
+            Event::Fork => self.fork(),
             Event::Write { node } => self.write(node),
             Event::Crash { node, down_ms } => {
                 if self.nodes[node].up() {
@@ -513,6 +621,18 @@ impl Sim {
             }
             Event::Restart { node } => self.restart(node),
             Event::Cut { side, ms } => {
+                if let Some(f) = &mut self.forking {
+                    let log = hifazat_log::LogId {
+                        author: self.nodes[f.node].author,
+                        scope: Scope::alerts(),
+                    }
+                    .digest();
+                    f.base = self.nodes[f.node]
+                        .store
+                        .logs
+                        .get(&log)
+                        .map_or(0, |l| l.entries.len() as u64);
+                }
                 if self.faulty && self.cut.is_none() {
                     self.cut = Some(side.clone());
                     self.drop_links(|a, b| side[a] != side[b]);
@@ -552,6 +672,7 @@ impl Sim {
         self.nodes[node].start(&self.root);
         let inc = self.nodes[node].incarnation;
         self.at(1, Event::Tick { node, inc });
+        self.at(limits::CHECKPOINT_EVERY_MS, Event::Sign { node, inc });
     }
 
     fn drop_links(&mut self, cut: impl Fn(usize, usize) -> bool) {
@@ -690,7 +811,7 @@ impl Sim {
                 }
             }
             Effect::Apply { ticket, entries } => {
-                let outcomes = self.nodes[node].apply(&entries);
+                let (outcomes, evidence) = self.nodes[node].apply(&entries);
                 for o in &outcomes {
                     if let hifazat_sync::Outcome::Stored(h) = o
                         && let Some(s) = self.spread.get_mut(&(h.log.digest(), h.seq))
@@ -701,16 +822,18 @@ impl Sim {
                         }
                     }
                 }
-                let inc = self.nodes[node].incarnation;
-                self.at(
-                    1,
-                    Event::Applied {
+                self.later(node, Input::Applied { ticket, outcomes });
+                for (first, second) in evidence {
+                    self.evidence_found(node);
+                    self.later(
                         node,
-                        inc,
-                        ticket,
-                        outcomes,
-                    },
-                );
+                        Input::Evidence {
+                            first,
+                            second,
+                            from: None,
+                        },
+                    );
+                }
             }
             Effect::Serve {
                 peer,
@@ -751,6 +874,62 @@ impl Sim {
             Effect::InstallTopology { signed, .. } => {
                 self.nodes[node].topology = signed;
             }
+            Effect::Check {
+                peer,
+                log,
+                size,
+                note,
+                cosign,
+            } => {
+                let time_s = self.now_ms / 1000;
+                let result = self.nodes[node].check_checkpoint(log, &note, cosign, time_s);
+                if cosign && matches!(result, hifazat_sync::CheckResult::Kept { .. }) {
+                    self.cosigned += 1;
+                }
+                self.later(
+                    node,
+                    Input::Checked {
+                        peer,
+                        log,
+                        size,
+                        result,
+                    },
+                );
+            }
+            Effect::KeepEvidence {
+                first,
+                second,
+                from,
+            } => {
+                if self.nodes[node]
+                    .store
+                    .keep_evidence(first.clone(), second.clone())
+                {
+                    self.evidence_found(node);
+                }
+                self.later(
+                    node,
+                    Input::Evidence {
+                        first,
+                        second,
+                        from: Some(from),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Feeds `input` to `node` a millisecond from now (its store's answer), unless it crashes first.
+    fn later(&mut self, node: usize, input: Input) {
+        let inc = self.nodes[node].incarnation;
+        self.at(1, Event::Later { node, inc, input });
+    }
+
+    /// Notes when `node` first held evidence (for the forking run's timings).
+    fn evidence_found(&mut self, node: usize) {
+        if let Some(f) = &mut self.forking {
+            let now = self.now_ms;
+            f.caught[node].get_or_insert(now);
         }
     }
 
@@ -771,7 +950,8 @@ impl Sim {
             .filter(|(r, _)| self.nodes[node].store.records.contains_key(r))
             .cloned()
             .collect();
-        let roll = if self.plan.propagation_from_ms.is_some() {
+        let forker = self.forking.as_ref().is_some_and(|f| f.node == node);
+        let roll = if self.plan.propagation_from_ms.is_some() || forker {
             // Alerts only.
             3 + self.rng.below(4)
         } else {
@@ -850,13 +1030,90 @@ impl Sim {
                 },
             );
         }
-        self.acked.push(head);
+        if !forker {
+            // The forker's writes are on two branches: no node can hold them all.
+            self.acked.push(head);
+        }
         self.input(
             node,
             Input::Written {
                 entries: vec![bytes],
             },
         );
+    }
+
+    /// Schedules the forking run (see [`Plan::fork`]): the forker is the first district node.
+    fn plan_fork(&mut self) {
+        let n = self.nodes.len();
+        let node = (0..n)
+            .find(|&i| {
+                self.topology
+                    .member(&self.nodes[i].author.0)
+                    .is_some_and(|m| m.role == Role::District)
+            })
+            .expect("a district node");
+        let me = self
+            .topology
+            .member(&self.nodes[node].author.0)
+            .expect("member");
+        let witness = hifazat_sync::witness_of(&self.topology, me).expect("a witness");
+        let witness = self.by_key[&Author(witness.key.expect("keyed"))];
+        let side: Vec<bool> = (0..n).map(|i| i == node || i == witness).collect();
+        let mut branch_a = side.clone();
+        branch_a[node] = false;
+        self.forking = Some(Forking {
+            node,
+            base: 0,
+            branch_a,
+            forked: false,
+            reconnected_ms: None,
+            caught: vec![None; n],
+        });
+        for t in [2_000, 5_000] {
+            self.at(t, Event::Write { node });
+        }
+        self.at(10_000, Event::Cut { side, ms: 20_000 });
+        for i in 0..self.rng.between(1, 3) {
+            self.at(12_000 + 2_000 * i, Event::Write { node });
+        }
+        self.at(20_000, Event::Fork);
+        for i in 0..self.rng.between(1, 3) {
+            self.at(22_000 + 2_000 * i, Event::Write { node });
+        }
+    }
+
+    /// The forker rewrites its alerts log from where the partition began (as a node restored from an old copy
+    /// of its disk, or one that lies, would), restarts, and the partition moves it to the other side.
+    fn fork(&mut self) {
+        let Some(f) = &mut self.forking else {
+            return;
+        };
+        let node = f.node;
+        f.forked = true;
+        let base = f.base;
+        let side: Vec<bool> = f.branch_a.iter().map(|a| !a).collect();
+        let log = hifazat_log::LogId {
+            author: self.nodes[node].author,
+            scope: Scope::alerts(),
+        }
+        .digest();
+        let store = &mut self.nodes[node].store;
+        if let Some(l) = store.logs.get_mut(&log) {
+            l.entries.truncate(base as usize);
+            l.hashes.truncate(base as usize);
+        }
+        for places in store.records.values_mut() {
+            places.retain(|(l, seq)| *l != log || *seq <= base);
+        }
+        store.records.retain(|_, places| !places.is_empty());
+        store
+            .checkpoints
+            .retain(|l, (size, _)| *l != log || *size <= base);
+        self.nodes[node].crash();
+        self.drop_links(|a, b| a == node || b == node);
+        self.cut = Some(side.clone());
+        self.drop_links(|a, b| side[a] != side[b]);
+        self.restart(node);
     }
 
     /// The outsider (a valid key, but no member) tries to connect to `node` and to slip it an entry.
@@ -1060,6 +1317,34 @@ impl Sim {
             if self.nodes[i].topology != self.newest.0 {
                 self.violations
                     .push(format!("{name} did not install the newest topology"));
+            }
+        }
+        // Evidence only against the forker, and, in the forking run, held by every node in the end.
+        let forker = self.forking.as_ref().map(|f| self.nodes[f.node].author);
+        for i in 0..self.nodes.len() {
+            let name = self.nodes[i].name.clone();
+            for (first, _) in &self.nodes[i].store.evidence {
+                let author = hifazat_log::Entry::decode(first).map(|e| e.content.log.author);
+                if author.ok() != forker {
+                    self.violations
+                        .push(format!("{name} holds evidence against an honest node"));
+                }
+            }
+            if forker.is_some() && self.nodes[i].store.evidence.is_empty() {
+                self.violations
+                    .push(format!("{name} holds no evidence of the fork"));
+            }
+            // Every checkpoint a node keeps is of the log it holds.
+            for (log, (size, note)) in &self.nodes[i].store.checkpoints {
+                let root = hifazat_note::Note::parse(note)
+                    .ok()
+                    .and_then(|n| hifazat_note::Checkpoint::parse(n.text_unverified()).ok())
+                    .map(|c| c.root);
+                if root.is_none() || root != self.nodes[i].store.root(log, *size) {
+                    self.violations.push(format!(
+                        "{name} keeps a checkpoint of {log} at {size} that is not of its copy"
+                    ));
+                }
             }
         }
         // Record states: the same automerge heads on every node that holds the record.

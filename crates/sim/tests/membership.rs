@@ -22,6 +22,8 @@ fn node(fed: &Federation, name: &str) -> Sync {
         root: fed.root.verifier(),
         signed_topology: fed.signed(1),
         heads: vec![],
+        checkpoints: vec![],
+        evidence: vec![],
     })
     .expect("starts")
 }

@@ -71,3 +71,54 @@ fn a_seed_replays_identically() {
         "different seeds should run differently"
     );
 }
+
+#[test]
+fn a_forking_node_is_caught_within_one_sync_round_of_reconnecting() {
+    let plan = Plan::fork();
+    let (mut slowest_first, mut slowest_all) = (0, 0);
+    for seed in seeds(100) {
+        let report = run(&plan, seed);
+        assert_good("fork", &report);
+        let fork = report
+            .fork
+            .as_ref()
+            .expect("a forking run reports the fork");
+        let replay = format!(
+            "replay: HIFAZAT_SIM_SEED={seed} cargo test --release -p hifazat-sim --test seeds fork"
+        );
+        assert!(
+            fork.reconnected_ms.is_some(),
+            "seed {seed}: the branches never met again; {replay}"
+        );
+        let first = fork.first_caught_after_ms.expect("caught");
+        // One sync round: the vectors both sides send on connecting, and one pull that answers them.
+        assert!(
+            first <= hifazat_limits::SYNC_VECTOR_INTERVAL_MS,
+            "seed {seed}: first evidence {first} ms after the branches met; {replay}"
+        );
+        let all = fork
+            .all_caught_after_ms
+            .expect("every node holds the evidence");
+        assert!(
+            report.cosigned > 0,
+            "seed {seed}: no checkpoint was cosigned; {replay}"
+        );
+        slowest_first = slowest_first.max(first);
+        slowest_all = slowest_all.max(all);
+    }
+    eprintln!(
+        "fork: caught at most {slowest_first} ms after the branches met; every node held the evidence within \
+         {slowest_all} ms (simulated)"
+    );
+}
+
+#[test]
+fn witnesses_cosign_in_every_honest_run() {
+    for seed in seeds(20) {
+        let report = run(&Plan::demo(), seed);
+        assert!(
+            report.cosigned > 0,
+            "demo seed {seed}: no checkpoint was cosigned"
+        );
+    }
+}

@@ -50,8 +50,9 @@ pub enum StoreError {
 pub enum AppendError {
     #[error(transparent)]
     Chain(#[from] ChainError),
-    /// An entry at this position is already stored with other content: the author equivocated. The stored
-    /// entry is returned so the two can be kept as evidence.
+    /// An entry at this position is already stored with other content, or the entry follows another entry than
+    /// the one stored before it: the author forked the log. The stored entry (at its position, or before it) is
+    /// returned so the two can be kept as evidence.
     #[error("another entry is stored at this position")]
     Conflict { stored: Vec<u8> },
     /// Exactly this entry is already stored.
@@ -419,6 +420,17 @@ impl Store {
         }
     }
 
+    /// Entry `seq` of a log, at or below its head as it will be once `batch` is committed.
+    fn entry_in(&self, batch: &WriteBatch, log: &Hash, seq: u64) -> Result<Vec<u8>, StoreError> {
+        match batch.entries.get(&(*log, seq)) {
+            Some(bytes) => Ok(bytes.clone()),
+            None => self.entry(log, seq)?.ok_or_else(|| StoreError::Corrupt {
+                key: hex::encode(entry_key(log, seq)),
+                reason: "at or below the log's head, yet not stored".into(),
+            }),
+        }
+    }
+
     /// Adds a verified entry to `batch`, if it extends its log. `record` is given for an entry that creates a
     /// record.
     pub fn append(
@@ -432,20 +444,18 @@ impl Store {
         match check_next(head.as_ref().map(|h| h.head), entry) {
             Ok(()) => {}
             Err(ChainError::Behind { seq }) => {
-                let stored = match batch.entries.get(&(digest, seq)) {
-                    Some(bytes) => bytes.clone(),
-                    None => self
-                        .entry(&digest, seq)?
-                        .ok_or_else(|| StoreError::Corrupt {
-                            key: hex::encode(entry_key(&digest, seq)),
-                            reason: "behind the log's head, yet not stored".into(),
-                        })?,
-                };
+                let stored = self.entry_in(batch, &digest, seq)?;
                 return if stored == entry.bytes() {
                     Err(AppendError::Duplicate)
                 } else {
                     Err(AppendError::Conflict { stored })
                 };
+            }
+            Err(ChainError::PrevMismatch { prev_seq, .. }) => {
+                // The author signed this after another entry than the one held: a fork, like equivocation.
+                return Err(AppendError::Conflict {
+                    stored: self.entry_in(batch, &digest, prev_seq)?,
+                });
             }
             Err(e) => return Err(e.into()),
         }
@@ -601,6 +611,28 @@ impl Store {
                 })
             })
             .transpose()
+    }
+
+    /// Every checkpoint kept: (log, note text).
+    pub fn checkpoints(&self) -> Result<Vec<(Hash, String)>, StoreError> {
+        let prefix = key(META, &[b"checkpoint/"]);
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let corrupt = |reason: &str| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason: reason.into(),
+            };
+            let log = hex::decode(&k[prefix.len()..])
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(Hash)
+                .ok_or_else(|| corrupt("checkpoint key names no log"))?;
+            let note = String::from_utf8(unframe(&k, &v)?.to_vec())
+                .map_err(|_| corrupt("checkpoint is not UTF-8"))?;
+            out.push((log, note));
+        }
+        Ok(out)
     }
 
     /// Keeps `note` as the newest signed checkpoint of a log, in `batch`.

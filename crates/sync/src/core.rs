@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hifazat_limits as limits;
-use hifazat_log::{Author, Entry, Hash, LogId};
-use hifazat_note::VerifierKey;
+use hifazat_log::{Author, Entry, Evidence, Hash, LogId, checkpoint_origin};
+use hifazat_note::{Checkpoint, Note, VerifierKey};
 use hifazat_topology::{Node, Role, Topology};
+use sha2::{Digest as _, Sha256};
 
-use crate::entitle::{ScopeKind, may_hold, neighbours};
+use crate::entitle::{ScopeKind, may_hold, neighbours, witness_of};
 use crate::message::{LogHead, Message};
 
 /// The gossip topic every member subscribes to: new entries of `alerts` logs.
@@ -49,6 +50,36 @@ pub enum Input {
     Stored { heads: Vec<LogHead> },
     /// An operator offers a signed topology here (it is taken if it is valid and newer, and then spreads).
     Topology { signed: Vec<u8> },
+    /// This node signed a checkpoint of one of its own logs, and keeps it durably: offer it.
+    Signed { log: Hash, note: Vec<u8> },
+    /// The answer to an [`Effect::Check`].
+    Checked {
+        peer: Author,
+        log: Hash,
+        size: u64,
+        result: CheckResult,
+    },
+    /// This node durably holds this evidence of a fork (found here, or kept for an [`Effect::KeepEvidence`]):
+    /// pass it on. `from` is the peer it came from, if it came from one.
+    Evidence {
+        first: Vec<u8>,
+        second: Vec<u8>,
+        from: Option<Author>,
+    },
+}
+
+/// What a node's own copy of a log said of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckResult {
+    /// The roots agree. The node keeps this note durably as the log's newest checkpoint (with its own
+    /// cosignature when it was asked to cosign).
+    Kept { note: Vec<u8> },
+    /// The node holds fewer entries than the checkpoint covers (it waits for them).
+    Short,
+    /// The roots differ: the author signed a tree that is not the log this node holds.
+    Differs,
+    /// The node already keeps a checkpoint at least as new (nothing changed).
+    Stale,
 }
 
 /// What the node's store and replicas made of one entry handed to them.
@@ -60,7 +91,8 @@ pub enum Outcome {
     Duplicate,
     /// Entries before it are missing.
     Gap,
-    /// Another entry is held at its place: equivocation, kept as evidence.
+    /// Another entry is held at its place, or it follows another entry than the one held before it: the author
+    /// forked the log. Both entries are kept as evidence (and reported with [`Input::Evidence`]).
     Conflict,
     /// Refused: does not decode, bad signature, breaks its chain.
     Invalid(String),
@@ -113,6 +145,26 @@ pub enum Effect {
         version: u64,
         members: Vec<Author>,
     },
+    /// Check a checkpoint of `log` (its author's signature verified; it covers `size` entries, and this node
+    /// holds at least that many) against this node's own copy of the log: compute the root of the first `size`
+    /// entries and compare. With `cosign`, this node is the author's witness: if the roots agree, add this node's
+    /// cosignature and keep the cosigned note durably before answering, so nothing is vouched for that a crash
+    /// could make the witness forget. Without it, keep the note as it is if the roots agree. Answer with
+    /// [`Input::Checked`].
+    Check {
+        peer: Author,
+        log: Hash,
+        size: u64,
+        note: Vec<u8>,
+        cosign: bool,
+    },
+    /// Keep this evidence of a fork (verified: two entries its author signed that cannot both be true) durably,
+    /// then answer with [`Input::Evidence`].
+    KeepEvidence {
+        first: Vec<u8>,
+        second: Vec<u8>,
+        from: Author,
+    },
 }
 
 /// The gossip layer's three answers (as libp2p gossipsub names them).
@@ -137,6 +189,10 @@ pub struct Config {
     pub signed_topology: Vec<u8>,
     /// The heads of every log the store holds (at start, all durable).
     pub heads: Vec<LogHead>,
+    /// The newest checkpoint the store keeps of each log: (log, signed note).
+    pub checkpoints: Vec<(Hash, Vec<u8>)>,
+    /// The evidence of forks the store keeps: pairs of entries.
+    pub evidence: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +217,16 @@ pub struct Counters {
     pub entries_stored: u64,
     pub topologies_installed: u64,
     pub topologies_refused: u64,
+    /// Checkpoints refused: a bad signature, another log's, one this node may not hold.
+    pub checkpoints_refused: u64,
+    /// Checkpoints this node checked against its own copy and kept (cosigned, when it is the witness).
+    pub checkpoints_kept: u64,
+    /// Checkpoints whose root is not that of the log this node holds.
+    pub checkpoints_differing: u64,
+    /// Evidence of forks that this node holds, found here or received.
+    pub evidence_held: u64,
+    /// Evidence refused (not two conflicting entries signed by the author, or a log this node may not hold).
+    pub evidence_refused: u64,
 }
 
 /// A peer as `/api/v1/peers` shows it.
@@ -216,6 +282,47 @@ struct Held {
     hash: Hash,
 }
 
+/// The newest checkpoint this node keeps of a log.
+#[derive(Debug)]
+struct KeptCheckpoint {
+    size: u64,
+    /// Cosigned by the author's witness (or the author has none): fit to pass on to anyone who may hold the log.
+    settled: bool,
+    note: Vec<u8>,
+}
+
+/// A checkpoint to check once this node holds as many entries as it covers.
+#[derive(Debug)]
+struct WaitingCheckpoint {
+    peer: Author,
+    size: u64,
+    note: Vec<u8>,
+    cosign: bool,
+}
+
+/// A piece of evidence this node holds, and the peers known to hold it too.
+#[derive(Debug)]
+struct HeldEvidence {
+    log: LogId,
+    first: Vec<u8>,
+    second: Vec<u8>,
+    known: BTreeSet<Author>,
+}
+
+/// A piece of evidence's name: the hash of its two entries, in the order of their hashes.
+fn evidence_id(first: &[u8], second: &[u8]) -> Hash {
+    let (a, b) = if first <= second {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let mut h = Sha256::new();
+    h.update((a.len() as u64).to_be_bytes());
+    h.update(a);
+    h.update(b);
+    Hash(h.finalize().into())
+}
+
 /// One node's sync state.
 #[derive(Debug)]
 pub struct Sync {
@@ -234,6 +341,13 @@ pub struct Sync {
     next_ticket: Ticket,
     topology_asked_ms: Option<u64>,
     counters: Counters,
+    checkpoints: BTreeMap<Hash, KeptCheckpoint>,
+    waiting: BTreeMap<Hash, WaitingCheckpoint>,
+    /// Logs with a check under way.
+    checking: BTreeSet<Hash>,
+    evidence: BTreeMap<Hash, HeldEvidence>,
+    /// Logs with evidence against them: frozen here at what this node holds (no more pulls, no checkpoints).
+    forked: BTreeSet<Hash>,
 }
 
 fn members_of(topology: &Topology) -> BTreeMap<Author, usize> {
@@ -266,7 +380,7 @@ impl Sync {
                 )
             })
             .collect();
-        Ok(Sync {
+        let mut sync = Sync {
             me: config.me,
             root: config.root,
             topology,
@@ -280,7 +394,19 @@ impl Sync {
             next_ticket: 1,
             topology_asked_ms: None,
             counters: Counters::default(),
-        })
+            checkpoints: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+            checking: BTreeSet::new(),
+            evidence: BTreeMap::new(),
+            forked: BTreeSet::new(),
+        };
+        for (log, note) in config.checkpoints {
+            sync.keep_checkpoint(log, note);
+        }
+        for (first, second) in config.evidence {
+            sync.hold_evidence(first, second, None);
+        }
+        Ok(sync)
     }
 
     pub fn topology(&self) -> &Topology {
@@ -393,6 +519,26 @@ impl Sync {
                 }
             }
             Input::Topology { signed } => self.topology_offered(signed, now_ms, &mut out),
+            Input::Signed { log, note } => {
+                if self.keep_checkpoint(log, note) {
+                    self.offer_checkpoint(log, None, &mut out);
+                }
+            }
+            Input::Checked {
+                peer,
+                log,
+                size,
+                result,
+            } => self.checked(peer, log, size, result, now_ms, &mut out),
+            Input::Evidence {
+                first,
+                second,
+                from,
+            } => {
+                if let Some(id) = self.hold_evidence(first, second, from) {
+                    self.offer_evidence(id, &mut out);
+                }
+            }
         }
         out
     }
@@ -411,6 +557,15 @@ impl Sync {
         p.dial_backoff_ms = 0;
         p.vector_sent = None;
         self.send_vector(peer, now_ms, out);
+        // What it may not have heard while apart: checkpoints and evidence.
+        let logs: Vec<Hash> = self.checkpoints.keys().copied().collect();
+        for log in logs {
+            self.send_checkpoint(peer, log, out);
+        }
+        let ids: Vec<Hash> = self.evidence.keys().copied().collect();
+        for id in ids {
+            self.send_evidence(peer, id, out);
+        }
     }
 
     /// Sends `peer` our vector: the heads of the logs it may hold.
@@ -470,6 +625,20 @@ impl Sync {
                         self.counters.entries_refused += 1;
                     }
                 }
+                // The same position with another hash: the author forked the log. Fetch the peer's entry there;
+                // storing it finds the conflict and keeps both as evidence.
+                for (log, (seq, hash)) in &vector {
+                    if let Some(held) = self.heads.get(log)
+                        && held.seq == *seq
+                        && *seq > 0
+                        && held.hash != *hash
+                        && !self.forked.contains(log)
+                        && !self.pulls.contains_key(log)
+                        && self.pulls.len() < limits::SYNC_PULLS_MAX
+                    {
+                        self.pull_one(peer, *log, *seq, now_ms, out);
+                    }
+                }
                 let p = self.peers.entry(peer).or_default();
                 p.vector = vector;
                 p.topology_version = Some(topology_version);
@@ -521,6 +690,12 @@ impl Sync {
                 },
             }),
             Message::Topology { signed } => self.topology_offered(signed, now_ms, out),
+            Message::Checkpoint { log, note } => {
+                self.checkpoint_offered(peer, &node, log, note, out)
+            }
+            Message::Evidence { first, second } => {
+                self.evidence_offered(peer, &node, first, second, out)
+            }
         }
     }
 
@@ -754,7 +929,10 @@ impl Sync {
             }
             for (log, (seq, _)) in &p.vector {
                 let ours = self.heads.get(log).map_or(0, |h| h.seq);
-                if *seq > ours && best.get(log).is_none_or(|(s, _)| seq > s) {
+                if *seq > ours
+                    && !self.forked.contains(log)
+                    && best.get(log).is_none_or(|(s, _)| seq > s)
+                {
                     best.insert(*log, (*seq, *key));
                 }
             }
@@ -810,6 +988,7 @@ impl Sync {
             self.send_vector(peer, now_ms, out);
         }
         self.plan_pulls(now_ms, out);
+        self.start_checks(out);
         // Dial neighbours that are not connected, backing off (doubling, capped) while they stay away.
         let me = self.me_node().clone();
         let mut dials = Vec::new();
@@ -885,5 +1064,323 @@ impl Sync {
         for peer in connected {
             self.send_vector(peer, now_ms, out);
         }
+    }
+
+    /// Asks `peer` for its entry at `seq` of `log` alone.
+    fn pull_one(&mut self, peer: Author, log: Hash, seq: u64, now_ms: u64, out: &mut Vec<Effect>) {
+        self.pulls.insert(
+            log,
+            Pull {
+                peer,
+                sent_ms: now_ms,
+            },
+        );
+        self.counters.pulls_sent += 1;
+        out.push(Effect::Send {
+            peer,
+            message: Message::Pull {
+                log,
+                after: seq - 1,
+                max: 1,
+            },
+        });
+    }
+
+    /// Opens a checkpoint note of `log`: the author's signature verifies and it names the log. Returns it and
+    /// whether it is settled (cosigned by the author's witness, or the author has none that may hold the log).
+    fn open_checkpoint(&self, log: &LogId, note: &[u8]) -> Option<(Checkpoint, bool)> {
+        let author = self.member(&log.author)?;
+        let key = VerifierKey::new(&author.name, log.author).ok()?;
+        let note = Note::parse(note).ok()?;
+        let checkpoint = Checkpoint::open(&note, &key).ok()?;
+        if checkpoint.origin != checkpoint_origin(&log.digest()) {
+            return None;
+        }
+        let settled = match witness_of(&self.topology, author)
+            .filter(|w| may_hold(&self.topology, w, &log.scope))
+        {
+            None => true,
+            Some(w) => {
+                let key = VerifierKey::new(&w.name, Author(w.key?)).ok()?;
+                // A cosignature line by the witness that does not verify makes the whole note suspect.
+                !note.cosignatures(&[key]).ok()?.is_empty()
+            }
+        };
+        Some((checkpoint, settled))
+    }
+
+    /// Whether a checkpoint of `size` entries, settled or not, is news beside the one kept for `log`.
+    fn newer_checkpoint(&self, log: &Hash, size: u64, settled: bool) -> bool {
+        self.checkpoints
+            .get(log)
+            .is_none_or(|k| size > k.size || (size == k.size && settled && !k.settled))
+    }
+
+    /// Records a checkpoint kept durably (this node's own, or one it checked). Returns whether it was news.
+    fn keep_checkpoint(&mut self, log: Hash, note: Vec<u8>) -> bool {
+        let Some(held) = self.heads.get(&log) else {
+            return false;
+        };
+        let Some((checkpoint, settled)) = self.open_checkpoint(&held.log.clone(), &note) else {
+            return false;
+        };
+        if !self.newer_checkpoint(&log, checkpoint.size, settled) {
+            return false;
+        }
+        self.checkpoints.insert(
+            log,
+            KeptCheckpoint {
+                size: checkpoint.size,
+                settled,
+                note,
+            },
+        );
+        true
+    }
+
+    /// Sends `peer` the checkpoint kept for `log`, if it may hold the log and should have it: a settled one goes
+    /// to anyone who may hold the log; an unsettled one only to the author's witness.
+    fn send_checkpoint(&self, peer: Author, log: Hash, out: &mut Vec<Effect>) {
+        let (Some(kept), Some(held), Some(node)) = (
+            self.checkpoints.get(&log),
+            self.heads.get(&log),
+            self.member(&peer),
+        ) else {
+            return;
+        };
+        if !may_hold(&self.topology, node, &held.log.scope) || self.forked.contains(&log) {
+            return;
+        }
+        let to_witness = || {
+            self.member(&held.log.author)
+                .and_then(|a| witness_of(&self.topology, a))
+                .is_some_and(|w| w.key == Some(peer.0))
+        };
+        if kept.settled || to_witness() {
+            out.push(Effect::Send {
+                peer,
+                message: Message::Checkpoint {
+                    log,
+                    note: kept.note.clone(),
+                },
+            });
+        }
+    }
+
+    /// Offers the checkpoint kept for `log` to every connected peer but `except`.
+    fn offer_checkpoint(&self, log: Hash, except: Option<Author>, out: &mut Vec<Effect>) {
+        for (key, p) in &self.peers {
+            if p.connected && Some(*key) != except {
+                self.send_checkpoint(*key, log, out);
+            }
+        }
+    }
+
+    fn checkpoint_offered(
+        &mut self,
+        peer: Author,
+        node: &Node,
+        log: Hash,
+        note: Vec<u8>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(held) = self.heads.get(&log) else {
+            self.counters.checkpoints_refused += 1;
+            return;
+        };
+        let id = held.log.clone();
+        if !self.acceptable(&id) || !may_hold(&self.topology, node, &id.scope) {
+            self.counters.checkpoints_refused += 1;
+            return;
+        }
+        let Some((checkpoint, settled)) = self.open_checkpoint(&id, &note) else {
+            self.counters.checkpoints_refused += 1;
+            return;
+        };
+        if self.forked.contains(&log) {
+            return;
+        }
+        let cosign = !settled
+            && self
+                .member(&id.author)
+                .and_then(|a| witness_of(&self.topology, a))
+                .is_some_and(|w| w.key == Some(self.me.0));
+        let size = checkpoint.size;
+        if !(settled || cosign) || !self.newer_checkpoint(&log, size, true) {
+            return;
+        }
+        if self.waiting.get(&log).is_some_and(|w| w.size >= size)
+            || (!self.waiting.contains_key(&log)
+                && self.waiting.len() >= limits::SYNC_CHECKPOINTS_PENDING_MAX)
+        {
+            return;
+        }
+        self.waiting.insert(
+            log,
+            WaitingCheckpoint {
+                peer,
+                size,
+                note,
+                cosign,
+            },
+        );
+        self.start_checks(out);
+    }
+
+    /// Starts a check of each waiting checkpoint this node holds enough entries for (one per log at a time).
+    fn start_checks(&mut self, out: &mut Vec<Effect>) {
+        let ready: Vec<Hash> = self
+            .waiting
+            .iter()
+            .filter(|(log, w)| {
+                !self.checking.contains(*log)
+                    && self.heads.get(*log).is_some_and(|h| h.seq >= w.size)
+            })
+            .map(|(log, _)| *log)
+            .collect();
+        for log in ready {
+            let w = self.waiting.remove(&log).expect("listed");
+            self.checking.insert(log);
+            out.push(Effect::Check {
+                peer: w.peer,
+                log,
+                size: w.size,
+                note: w.note,
+                cosign: w.cosign,
+            });
+        }
+    }
+
+    fn checked(
+        &mut self,
+        peer: Author,
+        log: Hash,
+        size: u64,
+        result: CheckResult,
+        now_ms: u64,
+        out: &mut Vec<Effect>,
+    ) {
+        self.checking.remove(&log);
+        match result {
+            CheckResult::Kept { note } => {
+                if self.keep_checkpoint(log, note) {
+                    self.counters.checkpoints_kept += 1;
+                    // A witness sends its cosignature back to the author too; anyone else passes the checkpoint
+                    // on to all but the peer it came from.
+                    let witnessed = self
+                        .heads
+                        .get(&log)
+                        .and_then(|h| self.member(&h.log.author))
+                        .and_then(|a| witness_of(&self.topology, a))
+                        .is_some_and(|w| w.key == Some(self.me.0));
+                    self.offer_checkpoint(log, (!witnessed).then_some(peer), out);
+                }
+            }
+            CheckResult::Differs => {
+                // The peer vouched for (or wrote) the tree the checkpoint names, so it holds an entry at `size`
+                // other than ours: fetch it, and storing it keeps both as evidence.
+                self.counters.checkpoints_differing += 1;
+                if !self.forked.contains(&log)
+                    && !self.pulls.contains_key(&log)
+                    && self.peers.get(&peer).is_some_and(|p| p.connected)
+                {
+                    self.pull_one(peer, log, size, now_ms, out);
+                }
+            }
+            CheckResult::Short | CheckResult::Stale => {}
+        }
+        self.start_checks(out);
+    }
+
+    /// Records evidence this node holds durably. Returns its id when it is news.
+    fn hold_evidence(
+        &mut self,
+        first: Vec<u8>,
+        second: Vec<u8>,
+        from: Option<Author>,
+    ) -> Option<Hash> {
+        let log = Entry::decode(&first).ok()?.content.log;
+        let digest = log.digest();
+        self.forked.insert(digest);
+        self.waiting.remove(&digest);
+        let id = evidence_id(&first, &second);
+        if let Some(held) = self.evidence.get_mut(&id) {
+            held.known.extend(from);
+            return None;
+        }
+        self.counters.evidence_held += 1;
+        if self.evidence.len() < limits::SYNC_EVIDENCE_MAX {
+            self.evidence.insert(
+                id,
+                HeldEvidence {
+                    log,
+                    first,
+                    second,
+                    known: from.into_iter().collect(),
+                },
+            );
+        }
+        Some(id)
+    }
+
+    /// Sends `peer` a piece of evidence, if it may hold the log and is not known to hold the evidence.
+    fn send_evidence(&mut self, peer: Author, id: Hash, out: &mut Vec<Effect>) {
+        let Some(node) = self.member(&peer).cloned() else {
+            return;
+        };
+        let Some(held) = self.evidence.get_mut(&id) else {
+            return;
+        };
+        if held.known.contains(&peer) || !may_hold(&self.topology, &node, &held.log.scope) {
+            return;
+        }
+        held.known.insert(peer);
+        out.push(Effect::Send {
+            peer,
+            message: Message::Evidence {
+                first: held.first.clone(),
+                second: held.second.clone(),
+            },
+        });
+    }
+
+    /// Passes a piece of evidence on to every connected peer that may hold its log.
+    fn offer_evidence(&mut self, id: Hash, out: &mut Vec<Effect>) {
+        let connected: Vec<Author> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.connected)
+            .map(|(k, _)| *k)
+            .collect();
+        for peer in connected {
+            self.send_evidence(peer, id, out);
+        }
+    }
+
+    fn evidence_offered(
+        &mut self,
+        peer: Author,
+        node: &Node,
+        first: Vec<u8>,
+        second: Vec<u8>,
+        out: &mut Vec<Effect>,
+    ) {
+        let id = evidence_id(&first, &second);
+        if let Some(held) = self.evidence.get_mut(&id) {
+            held.known.insert(peer);
+            return;
+        }
+        let ok = Evidence::verify(&first, &second).is_ok_and(|e| {
+            self.acceptable(e.log()) && may_hold(&self.topology, node, &e.log().scope)
+        });
+        if !ok {
+            self.counters.evidence_refused += 1;
+            return;
+        }
+        out.push(Effect::KeepEvidence {
+            first,
+            second,
+            from: peer,
+        });
     }
 }

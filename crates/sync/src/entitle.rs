@@ -103,6 +103,25 @@ pub fn neighbours<'a>(topology: &'a Topology, node: &Node) -> Vec<&'a Node> {
         .collect()
 }
 
+/// The member that witnesses `node`'s logs, checking and cosigning their checkpoints: a district's province node,
+/// a province's federal node. The federal node has none (its checkpoints stand on its own signature).
+pub fn witness_of<'a>(topology: &'a Topology, node: &Node) -> Option<&'a Node> {
+    match node.role {
+        Role::Federal => None,
+        Role::Province => topology.nodes.iter().find(|n| n.role == Role::Federal),
+        Role::District => {
+            let province = topology
+                .district(node.district.as_deref()?)?
+                .province
+                .clone();
+            topology
+                .nodes
+                .iter()
+                .find(|n| n.role == Role::Province && n.province.as_deref() == Some(&province))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +154,31 @@ mod tests {
         assert!(holders("notices/xx").is_empty());
         assert!(holders("cases/xx-nowhere").is_empty());
         assert!(holders("statistics").is_empty());
+    }
+
+    #[test]
+    fn witnesses_are_parents_and_may_hold_what_they_witness() {
+        let t = demo();
+        let witness = |n: &str| witness_of(&t, t.node(n).expect("node")).map(|w| w.name.as_str());
+        assert_eq!(witness("lahore"), Some("punjab"));
+        assert_eq!(witness("hyderabad"), Some("sindh"));
+        assert_eq!(witness("punjab"), Some("federal"));
+        assert_eq!(witness("federal"), None);
+        // Every log a node may write, its witness may hold: the witness checks against its own copy.
+        for n in &t.nodes {
+            let Some(w) = witness_of(&t, n) else { continue };
+            for code in t.districts.iter().map(|d| d.code.to_ascii_lowercase()) {
+                for s in [
+                    format!("cases/{code}"),
+                    format!("notices/{code}"),
+                    "alerts".into(),
+                ] {
+                    if may_hold(&t, n, &scope(&s)) {
+                        assert!(may_hold(&t, w, &scope(&s)), "{} may not hold {s}", w.name);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -20,8 +20,8 @@ pub mod entitle;
 pub mod message;
 
 pub use crate::core::{
-    ALERTS_TOPIC, Config, Counters, Effect, GossipId, Input, Outcome, PeerView, StartError, Sync,
-    Ticket, Verdict,
+    ALERTS_TOPIC, CheckResult, Config, Counters, Effect, GossipId, Input, Outcome, PeerView,
+    StartError, Sync, Ticket, Verdict,
 };
-pub use entitle::{ScopeKind, may_hold, neighbours};
+pub use entitle::{ScopeKind, may_hold, neighbours, witness_of};
 pub use message::{LogHead, Message, MessageError};

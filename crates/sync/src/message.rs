@@ -15,6 +15,8 @@ const TAG_PULL: u8 = 2;
 const TAG_ENTRIES: u8 = 3;
 const TAG_TOPOLOGY_REQUEST: u8 = 4;
 const TAG_TOPOLOGY: u8 = 5;
+const TAG_CHECKPOINT: u8 = 6;
+const TAG_EVIDENCE: u8 = 7;
 
 /// One log's head as a node holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +42,10 @@ pub enum Message {
     TopologyRequest,
     /// A signed topology (a signed note under the federal root key).
     Topology { signed: Vec<u8> },
+    /// A signed checkpoint of a log (a signed note: the author's signature, and any cosignatures).
+    Checkpoint { log: Hash, note: Vec<u8> },
+    /// Evidence that a log's author forked it: two entries it signed that cannot both be true.
+    Evidence { first: Vec<u8>, second: Vec<u8> },
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -73,6 +79,8 @@ impl Message {
             Message::Entries { .. } => "entries",
             Message::TopologyRequest => "topology-request",
             Message::Topology { .. } => "topology",
+            Message::Checkpoint { .. } => "checkpoint",
+            Message::Evidence { .. } => "evidence",
         }
     }
 
@@ -115,6 +123,19 @@ impl Message {
                 out.push(TAG_TOPOLOGY);
                 out.extend_from_slice(&(signed.len() as u32).to_be_bytes());
                 out.extend_from_slice(signed);
+            }
+            Message::Checkpoint { log, note } => {
+                out.push(TAG_CHECKPOINT);
+                out.extend_from_slice(&log.0);
+                out.extend_from_slice(&(note.len() as u32).to_be_bytes());
+                out.extend_from_slice(note);
+            }
+            Message::Evidence { first, second } => {
+                out.push(TAG_EVIDENCE);
+                for e in [first, second] {
+                    out.extend_from_slice(&(e.len() as u32).to_be_bytes());
+                    out.extend_from_slice(e);
+                }
             }
         }
         out
@@ -182,6 +203,21 @@ impl Message {
                 Message::Topology {
                     signed: r.take(len, "topology")?.to_vec(),
                 }
+            }
+            TAG_CHECKPOINT => {
+                let log = Hash(r.array("checkpoint log")?);
+                let len = r.count("checkpoint bytes", limits::CHECKPOINT_NOTE_BYTES_MAX)?;
+                Message::Checkpoint {
+                    log,
+                    note: r.take(len, "checkpoint")?.to_vec(),
+                }
+            }
+            TAG_EVIDENCE => {
+                let len = r.count("evidence entry bytes", limits::ENTRY_BYTES_MAX)?;
+                let first = r.take(len, "evidence entry")?.to_vec();
+                let len = r.count("evidence entry bytes", limits::ENTRY_BYTES_MAX)?;
+                let second = r.take(len, "evidence entry")?.to_vec();
+                Message::Evidence { first, second }
             }
             tag => return Err(MessageError::Tag(tag)),
         };
@@ -277,6 +313,16 @@ mod tests {
             Just(Message::TopologyRequest),
             proptest::collection::vec(any::<u8>(), 0..256)
                 .prop_map(|signed| Message::Topology { signed }),
+            (
+                any::<[u8; 32]>(),
+                proptest::collection::vec(any::<u8>(), 0..256)
+            )
+                .prop_map(|(l, note)| Message::Checkpoint { log: Hash(l), note }),
+            (
+                proptest::collection::vec(any::<u8>(), 0..128),
+                proptest::collection::vec(any::<u8>(), 0..128)
+            )
+                .prop_map(|(first, second)| Message::Evidence { first, second }),
         ]
     }
 
@@ -325,6 +371,25 @@ mod tests {
             })
         ));
         assert_eq!(Message::decode(&[2, 1]), Err(MessageError::Version(2)));
+        let mut bytes = vec![MESSAGE_VERSION, TAG_CHECKPOINT];
+        bytes.extend_from_slice(&[0; 32]);
+        bytes.extend_from_slice(&(limits::CHECKPOINT_NOTE_BYTES_MAX as u32 + 1).to_be_bytes());
+        assert!(matches!(
+            Message::decode(&bytes),
+            Err(MessageError::Count {
+                what: "checkpoint bytes",
+                ..
+            })
+        ));
+        let mut bytes = vec![MESSAGE_VERSION, TAG_EVIDENCE];
+        bytes.extend_from_slice(&(limits::ENTRY_BYTES_MAX as u32 + 1).to_be_bytes());
+        assert!(matches!(
+            Message::decode(&bytes),
+            Err(MessageError::Count {
+                what: "evidence entry bytes",
+                ..
+            })
+        ));
         assert_eq!(Message::decode(&[1, 9]), Err(MessageError::Tag(9)));
     }
 }
