@@ -382,3 +382,80 @@ async fn proof_for(
         checkpoint,
     })
 }
+
+/// One entry of a piece of evidence.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EvidenceEntryJson {
+    seq: u64,
+    /// The entry's hash, hex.
+    hash: String,
+    /// The hash of the entry it follows, hex.
+    prev: String,
+    /// The author's signature, hex.
+    signature: String,
+    /// The whole entry (docs/wire.md), hex, so its signature can be checked anywhere: for auditors only (it
+    /// carries the record change).
+    bytes: Option<String>,
+}
+
+/// Evidence that a log's author forked it: two entries it signed that cannot both be true.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EvidenceJson {
+    /// The forked log's id, hex.
+    log: String,
+    /// The author's ed25519 public key, hex.
+    author: String,
+    /// The author's node name in the topology, when it is a member.
+    node: Option<String>,
+    scope: String,
+    /// `same-position`: two entries at one position; `broken-link`: the second follows another entry than the
+    /// first, at the position before it.
+    kind: String,
+    first: EvidenceEntryJson,
+    second: EvidenceEntryJson,
+}
+
+/// Evidence of forks this node holds: found here, or passed on by peers (each piece checked on arrival).
+#[utoipa::path(get, path = "/api/v1/evidence", tag = "audit",
+    responses(
+        (status = 200, description = "Every piece of evidence held", body = Vec<EvidenceJson>),
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::Unavailable
+    ))]
+pub(crate) async fn evidence(
+    State(state): State<AppState>,
+    who: Who,
+) -> Result<Json<Vec<EvidenceJson>>, ApiError> {
+    who.official()?;
+    who.caller.may_audit_logs()?;
+    let with_bytes = who.caller.role() == Some(hifazat_access::Role::Auditor);
+    let topology = state.engine.topology();
+    let mut out = Vec::new();
+    for e in state.engine.evidence_checked().await? {
+        let entry = |v: &hifazat_log::VerifiedEntry| EvidenceEntryJson {
+            seq: v.content.seq,
+            hash: v.hash().to_hex(),
+            prev: v.content.prev.to_hex(),
+            signature: hex::encode(v.signature()),
+            bytes: with_bytes.then(|| hex::encode(v.bytes())),
+        };
+        let log = e.log();
+        out.push(EvidenceJson {
+            log: log.digest().to_hex(),
+            author: log.author.to_string(),
+            node: topology.member(&log.author.0).map(|n| n.name.clone()),
+            scope: log.scope.to_string(),
+            kind: if e.first.content.seq == e.second.content.seq {
+                "same-position"
+            } else {
+                "broken-link"
+            }
+            .into(),
+            first: entry(&e.first),
+            second: entry(&e.second),
+        });
+    }
+    out.sort_by(|a, b| (&a.log, a.first.seq).cmp(&(&b.log, b.first.seq)));
+    Ok(Json(out))
+}

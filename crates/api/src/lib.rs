@@ -175,6 +175,7 @@ impl Api {
             .route("/logs/{log}/inclusion", get(audit::inclusion))
             .route("/logs/{log}/consistency", get(audit::consistency))
             .route("/records/{id}/history", get(audit::history))
+            .route("/evidence", get(audit::evidence))
             .route("/openapi.json", get(openapi::document))
             .route_layer(track.clone());
         Router::new()

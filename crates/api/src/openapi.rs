@@ -57,6 +57,7 @@ use crate::{alerts, audit, cap, cases, live, metrics, peers, register, sms, stat
         audit::inclusion,
         audit::consistency,
         audit::history,
+        audit::evidence,
         document,
         metrics::metrics,
     ),

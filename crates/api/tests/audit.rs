@@ -275,3 +275,78 @@ async fn who_may_read_and_what_bad_input_gets() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_of_a_fork_is_kept_and_shown_to_auditors() {
+    within(async {
+        let n = node("federal", (1000, 1000));
+        let (status, body) = n
+            .call(
+                "dpo",
+                "POST",
+                "/api/v1/alerts",
+                &alert("Ayesha", "PB-LHR", "police_station"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let none = ok(&n, "auditor", "/api/v1/evidence").await;
+        assert_eq!(none, serde_json::json!([]));
+
+        // The same key signs another first entry of its alerts log, and a second entry after that one: neither
+        // fits the log as held.
+        let signer = hifazat_log::Signer::new(node_key());
+        let log = hifazat_log::LogId {
+            author: signer.author(),
+            scope: hifazat_log::Scope::alerts(),
+        };
+        let content = |head, payload: Vec<u8>| {
+            hifazat_log::Content::following(log.clone(), head, 1, [7; 16], "x".into(), payload)
+        };
+        let forged = signer.sign(content(None, vec![1])).unwrap();
+        let next = signer
+            .sign(content(
+                Some(hifazat_log::Head {
+                    seq: 1,
+                    hash: forged.hash(),
+                }),
+                vec![2],
+            ))
+            .unwrap();
+        let report = n
+            .engine
+            .apply_remote(vec![forged.bytes().to_vec(), next.bytes().to_vec()])
+            .await
+            .unwrap();
+        assert_eq!(
+            report.outcomes,
+            [
+                hifazat_engine::EntryOutcome::Conflict,
+                hifazat_engine::EntryOutcome::Conflict
+            ]
+        );
+        assert_eq!(report.evidence.len(), 2);
+
+        let shown = ok(&n, "auditor", "/api/v1/evidence").await;
+        let shown = shown.as_array().unwrap();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        let mut kinds: Vec<&str> = shown.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        kinds.sort();
+        assert_eq!(kinds, ["broken-link", "same-position"]);
+        for e in shown {
+            assert_eq!(e["node"], "federal");
+            assert_eq!(e["scope"], "alerts");
+            assert_eq!(e["log"], log.digest().to_hex());
+            // Auditors get the entries themselves, and they check out anywhere.
+            let bytes = |k: &str| hex::decode(e[k]["bytes"].as_str().unwrap()).unwrap();
+            hifazat_log::Evidence::verify(&bytes("first"), &bytes("second")).unwrap();
+        }
+        // Other officials see that a log forked, not the changes it carries; the public sees nothing.
+        let dpo = ok(&n, "dpo", "/api/v1/evidence").await;
+        assert_eq!(dpo.as_array().unwrap().len(), 2);
+        assert_eq!(dpo[0]["first"]["bytes"], Value::Null);
+        assert!(dpo[0]["first"]["signature"].is_string());
+        let (status, _) = n.call("public", "GET", "/api/v1/evidence", "").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}

@@ -440,6 +440,7 @@ async fn the_document_covers_every_route_and_resolves() {
             ("GET", "/api/v1/logs/{log}/inclusion"),
             ("GET", "/api/v1/logs/{log}/consistency"),
             ("GET", "/api/v1/records/{id}/history"),
+            ("GET", "/api/v1/evidence"),
         ]
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))

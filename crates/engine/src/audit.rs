@@ -3,7 +3,7 @@
 //! that follows it, so nothing that is not on disk is ever stated (a checkpoint over an entry lost in a crash would
 //! contradict the entry the node writes in its place).
 
-use hifazat_log::{Entry, Hash, LogId};
+use hifazat_log::{Entry, Evidence, Hash, LogId};
 use hifazat_merkle::{Digest, ProofError, consistency_proof, inclusion_proof, root};
 use hifazat_note::{Checkpoint, Note, SignerKey};
 use hifazat_store::{Store, StoreError, StoredHead};
@@ -258,6 +258,20 @@ impl Engine {
         tokio::task::spawn_blocking(move || Ok(store.evidence()?))
             .await
             .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+    }
+
+    /// Every piece of evidence of a fork kept, checked again (both signatures, and the conflict): a store damaged
+    /// on disk shows as an error, never as evidence.
+    pub async fn evidence_checked(&self) -> Result<Vec<Evidence>, AuditError> {
+        let mut out = Vec::new();
+        for (first, second) in self.evidence().await? {
+            let e = Evidence::verify(&first, &second).map_err(|e| StoreError::Corrupt {
+                key: "evidence".into(),
+                reason: e.to_string(),
+            })?;
+            out.push(e);
+        }
+        Ok(out)
     }
 
     /// Keeps evidence of a fork (checked by the caller) durably, before returning.

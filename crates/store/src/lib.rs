@@ -195,15 +195,24 @@ pub struct WriteBatch {
     entries: HashMap<(Hash, u64), Vec<u8>>,
     /// The right edge of each log's Merkle tree as this batch leaves it.
     frontiers: HashMap<Hash, Frontier>,
+    /// Keys written, of any kind.
+    writes: usize,
 }
 
 impl WriteBatch {
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes += 1;
+        self.batch.insert(key, value);
+    }
+
+    /// Entries added.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether nothing at all is written: no entry, and no other key (evidence, metadata, a record's summary).
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.writes == 0
     }
 }
 
@@ -405,6 +414,7 @@ impl Store {
             heads: HashMap::new(),
             entries: HashMap::new(),
             frontiers: HashMap::new(),
+            writes: 0,
         }
     }
 
@@ -461,12 +471,8 @@ impl Store {
         }
         let seq = entry.content.seq;
         let record_id = RecordId(entry.content.record);
-        batch
-            .batch
-            .insert(entry_key(&digest, seq), frame(entry.bytes()));
-        batch
-            .batch
-            .insert(record_entry_key(&record_id, &digest, seq), frame(&[]));
+        batch.put(entry_key(&digest, seq), frame(entry.bytes()));
+        batch.put(record_entry_key(&record_id, &digest, seq), frame(&[]));
         if let Some(meta) = record {
             self.set_record(batch, &record_id, meta);
         }
@@ -474,9 +480,7 @@ impl Store {
             log: entry.content.log.clone(),
             head: entry.head(),
         };
-        batch
-            .batch
-            .insert(head_key(&digest), frame(&encode_head(&new_head)));
+        batch.put(head_key(&digest), frame(&encode_head(&new_head)));
         let frontier = match batch.frontiers.entry(digest) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
@@ -485,9 +489,7 @@ impl Store {
             }
         };
         for (level, index, hash) in frontier.push(tree_leaf(&entry.hash())) {
-            batch
-                .batch
-                .insert(tree_key(&digest, level, index), frame(&hash));
+            batch.put(tree_key(&digest, level, index), frame(&hash));
         }
         batch.heads.insert(digest, new_head);
         batch.entries.insert((digest, seq), entry.bytes().to_vec());
@@ -517,9 +519,7 @@ impl Store {
                     reason: e.to_string(),
                 })?;
                 for (level, index, hash) in frontier.push(tree_leaf(&entry.hash())) {
-                    batch
-                        .batch
-                        .insert(tree_key(&digest, level, index), frame(&hash));
+                    batch.put(tree_key(&digest, level, index), frame(&hash));
                 }
                 seq += 1;
             }
@@ -533,15 +533,13 @@ impl Store {
     pub fn set_record(&self, batch: &mut WriteBatch, record: &RecordId, meta: RecordMeta) {
         let mut v = vec![meta.kind];
         v.extend_from_slice(&meta.created_ms.to_be_bytes());
-        batch.batch.insert(record_key(record), frame(&v));
+        batch.put(record_key(record), frame(&v));
     }
 
     /// Sets a record's summary (the engine's bytes, for lists) in `batch`, beside the entries
     /// that changed it, so the two never disagree on disk.
     pub fn set_summary(&self, batch: &mut WriteBatch, kind: u8, record: &RecordId, summary: &[u8]) {
-        batch
-            .batch
-            .insert(summary_key(kind, record), frame(summary));
+        batch.put(summary_key(kind, record), frame(summary));
     }
 
     /// Summaries of records of `kind`, newest id first, starting below `before` when given. Ids begin with their
@@ -571,7 +569,7 @@ impl Store {
 
     /// Files a case's tracking code in `batch`.
     pub fn set_tracking(&self, batch: &mut WriteBatch, code: &str, record: &RecordId) {
-        batch.batch.insert(tracking_key(code), frame(&record.0));
+        batch.put(tracking_key(code), frame(&record.0));
     }
 
     /// The record a tracking code was given to.
@@ -597,7 +595,7 @@ impl Store {
         v.extend_from_slice(&(first.len() as u32).to_be_bytes());
         v.extend_from_slice(first);
         v.extend_from_slice(second);
-        batch.batch.insert(evidence_key, frame(&v));
+        batch.put(evidence_key, frame(&v));
     }
 
     /// The newest signed checkpoint kept for a log (note text), if any.
@@ -642,9 +640,7 @@ impl Store {
 
     /// Sets a metadata value in `batch`.
     pub fn set_meta(&self, batch: &mut WriteBatch, name: &str, value: &[u8]) {
-        batch
-            .batch
-            .insert(key(META, &[name.as_bytes()]), frame(value));
+        batch.put(key(META, &[name.as_bytes()]), frame(value));
     }
 
     /// Applies `batch` atomically and flushes it to disk. When this returns `Ok`, the batch survives a crash.
