@@ -1,7 +1,8 @@
 //! Audit bundles through the binary: a node of the demo federation (on 127.0.0.61-67) signs checkpoints of its own
-//! logs as they grow; once stopped, `hifazat audit export` writes its history and `hifazat audit verify` checks it
-//! offline with the root key alone (exit 0), and fails, naming the record, on a flipped byte or a wrong root key
-//! (exit 1). Bounded: 30 s for nodes to come up and for the checkpoint.
+//! logs as they grow, and its province's node, its witness, checks and cosigns them over sync; once stopped,
+//! `hifazat audit export` writes its history and `hifazat audit verify` checks it offline with the root key alone
+//! (exit 0), and fails, naming the record, on a flipped byte or a wrong root key (exit 1). Bounded: 30 s for nodes
+//! to come up and for the cosigned checkpoint.
 
 mod common;
 
@@ -38,9 +39,11 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
     let layout = dir.path().join("layout.toml");
     std::fs::write(&layout, moved_layout(BASE)).unwrap();
     let data = dir.path().join("data");
-    let _demo = demo_without(&layout, &data, &["lahore"]);
-    let token = demo_tokens(&data)["lahore"].clone();
+    let _demo = demo_without(&layout, &data, &["lahore", "punjab"]);
+    let tokens = demo_tokens(&data);
+    let token = tokens["lahore"].clone();
     let mut lahore = serve_logged(&data, "lahore", addr("lahore"), &[], "info");
+    let mut punjab = serve_logged(&data, "punjab", addr("punjab"), &[], "info");
     let mut ids = Vec::new();
     for i in 0..3 {
         let (status, body) = http_as(
@@ -66,17 +69,27 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
         .as_str()
         .unwrap()
         .to_owned();
-    let checkpointed = wait_until(Duration::from_secs(30), || {
+    // Punjab, its witness, checks it against its own copy and cosigns it; Lahore gets the cosignature back.
+    let cosigned = |at: &str, token: &str| {
         http_as(
-            addr("lahore"),
-            Some(&token),
+            addr(at),
+            Some(token),
             "GET",
             &format!("/api/v1/logs/{log}/checkpoint"),
             "",
         )
-        .is_ok_and(|(_, body)| body.contains("\\n3\\n"))
-    });
-    assert!(checkpointed.is_some(), "no checkpoint of 3 entries");
+        .is_ok_and(|(_, body)| body.contains("\\n3\\n") && body.contains("\u{2014} punjab "))
+    };
+    let checkpointed = wait_until(Duration::from_secs(30), || cosigned("lahore", &token));
+    assert!(
+        checkpointed.is_some(),
+        "no cosigned checkpoint of 3 entries at lahore"
+    );
+    assert!(
+        cosigned("punjab", &tokens["punjab"]),
+        "punjab keeps the checkpoint it cosigned"
+    );
+    punjab.stop();
     let (status, history) = http_as(
         addr("lahore"),
         Some(&token),
@@ -100,7 +113,7 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
         bundle.as_os_str(),
     ]);
     assert!(ok, "{out}");
-    assert!(out.contains("1 checkpoints"), "{out}");
+    assert!(out.contains(" checkpoints"), "{out}");
     let root = node.join("root.pub");
     let verify = |bundle: &std::path::Path, root: &std::path::Path| {
         run(&[
@@ -115,7 +128,7 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
     assert!(ok, "{out}");
     assert!(out.contains("result: every check passed"), "{out}");
     assert!(out.contains("lahore/alerts"), "{out}");
-    assert!(out.contains("checkpoint at 3"), "{out}");
+    assert!(out.contains("checkpoint at 3, cosigned by punjab"), "{out}");
     assert!(out.contains(&format!("record {}:", ids[0])), "{out}");
 
     // A flipped byte in the middle: exit 1, and the failure names a record.
