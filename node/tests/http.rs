@@ -334,6 +334,12 @@ fn every_operation_answers_over_real_http() {
     );
     assert_eq!(history["kind"], "alert");
     assert!(!history["changes"].as_array().unwrap().is_empty());
+    let evidence = c.expect(dpo, "GET", "/api/v1/evidence", "/api/v1/evidence", "", 200);
+    assert_eq!(
+        evidence,
+        serde_json::json!([]),
+        "an honest node alone holds no evidence"
+    );
     let doc = c.expect(
         None,
         "GET",
