@@ -114,17 +114,38 @@ fn size_within(
 }
 
 impl Engine {
+    /// Runs `f` on the blocking pool with the store.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, AuditError> + Send + 'static,
+    ) -> Result<T, AuditError> {
+        let store = self.local.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+    }
+
     /// Runs `f` on the blocking pool with the store, and answers once everything it could have seen is durable.
     async fn read_durable<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, AuditError> + Send + 'static,
     ) -> Result<T, AuditError> {
-        let store = self.local.store.clone();
-        let out = tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|_| AuditError::Engine(EngineError::Stopped))??;
+        let out = self.blocking(f).await?;
         self.call(|reply| Request::Barrier { reply }).await?;
         Ok(out)
+    }
+
+    /// Commits what `f` writes in one batch, on disk before returning.
+    async fn write_durable(
+        &self,
+        f: impl FnOnce(&Store, &mut hifazat_store::WriteBatch) + Send + 'static,
+    ) -> Result<(), AuditError> {
+        self.blocking(move |store| {
+            let mut batch = store.batch();
+            f(store, &mut batch);
+            Ok(store.commit(batch)?)
+        })
+        .await
     }
 
     /// Every log's tree head.
@@ -238,26 +259,18 @@ impl Engine {
     /// The newest signed checkpoint this node keeps for a log, as note text: its own logs' (cosigned by its
     /// witness once that answered), and other nodes' logs' that it checked against its own copy.
     pub async fn checkpoint(&self, log: Hash) -> Result<Option<String>, AuditError> {
-        let store = self.local.store.clone();
-        tokio::task::spawn_blocking(move || Ok(store.checkpoint(&log)?))
+        self.blocking(move |store| Ok(store.checkpoint(&log)?))
             .await
-            .map_err(|_| AuditError::Engine(EngineError::Stopped))?
     }
 
     /// Every checkpoint kept: (log, note text).
     pub async fn checkpoints(&self) -> Result<Vec<(Hash, String)>, AuditError> {
-        let store = self.local.store.clone();
-        tokio::task::spawn_blocking(move || Ok(store.checkpoints()?))
-            .await
-            .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+        self.blocking(|store| Ok(store.checkpoints()?)).await
     }
 
     /// Every piece of evidence of a fork kept: pairs of entries.
     pub async fn evidence(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AuditError> {
-        let store = self.local.store.clone();
-        tokio::task::spawn_blocking(move || Ok(store.evidence()?))
-            .await
-            .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+        self.blocking(|store| Ok(store.evidence()?)).await
     }
 
     /// Every piece of evidence of a fork kept, checked again (both signatures, and the conflict): a store damaged
@@ -276,15 +289,8 @@ impl Engine {
 
     /// Keeps evidence of a fork (checked by the caller) durably, before returning.
     pub async fn keep_evidence(&self, first: Vec<u8>, second: Vec<u8>) -> Result<(), AuditError> {
-        let store = self.local.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut batch = store.batch();
-            store.add_evidence(&mut batch, &first, &second);
-            store.commit(batch)?;
-            Ok(())
-        })
-        .await
-        .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+        self.write_durable(move |store, batch| store.add_evidence(batch, &first, &second))
+            .await
     }
 
     /// Checks a checkpoint of `log` whose signature the caller verified against this node's own copy of the log:
@@ -341,15 +347,8 @@ impl Engine {
 
     /// Keeps a signed checkpoint of a log as its newest, durably, before returning.
     pub async fn keep_checkpoint(&self, log: Hash, note: String) -> Result<(), AuditError> {
-        let store = self.local.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut batch = store.batch();
-            store.set_checkpoint(&mut batch, &log, &note);
-            store.commit(batch)?;
-            Ok(())
-        })
-        .await
-        .map_err(|_| AuditError::Engine(EngineError::Stopped))?
+        self.write_durable(move |store, batch| store.set_checkpoint(batch, &log, &note))
+            .await
     }
 
     /// Signs a checkpoint of each of this node's own logs that grew since its last one, keeps it (on disk) and

@@ -309,7 +309,7 @@ struct HeldEvidence {
     known: BTreeSet<Author>,
 }
 
-/// A piece of evidence's name: the hash of its two entries, in the order of their hashes.
+/// A piece of evidence's name: the hash of its two entries, in byte order (so either order names it).
 fn evidence_id(first: &[u8], second: &[u8]) -> Hash {
     let (a, b) = if first <= second {
         (first, second)
@@ -636,7 +636,7 @@ impl Sync {
                         && !self.pulls.contains_key(log)
                         && self.pulls.len() < limits::SYNC_PULLS_MAX
                     {
-                        self.pull_one(peer, *log, *seq, now_ms, out);
+                        self.pull(peer, *log, *seq - 1, 1, now_ms, out);
                     }
                 }
                 let p = self.peers.entry(peer).or_default();
@@ -945,22 +945,8 @@ impl Sync {
                 continue;
             }
             let after = self.heads.get(&log).map_or(0, |h| h.seq);
-            self.pulls.insert(
-                log,
-                Pull {
-                    peer,
-                    sent_ms: now_ms,
-                },
-            );
-            self.counters.pulls_sent += 1;
-            out.push(Effect::Send {
-                peer,
-                message: Message::Pull {
-                    log,
-                    after,
-                    max: limits::SYNC_PULL_ENTRIES_MAX as u32,
-                },
-            });
+            let max = limits::SYNC_PULL_ENTRIES_MAX as u32;
+            self.pull(peer, log, after, max, now_ms, out);
         }
     }
 
@@ -1066,8 +1052,16 @@ impl Sync {
         }
     }
 
-    /// Asks `peer` for its entry at `seq` of `log` alone.
-    fn pull_one(&mut self, peer: Author, log: Hash, seq: u64, now_ms: u64, out: &mut Vec<Effect>) {
+    /// Asks `peer` for up to `max` entries of `log` after `after` (the log's one pull in flight).
+    fn pull(
+        &mut self,
+        peer: Author,
+        log: Hash,
+        after: u64,
+        max: u32,
+        now_ms: u64,
+        out: &mut Vec<Effect>,
+    ) {
         self.pulls.insert(
             log,
             Pull {
@@ -1078,11 +1072,7 @@ impl Sync {
         self.counters.pulls_sent += 1;
         out.push(Effect::Send {
             peer,
-            message: Message::Pull {
-                log,
-                after: seq - 1,
-                max: 1,
-            },
+            message: Message::Pull { log, after, max },
         });
     }
 
@@ -1280,11 +1270,13 @@ impl Sync {
                 // The peer vouched for (or wrote) the tree the checkpoint names, so it holds an entry at `size`
                 // other than ours: fetch it, and storing it keeps both as evidence.
                 self.counters.checkpoints_differing += 1;
-                if !self.forked.contains(&log)
+                // (An empty tree has one root: a signed checkpoint of size 0 with another is only a bad note.)
+                if size > 0
+                    && !self.forked.contains(&log)
                     && !self.pulls.contains_key(&log)
                     && self.peers.get(&peer).is_some_and(|p| p.connected)
                 {
-                    self.pull_one(peer, log, size, now_ms, out);
+                    self.pull(peer, log, size - 1, 1, now_ms, out);
                 }
             }
             CheckResult::Short | CheckResult::Stale => {}
