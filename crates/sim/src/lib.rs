@@ -824,15 +824,7 @@ impl Sim {
                 }
                 self.later(node, Input::Applied { ticket, outcomes });
                 for (first, second) in evidence {
-                    self.evidence_found(node);
-                    self.later(
-                        node,
-                        Input::Evidence {
-                            first,
-                            second,
-                            from: None,
-                        },
-                    );
+                    self.evidence_held(node, true, first, second, None);
                 }
             }
             Effect::Serve {
@@ -901,20 +893,10 @@ impl Sim {
                 second,
                 from,
             } => {
-                if self.nodes[node]
+                let new = self.nodes[node]
                     .store
-                    .keep_evidence(first.clone(), second.clone())
-                {
-                    self.evidence_found(node);
-                }
-                self.later(
-                    node,
-                    Input::Evidence {
-                        first,
-                        second,
-                        from: Some(from),
-                    },
-                );
+                    .keep_evidence(first.clone(), second.clone());
+                self.evidence_held(node, new, first, second, Some(from));
             }
         }
     }
@@ -925,12 +907,27 @@ impl Sim {
         self.at(1, Event::Later { node, inc, input });
     }
 
-    /// Notes when `node` first held evidence (for the forking run's timings).
-    fn evidence_found(&mut self, node: usize) {
-        if let Some(f) = &mut self.forking {
-            let now = self.now_ms;
-            f.caught[node].get_or_insert(now);
+    /// `node`'s store holds this evidence now (`new`: it did not before): note when it first held any (for the
+    /// forking run's timings), and tell its state machine.
+    fn evidence_held(
+        &mut self,
+        node: usize,
+        new: bool,
+        first: Vec<u8>,
+        second: Vec<u8>,
+        from: Option<Author>,
+    ) {
+        if new && let Some(f) = &mut self.forking {
+            f.caught[node].get_or_insert(self.now_ms);
         }
+        self.later(
+            node,
+            Input::Evidence {
+                first,
+                second,
+                from,
+            },
+        );
     }
 
     /// One write at `node`: a new alert, a new case on the node's line, or an event on a record it holds.

@@ -448,12 +448,7 @@ impl Sync {
             .filter_map(|n| n.key.map(Author))
             .collect();
         let mut keys: BTreeSet<Author> = neighbours.clone();
-        keys.extend(
-            self.peers
-                .iter()
-                .filter(|(_, p)| p.connected)
-                .map(|(k, _)| *k),
-        );
+        keys.extend(self.connected_peers());
         keys.into_iter()
             .filter_map(|key| {
                 let node = self.member(&key)?;
@@ -1041,13 +1036,7 @@ impl Sync {
         }
         self.peers.retain(|k, _| self.members.contains_key(k));
         // Tell everyone: the new version in our vector makes them ask for it.
-        let connected: Vec<Author> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.connected)
-            .map(|(k, _)| *k)
-            .collect();
-        for peer in connected {
+        for peer in self.connected_peers() {
             self.send_vector(peer, now_ms, out);
         }
     }
@@ -1159,11 +1148,20 @@ impl Sync {
 
     /// Offers the checkpoint kept for `log` to every connected peer but `except`.
     fn offer_checkpoint(&self, log: Hash, except: Option<Author>, out: &mut Vec<Effect>) {
-        for (key, p) in &self.peers {
-            if p.connected && Some(*key) != except {
-                self.send_checkpoint(*key, log, out);
+        for peer in self.connected_peers() {
+            if Some(peer) != except {
+                self.send_checkpoint(peer, log, out);
             }
         }
+    }
+
+    /// The peers connected now.
+    fn connected_peers(&self) -> Vec<Author> {
+        self.peers
+            .iter()
+            .filter(|(_, p)| p.connected)
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     fn checkpoint_offered(
@@ -1183,26 +1181,33 @@ impl Sync {
             self.counters.checkpoints_refused += 1;
             return;
         }
-        let Some((checkpoint, settled)) = self.open_checkpoint(&id, &note) else {
+        // Every neighbour passes the same checkpoints on: old news is dropped before any signature is checked.
+        let Some(size) = Note::parse(&note)
+            .ok()
+            .and_then(|n| Checkpoint::parse(n.text_unverified()).ok())
+            .map(|c| c.size)
+        else {
             self.counters.checkpoints_refused += 1;
             return;
         };
-        if self.forked.contains(&log) {
+        if self.forked.contains(&log)
+            || !self.newer_checkpoint(&log, size, true)
+            || self.waiting.get(&log).is_some_and(|w| w.size >= size)
+            || (!self.waiting.contains_key(&log)
+                && self.waiting.len() >= limits::SYNC_CHECKPOINTS_PENDING_MAX)
+        {
             return;
         }
+        let Some((_, settled)) = self.open_checkpoint(&id, &note) else {
+            self.counters.checkpoints_refused += 1;
+            return;
+        };
         let cosign = !settled
             && self
                 .member(&id.author)
                 .and_then(|a| witness_of(&self.topology, a))
                 .is_some_and(|w| w.key == Some(self.me.0));
-        let size = checkpoint.size;
-        if !(settled || cosign) || !self.newer_checkpoint(&log, size, true) {
-            return;
-        }
-        if self.waiting.get(&log).is_some_and(|w| w.size >= size)
-            || (!self.waiting.contains_key(&log)
-                && self.waiting.len() >= limits::SYNC_CHECKPOINTS_PENDING_MAX)
-        {
+        if !(settled || cosign) {
             return;
         }
         self.waiting.insert(
@@ -1338,13 +1343,7 @@ impl Sync {
 
     /// Passes a piece of evidence on to every connected peer that may hold its log.
     fn offer_evidence(&mut self, id: Hash, out: &mut Vec<Effect>) {
-        let connected: Vec<Author> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.connected)
-            .map(|(k, _)| *k)
-            .collect();
-        for peer in connected {
+        for peer in self.connected_peers() {
             self.send_evidence(peer, id, out);
         }
     }
