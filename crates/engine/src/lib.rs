@@ -838,6 +838,34 @@ impl Engine {
         self.remote(entries, true).await
     }
 
+    /// Like [`Engine::relay_remote`], for entries whose signatures the caller has verified. The request is queued
+    /// before this returns (unless the engine's queue is full), so entries given in successive calls are applied
+    /// in that order; the future waits for the answer.
+    pub fn relay_verified(
+        &self,
+        entries: Vec<VerifiedEntry>,
+    ) -> impl Future<Output = Result<RemoteReport, EngineError>> + Send + 'static {
+        let (reply, rx) = oneshot::channel();
+        let request = Request::ApplyRemote {
+            checked: Box::new(Checked {
+                slots: entries.into_iter().map(Ok).collect(),
+            }),
+            early: true,
+            reply,
+        };
+        let queued = match self.tx.try_send(request) {
+            Ok(()) => Ok(None),
+            Err(mpsc::error::TrySendError::Full(request)) => Ok(Some((self.tx.clone(), request))),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(EngineError::Stopped),
+        };
+        async move {
+            if let Some((tx, request)) = queued? {
+                tx.send(request).await.map_err(|_| EngineError::Stopped)?;
+            }
+            rx.await.map_err(|_| EngineError::Stopped)
+        }
+    }
+
     async fn remote(
         &self,
         entries: Vec<Vec<u8>>,

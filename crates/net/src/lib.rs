@@ -633,37 +633,14 @@ impl Actor {
             }
             Effect::Apply { ticket, entries } => {
                 let engine = self.engine.clone();
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    // Other nodes' entries: relayed once applied, without waiting for our disk.
-                    let report = match engine.relay_remote(entries).await {
-                        Ok(report) => report,
-                        // The engine has stopped: the node is going down.
-                        Err(_) => return,
-                    };
-                    let outcomes = report.outcomes.into_iter().map(outcome).collect();
-                    let _ = tx
-                        .send(Command::Input(Input::Applied { ticket, outcomes }))
-                        .await;
-                    if !report.evidence.is_empty() {
-                        tracing::warn!(
-                            pieces = report.evidence.len(),
-                            "a log was forked: evidence kept"
-                        );
-                        // Kept in the applied batch; announced once it is on disk.
-                        if engine.barrier().await.is_err() {
-                            return;
-                        }
-                    }
-                    for (first, second) in report.evidence {
-                        let input = Input::Evidence {
-                            first,
-                            second,
-                            from: None,
-                        };
-                        let _ = tx.send(Command::Input(input)).await;
-                    }
-                });
+                // Other nodes' entries: relayed once applied, without waiting for our disk.
+                let report = async move { engine.relay_remote(entries).await };
+                self.applying(ticket, report);
+            }
+            Effect::Relay { ticket, entry } => {
+                // Queued on the engine now, so one log's entries are applied in the order they came.
+                let report = self.engine.relay_verified(vec![entry]);
+                self.applying(ticket, report);
             }
             Effect::Serve {
                 peer,
@@ -768,6 +745,50 @@ impl Actor {
                 tracing::info!(version, "installed a newer topology");
             }
         }
+    }
+}
+
+impl Actor {
+    /// Waits, on a task of its own, for the engine to apply a batch of remote entries, and tells the state
+    /// machine; evidence of a fork found in the batch is announced once it is on disk.
+    fn applying(
+        &self,
+        ticket: hifazat_sync::Ticket,
+        report: impl Future<Output = Result<hifazat_engine::RemoteReport, hifazat_engine::EngineError>>
+        + Send
+        + 'static,
+    ) {
+        let engine = self.engine.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let report = match report.await {
+                Ok(report) => report,
+                // The engine has stopped: the node is going down.
+                Err(_) => return,
+            };
+            let outcomes = report.outcomes.into_iter().map(outcome).collect();
+            let _ = tx
+                .send(Command::Input(Input::Applied { ticket, outcomes }))
+                .await;
+            if !report.evidence.is_empty() {
+                tracing::warn!(
+                    pieces = report.evidence.len(),
+                    "a log was forked: evidence kept"
+                );
+                // Kept in the applied batch; announced once it is on disk.
+                if engine.barrier().await.is_err() {
+                    return;
+                }
+            }
+            for (first, second) in report.evidence {
+                let input = Input::Evidence {
+                    first,
+                    second,
+                    from: None,
+                };
+                let _ = tx.send(Command::Input(input)).await;
+            }
+        });
     }
 }
 

@@ -810,23 +810,8 @@ impl Sim {
                     self.gossip(node, Some(from), &entry);
                 }
             }
-            Effect::Apply { ticket, entries } => {
-                let (outcomes, evidence) = self.nodes[node].apply(&entries);
-                for o in &outcomes {
-                    if let hifazat_sync::Outcome::Stored(h) = o
-                        && let Some(s) = self.spread.get_mut(&(h.log.digest(), h.seq))
-                    {
-                        s.lacking -= 1;
-                        if s.lacking == 0 {
-                            s.done_ms = Some(self.now_ms);
-                        }
-                    }
-                }
-                self.later(node, Input::Applied { ticket, outcomes });
-                for (first, second) in evidence {
-                    self.evidence_held(node, true, first, second, None);
-                }
-            }
+            Effect::Apply { ticket, entries } => self.apply(node, ticket, &entries),
+            Effect::Relay { ticket, entry } => self.apply(node, ticket, &[entry.bytes().to_vec()]),
             Effect::Serve {
                 peer,
                 log,
@@ -902,6 +887,25 @@ impl Sim {
     }
 
     /// Feeds `input` to `node` a millisecond from now (its store's answer), unless it crashes first.
+    /// A node stores and applies remote entries; the state machine hears of it a simulated moment later.
+    fn apply(&mut self, node: usize, ticket: hifazat_sync::Ticket, entries: &[Vec<u8>]) {
+        let (outcomes, evidence) = self.nodes[node].apply(entries);
+        for o in &outcomes {
+            if let hifazat_sync::Outcome::Stored(h) = o
+                && let Some(s) = self.spread.get_mut(&(h.log.digest(), h.seq))
+            {
+                s.lacking -= 1;
+                if s.lacking == 0 {
+                    s.done_ms = Some(self.now_ms);
+                }
+            }
+        }
+        self.later(node, Input::Applied { ticket, outcomes });
+        for (first, second) in evidence {
+            self.evidence_held(node, true, first, second, None);
+        }
+    }
+
     fn later(&mut self, node: usize, input: Input) {
         let inc = self.nodes[node].incarnation;
         self.at(1, Event::Later { node, inc, input });

@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hifazat_limits as limits;
-use hifazat_log::{Author, Entry, Evidence, Hash, LogId, checkpoint_origin};
+use hifazat_log::{
+    Author, Entry, Evidence, Hash, LogId, VerifiedEntry, Verifier, checkpoint_origin,
+};
 use hifazat_note::{Checkpoint, Note, VerifierKey};
 use hifazat_topology::{Node, Role, Topology};
 use sha2::{Digest as _, Sha256};
@@ -130,6 +132,12 @@ pub enum Effect {
     Apply {
         ticket: Ticket,
         entries: Vec<Vec<u8>>,
+    },
+    /// Store and apply this entry, already verified here and passed on by gossip, then answer with
+    /// [`Input::Applied`]. Entries of one log come in order: the driver keeps that order on the way to the store.
+    Relay {
+        ticket: Ticket,
+        entry: VerifiedEntry,
     },
     /// Send `peer` a [`Message::Entries`] with this log's entries after `after`, up to `up_to` (durable, so at
     /// most our head), within [`limits::SYNC_PULL_BYTES_MAX`].
@@ -270,9 +278,23 @@ struct Pull {
 
 #[derive(Debug)]
 enum Origin {
-    Gossip { id: GossipId, from: Author },
-    Pull { log: Hash },
-    Push { peer: Author, entries: Vec<Vec<u8>> },
+    Gossip {
+        id: GossipId,
+        from: Author,
+    },
+    /// A gossiped entry that was next in its log: verified, given its verdict and passed on before it was applied.
+    Relayed {
+        log: Hash,
+        seq: u64,
+        from: Author,
+    },
+    Pull {
+        log: Hash,
+    },
+    Push {
+        peer: Author,
+        entries: Vec<Vec<u8>>,
+    },
 }
 
 #[derive(Debug)]
@@ -348,6 +370,9 @@ pub struct Sync {
     evidence: BTreeMap<Hash, HeldEvidence>,
     /// Logs with evidence against them: frozen here at what this node holds (no more pulls, no checkpoints).
     forked: BTreeSet<Hash>,
+    /// Per log, the newest gossiped entry passed on before it was applied (seq, hash): the next one follows it.
+    relaying: BTreeMap<Hash, (u64, Hash)>,
+    verifier: Verifier,
 }
 
 fn members_of(topology: &Topology) -> BTreeMap<Author, usize> {
@@ -399,6 +424,8 @@ impl Sync {
             checking: BTreeSet::new(),
             evidence: BTreeMap::new(),
             forked: BTreeSet::new(),
+            relaying: BTreeMap::new(),
+            verifier: Verifier::new(),
         };
         for (log, note) in config.checkpoints {
             sync.keep_checkpoint(log, note);
@@ -768,22 +795,60 @@ impl Sync {
             self.counters.gossip_rejected += 1;
             return out.push(verdict(Verdict::Reject));
         }
-        let ok = match Entry::decode(&entry) {
-            Ok(e) => {
-                ScopeKind::of(&e.content.log.scope) == ScopeKind::Alerts
-                    && self.acceptable(&e.content.log)
+        let decoded = match Entry::decode(&entry) {
+            Ok(e)
+                if ScopeKind::of(&e.content.log.scope) == ScopeKind::Alerts
+                    && self.acceptable(&e.content.log) =>
+            {
+                e
             }
-            Err(_) => false,
+            _ => {
+                self.counters.gossip_rejected += 1;
+                return out.push(verdict(Verdict::Reject));
+            }
         };
-        if !ok {
-            self.counters.gossip_rejected += 1;
-            return out.push(verdict(Verdict::Reject));
-        }
         if self.applying.len() >= limits::SYNC_APPLYING_MAX {
             self.counters.gossip_ignored += 1;
             return out.push(verdict(Verdict::Ignore));
         }
-        self.apply(Origin::Gossip { id, from }, vec![entry], out);
+        let log = decoded.content.log.digest();
+        if !self.follows(log, &decoded) {
+            // A duplicate, a gap or a fork: the store judges it, and the verdict follows its outcome.
+            return self.apply(Origin::Gossip { id, from }, vec![entry], out);
+        }
+        // The next entry of its log: passed on as soon as its signature holds, then stored and applied.
+        match self.verifier.verify(decoded) {
+            Ok(verified) => {
+                self.counters.gossip_accepted += 1;
+                out.push(verdict(Verdict::Accept));
+                let (seq, hash) = (verified.content.seq, verified.hash());
+                self.relaying.insert(log, (seq, hash));
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                self.applying
+                    .insert(ticket, Origin::Relayed { log, seq, from });
+                out.push(Effect::Relay {
+                    ticket,
+                    entry: verified,
+                });
+            }
+            Err(_) => {
+                self.counters.gossip_rejected += 1;
+                out.push(verdict(Verdict::Reject));
+            }
+        }
+    }
+
+    /// Whether `entry` is the next entry of its log after what this node holds or is applying, in a log not
+    /// frozen by evidence.
+    fn follows(&self, log: Hash, entry: &Entry) -> bool {
+        let (seq, hash) = self
+            .relaying
+            .get(&log)
+            .copied()
+            .or_else(|| self.heads.get(&log).map(|h| (h.seq, h.hash)))
+            .unwrap_or((0, Hash::ZERO));
+        !self.forked.contains(&log) && entry.content.seq == seq + 1 && entry.content.prev == hash
     }
 
     fn written(&mut self, entries: Vec<Vec<u8>>, out: &mut Vec<Effect>) {
@@ -887,6 +952,17 @@ impl Sync {
                 out.push(Effect::Verdict { id, verdict });
                 if outcomes.contains(&Outcome::Gap) {
                     // The sender holds what we miss: learn its heads (it answers our vector with its own).
+                    self.send_vector(from, now_ms, out);
+                }
+            }
+            Origin::Relayed { log, seq, from } => {
+                let stored = matches!(outcomes.first(), Some(Outcome::Stored(_)));
+                // Once the newest relayed entry is applied, or any of them was not stored, the next gossiped
+                // entry must follow what the store holds.
+                if !stored || self.relaying.get(&log).is_some_and(|(s, _)| *s <= seq) {
+                    self.relaying.remove(&log);
+                }
+                if outcomes.contains(&Outcome::Gap) {
                     self.send_vector(from, now_ms, out);
                 }
             }
