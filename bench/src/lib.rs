@@ -45,7 +45,7 @@ impl DalekBatch {
 }
 
 /// A plain libp2p gossipsub node, the raw baseline beside the federation: TCP, noise and yamux as the nodes use,
-/// content-hash message ids and the nodes' heartbeat, subscribed to one topic and listening on `listen`. Nothing
+/// anonymous messages with content-hash message ids and the nodes' heartbeat, subscribed to one topic and listening on `listen`. Nothing
 /// is verified, stored or applied.
 pub fn raw_gossip_swarm(
     listen: libp2p::Multiaddr,
@@ -55,6 +55,7 @@ pub fn raw_gossip_swarm(
     use sha2::{Digest, Sha256};
     use std::time::Duration;
     let config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
         .message_id_fn(|m: &gossipsub::Message| MessageId::new(&Sha256::digest(&m.data)))
         .heartbeat_interval(Duration::from_millis(hifazat_limits::GOSSIP_HEARTBEAT_MS))
         .build()
@@ -67,8 +68,8 @@ pub fn raw_gossip_swarm(
             libp2p::yamux::Config::default,
         )
         .expect("tcp")
-        .with_behaviour(|key| {
-            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)
+        .with_behaviour(|_| {
+            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
                 .expect("gossipsub")
         })
         .expect("behaviour")
