@@ -1070,6 +1070,11 @@ async fn wait_any(children: &mut [(String, Child)]) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    // mimalloc asks the kernel for transparent huge pages for its memory, and the first touch of each such page
+    // zeroes 2 MiB on whichever thread touched it: pauses of a fraction of a millisecond in the middle of a write,
+    // at the same moment on every node holding the same records. Small pages cost less than those pauses here
+    // (`BENCHMARKS.md`, "Federation"). Best effort: a kernel without the setting keeps its default.
+    let _ = nix::sys::prctl::set_thp_disable(true);
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
