@@ -1,0 +1,171 @@
+//! Gossip through the sync state machine: an alert entry that is the next one of its log is passed on as soon as
+//! its signature holds, before it is stored (the store is asked afterwards, with the verified entry); the next entry
+//! may follow one still being applied; anything else (a gap, a duplicate, a log frozen by a fork) waits for the
+//! store's outcome before any verdict, and a bad signature is refused without reaching the store.
+
+use hifazat_log::{Author, Content, Hash, LogId, Scope, Signer, VerifiedEntry};
+use hifazat_sim::federation::{Federation, Layout};
+use hifazat_sim::rng::Rng;
+use hifazat_sync::{Config, Effect, Input, LogHead, Outcome, Sync, Verdict};
+
+fn seed(fed: &Federation, name: &str) -> [u8; 32] {
+    fed.members
+        .iter()
+        .find(|m| m.name == name)
+        .expect("member")
+        .seed
+}
+
+fn key(fed: &Federation, name: &str) -> Author {
+    Author(
+        ed25519_dalek::SigningKey::from_bytes(&seed(fed, name))
+            .verifying_key()
+            .to_bytes(),
+    )
+}
+
+fn node(fed: &Federation, name: &str) -> Sync {
+    Sync::new(Config {
+        me: key(fed, name),
+        root: fed.root.verifier(),
+        signed_topology: fed.signed(1),
+        heads: vec![],
+        checkpoints: vec![],
+        evidence: vec![],
+    })
+    .expect("starts")
+}
+
+/// Entry `seq` of Lahore's alerts log, after `prev`.
+fn entry(signer: &Signer, log: &LogId, seq: u64, prev: Hash) -> VerifiedEntry {
+    signer
+        .sign(Content {
+            log: log.clone(),
+            seq,
+            prev,
+            timestamp_ms: 1_700_000_000_000 + seq,
+            record: [seq as u8; 16],
+            actor: "officer".into(),
+            payload: vec![1, 2, 3],
+        })
+        .expect("signs")
+}
+
+/// What the state machine did with one gossip message: its verdict (if given at once), and whether it asked for the
+/// entry to be applied as verified (`Relay`) or to be verified and applied (`Apply`).
+#[derive(Debug, PartialEq)]
+enum Did {
+    Relayed(Verdict),
+    Applied,
+    Refused(Verdict),
+}
+
+fn did(effects: &[Effect]) -> (Did, Option<u64>) {
+    let verdict = effects.iter().find_map(|e| match e {
+        Effect::Verdict { verdict, .. } => Some(*verdict),
+        _ => None,
+    });
+    let relay = effects.iter().find_map(|e| match e {
+        Effect::Relay { ticket, .. } => Some(*ticket),
+        _ => None,
+    });
+    let apply = effects.iter().find_map(|e| match e {
+        Effect::Apply { ticket, .. } => Some(*ticket),
+        _ => None,
+    });
+    match (verdict, relay, apply) {
+        (Some(v), Some(t), None) => (Did::Relayed(v), Some(t)),
+        (None, None, Some(t)) => (Did::Applied, Some(t)),
+        (Some(v), None, None) => (Did::Refused(v), None),
+        other => panic!("unexpected effects {other:?}: {effects:?}"),
+    }
+}
+
+#[test]
+fn the_next_entry_of_a_log_is_passed_on_before_it_is_applied_and_others_wait_for_the_store() {
+    let fed = Federation::new(Layout::Demo, &mut Rng::new(5));
+    let lahore = key(&fed, "lahore");
+    let signer = Signer::new(ed25519_dalek::SigningKey::from_bytes(&seed(&fed, "lahore")));
+    let log = LogId {
+        author: lahore,
+        scope: Scope::alerts(),
+    };
+    let mut punjab = node(&fed, "punjab");
+    punjab.handle(Input::Connected { peer: lahore }, 0);
+    let mut id = 0u8;
+    let mut gossip = |sync: &mut Sync, bytes: Vec<u8>| {
+        id += 1;
+        did(&sync.handle(
+            Input::Gossip {
+                from: lahore,
+                id: Hash([id; 32]),
+                entry: bytes,
+            },
+            1,
+        ))
+    };
+    let first = entry(&signer, &log, 1, Hash::ZERO);
+    let second = entry(&signer, &log, 2, first.hash());
+    let third = entry(&signer, &log, 3, second.hash());
+
+    // Entry 1 of a log not held yet: accepted at once, then applied as verified.
+    let (d, t1) = gossip(&mut punjab, first.bytes().to_vec());
+    assert_eq!(d, Did::Relayed(Verdict::Accept));
+    // Entry 2 follows entry 1 while entry 1 is still being applied.
+    let (d, t2) = gossip(&mut punjab, second.bytes().to_vec());
+    assert_eq!(d, Did::Relayed(Verdict::Accept));
+    assert_eq!(punjab.counters().gossip_accepted, 2);
+
+    // Entry 3 with its signature spoiled: refused, and the store never sees it.
+    let mut forged = third.bytes().to_vec();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert_eq!(gossip(&mut punjab, forged).0, Did::Refused(Verdict::Reject));
+    assert_eq!(punjab.counters().gossip_rejected, 1);
+
+    // A gap (entry 5 while 3 is missing) is the store's to judge: no verdict before its outcome.
+    let fifth = entry(&signer, &log, 5, Hash([9; 32]));
+    let (d, t5) = gossip(&mut punjab, fifth.bytes().to_vec());
+    assert_eq!(d, Did::Applied);
+    let effects = punjab.handle(
+        Input::Applied {
+            ticket: t5.unwrap(),
+            outcomes: vec![Outcome::Gap],
+        },
+        2,
+    );
+    assert!(effects.contains(&Effect::Verdict {
+        id: Hash([4; 32]),
+        verdict: Verdict::Ignore
+    }));
+
+    // Entry 2 turns out not to be stored (say its record's change did not apply): the next gossiped entry must
+    // follow what the store holds, so entry 3 now waits for the store.
+    let stored = |e: &VerifiedEntry| {
+        Outcome::Stored(LogHead {
+            log: log.clone(),
+            seq: e.content.seq,
+            hash: e.hash(),
+        })
+    };
+    punjab.handle(
+        Input::Applied {
+            ticket: t1.unwrap(),
+            outcomes: vec![stored(&first)],
+        },
+        3,
+    );
+    punjab.handle(
+        Input::Applied {
+            ticket: t2.unwrap(),
+            outcomes: vec![Outcome::Invalid("the change does not apply".into())],
+        },
+        3,
+    );
+    assert_eq!(gossip(&mut punjab, third.bytes().to_vec()).0, Did::Applied);
+    // Entry 2 again, after entry 1 held: next in the log, so passed on at once.
+    assert_eq!(
+        gossip(&mut punjab, second.bytes().to_vec()).0,
+        Did::Relayed(Verdict::Accept)
+    );
+}
