@@ -105,6 +105,38 @@ impl Federation {
         }
     }
 
+    /// A member's secret seed, by name.
+    pub fn seed(&self, name: &str) -> [u8; 32] {
+        self.members
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("{name} is not a member"))
+            .seed
+    }
+
+    /// A member's public key, by name.
+    pub fn key(&self, name: &str) -> hifazat_log::Author {
+        hifazat_log::Author(
+            ed25519_dalek::SigningKey::from_bytes(&self.seed(name))
+                .verifying_key()
+                .to_bytes(),
+        )
+    }
+
+    /// A member's sync state machine on version 1 of the topology, holding `heads`, with no checkpoints or
+    /// evidence: for driving one state machine by hand.
+    pub fn start(&self, name: &str, heads: Vec<hifazat_sync::LogHead>) -> hifazat_sync::Sync {
+        hifazat_sync::Sync::new(hifazat_sync::Config {
+            me: self.key(name),
+            root: self.root.verifier(),
+            signed_topology: self.signed(1),
+            heads,
+            checkpoints: vec![],
+            evidence: vec![],
+        })
+        .expect("a member starts")
+    }
+
     /// The topology as version `version`, signed by the root.
     pub fn signed(&self, version: u64) -> Vec<u8> {
         self.signed_without(version, &[])

@@ -2,37 +2,15 @@
 //! topology signed by anyone but the root or no newer than the installed one changes nothing, and a vector from a
 //! peer with a newer version makes a node ask for it.
 
-use hifazat_log::Author;
 use hifazat_sim::federation::{Federation, Layout};
 use hifazat_sim::rng::Rng;
-use hifazat_sync::{Config, Effect, Input, Message, Sync};
-
-fn key(fed: &Federation, name: &str) -> Author {
-    let m = fed.members.iter().find(|m| m.name == name).expect("member");
-    Author(
-        ed25519_dalek::SigningKey::from_bytes(&m.seed)
-            .verifying_key()
-            .to_bytes(),
-    )
-}
-
-fn node(fed: &Federation, name: &str) -> Sync {
-    Sync::new(Config {
-        me: key(fed, name),
-        root: fed.root.verifier(),
-        signed_topology: fed.signed(1),
-        heads: vec![],
-        checkpoints: vec![],
-        evidence: vec![],
-    })
-    .expect("starts")
-}
+use hifazat_sync::{Effect, Input, Message};
 
 #[test]
 fn a_revocation_spreads_and_cuts_the_revoked_member_off() {
     let fed = Federation::new(Layout::Demo, &mut Rng::new(1));
-    let mut punjab = node(&fed, "punjab");
-    let (lahore, federal) = (key(&fed, "lahore"), key(&fed, "federal"));
+    let mut punjab = fed.start("punjab", vec![]);
+    let (lahore, federal) = (fed.key("lahore"), fed.key("federal"));
     for peer in [lahore, federal] {
         let effects = punjab.handle(Input::Connected { peer }, 0);
         assert!(effects.iter().any(|e| matches!(
@@ -96,8 +74,8 @@ fn a_revocation_spreads_and_cuts_the_revoked_member_off() {
 fn only_newer_topologies_signed_by_the_root_are_taken() {
     let fed = Federation::new(Layout::Demo, &mut Rng::new(2));
     let other = Federation::new(Layout::Demo, &mut Rng::new(3));
-    let mut sindh = node(&fed, "sindh");
-    let federal = key(&fed, "federal");
+    let mut sindh = fed.start("sindh", vec![]);
+    let federal = fed.key("federal");
     sindh.handle(Input::Connected { peer: federal }, 0);
     for (signed, why) in [
         (fed.signed(1), "the same version"),

@@ -3,39 +3,11 @@
 //! ignored by anyone but the witness; a checkpoint that does not fit the log held makes the node fetch the entry at
 //! its size from the peer that sent it.
 
-use hifazat_log::{Author, Hash, LogId, Scope};
+use hifazat_log::{Hash, LogId, Scope};
 use hifazat_note::{Checkpoint, SignerKey};
 use hifazat_sim::federation::{Federation, Layout};
 use hifazat_sim::rng::Rng;
-use hifazat_sync::{CheckResult, Config, Effect, Input, LogHead, Message, Sync};
-
-fn seed(fed: &Federation, name: &str) -> [u8; 32] {
-    fed.members
-        .iter()
-        .find(|m| m.name == name)
-        .expect("member")
-        .seed
-}
-
-fn key(fed: &Federation, name: &str) -> Author {
-    Author(
-        ed25519_dalek::SigningKey::from_bytes(&seed(fed, name))
-            .verifying_key()
-            .to_bytes(),
-    )
-}
-
-fn node(fed: &Federation, name: &str, heads: Vec<LogHead>) -> Sync {
-    Sync::new(Config {
-        me: key(fed, name),
-        root: fed.root.verifier(),
-        signed_topology: fed.signed(1),
-        heads,
-        checkpoints: vec![],
-        evidence: vec![],
-    })
-    .expect("starts")
-}
+use hifazat_sync::{CheckResult, Effect, Input, LogHead, Message};
 
 fn checkpoint(log: &LogId, size: u64, signer: &SignerKey) -> Vec<u8> {
     Checkpoint {
@@ -63,7 +35,7 @@ fn checks(effects: &[Effect]) -> Vec<(u64, bool)> {
 #[test]
 fn witnesses_check_what_they_hold_and_refuse_what_the_author_did_not_sign() {
     let fed = Federation::new(Layout::Demo, &mut Rng::new(3));
-    let lahore = key(&fed, "lahore");
+    let lahore = fed.key("lahore");
     let log = LogId {
         author: lahore,
         scope: Scope::alerts(),
@@ -73,11 +45,11 @@ fn witnesses_check_what_they_hold_and_refuse_what_the_author_did_not_sign() {
         seq,
         hash: Hash([seq as u8; 32]),
     };
-    let mut punjab = node(&fed, "punjab", vec![held(2)]);
-    let mut sindh = node(&fed, "sindh", vec![held(2)]);
+    let mut punjab = fed.start("punjab", vec![held(2)]);
+    let mut sindh = fed.start("sindh", vec![held(2)]);
     punjab.handle(Input::Connected { peer: lahore }, 0);
     sindh.handle(Input::Connected { peer: lahore }, 0);
-    let signer = SignerKey::new("lahore", seed(&fed, "lahore")).unwrap();
+    let signer = SignerKey::new("lahore", fed.seed("lahore")).unwrap();
     let offer = |note: Vec<u8>| Input::Message {
         peer: lahore,
         message: Message::Checkpoint {
@@ -87,7 +59,7 @@ fn witnesses_check_what_they_hold_and_refuse_what_the_author_did_not_sign() {
     };
 
     // Signed by someone else under Lahore's name: refused.
-    let forger = SignerKey::new("lahore", seed(&fed, "kasur")).unwrap();
+    let forger = SignerKey::new("lahore", fed.seed("kasur")).unwrap();
     let effects = punjab.handle(offer(checkpoint(&log, 2, &forger)), 1);
     assert!(checks(&effects).is_empty());
     assert_eq!(punjab.counters().checkpoints_refused, 1);
@@ -134,13 +106,12 @@ fn witnesses_check_what_they_hold_and_refuse_what_the_author_did_not_sign() {
 #[test]
 fn an_empty_checkpoint_that_differs_fetches_nothing() {
     let fed = Federation::new(Layout::Demo, &mut Rng::new(4));
-    let lahore = key(&fed, "lahore");
+    let lahore = fed.key("lahore");
     let log = LogId {
         author: lahore,
         scope: Scope::alerts(),
     };
-    let mut punjab = node(
-        &fed,
+    let mut punjab = fed.start(
         "punjab",
         vec![LogHead {
             log: log.clone(),
