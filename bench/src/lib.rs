@@ -45,8 +45,8 @@ impl DalekBatch {
 }
 
 /// A plain libp2p gossipsub node, the raw baseline beside the federation: TCP, noise and yamux as the nodes use,
-/// anonymous messages with content-hash message ids and the nodes' heartbeat, subscribed to one topic and listening on `listen`. Nothing
-/// is verified, stored or applied.
+/// anonymous messages with content-hash message ids and the nodes' heartbeat (the nodes' gossipsub settings),
+/// subscribed to one topic and listening on `listen`. Nothing is verified, stored or applied.
 pub fn raw_gossip_swarm(
     listen: libp2p::Multiaddr,
     topic: &libp2p::gossipsub::IdentTopic,

@@ -327,7 +327,7 @@ fn build_swarm(keypair: libp2p::identity::Keypair) -> Result<Swarm<Behaviour>, N
         // Gossip messages carry no signature, sender or sequence number of their own: each is an entry its author
         // signed, checked before it is forwarded, and the relaying peer is known from the connection.
         .validation_mode(gossipsub::ValidationMode::Anonymous)
-        // Nothing is forwarded before the node has checked and stored it.
+        // Nothing is forwarded before the node has checked it (`docs/wire.md`, "Gossip").
         .validate_messages()
         // Ids are content hashes: the same entry is the same message, whoever relays it.
         .message_id_fn(|m: &gossipsub::Message| MessageId::new(&Sha256::digest(&m.data)))

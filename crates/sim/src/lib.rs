@@ -886,7 +886,6 @@ impl Sim {
         }
     }
 
-    /// Feeds `input` to `node` a millisecond from now (its store's answer), unless it crashes first.
     /// A node stores and applies remote entries; the state machine hears of it a simulated moment later.
     fn apply(&mut self, node: usize, ticket: hifazat_sync::Ticket, entries: &[Vec<u8>]) {
         let (outcomes, evidence) = self.nodes[node].apply(entries);
@@ -906,6 +905,7 @@ impl Sim {
         }
     }
 
+    /// Feeds `input` to `node` a millisecond from now (its store's answer), unless it crashes first.
     fn later(&mut self, node: usize, input: Input) {
         let inc = self.nodes[node].incarnation;
         self.at(1, Event::Later { node, inc, input });

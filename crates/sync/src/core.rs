@@ -783,10 +783,16 @@ impl Sync {
     }
 
     fn apply(&mut self, origin: Origin, entries: Vec<Vec<u8>>, out: &mut Vec<Effect>) {
+        let ticket = self.ticket(origin);
+        out.push(Effect::Apply { ticket, entries });
+    }
+
+    /// A ticket for entries on their way to the store, remembering where they came from.
+    fn ticket(&mut self, origin: Origin) -> Ticket {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         self.applying.insert(ticket, origin);
-        out.push(Effect::Apply { ticket, entries });
+        ticket
     }
 
     fn gossip(&mut self, from: Author, id: GossipId, entry: Vec<u8>, out: &mut Vec<Effect>) {
@@ -823,10 +829,7 @@ impl Sync {
                 out.push(verdict(Verdict::Accept));
                 let (seq, hash) = (verified.content.seq, verified.hash());
                 self.relaying.insert(log, (seq, hash));
-                let ticket = self.next_ticket;
-                self.next_ticket += 1;
-                self.applying
-                    .insert(ticket, Origin::Relayed { log, seq, from });
+                let ticket = self.ticket(Origin::Relayed { log, seq, from });
                 out.push(Effect::Relay {
                     ticket,
                     entry: verified,
