@@ -349,7 +349,9 @@ impl TransactionalTree {
     }
 
     fn unstage(&self) {
-        unimplemented!()
+        // Staging takes only the global write lock (`TransactionalTrees::stage`), released when its guard drops:
+        // a tree stages nothing of its own, so there is nothing to undo. (Upstream left a placeholder panic here;
+        // it is never reached, as staging never fails and validation always passes.)
     }
 
     const fn validate(&self) -> bool {
