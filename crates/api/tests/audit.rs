@@ -32,16 +32,7 @@ async fn checkpoints_proofs_and_histories_verify_with_public_keys_only() {
     within(async {
         // The test topology names the test nodes' key for the federal node only, so that is where this runs.
         let n = node("federal", (1000, 1000));
-        let (status, body) = n
-            .call(
-                "dpo",
-                "POST",
-                "/api/v1/alerts",
-                &alert("Ayesha", "PB-LHR", "police_station"),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let id = body["id"].as_str().unwrap().to_owned();
+        let id = n.raise("Ayesha").await;
         for event in [r#"{"type":"validated"}"#, r#"{"type":"recovered"}"#] {
             let (status, body) = n
                 .call(
@@ -280,15 +271,7 @@ async fn who_may_read_and_what_bad_input_gets() {
 async fn evidence_of_a_fork_is_kept_and_shown_to_auditors() {
     within(async {
         let n = node("federal", (1000, 1000));
-        let (status, body) = n
-            .call(
-                "dpo",
-                "POST",
-                "/api/v1/alerts",
-                &alert("Ayesha", "PB-LHR", "police_station"),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
+        n.raise("Ayesha").await;
         let none = ok(&n, "auditor", "/api/v1/evidence").await;
         assert_eq!(none, serde_json::json!([]));
 

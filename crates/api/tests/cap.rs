@@ -63,19 +63,6 @@ async fn get_xml(n: &Node, uri: &str) -> (StatusCode, String, String) {
     )
 }
 
-async fn raise(n: &Node, name: &str) -> String {
-    let (status, body) = n
-        .call(
-            "dpo",
-            "POST",
-            "/api/v1/alerts",
-            &alert(name, "PB-LHR", "police_station"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
 async fn event(n: &Node, id: &str, kind: &str) {
     let (status, body) = n
         .call(
@@ -92,10 +79,10 @@ async fn event(n: &Node, id: &str, kind: &str) {
 async fn alerts_are_served_as_valid_cap_and_in_an_atom_feed() {
     within(async {
         let n = node("lahore", (1000, 1000));
-        let unvalidated = raise(&n, "Unvalidated Child").await;
-        let active = raise(&n, "Active Child").await;
-        let recovered = raise(&n, "Recovered Child").await;
-        let closed = raise(&n, "Closed Child").await;
+        let unvalidated = n.raise("Unvalidated Child").await;
+        let active = n.raise("Active Child").await;
+        let recovered = n.raise("Recovered Child").await;
+        let closed = n.raise("Closed Child").await;
         for id in [&active, &recovered, &closed] {
             event(&n, id, "validated").await;
         }

@@ -748,9 +748,7 @@ impl Actor {
             }
         }
     }
-}
 
-impl Actor {
     /// Waits, on a task of its own, for the engine to apply a batch of remote entries, and tells the state
     /// machine; evidence of a fork found in the batch is announced once it is on disk.
     fn applying(

@@ -153,6 +153,20 @@ fn build(
 }
 
 impl Node {
+    /// The DPO raises an alert for a child of this name, last seen in Lahore, at the police station; its id.
+    pub async fn raise(&self, name: &str) -> String {
+        let (status, body) = self
+            .call(
+                "dpo",
+                "POST",
+                "/api/v1/alerts",
+                &alert(name, "PB-LHR", "police_station"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Calls the router as `who` (a role name from `users_for`, or "public"); the answer's status and JSON body.
     pub async fn call(
         &self,
