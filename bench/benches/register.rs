@@ -108,6 +108,7 @@ fn main() {
             &dir.path().join("register"),
             RegisterKeys::from_secret(&[1; 32]),
             SigningKey::from_bytes(&[2; 32]),
+            "federal",
             districts,
             config,
             now_ms(),

@@ -553,6 +553,7 @@ async fn serve(
         Some(register::open(
             data,
             SigningKey::from_bytes(&node.seed),
+            &node.name,
             &node.topology,
             register_config,
         )?)

@@ -31,6 +31,7 @@ pub fn init(data: &Path) -> anyhow::Result<()> {
 pub fn open(
     data: &Path,
     node_key: SigningKey,
+    name: &str,
     topology: &Topology,
     config: RegisterConfig,
 ) -> anyhow::Result<Arc<Register>> {
@@ -48,7 +49,7 @@ pub fn open(
         hifazat_register::create_key_file(&key_file)?
     };
     let districts = topology.districts.iter().map(|d| d.code.clone()).collect();
-    let register = Register::open(&dir, keys, node_key, districts, config, now_ms())
+    let register = Register::open(&dir, keys, node_key, name, districts, config, now_ms())
         .context("opening the register")?;
     Ok(Arc::new(register))
 }

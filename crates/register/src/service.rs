@@ -4,6 +4,8 @@
 //! Vault layout (one-byte trees; values are sealed with the register key unless said otherwise, each bound to its
 //! tree and key):
 //! - `L` seq (8 bytes, big-endian) → the register log's entry, as signed (its payload is the sealed change);
+//!   `T` its Merkle tree and `K` its newest signed checkpoint, both unsealed and written in the entry's batch
+//!   (see [`crate::log`]);
 //! - `O` entry id (16 bytes) → the entry; the reserved id `ff…ff` holds a decoy that misses read instead, so a
 //!   hit and a miss do the same work;
 //! - `I` keyed CNIC hash (32 bytes) → entry id (not sealed: neither says anything without the key);
@@ -20,7 +22,9 @@ use std::sync::Mutex;
 use ed25519_dalek::SigningKey;
 use hifazat_domain::{Invalid, validate};
 use hifazat_limits as limits;
-use hifazat_log::{Author, Content, Entry, Head, LogId, Scope, Signer};
+use hifazat_log::{Author, Content, Entry, Head, LogId, Scope, Signer, tree_leaf};
+use hifazat_merkle::Frontier;
+use hifazat_note::{Checkpoint, Note, SignerKey};
 use hifazat_store::{StoreError, Vault, VaultBatch};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -28,11 +32,11 @@ use thiserror::Error;
 
 use crate::guard::{Alarm, Guard, GuardConfig, Refusal, Requester, Verdict};
 use crate::keys::RegisterKeys;
+use crate::log::{CHECKPOINT, LOG, RegisterLog, TREE, node_key, seq_key};
 use crate::offender::{ApplyError, Change, Offender, OffenderDraft, Update};
 use crate::reply::{Disclosure, VerifyReply};
 use crate::seal;
 
-const LOG: u8 = b'L';
 const OFFENDER: u8 = b'O';
 const INDEX: u8 = b'I';
 const CONSULTATION: u8 = b'C';
@@ -262,6 +266,8 @@ pub struct RegisterConfig {
 #[derive(Debug)]
 struct State {
     head: Option<Head>,
+    /// The right edge of the log's Merkle tree, as far as `head`.
+    frontier: Frontier,
     index: HashMap<[u8; 32], [u8; 16]>,
     guard: Guard,
     /// The last sequence number of each of these trees (so also how many there are).
@@ -279,14 +285,12 @@ pub struct Register {
     keys: RegisterKeys,
     node_key: SigningKey,
     signer: Signer,
+    /// The node key under the node's name in the topology, for the log's checkpoints.
+    note_key: SignerKey,
     log: LogId,
     districts: BTreeSet<String>,
     disclosure: Disclosure,
     state: Mutex<State>,
-}
-
-fn seq_key(seq: u64) -> [u8; 8] {
-    seq.to_be_bytes()
 }
 
 fn context(tree: u8, key: &[u8]) -> Vec<u8> {
@@ -372,12 +376,15 @@ fn decoy() -> Offender {
 }
 
 impl Register {
-    /// Opens (or creates) the register in `dir`: reads the log's head, the CNIC index and the sequence numbers,
-    /// and counts the last day's answers into the guard so its limits hold across a restart.
+    /// Opens (or creates) the register in `dir`: reads the log's head and tree, the CNIC index and the sequence
+    /// numbers, and counts the last day's answers into the guard so its limits hold across a restart. `name` is
+    /// the node's name in the topology, under which it signs the log's checkpoints. A log written before the
+    /// register kept a tree gets its tree and a checkpoint now.
     pub fn open(
         dir: &Path,
         keys: RegisterKeys,
         node_key: SigningKey,
+        name: &str,
         districts: BTreeSet<String>,
         config: RegisterConfig,
         now_ms: u64,
@@ -385,6 +392,8 @@ impl Register {
         config.guard.check().map_err(|e| Invalid::one("guard", e))?;
         let vault = Vault::open(dir)?;
         let signer = Signer::new(node_key.clone());
+        let note_key = SignerKey::new(name, node_key.to_bytes())
+            .map_err(|e| Invalid::one("name", e.to_string()))?;
         let log = LogId {
             author: Author(node_key.verifying_key().to_bytes()),
             scope: Scope::new(REGISTER_SCOPE).expect("a valid scope"),
@@ -394,11 +403,13 @@ impl Register {
             keys,
             node_key,
             signer,
+            note_key,
             log,
             districts,
             disclosure: config.disclosure,
             state: Mutex::new(State {
                 head: None,
+                frontier: Frontier::new(),
                 index: HashMap::new(),
                 guard: Guard::new(config.guard),
                 consultations: 0,
@@ -433,6 +444,7 @@ impl Register {
                 hash: entry.hash(),
             });
         }
+        self.load_tree(&mut st)?;
         let mut from: Option<Vec<u8>> = None;
         loop {
             let page = self.vault.scan(INDEX, from.as_deref(), 10_000)?;
@@ -552,6 +564,70 @@ impl Register {
             .map_err(|e| Invalid::one("(entry)", e.to_string()))?;
         batch.put(LOG, &seq_key(seq), entry.entry().bytes());
         st.head = Some(entry.head());
+        for (level, index, hash) in st.frontier.push(tree_leaf(&entry.hash())) {
+            batch.put(TREE, &node_key(level, index), &hash);
+        }
+        batch.put(CHECKPOINT, &[], self.checkpoint(&st.frontier).as_bytes());
+        Ok(())
+    }
+
+    /// A signed checkpoint of the log's tree as `frontier` has it.
+    fn checkpoint(&self, frontier: &Frontier) -> String {
+        Checkpoint {
+            origin: hifazat_log::checkpoint_origin(&self.log.digest()),
+            size: frontier.size(),
+            root: frontier.root(),
+            extensions: Vec::new(),
+        }
+        .sign(&self.note_key)
+        .expect("a checkpoint's text is a valid note text")
+        .encode()
+    }
+
+    /// Reads the tree's right edge; writes the tree (and a checkpoint) of a log written before the register kept
+    /// one, a page of entries per batch; signs a checkpoint if the newest kept does not cover the whole log.
+    fn load_tree(&self, st: &mut State) -> Result<(), RegisterError> {
+        let size = st.head.map_or(0, |h| h.seq);
+        let log = self.log();
+        if size > 0 && self.vault.get(TREE, &node_key(0, size - 1))?.is_none() {
+            tracing::info!(entries = size, "writing the register log's Merkle tree");
+            let mut frontier = Frontier::new();
+            while frontier.size() < size {
+                let page = log.entries(frontier.size() + 1, RESTORE_PAGE)?;
+                if page.is_empty() {
+                    return Err(RegisterError::Damaged(format!(
+                        "register log entry #{} is missing, below the head #{size}",
+                        frontier.size() + 1
+                    )));
+                }
+                let mut batch = VaultBatch::default();
+                for bytes in page {
+                    let entry = Entry::decode(&bytes).map_err(|e| {
+                        RegisterError::Damaged(format!(
+                            "register log entry #{}: {e}",
+                            frontier.size() + 1
+                        ))
+                    })?;
+                    for (level, index, hash) in frontier.push(tree_leaf(&entry.hash())) {
+                        batch.put(TREE, &node_key(level, index), &hash);
+                    }
+                }
+                self.vault.commit(batch)?;
+            }
+        }
+        st.frontier = Frontier::of(&log, size)?;
+        let kept = match log.checkpoint()? {
+            None => 0,
+            Some(text) => Note::parse(text.as_bytes())
+                .ok()
+                .and_then(|n| Checkpoint::parse(n.text_unverified()).ok())
+                .map_or(0, |c| c.size),
+        };
+        if size > 0 && kept != size {
+            let mut batch = VaultBatch::default();
+            batch.put(CHECKPOINT, &[], self.checkpoint(&st.frontier).as_bytes());
+            self.vault.commit(batch)?;
+        }
         Ok(())
     }
 
@@ -1030,15 +1106,14 @@ impl Register {
         Ok(Some(record))
     }
 
-    /// The register log's entries from `from_seq`, at most `limit`, as signed (for audit: their payloads are
-    /// sealed, their signatures and chain check with the federal node's public key alone).
-    pub fn log_entries(&self, from_seq: u64, limit: usize) -> Result<Vec<Vec<u8>>, RegisterError> {
-        Ok(self
-            .vault
-            .scan(LOG, Some(&seq_key(from_seq)), limit)?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
+    /// The register log, its tree and checkpoint, for auditors.
+    pub fn log(&self) -> RegisterLog {
+        RegisterLog::of(self.vault.clone())
+    }
+
+    /// The register log's id (the federal node's key, scope `register`).
+    pub fn log_id(&self) -> &LogId {
+        &self.log
     }
 
     /// The register log's head.

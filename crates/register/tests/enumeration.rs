@@ -35,6 +35,7 @@ fn run(walk: bool) {
         dir.path(),
         RegisterKeys::from_secret(&[3; 32]),
         SigningKey::from_bytes(&[4; 32]),
+        "federal",
         ["PB-LHR".to_string()].into_iter().collect::<BTreeSet<_>>(),
         RegisterConfig::default(),
         START,

@@ -31,6 +31,7 @@ fn open(dir: &Path, config: RegisterConfig) -> Register {
         dir,
         RegisterKeys::from_secret(&SECRET),
         node_key(),
+        "federal",
         districts(),
         config,
         NOW,
@@ -378,7 +379,7 @@ fn the_log_verifies_with_the_public_key_and_the_files_hold_nothing_readable() {
             .verify(&institution(), Channel::Api, cnic, NOW + 2)
             .expect("verify");
         // The log: two entries, chained and signed by the federal key; their payloads are sealed.
-        let entries = register.log_entries(1, 10).expect("log");
+        let entries = register.log().entries(1, 10).expect("log");
         assert_eq!(entries.len(), 2);
         let refs: Vec<&[u8]> = entries.iter().map(|e| e.as_slice()).collect();
         let verified = hifazat_log::verify_log(&mut Verifier::new(), &refs).expect("verifies");
@@ -417,6 +418,7 @@ fn the_log_verifies_with_the_public_key_and_the_files_hold_nothing_readable() {
         dir.path(),
         RegisterKeys::from_secret(&[1; 32]),
         node_key(),
+        "federal",
         districts(),
         RegisterConfig::default(),
         NOW,

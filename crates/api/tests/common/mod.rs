@@ -119,6 +119,7 @@ fn build(
                 &dir.path().join("register"),
                 RegisterKeys::from_secret(&[11; 32]),
                 node_key(),
+                "federal",
                 districts,
                 register,
                 now_ms(),
