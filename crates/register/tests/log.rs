@@ -59,10 +59,9 @@ fn draft(i: u64) -> OffenderDraft {
 
 /// `n` changes: entries created, every other one then moved.
 fn write(register: &Register, from: u64, n: u64) {
-    let mut last = None;
+    let mut last: Option<String> = None;
     for i in from..from + n {
-        if i % 2 == 1 && last.is_some() {
-            let id: &String = last.as_ref().expect("an entry");
+        if let (1, Some(id)) = (i % 2, &last) {
             register
                 .update(
                     "register_officer:a",
