@@ -556,7 +556,12 @@ impl Register {
         let seq = st.head.map_or(1, |h| h.seq + 1);
         let plain = serde_json::to_vec(change).expect("a change serialises");
         let payload = self.keys.seal(&context(LOG, &seq_key(seq)), &plain);
-        let actor: String = actor.chars().take(limits::ACTOR_BYTES_MAX / 4).collect();
+        // At most the bytes an entry allows, cut at a character's edge (user names are shorter than that).
+        let mut end = actor.len().min(limits::ACTOR_BYTES_MAX);
+        while !actor.is_char_boundary(end) {
+            end -= 1;
+        }
+        let actor = actor[..end].to_owned();
         let content = Content::following(self.log.clone(), st.head, now_ms, *id, actor, payload);
         let entry = self
             .signer

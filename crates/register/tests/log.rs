@@ -204,3 +204,25 @@ fn a_log_written_without_a_tree_gets_its_tree_and_checkpoint_on_opening() {
     write(&register, 10, 1);
     assert_eq!(log.tree_head().expect("head").1, tree_of(&log).root());
 }
+
+#[test]
+fn actors_are_logged_whole_and_a_long_one_is_cut_at_a_character() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let register = open(dir.path());
+    let long = format!("register_officer:{}", "ن".repeat(40));
+    register
+        .create("register_officer:nasreen", &draft(1), NOW)
+        .expect("create");
+    register.create(&long, &draft(2), NOW).expect("create");
+    let actors: Vec<String> = register
+        .log()
+        .entries(1, 10)
+        .expect("entries")
+        .iter()
+        .map(|b| Entry::decode(b).expect("decodes").content.actor)
+        .collect();
+    assert_eq!(actors[0], "register_officer:nasreen");
+    assert!(long.starts_with(&actors[1]));
+    // 17 ASCII bytes, then 23 two-byte letters: 63 bytes, the most that fits in 64 at a character's edge.
+    assert_eq!(actors[1].len(), 63);
+}

@@ -389,6 +389,7 @@ fn the_log_verifies_with_the_public_key_and_the_files_hold_nothing_readable() {
             node_key().verifying_key().to_bytes()
         );
         assert_eq!(verified[0].content.log.scope.as_str(), "register");
+        assert_eq!(verified[0].content.actor, "register_officer:a");
     }
     // Nothing on disk reads as a name, a CNIC (with or without dashes) or a hash of one.
     let keys = RegisterKeys::from_secret(&SECRET);
