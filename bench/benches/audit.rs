@@ -102,6 +102,7 @@ fn bundle() -> (Vec<u8>, Vec<Vec<u8>>) {
     }
     let (bytes, _) = hifazat_audit::export(
         &store,
+        None,
         &root_key().verifier().to_string(),
         &signed_topology(),
         Vec::new(),

@@ -227,6 +227,11 @@ enum AuditCommand {
         data: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// At the federal node: the register log too (its entries as signed, with their payloads sealed; its tree's
+        /// checkpoint and proof). It shows how many changes the register had, and each one's time, actor and entry
+        /// id: leave it out unless the audit is of the register.
+        #[arg(long)]
+        with_register: bool,
     },
     /// Checks a bundle offline: the topology under the root key, every signature (in batches), chain link,
     /// checkpoint, cosignature and proof. Prints what was verified, who changed which record when, and any
@@ -745,7 +750,11 @@ impl Progress {
 
 fn audit_command(command: AuditCommand) -> anyhow::Result<bool> {
     match command {
-        AuditCommand::Export { data, out } => {
+        AuditCommand::Export {
+            data,
+            out,
+            with_register,
+        } => {
             if !data.join("node.toml").exists() {
                 bail!(
                     "{} is not a node directory (run `hifazat init` first)",
@@ -761,6 +770,22 @@ fn audit_command(command: AuditCommand) -> anyhow::Result<bool> {
             let root = std::fs::read_to_string(data.join(ROOT_KEY)).context("reading root.pub")?;
             let store = Store::open(&data.join("store"))
                 .context("opening the store (is the node still running? stop it first)")?;
+            let register = if with_register {
+                let dir = data.join(register::DIR);
+                if !dir.exists() {
+                    bail!(
+                        "--with-register: {} holds no register (only the federal node keeps one)",
+                        data.display()
+                    );
+                }
+                Some(
+                    hifazat_register::RegisterLog::open(&dir).context(
+                        "opening the register (is the node still running? stop it first)",
+                    )?,
+                )
+            } else {
+                None
+            };
             // Written beside the target and renamed when complete, so a crash leaves no half bundle behind.
             let partial = out.with_extension("partial");
             let file = std::fs::File::create(&partial)
@@ -768,6 +793,7 @@ fn audit_command(command: AuditCommand) -> anyhow::Result<bool> {
             let mut progress = Progress::new("entries written");
             let (file, summary) = hifazat_audit::export(
                 &store,
+                register.as_ref(),
                 &root,
                 &signed,
                 std::io::BufWriter::new(file),
@@ -785,6 +811,11 @@ fn audit_command(command: AuditCommand) -> anyhow::Result<bool> {
                 summary.evidence,
                 summary.bytes
             );
+            if let Some(n) = summary.register_entries {
+                println!(
+                    "the bundle holds the register log ({n} entries: times, actors and entry ids, payloads sealed): keep it as confidential as the register"
+                );
+            }
             Ok(true)
         }
         AuditCommand::Verify {

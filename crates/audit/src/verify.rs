@@ -4,7 +4,7 @@
 //! evidence. Each failure names the bundle record, the log and entry, and the rule broken; a log stops being
 //! checked at its first broken entry (what follows cannot be trusted), the other logs go on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::io::Read;
 
@@ -14,6 +14,7 @@ use hifazat_log::{
 };
 use hifazat_merkle::{Digest, Frontier, verify_consistency};
 use hifazat_note::{Checkpoint, Note, VerifierKey, cosignature_key_id};
+use hifazat_register::REGISTER_SCOPE;
 use hifazat_topology::Topology;
 
 use crate::bundle::{Kind, Reader, Record};
@@ -136,6 +137,7 @@ pub fn verify<R: Read>(
         report: Report::default(),
         root: root.cloned(),
         members: HashMap::new(),
+        federal: HashSet::new(),
         verifier: Verifier::new(),
         log: None,
         seen_logs: HashMap::new(),
@@ -191,6 +193,8 @@ struct Verification {
     root: Option<VerifierKey>,
     /// Topology members by key: (name, verifier key for notes).
     members: HashMap<Author, (String, VerifierKey)>,
+    /// The members with the federal role: the only authors of the register log.
+    federal: HashSet<Author>,
     verifier: Verifier,
     log: Option<LogState>,
     /// Logs already read, so a log given twice is caught.
@@ -260,6 +264,9 @@ impl Verification {
             Ok(t) => {
                 for node in &t.nodes {
                     let key = Author(node.key.expect("a signed topology names every key"));
+                    if node.role == hifazat_topology::Role::Federal {
+                        self.federal.insert(key);
+                    }
                     match VerifierKey::new(&node.name, key) {
                         Ok(vk) => {
                             self.members.insert(key, (node.name.clone(), vk));
@@ -528,6 +535,10 @@ impl Verification {
                 );
             }
             Some(_) => {}
+        }
+        if c.log.scope.as_str() == REGISTER_SCOPE && !self.federal.contains(&c.log.author) {
+            let rule = format!("only the federal node writes the {REGISTER_SCOPE} log");
+            return self.log_fail(Some(record), Some(seq), rule);
         }
         let log = self.log.as_mut().expect("open");
         let node = log.author.as_ref().expect("set").1.clone();

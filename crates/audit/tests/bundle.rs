@@ -129,6 +129,7 @@ fn fixture() -> Fixture {
     store.commit(batch).unwrap();
     let (bundle, summary) = export(
         &store,
+        None,
         &root().verifier().to_string(),
         &signed_topology(),
         Vec::new(),
@@ -394,6 +395,148 @@ fn a_checkpoint_over_another_history_fails_at_the_checkpoint() {
             .failures
             .iter()
             .any(|f| f.record == Some(cp_at as u64) && f.rule.contains("another root")),
+        "{report}"
+    );
+}
+
+/// A register at `node` (with that node's key) holding three changes: two entries created, one moved.
+fn register_log(dir: &std::path::Path, node: &str) -> hifazat_register::RegisterLog {
+    use hifazat_register::offender::{AddressDraft, Conviction, Parentage, Relation};
+    let register = hifazat_register::Register::open(
+        dir,
+        hifazat_register::RegisterKeys::from_secret(&[5; 32]),
+        SigningKey::from_bytes(&seed(node)),
+        node,
+        ["PB-KSR".to_string()].into_iter().collect(),
+        hifazat_register::RegisterConfig::default(),
+        1_790_000_000_000,
+    )
+    .unwrap();
+    let draft = |cnic: &str| hifazat_register::OffenderDraft {
+        cnic: cnic.into(),
+        name: "Muhammad Aslam".into(),
+        parentage: Parentage {
+            relation: Relation::SonOf,
+            name: "Ghulam Rasool".into(),
+        },
+        aliases: vec![],
+        photo_ref: None,
+        convictions: vec![Conviction {
+            offence: "s.376 PPC".into(),
+            court: "Anti-Rape Special Court Kasur".into(),
+            date: "2022-03-14".into(),
+            sentence: "10 years".into(),
+        }],
+        address: AddressDraft {
+            address: "Mohalla Rasheedabad".into(),
+            district: "PB-KSR".into(),
+            since: "2024-01-01".into(),
+        },
+    };
+    let t = 1_790_000_000_000;
+    let a = register
+        .create("register_officer:a", &draft("3510211111111"), t)
+        .unwrap();
+    register
+        .create("register_officer:b", &draft("3510222222222"), t + 1)
+        .unwrap();
+    let moved = hifazat_register::Update::Move {
+        address: "Street 9".into(),
+        district: "PB-KSR".into(),
+        since: "2025-01-01".into(),
+    };
+    register
+        .update("register_officer:a", &a.id, &moved, t + 2)
+        .unwrap();
+    drop(register);
+    hifazat_register::RegisterLog::open(dir).unwrap()
+}
+
+fn export_with(
+    register: Option<&hifazat_register::RegisterLog>,
+) -> (Vec<u8>, hifazat_audit::ExportSummary) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    export(
+        &store,
+        register,
+        &root().verifier().to_string(),
+        &signed_topology(),
+        Vec::new(),
+        &mut |_, _| {},
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_register_log_goes_in_only_when_asked_and_verifies_with_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = register_log(dir.path(), "federal");
+    let (bundle, summary) = export_with(None);
+    assert_eq!((summary.logs, summary.register_entries), (0, None));
+    assert!(check(&bundle).ok());
+
+    let (bundle, summary) = export_with(Some(&log));
+    assert_eq!(
+        (
+            summary.logs,
+            summary.entries,
+            summary.checkpoints,
+            summary.register_entries
+        ),
+        (1, 3, 1, Some(3))
+    );
+    let report = check(&bundle);
+    assert!(report.ok(), "{report}");
+    assert_eq!(report.logs.len(), 1);
+    assert!(report.logs[0].name.starts_with("federal/register ("));
+    assert_eq!(report.logs[0].checkpoint, Some((3, vec![])));
+    assert_eq!(report.logs[0].root, log.tree_head().unwrap().1);
+    // Who changed which register entry when; what they changed stays sealed.
+    assert_eq!(report.history.len(), 2);
+    let mut text = Vec::new();
+    report.write_history(&mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("federal register_officer:a register#1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("federal register_officer:a register#3"),
+        "{text}"
+    );
+    assert!(!text.contains("Aslam") && !bundle.windows(6).any(|w| w == b"Aslam "));
+
+    // A byte of a sealed payload flipped: that entry's signature fails, located.
+    let records = bodies(&bundle);
+    let third = records
+        .iter()
+        .enumerate()
+        .filter(|(_, (k, _))| *k == Kind::Entry)
+        .nth(2)
+        .unwrap()
+        .0;
+    let mut bad = records.clone();
+    let n = bad[third].1.len();
+    bad[third].1[n - 70] ^= 1;
+    let report = check(&rebuild(&bad));
+    assert!(!report.ok());
+    let f = &report.failures[0];
+    assert_eq!((f.record, f.seq), (Some(third as u64), Some(3)), "{report}");
+}
+
+#[test]
+fn a_register_log_by_any_node_but_the_federal_one_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = register_log(dir.path(), "lahore");
+    let (bundle, _) = export_with(Some(&log));
+    let report = check(&bundle);
+    assert!(!report.ok());
+    let f = &report.failures[0];
+    assert_eq!(f.seq, Some(1), "{report}");
+    assert!(
+        f.rule
+            .contains("only the federal node writes the register log"),
         "{report}"
     );
 }
