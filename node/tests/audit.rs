@@ -1,8 +1,9 @@
 //! Audit bundles through the binary: a node of the demo federation (on 127.0.0.61-67) signs checkpoints of its own
 //! logs as they grow, and its province's node, its witness, checks and cosigns them over sync; once stopped,
 //! `hifazat audit export` writes its history and `hifazat audit verify` checks it offline with the root key alone
-//! (exit 0), and fails, naming the record, on a flipped byte or a wrong root key (exit 1). Bounded: 30 s for nodes
-//! to come up and for the cosigned checkpoint.
+//! (exit 0), and fails, naming the record, on a flipped byte or a wrong root key (exit 1). The federal node's
+//! register log goes into its bundle with `--with-register` only, and verifies under its checkpoint. Bounded: 30 s
+//! for nodes to come up and for the cosigned checkpoint.
 
 mod common;
 
@@ -39,11 +40,35 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
     let layout = dir.path().join("layout.toml");
     std::fs::write(&layout, moved_layout(BASE)).unwrap();
     let data = dir.path().join("data");
-    let _demo = demo_without(&layout, &data, &["lahore", "punjab"]);
+    let mut demo = demo_without(&layout, &data, &["lahore", "punjab"]);
     let tokens = demo_tokens(&data);
     let token = tokens["lahore"].clone();
     let mut lahore = serve_logged(&data, "lahore", addr("lahore"), &[], "info");
     let mut punjab = serve_logged(&data, "punjab", addr("punjab"), &[], "info");
+    // Two changes to the register at the federal node.
+    let officer = tokens["federal/register_officer"].clone();
+    let offender = r#"{"cnic":"35102-7654321-3","name":"Muhammad Aslam","parentage":{"relation":"son_of","name":"Ghulam Rasool"},
+        "convictions":[{"offence":"s.376 PPC","court":"Anti-Rape Special Court Kasur","date":"2022-03-14","sentence":"10 years"}],
+        "address":{"address":"Mohalla Rasheedabad Kasur","district":"PB-KSR","since":"2019-06-01"}}"#;
+    let (status, body) = http_as(
+        addr("federal"),
+        Some(&officer),
+        "POST",
+        "/api/v1/register/offenders",
+        offender,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let offender_id = id_of(&body);
+    let (status, body) = http_as(
+        addr("federal"),
+        Some(&officer),
+        "POST",
+        &format!("/api/v1/register/offenders/{offender_id}/updates"),
+        r#"{"change":"set_status","status":"in_custody"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
     let mut ids = Vec::new();
     for i in 0..3 {
         let (status, body) = http_as(
@@ -167,4 +192,57 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
     let (ok, out) = verify(&bundle, &other);
     assert!(!ok, "{out}");
     assert!(out.contains("record 0: the bundle's root key"), "{out}");
+
+    // The register log leaves the federal node only when asked for, and only from the federal node.
+    let (ok, out) = run(&[
+        "audit".as_ref(),
+        "export".as_ref(),
+        "--data".as_ref(),
+        node.as_os_str(),
+        "--out".as_ref(),
+        dir.path().join("no.bundle").as_os_str(),
+        "--with-register".as_ref(),
+    ]);
+    assert!(!ok && out.contains("holds no register"), "{out}");
+    demo.stop();
+    let federal = data.join("federal");
+    let export_federal = |out: &std::path::Path, with_register: bool| {
+        let mut args = vec![
+            "audit".as_ref(),
+            "export".as_ref(),
+            "--data".as_ref(),
+            federal.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
+        if with_register {
+            args.push("--with-register".as_ref());
+        }
+        run(&args)
+    };
+    let with = dir.path().join("federal-register.bundle");
+    let (ok, out) = export_federal(&with, true);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("the bundle holds the register log (2 entries"),
+        "{out}"
+    );
+    let (ok, out) = verify(&with, &root);
+    assert!(ok, "{out}");
+    assert!(out.contains("federal/register ("), "{out}");
+    assert!(out.contains(": 2 entries, root "), "{out}");
+    assert!(out.contains("checkpoint at 2, not cosigned"), "{out}");
+    assert!(out.contains(&format!("record {offender_id}:")), "{out}");
+    assert!(out.contains("federal register_officer:"), "{out}");
+    assert!(
+        !std::fs::read(&with)
+            .unwrap()
+            .windows(6)
+            .any(|w| w == b"Aslam\"")
+    );
+    let without = dir.path().join("federal.bundle");
+    let (ok, out) = export_federal(&without, false);
+    assert!(ok && !out.contains("register log"), "{out}");
+    let (ok, out) = verify(&without, &root);
+    assert!(ok && !out.contains("/register ("), "{out}");
 }
