@@ -382,6 +382,18 @@ impl Caller {
         }
     }
 
+    /// Reading the register log's checkpoints and proofs at the federal node (how many changes the register has had;
+    /// nothing of what they were): auditors and register officers.
+    pub fn may_audit_register(&self) -> Result<(), Denied> {
+        match self {
+            Caller::User {
+                role: Role::Auditor | Role::RegisterOfficer,
+                ..
+            } => Ok(()),
+            _ => deny("the register log is audited by auditors and register officers only"),
+        }
+    }
+
     /// Reading a record's history (who changed it, when, signed by which node): auditors, and those who see the
     /// record's restricted part (for an alert last seen in `district`) or its district's cases.
     pub fn may_read_history(

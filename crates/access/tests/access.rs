@@ -243,6 +243,12 @@ fn the_rules() {
         assert!(other.may_keep_register().is_err());
         assert!(!verifier.sees_cases(&t, "PB-LHR"));
     }
+    // The register log's checkpoints and proofs: auditors and register officers.
+    assert!(auditor.may_audit_register().is_ok());
+    assert!(registrar.may_audit_register().is_ok());
+    for other in [&verifier, &ministry, &dpo, &ig_sindh, &public] {
+        assert!(other.may_audit_register().is_err());
+    }
     assert!(dpo.may_notify_register().is_ok());
     assert!(ig_sindh.may_notify_register().is_ok());
     for other in [&verifier, &ministry, &auditor, &registrar, &public] {

@@ -9,11 +9,13 @@ use axum::extract::{Path, Query, State};
 use hifazat_engine::{AuditError, TreeHead};
 use hifazat_log::{Hash, LogId};
 use hifazat_merkle::Digest;
+use hifazat_register::{RegisterError, RegisterLog};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::caller::Who;
 use crate::error::{ApiError, responses};
+use crate::register::blocking;
 use crate::{AppState, record_id};
 
 impl From<AuditError> for ApiError {
@@ -40,6 +42,31 @@ fn audited_log(who: &Who, log: &str) -> Result<Hash, ApiError> {
     who.official()?;
     who.caller.may_audit_logs()?;
     log_id(log)
+}
+
+/// The register log, when `log` is it (at the federal node) and the caller may audit it.
+fn register_log(state: &AppState, who: &Who, log: &Hash) -> Result<Option<RegisterLog>, ApiError> {
+    match &state.register {
+        Some(register) if register.log_id().digest() == *log => {
+            who.caller.may_audit_register()?;
+            Ok(Some(register.log()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The register log's tree head, once it has an entry.
+fn register_head(log: &RegisterLog) -> Result<Option<TreeHead>, RegisterError> {
+    let Some((id, head)) = log.head()? else {
+        return Ok(None);
+    };
+    let (size, root) = log.tree_head()?;
+    Ok(Some(TreeHead {
+        log: id,
+        size,
+        root,
+        head: head.hash,
+    }))
 }
 
 fn hexes(proof: &[Digest]) -> Vec<String> {
@@ -82,7 +109,8 @@ impl LogJson {
     }
 }
 
-/// The logs this node holds, with their tree heads.
+/// The logs this node holds, with their tree heads (at the federal node, the register log too for auditors and
+/// register officers).
 #[utoipa::path(get, path = "/api/v1/logs", tag = "audit",
     responses(
         (status = 200, description = "Every log held, by id", body = Vec<LogJson>),
@@ -97,6 +125,12 @@ pub(crate) async fn logs(
     who.official()?;
     who.caller.may_audit_logs()?;
     let mut heads = state.engine.tree_heads().await?;
+    if let Some(register) = &state.register
+        && who.caller.may_audit_register().is_ok()
+    {
+        let log = register.log();
+        heads.extend(blocking(move || register_head(&log)).await?);
+    }
     heads.sort_by_key(|h| h.log.digest());
     Ok(Json(
         heads.into_iter().map(|h| LogJson::of(h, &state)).collect(),
@@ -130,6 +164,16 @@ pub(crate) async fn checkpoint(
     Path(log): Path<String>,
 ) -> Result<Json<CheckpointJson>, ApiError> {
     let log = audited_log(&who, &log)?;
+    if let Some(register) = register_log(&state, &who, &log)? {
+        let (head, checkpoint) =
+            blocking(move || Ok((register_head(&register)?, register.checkpoint()?))).await?;
+        let head =
+            head.ok_or_else(|| ApiError::NotFound("the register log has no entries yet".into()))?;
+        return Ok(Json(CheckpointJson {
+            log: LogJson::of(head, &state),
+            checkpoint,
+        }));
+    }
     let head = state.engine.tree_head(log).await?;
     let checkpoint = state.engine.checkpoint(log).await?;
     Ok(Json(CheckpointJson {
@@ -183,7 +227,10 @@ pub(crate) async fn inclusion(
 ) -> Result<Json<InclusionJson>, ApiError> {
     let log = audited_log(&who, &log)?;
     let Query(q) = query?;
-    let p = state.engine.inclusion_proof(log, q.seq, q.size).await?;
+    let p = match register_log(&state, &who, &log)? {
+        Some(register) => blocking(move || register.inclusion(q.seq, q.size)).await?,
+        None => state.engine.inclusion_proof(log, q.seq, q.size).await?,
+    };
     Ok(Json(InclusionJson {
         log: log.to_hex(),
         seq: p.seq,
@@ -236,10 +283,15 @@ pub(crate) async fn consistency(
 ) -> Result<Json<ConsistencyJson>, ApiError> {
     let log = audited_log(&who, &log)?;
     let Query(q) = query?;
-    let p = state
-        .engine
-        .consistency_proof(log, q.first, q.second)
-        .await?;
+    let p = match register_log(&state, &who, &log)? {
+        Some(register) => blocking(move || register.consistency(q.first, q.second)).await?,
+        None => {
+            state
+                .engine
+                .consistency_proof(log, q.first, q.second)
+                .await?
+        }
+    };
     Ok(Json(ConsistencyJson {
         log: log.to_hex(),
         first: p.first,

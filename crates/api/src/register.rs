@@ -82,7 +82,7 @@ fn refusal_text(reason: Refusal) -> &'static str {
 }
 
 /// Runs a blocking register call (each write is flushed before it returns) off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, RegisterError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

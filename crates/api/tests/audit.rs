@@ -333,3 +333,97 @@ async fn evidence_of_a_fork_is_kept_and_shown_to_auditors() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_log_is_proved_to_auditors_and_register_officers_only() {
+    within(async {
+        let n = node("federal", (1000, 1000));
+        let entry = r#"{"cnic":"3510276543213","name":"Shahid Mehmood","parentage":{"relation":"son_of","name":"Ghulam Rasool"},
+            "convictions":[{"offence":"s.376 PPC","court":"Court","date":"2022-03-14","sentence":"10 years"}],
+            "address":{"address":"Mohalla Rasheedabad","district":"PB-KSR","since":"2019-06-01"}}"#;
+        let register_log = || {
+            n.register
+                .as_ref()
+                .expect("the federal node's register")
+                .log_id()
+                .digest()
+                .to_hex()
+        };
+        let log = register_log();
+        // No entries yet: not listed, and no tree head to show.
+        let logs = ok(&n, "auditor", "/api/v1/logs").await;
+        assert!(!logs.to_string().contains(&log));
+        let (status, _) = n
+            .call("auditor", "GET", &format!("/api/v1/logs/{log}/checkpoint"), "")
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = n
+            .call("register_officer", "POST", "/api/v1/register/offenders", entry)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        let (status, body) = n
+            .call(
+                "register_officer",
+                "POST",
+                &format!("/api/v1/register/offenders/{id}/updates"),
+                r#"{"change":"set_status","status":"in_custody"}"#,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        for who in ["auditor", "register_officer"] {
+            let logs = ok(&n, who, "/api/v1/logs").await;
+            let listed = logs
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["log"] == log.as_str())
+                .expect("the register log is listed");
+            assert_eq!(listed["scope"], "register");
+            assert_eq!(listed["node"], "federal");
+            assert_eq!(listed["size"], 2);
+        }
+        // Its checkpoint is signed by the federal node's key and states the tree head.
+        let cp = ok(&n, "auditor", &format!("/api/v1/logs/{log}/checkpoint")).await;
+        let key = SignerKey::new("federal", node_key().to_bytes()).unwrap();
+        let note = Note::parse(cp["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
+        let checkpoint = Checkpoint::open(&note, &key.verifier()).unwrap();
+        assert_eq!(checkpoint.size, 2);
+        assert_eq!(checkpoint.root, digest(&cp["root"]));
+        for seq in 1..=2u64 {
+            let p = ok(&n, "auditor", &format!("/api/v1/logs/{log}/inclusion?seq={seq}")).await;
+            assert_eq!(digest(&p["root"]), checkpoint.root);
+            verify_inclusion(&digest(&p["leaf"]), seq - 1, 2, &path(&p["proof"]), &checkpoint.root)
+                .expect("inclusion verifies");
+        }
+        let p = ok(&n, "register_officer", &format!("/api/v1/logs/{log}/consistency?first=1")).await;
+        assert_eq!(digest(&p["second_root"]), checkpoint.root);
+        verify_consistency(1, 2, &digest(&p["first_root"]), &checkpoint.root, &path(&p["proof"]))
+            .expect("consistency verifies");
+        // Bad ranges name their field.
+        for (uri, field) in [
+            (format!("/api/v1/logs/{log}/inclusion?seq=3"), "seq"),
+            (format!("/api/v1/logs/{log}/inclusion?seq=1&size=3"), "size"),
+            (format!("/api/v1/logs/{log}/consistency?first=2&second=1"), "first"),
+        ] {
+            let (status, body) = n.call("auditor", "GET", &uri, "").await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {body}");
+            assert_eq!(body["fields"][0]["field"], field, "{uri}: {body}");
+        }
+        // Other officials see neither the log in the list nor its proofs.
+        for who in ["ministry", "ig", "dpo"] {
+            let logs = ok(&n, who, "/api/v1/logs").await;
+            assert!(!logs.to_string().contains(&log), "{who}");
+            for uri in [
+                format!("/api/v1/logs/{log}/checkpoint"),
+                format!("/api/v1/logs/{log}/inclusion?seq=1"),
+                format!("/api/v1/logs/{log}/consistency?first=1"),
+            ] {
+                let (status, _) = n.call(who, "GET", &uri, "").await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{who} {uri}");
+            }
+        }
+    })
+    .await;
+}

@@ -3,7 +3,7 @@
 //! that follows it, so nothing that is not on disk is ever stated (a checkpoint over an entry lost in a crash would
 //! contradict the entry the node writes in its place).
 
-use hifazat_log::{Entry, Evidence, Hash, LogId};
+use hifazat_log::{ConsistencyProof, Entry, Evidence, Hash, InclusionProof, LogId};
 use hifazat_merkle::{Digest, ProofError, consistency_proof, inclusion_proof, root};
 use hifazat_note::{Checkpoint, Note, SignerKey};
 use hifazat_store::{Store, StoreError, StoredHead};
@@ -20,28 +20,6 @@ pub struct TreeHead {
     pub root: Digest,
     /// The hash of the last entry.
     pub head: Hash,
-}
-
-/// An entry's inclusion proof, with what it proves against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InclusionProof {
-    pub seq: u64,
-    /// The size of the tree it proves against, and that tree's root.
-    pub size: u64,
-    pub root: Digest,
-    /// The entry's hash (its leaf is `tree_leaf` of it).
-    pub entry: Hash,
-    pub path: Vec<Digest>,
-}
-
-/// A consistency proof between two sizes of a log's tree, with both roots.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsistencyProof {
-    pub first: u64,
-    pub second: u64,
-    pub first_root: Digest,
-    pub second_root: Digest,
-    pub path: Vec<Digest>,
 }
 
 /// What [`Engine::check_checkpoint`] found.

@@ -33,7 +33,8 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
-pub use audit::{AuditError, CheckpointCheck, ConsistencyProof, InclusionProof, TreeHead};
+pub use audit::{AuditError, CheckpointCheck, TreeHead};
+pub use hifazat_log::{ConsistencyProof, InclusionProof};
 use summary::Summary;
 pub use summary::{AlertSummary, CaseSummary, Page};
 pub use verify::{LogReport, VerifyReport, verify_store};

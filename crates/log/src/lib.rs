@@ -26,6 +26,28 @@ pub fn checkpoint_origin(log: &Hash) -> String {
     format!("hifazat/log/{}", log.to_hex())
 }
 
+/// An entry's inclusion proof, with what it proves against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    pub seq: u64,
+    /// The size of the tree it proves against, and that tree's root.
+    pub size: u64,
+    pub root: hifazat_merkle::Digest,
+    /// The entry's hash (its leaf is `tree_leaf` of it).
+    pub entry: Hash,
+    pub path: Vec<hifazat_merkle::Digest>,
+}
+
+/// A consistency proof between two sizes of a log's tree, with both roots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    pub first: u64,
+    pub second: u64,
+    pub first_root: hifazat_merkle::Digest,
+    pub second_root: hifazat_merkle::Digest,
+    pub path: Vec<hifazat_merkle::Digest>,
+}
+
 /// Why an entry in a sequence was refused: the rule it broke.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum Fault {

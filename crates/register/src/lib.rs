@@ -22,7 +22,7 @@ pub mod service;
 
 pub use guard::{Alarm, Guard, GuardConfig, Refusal, Requester, Signal, Verdict};
 pub use keys::{KeyError, RegisterKeys, create_key_file, read_key_file};
-pub use log::{Consistency, Inclusion, RegisterLog};
+pub use log::RegisterLog;
 pub use offender::{Offender, OffenderDraft, Update};
 pub use reply::{Disclosure, Outcome, VerifyReply};
 pub use service::{

@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use hifazat_log::{Entry, Head, LogId};
+use hifazat_log::{ConsistencyProof, Entry, Head, InclusionProof, LogId};
 use hifazat_merkle::{Digest, Nodes, ProofError, consistency_proof, inclusion_proof, root};
 use hifazat_store::Vault;
 
@@ -40,27 +40,6 @@ pub(crate) fn node_key(level: u8, index: u64) -> [u8; 9] {
 #[derive(Debug, Clone)]
 pub struct RegisterLog {
     vault: Vault,
-}
-
-/// An entry's inclusion proof in the register log's tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inclusion {
-    pub seq: u64,
-    pub size: u64,
-    /// The entry's hash (its leaf is `tree_leaf` of it).
-    pub entry: hifazat_log::Hash,
-    pub root: Digest,
-    pub path: Vec<Digest>,
-}
-
-/// A consistency proof between two sizes of the register log's tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Consistency {
-    pub first: u64,
-    pub second: u64,
-    pub first_root: Digest,
-    pub second_root: Digest,
-    pub path: Vec<Digest>,
 }
 
 impl Nodes for RegisterLog {
@@ -166,7 +145,7 @@ impl RegisterLog {
     }
 
     /// Entry `seq`'s inclusion proof in the tree of `size` entries (the whole log when `None`).
-    pub fn inclusion(&self, seq: u64, size: Option<u64>) -> Result<Inclusion, RegisterError> {
+    pub fn inclusion(&self, seq: u64, size: Option<u64>) -> Result<InclusionProof, RegisterError> {
         let held = self.head()?.map_or(0, |(_, h)| h.seq);
         let size = size_within("size", size, held)?;
         if seq == 0 || seq > size {
@@ -178,7 +157,7 @@ impl RegisterLog {
         })?;
         let entry = Entry::decode(&bytes)
             .map_err(|e| RegisterError::Damaged(format!("register log entry #{seq}: {e}")))?;
-        Ok(Inclusion {
+        Ok(InclusionProof {
             seq,
             size,
             entry: entry.hash(),
@@ -192,14 +171,14 @@ impl RegisterLog {
         &self,
         first: u64,
         second: Option<u64>,
-    ) -> Result<Consistency, RegisterError> {
+    ) -> Result<ConsistencyProof, RegisterError> {
         let held = self.head()?.map_or(0, |(_, h)| h.seq);
         let second = size_within("second", second, held)?;
         if first > second {
             return Err(range("first", format!("is 0 to second ({second})")));
         }
         let path = consistency_proof(self, first, second).map_err(read_error)?;
-        Ok(Consistency {
+        Ok(ConsistencyProof {
             first,
             second,
             first_root: root(self, first)?,
