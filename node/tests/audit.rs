@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::{
     alert_body, demo_tokens, demo_without, exe, http_as, id_of, moved_host, moved_layout,
-    serve_logged, wait_until,
+    offender_body, serve_logged, wait_until,
 };
 
 const BASE: u8 = 61;
@@ -34,6 +34,22 @@ fn run(args: &[&std::ffi::OsStr]) -> (bool, String) {
     )
 }
 
+/// `hifazat audit export` of the node in `data` to `out`, with `--with-register` when asked.
+fn export(data: &std::path::Path, out: &std::path::Path, with_register: bool) -> (bool, String) {
+    let mut args = vec![
+        "audit".as_ref(),
+        "export".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ];
+    if with_register {
+        args.push("--with-register".as_ref());
+    }
+    run(&args)
+}
+
 #[test]
 fn a_stopped_nodes_history_exports_and_verifies_offline() {
     let dir = tempfile::tempdir().unwrap();
@@ -47,15 +63,13 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
     let mut punjab = serve_logged(&data, "punjab", addr("punjab"), &[], "info");
     // Two changes to the register at the federal node.
     let officer = tokens["federal/register_officer"].clone();
-    let offender = r#"{"cnic":"35102-7654321-3","name":"Muhammad Aslam","parentage":{"relation":"son_of","name":"Ghulam Rasool"},
-        "convictions":[{"offence":"s.376 PPC","court":"Anti-Rape Special Court Kasur","date":"2022-03-14","sentence":"10 years"}],
-        "address":{"address":"Mohalla Rasheedabad Kasur","district":"PB-KSR","since":"2019-06-01"}}"#;
+    let offender = offender_body("Muhammad Aslam");
     let (status, body) = http_as(
         addr("federal"),
         Some(&officer),
         "POST",
         "/api/v1/register/offenders",
-        offender,
+        &offender,
     )
     .unwrap();
     assert_eq!(status, 201, "{body}");
@@ -129,14 +143,7 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
 
     let bundle = dir.path().join("lahore.bundle");
     let node = data.join("lahore");
-    let (ok, out) = run(&[
-        "audit".as_ref(),
-        "export".as_ref(),
-        "--data".as_ref(),
-        node.as_os_str(),
-        "--out".as_ref(),
-        bundle.as_os_str(),
-    ]);
+    let (ok, out) = export(&node, &bundle, false);
     assert!(ok, "{out}");
     assert!(out.contains(" checkpoints"), "{out}");
     let root = node.join("root.pub");
@@ -194,34 +201,12 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
     assert!(out.contains("record 0: the bundle's root key"), "{out}");
 
     // The register log leaves the federal node only when asked for, and only from the federal node.
-    let (ok, out) = run(&[
-        "audit".as_ref(),
-        "export".as_ref(),
-        "--data".as_ref(),
-        node.as_os_str(),
-        "--out".as_ref(),
-        dir.path().join("no.bundle").as_os_str(),
-        "--with-register".as_ref(),
-    ]);
+    let (ok, out) = export(&node, &dir.path().join("no.bundle"), true);
     assert!(!ok && out.contains("holds no register"), "{out}");
     demo.stop();
     let federal = data.join("federal");
-    let export_federal = |out: &std::path::Path, with_register: bool| {
-        let mut args = vec![
-            "audit".as_ref(),
-            "export".as_ref(),
-            "--data".as_ref(),
-            federal.as_os_str(),
-            "--out".as_ref(),
-            out.as_os_str(),
-        ];
-        if with_register {
-            args.push("--with-register".as_ref());
-        }
-        run(&args)
-    };
     let with = dir.path().join("federal-register.bundle");
-    let (ok, out) = export_federal(&with, true);
+    let (ok, out) = export(&federal, &with, true);
     assert!(ok, "{out}");
     assert!(
         out.contains("the bundle holds the register log (2 entries"),
@@ -241,7 +226,7 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
             .any(|w| w == b"Aslam\"")
     );
     let without = dir.path().join("federal.bundle");
-    let (ok, out) = export_federal(&without, false);
+    let (ok, out) = export(&federal, &without, false);
     assert!(ok && !out.contains("register log"), "{out}");
     let (ok, out) = verify(&without, &root);
     assert!(ok && !out.contains("/register ("), "{out}");

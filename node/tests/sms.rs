@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use common::{
     DEMO, Stopper, alert_body_in, demo_tokens, demo_without, http_as, id_of, moved_host,
-    moved_layout, serve_logged, wait_until,
+    moved_layout, offender_body, serve_logged, wait_until,
 };
 
 /// Where this test's layout starts: the demo's nodes on 127.0.0.51-57.
@@ -528,15 +528,13 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
 
     // 4. Texts to the short code, answered from the federal node.
     let officer = token("federal/register_officer");
-    let entry = r#"{"cnic":"35102-7654321-3","name":"Shahid Mehmood","parentage":{"relation":"son_of","name":"Ghulam Rasool"},
-        "convictions":[{"offence":"s.376 PPC","court":"Anti-Rape Special Court Kasur","date":"2022-03-14","sentence":"10 years"}],
-        "address":{"address":"Mohalla Rasheedabad Kasur","district":"PB-KSR","since":"2019-06-01"}}"#;
+    let entry = offender_body("Shahid Mehmood");
     let (status, body) = http_as(
         addr("federal"),
         Some(&officer),
         "POST",
         "/api/v1/register/offenders",
-        entry,
+        &entry,
     )
     .unwrap();
     assert_eq!(status, 201, "{body}");

@@ -338,9 +338,6 @@ async fn evidence_of_a_fork_is_kept_and_shown_to_auditors() {
 async fn the_register_log_is_proved_to_auditors_and_register_officers_only() {
     within(async {
         let n = node("federal", (1000, 1000));
-        let entry = r#"{"cnic":"3510276543213","name":"Shahid Mehmood","parentage":{"relation":"son_of","name":"Ghulam Rasool"},
-            "convictions":[{"offence":"s.376 PPC","court":"Court","date":"2022-03-14","sentence":"10 years"}],
-            "address":{"address":"Mohalla Rasheedabad","district":"PB-KSR","since":"2019-06-01"}}"#;
         let register_log = || {
             n.register
                 .as_ref()
@@ -354,11 +351,21 @@ async fn the_register_log_is_proved_to_auditors_and_register_officers_only() {
         let logs = ok(&n, "auditor", "/api/v1/logs").await;
         assert!(!logs.to_string().contains(&log));
         let (status, _) = n
-            .call("auditor", "GET", &format!("/api/v1/logs/{log}/checkpoint"), "")
+            .call(
+                "auditor",
+                "GET",
+                &format!("/api/v1/logs/{log}/checkpoint"),
+                "",
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, body) = n
-            .call("register_officer", "POST", "/api/v1/register/offenders", entry)
+            .call(
+                "register_officer",
+                "POST",
+                "/api/v1/register/offenders",
+                OFFENDER,
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let id = body["id"].as_str().unwrap().to_owned();
@@ -392,20 +399,45 @@ async fn the_register_log_is_proved_to_auditors_and_register_officers_only() {
         assert_eq!(checkpoint.size, 2);
         assert_eq!(checkpoint.root, digest(&cp["root"]));
         for seq in 1..=2u64 {
-            let p = ok(&n, "auditor", &format!("/api/v1/logs/{log}/inclusion?seq={seq}")).await;
+            let p = ok(
+                &n,
+                "auditor",
+                &format!("/api/v1/logs/{log}/inclusion?seq={seq}"),
+            )
+            .await;
             assert_eq!(digest(&p["root"]), checkpoint.root);
-            verify_inclusion(&digest(&p["leaf"]), seq - 1, 2, &path(&p["proof"]), &checkpoint.root)
-                .expect("inclusion verifies");
+            verify_inclusion(
+                &digest(&p["leaf"]),
+                seq - 1,
+                2,
+                &path(&p["proof"]),
+                &checkpoint.root,
+            )
+            .expect("inclusion verifies");
         }
-        let p = ok(&n, "register_officer", &format!("/api/v1/logs/{log}/consistency?first=1")).await;
+        let p = ok(
+            &n,
+            "register_officer",
+            &format!("/api/v1/logs/{log}/consistency?first=1"),
+        )
+        .await;
         assert_eq!(digest(&p["second_root"]), checkpoint.root);
-        verify_consistency(1, 2, &digest(&p["first_root"]), &checkpoint.root, &path(&p["proof"]))
-            .expect("consistency verifies");
+        verify_consistency(
+            1,
+            2,
+            &digest(&p["first_root"]),
+            &checkpoint.root,
+            &path(&p["proof"]),
+        )
+        .expect("consistency verifies");
         // Bad ranges name their field.
         for (uri, field) in [
             (format!("/api/v1/logs/{log}/inclusion?seq=3"), "seq"),
             (format!("/api/v1/logs/{log}/inclusion?seq=1&size=3"), "size"),
-            (format!("/api/v1/logs/{log}/consistency?first=2&second=1"), "first"),
+            (
+                format!("/api/v1/logs/{log}/consistency?first=2&second=1"),
+                "first",
+            ),
         ] {
             let (status, body) = n.call("auditor", "GET", &uri, "").await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {body}");

@@ -98,17 +98,36 @@ async fn metrics_count_requests_by_route_and_carry_no_record_data() {
 async fn register_metrics_count_consultations_and_never_outcomes() {
     within(async {
         let n = node("federal", (1000, 1000));
-        let entry = r#"{"cnic":"3510276543213","name":"Shahid Mehmood","parentage":{"relation":"son_of","name":"Ghulam Rasool"},
-            "convictions":[{"offence":"s.376 PPC","court":"Court","date":"2022-03-14","sentence":"10 years"}],
-            "address":{"address":"Mohalla Rasheedabad","district":"PB-KSR","since":"2019-06-01"}}"#;
-        let (status, _) = n.call("register_officer", "POST", "/api/v1/register/offenders", entry).await;
+        let (status, _) = n
+            .call(
+                "register_officer",
+                "POST",
+                "/api/v1/register/offenders",
+                OFFENDER,
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED);
         let before = scrape(&n).await;
-        n.call("verifier", "POST", "/api/v1/register/verify", r#"{"cnic":"3510276543213"}"#).await;
+        n.call(
+            "verifier",
+            "POST",
+            "/api/v1/register/verify",
+            r#"{"cnic":"3510276543213"}"#,
+        )
+        .await;
         let after_hit = scrape(&n).await;
-        n.call("verifier", "POST", "/api/v1/register/verify", r#"{"cnic":"3510276543214"}"#).await;
+        n.call(
+            "verifier",
+            "POST",
+            "/api/v1/register/verify",
+            r#"{"cnic":"3510276543214"}"#,
+        )
+        .await;
         let after_miss = scrape(&n).await;
-        assert_eq!(sample(&after_miss, "hifazat_register_consultations_total"), Some(2.0));
+        assert_eq!(
+            sample(&after_miss, "hifazat_register_consultations_total"),
+            Some(2.0)
+        );
         // A hit and a miss move the same counters by the same amounts, so the page cannot answer a verification.
         let register_lines = |text: &str| -> Vec<String> {
             text.lines()
@@ -122,7 +141,8 @@ async fn register_metrics_count_consultations_and_never_outcomes() {
                 .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
                 .collect()
         };
-        let step = |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| y - x).collect() };
+        let step =
+            |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| y - x).collect() };
         assert_eq!(
             step(&counters(&before), &counters(&after_hit)),
             step(&counters(&after_hit), &counters(&after_miss))

@@ -1,24 +1,21 @@
 //! The register log's Merkle tree and signed checkpoint: kept with every change, proved against, rebuilt for a log
 //! written before the register kept them.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use ed25519_dalek::SigningKey;
+use common::node_key;
 use hifazat_log::{Author, Entry, tree_leaf};
 use hifazat_merkle::{MemoryTree, verify_consistency, verify_inclusion};
 use hifazat_note::{Checkpoint, Note, VerifierKey};
-use hifazat_register::offender::{AddressDraft, Conviction, Parentage, Relation};
 use hifazat_register::{
     OffenderDraft, Register, RegisterConfig, RegisterError, RegisterKeys, RegisterLog, Update,
 };
 use hifazat_store::{Vault, VaultBatch};
 
 const NOW: u64 = 1_760_000_000_000;
-
-fn node_key() -> SigningKey {
-    SigningKey::from_bytes(&[9; 32])
-}
 
 fn open(dir: &Path) -> Register {
     Register::open(
@@ -34,27 +31,7 @@ fn open(dir: &Path) -> Register {
 }
 
 fn draft(i: u64) -> OffenderDraft {
-    OffenderDraft {
-        cnic: format!("35102{:08}", 10_000_000 + i),
-        name: "Muhammad Aslam".into(),
-        parentage: Parentage {
-            relation: Relation::SonOf,
-            name: "Ghulam Rasool".into(),
-        },
-        aliases: vec![],
-        photo_ref: None,
-        convictions: vec![Conviction {
-            offence: "s.376 PPC".into(),
-            court: "Anti-Rape Special Court Kasur".into(),
-            date: "2022-03-14".into(),
-            sentence: "10 years".into(),
-        }],
-        address: AddressDraft {
-            address: "Mohalla Rasheedabad".into(),
-            district: "PB-KSR".into(),
-            since: "2024-01-01".into(),
-        },
-    }
+    common::draft(&format!("35102{:08}", 10_000_000 + i), "Muhammad Aslam")
 }
 
 /// `n` changes: entries created, every other one then moved.

@@ -6,11 +6,15 @@ use std::path::Path;
 
 use ed25519_dalek::SigningKey;
 use hifazat_log::Verifier;
-use hifazat_register::offender::{AddressDraft, Conviction, Parentage, Relation, Status};
+use hifazat_register::offender::Status;
 use hifazat_register::{
-    Channel, ConsultOutcome, Disclosure, GuardConfig, NoticeDraft, NoticeOutcome, OffenderDraft,
-    Outcome, Refusal, Register, RegisterConfig, RegisterError, RegisterKeys, Requester, Update,
+    Channel, ConsultOutcome, Disclosure, GuardConfig, NoticeDraft, NoticeOutcome, Outcome, Refusal,
+    Register, RegisterConfig, RegisterError, RegisterKeys, Requester, Update,
 };
+
+mod common;
+
+use common::{draft, node_key};
 
 const SECRET: [u8; 32] = [42; 32];
 const NOW: u64 = 1_760_000_000_000;
@@ -20,10 +24,6 @@ fn districts() -> BTreeSet<String> {
         .iter()
         .map(|s| s.to_string())
         .collect()
-}
-
-fn node_key() -> SigningKey {
-    SigningKey::from_bytes(&[9; 32])
 }
 
 fn open(dir: &Path, config: RegisterConfig) -> Register {
@@ -37,30 +37,6 @@ fn open(dir: &Path, config: RegisterConfig) -> Register {
         NOW,
     )
     .expect("open")
-}
-
-fn draft(cnic: &str, name: &str) -> OffenderDraft {
-    OffenderDraft {
-        cnic: cnic.into(),
-        name: name.into(),
-        parentage: Parentage {
-            relation: Relation::SonOf,
-            name: "Ghulam Rasool".into(),
-        },
-        aliases: vec!["Billa".into()],
-        photo_ref: Some("nsor/photos/8812".into()),
-        convictions: vec![Conviction {
-            offence: "s.376 PPC".into(),
-            court: "Anti-Rape Special Court Kasur".into(),
-            date: "2022-03-14".into(),
-            sentence: "10 years".into(),
-        }],
-        address: AddressDraft {
-            address: "Mohalla Rasheedabad".into(),
-            district: "PB-KSR".into(),
-            since: "2019-06-01".into(),
-        },
-    }
 }
 
 fn institution() -> Requester {

@@ -317,3 +317,12 @@ pub fn add_user(data: &Path, args: &[&str]) -> String {
         .map(|(_, t)| t.trim().to_owned())
         .expect("a token line")
 }
+
+/// A register entry as a register officer posts it.
+pub fn offender_body(name: &str) -> String {
+    format!(
+        r#"{{"cnic":"35102-7654321-3","name":"{name}","parentage":{{"relation":"son_of","name":"Ghulam Rasool"}},
+        "convictions":[{{"offence":"s.376 PPC","court":"Anti-Rape Special Court Kasur","date":"2022-03-14","sentence":"10 years"}}],
+        "address":{{"address":"Mohalla Rasheedabad Kasur","district":"PB-KSR","since":"2019-06-01"}}}}"#
+    )
+}

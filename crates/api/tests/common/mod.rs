@@ -241,3 +241,8 @@ pub async fn within<T>(f: impl Future<Output = T>) -> T {
         .await
         .expect("the test finishes within its time limit")
 }
+
+/// A register entry as a register officer posts it (CNIC 35102-7654321-3).
+pub const OFFENDER: &str = r#"{"cnic":"3510276543213","name":"Shahid Mehmood","parentage":{"relation":"son_of","name":"Ghulam Rasool"},
+    "convictions":[{"offence":"s.376 PPC","court":"Court","date":"2022-03-14","sentence":"10 years"}],
+    "address":{"address":"Mohalla Rasheedabad","district":"PB-KSR","since":"2019-06-01"}}"#;
