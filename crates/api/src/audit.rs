@@ -2,6 +2,7 @@
 //! hashes in hex), and a record's history with each change's author, time, signer and proof (officials only).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -9,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use hifazat_engine::{AuditError, TreeHead};
 use hifazat_log::{Hash, LogId};
 use hifazat_merkle::Digest;
-use hifazat_register::{RegisterError, RegisterLog};
+use hifazat_register::{Register, RegisterError, RegisterLog};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -44,12 +45,16 @@ fn audited_log(who: &Who, log: &str) -> Result<Hash, ApiError> {
     log_id(log)
 }
 
-/// The register log, when `log` is it (at the federal node) and the caller may audit it.
-fn register_log(state: &AppState, who: &Who, log: &Hash) -> Result<Option<RegisterLog>, ApiError> {
+/// The register, when `log` is its log (at the federal node) and the caller may audit it.
+fn register_log(
+    state: &AppState,
+    who: &Who,
+    log: &Hash,
+) -> Result<Option<Arc<Register>>, ApiError> {
     match &state.register {
         Some(register) if register.log_id().digest() == *log => {
             who.caller.may_audit_register()?;
-            Ok(Some(register.log()))
+            Ok(Some(register.clone()))
         }
         _ => Ok(None),
     }
@@ -128,8 +133,8 @@ pub(crate) async fn logs(
     if let Some(register) = &state.register
         && who.caller.may_audit_register().is_ok()
     {
-        let log = register.log();
-        heads.extend(blocking(move || register_head(&log)).await?);
+        let register = register.clone();
+        heads.extend(blocking(move || register.read_log(register_head)).await?);
     }
     heads.sort_by_key(|h| h.log.digest());
     Ok(Json(
@@ -166,7 +171,8 @@ pub(crate) async fn checkpoint(
     let log = audited_log(&who, &log)?;
     if let Some(register) = register_log(&state, &who, &log)? {
         let (head, checkpoint) =
-            blocking(move || Ok((register_head(&register)?, register.checkpoint()?))).await?;
+            blocking(move || register.read_log(|log| Ok((register_head(log)?, log.checkpoint()?))))
+                .await?;
         let head =
             head.ok_or_else(|| ApiError::NotFound("the register log has no entries yet".into()))?;
         return Ok(Json(CheckpointJson {
@@ -228,7 +234,9 @@ pub(crate) async fn inclusion(
     let log = audited_log(&who, &log)?;
     let Query(q) = query?;
     let p = match register_log(&state, &who, &log)? {
-        Some(register) => blocking(move || register.inclusion(q.seq, q.size)).await?,
+        Some(register) => {
+            blocking(move || register.read_log(|log| log.inclusion(q.seq, q.size))).await?
+        }
         None => state.engine.inclusion_proof(log, q.seq, q.size).await?,
     };
     Ok(Json(InclusionJson {
@@ -284,7 +292,9 @@ pub(crate) async fn consistency(
     let log = audited_log(&who, &log)?;
     let Query(q) = query?;
     let p = match register_log(&state, &who, &log)? {
-        Some(register) => blocking(move || register.consistency(q.first, q.second)).await?,
+        Some(register) => {
+            blocking(move || register.read_log(|log| log.consistency(q.first, q.second))).await?
+        }
         None => {
             state
                 .engine

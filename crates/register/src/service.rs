@@ -1111,9 +1111,22 @@ impl Register {
         Ok(Some(record))
     }
 
-    /// The register log, its tree and checkpoint, for auditors.
+    /// The register log, its tree and checkpoint, as applied (some of it perhaps not on disk yet): for tests and
+    /// tools. What the node states to others goes through [`Register::read_log`].
     pub fn log(&self) -> RegisterLog {
         RegisterLog::of(self.vault.clone())
+    }
+
+    /// Runs `read` on the register log with no change in flight and every change applied so far on disk, so
+    /// nothing it states can be lost in a crash: a checkpoint an auditor was given is never contradicted by the log
+    /// the node writes after a restart.
+    pub fn read_log<T>(
+        &self,
+        read: impl FnOnce(&RegisterLog) -> Result<T, RegisterError>,
+    ) -> Result<T, RegisterError> {
+        let _st = self.lock();
+        self.flush();
+        read(&self.log())
     }
 
     /// The register log's id (the federal node's key, scope `register`).
