@@ -65,11 +65,10 @@ fn register_head(log: &RegisterLog) -> Result<Option<TreeHead>, RegisterError> {
     let Some((id, head)) = log.head()? else {
         return Ok(None);
     };
-    let (size, root) = log.tree_head()?;
     Ok(Some(TreeHead {
         log: id,
-        size,
-        root,
+        size: head.seq,
+        root: hifazat_merkle::root(log, head.seq)?,
         head: head.hash,
     }))
 }
@@ -424,10 +423,7 @@ async fn proof_for(
     let digest = log.digest();
     if let std::collections::hash_map::Entry::Vacant(slot) = checkpoints.entry(digest) {
         let signed = state.engine.checkpoint(digest).await?.and_then(|text| {
-            let note = hifazat_note::Note::parse(text.as_bytes()).ok()?;
-            let size = hifazat_note::Checkpoint::parse(note.text_unverified())
-                .ok()?
-                .size;
+            let size = hifazat_note::Checkpoint::read_unverified(text.as_bytes())?.size;
             Some((size, text))
         });
         slot.insert(signed);

@@ -359,16 +359,7 @@ async fn the_register_log_is_proved_to_auditors_and_register_officers_only() {
             )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, body) = n
-            .call(
-                "register_officer",
-                "POST",
-                "/api/v1/register/offenders",
-                OFFENDER,
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let id = body["id"].as_str().unwrap().to_owned();
+        let id = n.add_offender().await;
         let (status, body) = n
             .call(
                 "register_officer",

@@ -98,15 +98,7 @@ async fn metrics_count_requests_by_route_and_carry_no_record_data() {
 async fn register_metrics_count_consultations_and_never_outcomes() {
     within(async {
         let n = node("federal", (1000, 1000));
-        let (status, _) = n
-            .call(
-                "register_officer",
-                "POST",
-                "/api/v1/register/offenders",
-                OFFENDER,
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED);
+        n.add_offender().await;
         let before = scrape(&n).await;
         n.call(
             "verifier",

@@ -302,8 +302,7 @@ impl Engine {
             }
             let kept = store
                 .checkpoint(&log)?
-                .and_then(|text| Note::parse(text.as_bytes()).ok())
-                .and_then(|n| Checkpoint::parse(n.text_unverified()).ok())
+                .and_then(|text| Checkpoint::read_unverified(text.as_bytes()))
                 .map_or(0, |c| c.size);
             if kept > checkpoint.size {
                 return Ok(CheckpointCheck::Stale);
@@ -351,13 +350,11 @@ impl Engine {
             .collect();
         for digest in own {
             let head = self.tree_head(digest).await?;
-            let last = match self.checkpoint(digest).await? {
-                Some(text) => Note::parse(text.as_bytes())
-                    .ok()
-                    .and_then(|n| Checkpoint::parse(n.text_unverified()).ok())
-                    .map_or(0, |c| c.size),
-                None => 0,
-            };
+            let last = self
+                .checkpoint(digest)
+                .await?
+                .and_then(|text| Checkpoint::read_unverified(text.as_bytes()))
+                .map_or(0, |c| c.size);
             if head.size <= last {
                 continue;
             }

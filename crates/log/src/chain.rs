@@ -45,6 +45,22 @@ pub fn check_next(head: Option<Head>, entry: &VerifiedEntry) -> Result<(), Chain
     Ok(())
 }
 
+/// A piece of evidence's name: SHA-256 of the length of the byte-wise smaller entry (8 bytes, big-endian), that
+/// entry and the other, so either order of the two names it. Stores and sync key evidence by it.
+pub fn evidence_id(first: &[u8], second: &[u8]) -> Hash {
+    use sha2::{Digest as _, Sha256};
+    let (a, b) = if first <= second {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let mut h = Sha256::new();
+    h.update((a.len() as u64).to_be_bytes());
+    h.update(a);
+    h.update(b);
+    Hash(h.finalize().into())
+}
+
 /// Proof that an author signed two histories of one log that cannot both be true. Anyone holding the author's
 /// public key can check it with [`Evidence::verify`]: no trust in whoever relayed it is needed.
 #[derive(Clone, PartialEq, Eq, Debug)]

@@ -10,7 +10,7 @@ pub mod chain;
 pub mod entry;
 pub mod verify;
 
-pub use chain::{ChainError, Evidence, EvidenceError, Head, check_next};
+pub use chain::{ChainError, Evidence, EvidenceError, Head, check_next, evidence_id};
 pub use entry::{Author, Content, DecodeError, Entry, Hash, LogId, SIGNATURE_CONTEXT, Scope};
 pub use verify::{Signer, VerifiedEntry, Verifier, VerifyError};
 

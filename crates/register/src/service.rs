@@ -24,7 +24,7 @@ use hifazat_domain::{Invalid, validate};
 use hifazat_limits as limits;
 use hifazat_log::{Author, Content, Entry, Head, LogId, Scope, Signer, tree_leaf};
 use hifazat_merkle::Frontier;
-use hifazat_note::{Checkpoint, Note, SignerKey};
+use hifazat_note::{Checkpoint, SignerKey};
 use hifazat_store::{StoreError, Vault, VaultBatch};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -621,13 +621,10 @@ impl Register {
             }
         }
         st.frontier = Frontier::of(&log, size)?;
-        let kept = match log.checkpoint()? {
-            None => 0,
-            Some(text) => Note::parse(text.as_bytes())
-                .ok()
-                .and_then(|n| Checkpoint::parse(n.text_unverified()).ok())
-                .map_or(0, |c| c.size),
-        };
+        let kept = log
+            .checkpoint()?
+            .and_then(|text| Checkpoint::read_unverified(text.as_bytes()))
+            .map_or(0, |c| c.size);
         if size > 0 && kept != size {
             let mut batch = VaultBatch::default();
             batch.put(CHECKPOINT, &[], self.checkpoint(&st.frontier).as_bytes());

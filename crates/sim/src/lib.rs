@@ -1337,10 +1337,7 @@ impl Sim {
             }
             // Every checkpoint a node keeps is of the log it holds.
             for (log, (size, note)) in &self.nodes[i].store.checkpoints {
-                let root = hifazat_note::Note::parse(note)
-                    .ok()
-                    .and_then(|n| hifazat_note::Checkpoint::parse(n.text_unverified()).ok())
-                    .map(|c| c.root);
+                let root = hifazat_note::Checkpoint::read_unverified(note).map(|c| c.root);
                 if root.is_none() || root != self.nodes[i].store.root(log, *size) {
                     self.violations.push(format!(
                         "{name} keeps a checkpoint of {log} at {size} that is not of its copy"

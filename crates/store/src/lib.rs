@@ -14,7 +14,8 @@ use std::path::Path;
 
 use hifazat_domain::RecordId;
 use hifazat_log::{
-    Author, ChainError, Entry, Hash, Head, LogId, Scope, VerifiedEntry, check_next, tree_leaf,
+    Author, ChainError, Entry, Hash, Head, LogId, Scope, VerifiedEntry, check_next, evidence_id,
+    tree_leaf,
 };
 use hifazat_merkle::{Digest, Frontier, Nodes};
 use thiserror::Error;
@@ -590,7 +591,7 @@ impl Store {
 
     /// Adds evidence of equivocation (two conflicting entries' bytes) to `batch`.
     pub fn add_evidence(&self, batch: &mut WriteBatch, first: &[u8], second: &[u8]) {
-        let evidence_key = key(EVIDENCE, &[&sha_pair(first, second)]);
+        let evidence_key = key(EVIDENCE, &[&evidence_id(first, second).0]);
         let mut v = Vec::with_capacity(4 + first.len() + second.len());
         v.extend_from_slice(&(first.len() as u32).to_be_bytes());
         v.extend_from_slice(first);
@@ -725,15 +726,4 @@ impl Nodes for LogTree<'_> {
             reason: "Merkle tree node is not 32 bytes".into(),
         })
     }
-}
-
-/// A stable key for a pair of entries, in either order: SHA-256 of the smaller, then the larger.
-fn sha_pair(a: &[u8], b: &[u8]) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let (x, y) = if a <= b { (a, b) } else { (b, a) };
-    let mut h = Sha256::new();
-    h.update((x.len() as u64).to_be_bytes());
-    h.update(x);
-    h.update(y);
-    h.finalize().into()
 }

@@ -4,11 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hifazat_limits as limits;
 use hifazat_log::{
-    Author, Entry, Evidence, Hash, LogId, VerifiedEntry, Verifier, checkpoint_origin,
+    Author, Entry, Evidence, Hash, LogId, VerifiedEntry, Verifier, checkpoint_origin, evidence_id,
 };
 use hifazat_note::{Checkpoint, Note, VerifierKey};
 use hifazat_topology::{Node, Role, Topology};
-use sha2::{Digest as _, Sha256};
 
 use crate::entitle::{ScopeKind, may_hold, neighbours, witness_of};
 use crate::message::{LogHead, Message};
@@ -329,20 +328,6 @@ struct HeldEvidence {
     first: Vec<u8>,
     second: Vec<u8>,
     known: BTreeSet<Author>,
-}
-
-/// A piece of evidence's name: the hash of its two entries, in byte order (so either order names it).
-fn evidence_id(first: &[u8], second: &[u8]) -> Hash {
-    let (a, b) = if first <= second {
-        (first, second)
-    } else {
-        (second, first)
-    };
-    let mut h = Sha256::new();
-    h.update((a.len() as u64).to_be_bytes());
-    h.update(a);
-    h.update(b);
-    Hash(h.finalize().into())
 }
 
 /// One node's sync state.
@@ -1167,6 +1152,13 @@ impl Sync {
         Some((checkpoint, settled))
     }
 
+    /// Whether `key` is the witness of `author` (its parent in the topology).
+    fn is_witness(&self, author: &Author, key: Author) -> bool {
+        self.member(author)
+            .and_then(|a| witness_of(&self.topology, a))
+            .is_some_and(|w| w.key == Some(key.0))
+    }
+
     /// Whether a checkpoint of `size` entries, settled or not, is news beside the one kept for `log`.
     fn newer_checkpoint(&self, log: &Hash, size: u64, settled: bool) -> bool {
         self.checkpoints
@@ -1209,12 +1201,7 @@ impl Sync {
         if !may_hold(&self.topology, node, &held.log.scope) || self.forked.contains(&log) {
             return;
         }
-        let to_witness = || {
-            self.member(&held.log.author)
-                .and_then(|a| witness_of(&self.topology, a))
-                .is_some_and(|w| w.key == Some(peer.0))
-        };
-        if kept.settled || to_witness() {
+        if kept.settled || self.is_witness(&held.log.author, peer) {
             out.push(Effect::Send {
                 peer,
                 message: Message::Checkpoint {
@@ -1261,11 +1248,7 @@ impl Sync {
             return;
         }
         // Every neighbour passes the same checkpoints on: old news is dropped before any signature is checked.
-        let Some(size) = Note::parse(&note)
-            .ok()
-            .and_then(|n| Checkpoint::parse(n.text_unverified()).ok())
-            .map(|c| c.size)
-        else {
+        let Some(size) = Checkpoint::read_unverified(&note).map(|c| c.size) else {
             self.counters.checkpoints_refused += 1;
             return;
         };
@@ -1281,11 +1264,7 @@ impl Sync {
             self.counters.checkpoints_refused += 1;
             return;
         };
-        let cosign = !settled
-            && self
-                .member(&id.author)
-                .and_then(|a| witness_of(&self.topology, a))
-                .is_some_and(|w| w.key == Some(self.me.0));
+        let cosign = !settled && self.is_witness(&id.author, self.me);
         if !(settled || cosign) {
             return;
         }
@@ -1344,9 +1323,7 @@ impl Sync {
                     let witnessed = self
                         .heads
                         .get(&log)
-                        .and_then(|h| self.member(&h.log.author))
-                        .and_then(|a| witness_of(&self.topology, a))
-                        .is_some_and(|w| w.key == Some(self.me.0));
+                        .is_some_and(|h| self.is_witness(&h.log.author, self.me));
                     self.offer_checkpoint(log, (!witnessed).then_some(peer), out);
                 }
             }

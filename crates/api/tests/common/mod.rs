@@ -168,6 +168,20 @@ impl Node {
         body["id"].as_str().unwrap().to_owned()
     }
 
+    /// The register officer puts [`OFFENDER`] on the register (the federal node only); the entry's id.
+    pub async fn add_offender(&self) -> String {
+        let (status, body) = self
+            .call(
+                "register_officer",
+                "POST",
+                "/api/v1/register/offenders",
+                OFFENDER,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Calls the router as `who` (a role name from `users_for`, or "public"); the answer's status and JSON body.
     pub async fn call(
         &self,
