@@ -81,6 +81,10 @@ enum Command {
         /// "SMS"). Without it the node keeps its messages in its outbox and has no officials to notify.
         #[arg(long)]
         sms: Option<PathBuf>,
+        /// Threads that run the node's network and API (not its engine, which has its own). Defaults to one per
+        /// core; `hifazat demo` shares the cores out among its nodes, since they all run on one machine.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Option<u16>,
     },
     /// The node's API users: each has a role, the area it covers and a token (printed once by `add`; only its
     /// hash is kept). A running node sees changes within a second.
@@ -973,10 +977,13 @@ async fn demo(
     sign_demo_topology(&text, &topology, data)?;
     demo_officials(&topology, data)?;
     let mut children: Vec<(String, Child)> = Vec::new();
-    for node in topology.nodes.iter().filter(|n| !skip.contains(&n.name)) {
+    let starting = topology.nodes.iter().filter(|n| !skip.contains(&n.name));
+    let threads = demo_threads(starting.clone().count());
+    for node in starting {
         let dir = data.join(&node.name);
         let mut command = Process::new(&exe);
         command.args(["serve", "--data"]).arg(&dir);
+        command.args(["--threads", &threads.to_string()]);
         if let Some(capture) = capture {
             command
                 .arg("--capture")
@@ -1016,6 +1023,14 @@ async fn demo(
         let _ = child.wait();
     }
     Ok(())
+}
+
+/// Runtime threads for each of `nodes` demo nodes: the machine's cores shared out, at least one each. With a
+/// thread per core in every node, a node's threads hand its work to each other and spend more CPU on it
+/// (`BENCHMARKS.md`, "Federation").
+fn demo_threads(nodes: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (cores / nodes.max(1)).max(1)
 }
 
 /// The demo's officials' tokens, by node name, in the demo's data directory (mode 0600).
@@ -1128,9 +1143,16 @@ fn main() -> anyhow::Result<()> {
             disclosure,
             guard,
             sms,
+            threads,
         } => {
             let config = register_config(disclosure, guard.as_deref())?;
-            runtime()?.block_on(serve(&data, listen, capture, config, sms.as_deref()))
+            runtime(threads.map(usize::from))?.block_on(serve(
+                &data,
+                listen,
+                capture,
+                config,
+                sms.as_deref(),
+            ))
         }
         Command::User { command } => user_command(command),
         Command::Log {
@@ -1161,12 +1183,15 @@ fn main() -> anyhow::Result<()> {
             topology,
             skip,
             capture,
-        } => runtime()?.block_on(demo(&data, topology.as_deref(), &skip, capture.as_deref())),
+        } => runtime(None)?.block_on(demo(&data, topology.as_deref(), &skip, capture.as_deref())),
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+/// The async runtime: `threads` worker threads, or one per core.
+fn runtime(threads: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads);
+    }
+    Ok(builder.enable_all().build()?)
 }

@@ -58,6 +58,22 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
             }
         }
     }
+    // The seven nodes share the machine's cores for their network and API threads, at least one each.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = (cores / 7).max(1).to_string();
+    // The demo's child processes, whichever of its threads started them.
+    let mut children = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{}/task", demo.0.id())).unwrap() {
+        let listed = std::fs::read_to_string(task.unwrap().path().join("children")).unwrap();
+        children.extend(listed.split_whitespace().map(str::to_owned));
+    }
+    assert_eq!(children.len(), 7, "{children:?}");
+    for child in children {
+        let args = std::fs::read_to_string(format!("/proc/{child}/cmdline")).unwrap();
+        let args: Vec<&str> = args.split('\0').collect();
+        let at = args.iter().position(|a| *a == "--threads");
+        assert_eq!(at.map(|i| args[i + 1]), Some(threads.as_str()), "{args:?}");
+    }
     // Each node holds the same signed topology, and the root key stayed with the demo's data.
     let signed = std::fs::read(data.join("topology.signed")).unwrap();
     for node in ["federal", "lahore", "hyderabad"] {
@@ -152,5 +168,24 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+#[test]
+fn serve_refuses_a_thread_count_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["0", "257", "many"] {
+        let out = Command::new(exe())
+            .args(["serve", "--data"])
+            .arg(dir.path())
+            .args(["--threads", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--threads {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--threads") && err.contains(bad),
+            "--threads {bad}: {err}"
+        );
     }
 }

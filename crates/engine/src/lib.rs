@@ -6,7 +6,7 @@
 //! blocking) and handles requests in groups of up to `COMMIT_GROUP_MAX`: each write is applied to its document
 //! and signed, and the whole group goes to the store in one atomic batch. A flusher thread then makes the group
 //! durable (one flush may cover several groups) and only then sends any of its answers, while the actor goes on
-//! with the next group. So an answered write is on disk, and reads never answer with anything that is not. The
+//! with the next group; when no request waits and the flusher is idle, the actor does this itself. So an answered write is on disk, and reads never answer with anything that is not. The
 //! one exception is [`Engine::relay_remote`], which answers the network once other nodes' entries are applied,
 //! so it can forward them without waiting for this node's disk. A
 //! failed store write or flush ends the process: it restarts and recovers from disk.
@@ -480,10 +480,29 @@ struct Announce {
 
 /// The flusher: makes applied groups durable, several at once when they queue up, then sends their answers.
 /// It runs on its own thread so the engine applies the next group while the disk syncs the last.
-fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>, announce: Announce) {
+fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>, finisher: Finisher) {
     while let Ok(first) = rx.recv() {
         let mut groups = vec![first];
         groups.extend(rx.try_iter());
+        let n = groups.len();
+        finisher.finish(&store, groups);
+        finisher
+            .queued
+            .fetch_sub(n, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Makes applied groups durable and then answers and announces them, in order; on the flusher thread, or on the
+/// engine's own when nothing else waits (see [`Actor::run`]).
+#[derive(Clone)]
+struct Finisher {
+    announce: Arc<Announce>,
+    /// Groups handed to the flusher and not yet finished.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Finisher {
+    fn finish(&self, store: &Store, groups: Vec<Applied>) {
         if groups.iter().any(|g| g.dirty)
             && let Err(e) = store.flush()
         {
@@ -500,11 +519,11 @@ fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>, announce: Annou
         }
         // Nobody listening is fine; a listener that fell behind is told so, and reads the store again.
         if !written.is_empty() {
-            let _ = announce.written.send(Arc::new(written));
+            let _ = self.announce.written.send(Arc::new(written));
         }
-        if announce.changes.receiver_count() > 0 {
+        if self.announce.changes.receiver_count() > 0 {
             for change in changes {
-                let _ = announce.changes.send(change);
+                let _ = self.announce.changes.send(change);
             }
         }
         drop(evicted);
@@ -534,14 +553,19 @@ impl Engine {
         };
         let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
         let store = actor.store.clone();
+        let finisher = Finisher {
+            announce: Arc::new(Announce { written, changes }),
+            queued: Arc::default(),
+        };
+        let flushing = finisher.clone();
         let flusher = thread::Builder::new()
             .name("hifazat-flush".into())
-            .spawn(move || flusher(store, flusher_rx, Announce { written, changes }))
+            .spawn(move || flusher(store, flusher_rx, flushing))
             .map_err(EngineError::Spawn)?;
         let (tx, rx) = mpsc::channel(limits::ENGINE_QUEUE_MAX);
         thread::Builder::new()
             .name("hifazat-engine".into())
-            .spawn(move || actor.run(rx, to_flusher, flusher))
+            .spawn(move || actor.run(rx, to_flusher, flusher, finisher))
             .map_err(EngineError::Spawn)?;
         Ok(Engine { tx, local })
     }
@@ -958,12 +982,15 @@ impl Engine {
 
 impl Actor {
     /// Takes requests in groups; applies each group's writes in one atomic batch; hands the group's answers to
-    /// the flusher, which sends them once the group is durable.
+    /// the flusher, which sends them once the group is durable. When no request waits and the flusher has nothing
+    /// queued, the engine flushes the group itself: there is nothing to overlap the flush with, and handing it
+    /// over would only add a thread's wake-up to the write's latency.
     fn run(
         mut self,
         mut rx: mpsc::Receiver<Request>,
         to_flusher: std::sync::mpsc::SyncSender<Applied>,
         flusher: thread::JoinHandle<()>,
+        finisher: Finisher,
     ) {
         while let Some(first) = rx.blocking_recv() {
             let mut batch = self.store.batch();
@@ -994,16 +1021,23 @@ impl Actor {
             let evicted = self.replicas.take_evicted();
             let written = std::mem::take(&mut self.written);
             let changes = merged(std::mem::take(&mut self.changes));
-            if to_flusher
-                .send(Applied {
-                    dirty,
-                    answers,
-                    evicted,
-                    written,
-                    changes,
-                })
-                .is_err()
-            {
+            let applied = Applied {
+                dirty,
+                answers,
+                evicted,
+                written,
+                changes,
+            };
+            // Every group queued earlier is finished once `queued` reads zero, so finishing this one here keeps
+            // the order in which groups are answered and announced.
+            if rx.is_empty() && finisher.queued.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                finisher.finish(&self.store, vec![applied]);
+                continue;
+            }
+            finisher
+                .queued
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+            if to_flusher.send(applied).is_err() {
                 break;
             }
         }
