@@ -8,6 +8,8 @@
 //!    raised at Lahore over HTTP, and one thread per node follows that node's live event stream. Latency: from just
 //!    before the POST until the last of the other nodes announces the alert, which it does once it is durable there;
 //!    so it includes Lahore's durable write, and verification, storage and apply at every hop.
+//!    For both process runs it also prints the CPU time the seven processes spent per message (read from
+//!    `/proc`, by thread name), the baseline's beside ours.
 //! 3. The simulator's national federation (176 nodes, `hifazat-sim`, links taking 1 to 20 simulated ms, no
 //!    faults): alerts raised at random nodes, timed until every node holds them, beside flooding the same links
 //!    with the same delays and no checks (raw gossip), in the same run. Simulated time: it counts hops and round
@@ -24,7 +26,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -194,9 +196,76 @@ fn latest(receipts: &[(usize, Instant)]) -> Instant {
     receipts.iter().map(|(_, t)| *t).max().expect("receipts")
 }
 
+/// CPU time (user and system) of processes' threads, in clock ticks, by thread name with trailing digits cut
+/// (`sled-io-3` counts as `sled-io-`), read from `/proc`. Threads that ended in between are not counted.
+fn cpu_ticks(pids: &[u32]) -> std::collections::BTreeMap<String, u64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for pid in pids {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+                continue;
+            };
+            // `pid (name) state ...`: the name may hold spaces; the fields after it are utime (12th) and stime.
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let name = stat[open + 1..close].trim_end_matches(|c: char| c.is_ascii_digit());
+            let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+            let ticks: u64 =
+                fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
+            *by_name.entry(name.to_owned()).or_default() += ticks;
+        }
+    }
+    by_name
+}
+
+/// The CPU that `pids` spent between two readings, per message, in milliseconds: in all and by thread name.
+fn cpu_per_message(
+    before: &std::collections::BTreeMap<String, u64>,
+    after: &std::collections::BTreeMap<String, u64>,
+    messages: usize,
+) -> (f64, Vec<(String, f64)>) {
+    // Linux reports thread times in USER_HZ ticks, 100 a second.
+    let ms = |ticks: u64| ticks as f64 * 10.0 / messages as f64;
+    let mut by_name: Vec<(String, f64)> = after
+        .iter()
+        .map(|(name, t)| {
+            (
+                name.clone(),
+                ms(t.saturating_sub(*before.get(name).unwrap_or(&0))),
+            )
+        })
+        .filter(|(_, ms)| *ms > 0.0)
+        .collect();
+    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+    (by_name.iter().map(|(_, ms)| ms).sum(), by_name)
+}
+
+/// The child processes of `pid`, whichever of its threads started them.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Ok(listed) = std::fs::read_to_string(task.path().join("children")) {
+            children.extend(
+                listed
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    children
+}
+
 /// Raw gossipsub as seven processes (the `raw-gossip` binary), linked as the demo federation's: the same process
 /// layout, observed the same way (each process tells this one over a pipe), with none of the federation's work.
-fn raw_gossip_processes(messages: usize, size: usize) -> Vec<Duration> {
+fn raw_gossip_processes(messages: usize, size: usize) -> (Vec<Duration>, Cpu) {
     let addrs = raw_addrs(9290);
     let links = demo_links();
     let (seen_tx, seen) = std::sync::mpsc::channel::<(usize, u64, Instant)>();
@@ -243,6 +312,8 @@ fn raw_gossip_processes(messages: usize, size: usize) -> Vec<Duration> {
     let from = index_of(&demo(), "lahore");
     let mut early = std::collections::HashMap::new();
     let mut latencies = Vec::with_capacity(messages);
+    let pids: Vec<u32> = children.iter().map(Child::id).collect();
+    let before = cpu_ticks(&pids);
     for seq in 0..messages as u64 {
         use std::io::Write;
         let stdin = children[from].stdin.as_mut().expect("stdin");
@@ -254,13 +325,17 @@ fn raw_gossip_processes(messages: usize, size: usize) -> Vec<Duration> {
         latencies.push(latest(&receipts) - start);
         std::thread::sleep(Duration::from_millis(20));
     }
+    let cpu = cpu_per_message(&before, &cpu_ticks(&pids), messages);
     for mut child in children {
         // Closing its standard input ends it.
         drop(child.stdin.take());
         let _ = child.wait();
     }
-    latencies
+    (latencies, cpu)
 }
+
+/// CPU per message summed over processes, in milliseconds: in all, and by thread name.
+type Cpu = (f64, Vec<(String, f64)>);
 
 fn http(
     addr: SocketAddr,
@@ -365,7 +440,7 @@ fn binary() -> PathBuf {
         })
 }
 
-fn demo_processes(alerts: usize) -> Vec<Duration> {
+fn demo_processes(alerts: usize) -> (Vec<Duration>, Cpu) {
     let bin = binary();
     assert!(
         bin.exists(),
@@ -418,6 +493,9 @@ fn demo_processes(alerts: usize) -> Vec<Duration> {
         .to_owned();
     let mut early = std::collections::HashMap::new();
     let mut latencies = Vec::with_capacity(alerts);
+    let nodes = children_of(processes.id());
+    assert_eq!(nodes.len(), addrs.len(), "the demo's node processes");
+    let before = cpu_ticks(&nodes);
     let began = Instant::now();
     for n in 0..alerts {
         let now = std::time::SystemTime::now()
@@ -454,11 +532,12 @@ fn demo_processes(alerts: usize) -> Vec<Duration> {
         latencies.push(latest(&receipts) - start);
         std::thread::sleep(Duration::from_millis(20));
     }
+    let cpu = cpu_per_message(&before, &cpu_ticks(&nodes), alerts);
     let _ = Command::new("kill")
         .arg(processes.id().to_string())
         .status();
     let _ = processes.wait();
-    latencies
+    (latencies, cpu)
 }
 
 fn draft_json(now_ms: u64, n: usize) -> serde_json::Value {
@@ -633,19 +712,33 @@ fn main() {
     let mut raw = raw_gossipsub(alerts, 1_200);
     let (raw_p50, raw_p99) = percentiles(&mut raw);
     println!("raw gossipsub, 7 nodes in 1 process:     p50 {raw_p50:.2} ms  p99 {raw_p99:.2} ms");
-    let mut raw_apart = raw_gossip_processes(alerts, 1_200);
+    let (mut raw_apart, raw_cpu) = raw_gossip_processes(alerts, 1_200);
     let (apart_p50, apart_p99) = percentiles(&mut raw_apart);
     println!(
         "raw gossipsub, 7 processes:              p50 {apart_p50:.2} ms  p99 {apart_p99:.2} ms"
     );
 
-    let mut ours = demo_processes(alerts);
+    let (mut ours, cpu) = demo_processes(alerts);
     let (p50, p99) = percentiles(&mut ours);
     println!("hifazat demo federation, 7 processes:    p50 {p50:.2} ms  p99 {p99:.2} ms");
     println!(
         "  p99 ratio to raw gossipsub in 7 processes: {:.2}x (goal <= 3x); to raw gossipsub in 1 process: {:.2}x",
         p99 / apart_p99,
         p99 / raw_p99
+    );
+    let threads = |by: &[(String, f64)]| {
+        by.iter()
+            .map(|(name, ms)| format!("{name} {ms:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "  CPU per message, all 7 processes: raw gossipsub {:.2} ms ({}); demo federation {:.2} ms = {:.1}x ({})",
+        raw_cpu.0,
+        threads(&raw_cpu.1),
+        cpu.0,
+        cpu.0 / raw_cpu.0,
+        threads(&cpu.1)
     );
 
     let report = hifazat_sim::run(&hifazat_sim::Plan::propagation(alerts as u32), 1);
