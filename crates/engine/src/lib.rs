@@ -6,10 +6,11 @@
 //! blocking) and handles requests in groups of up to `COMMIT_GROUP_MAX`: each write is applied to its document
 //! and signed, and the whole group goes to the store in one atomic batch. A flusher thread then makes the group
 //! durable (one flush may cover several groups) and only then sends any of its answers, while the actor goes on
-//! with the next group; when no request waits and the flusher is idle, the actor does this itself. So an answered write is on disk, and reads never answer with anything that is not. The
-//! one exception is [`Engine::relay_remote`], which answers the network once other nodes' entries are applied,
-//! so it can forward them without waiting for this node's disk. A
-//! failed store write or flush ends the process: it restarts and recovers from disk.
+//! with the next group; when no request waits and the flusher is idle, the actor does this itself. So an
+//! answered write is on disk, and reads never answer with anything that is not. The one exception is
+//! [`Engine::relay_remote`], which answers the network once other nodes' entries are applied, so it can forward
+//! them without waiting for this node's disk. A failed store write or flush ends the process: it restarts and
+//! recovers from disk.
 
 mod audit;
 mod summary;
