@@ -21,6 +21,37 @@ fn path(v: &Value) -> Vec<Digest> {
     v.as_array().unwrap().iter().map(digest).collect()
 }
 
+/// The checkpoint a checkpoint answer carries, opened under `key`; the answer's root is the checkpoint's.
+fn opened(cp: &Value, key: &SignerKey) -> Checkpoint {
+    let note = Note::parse(cp["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
+    let checkpoint = Checkpoint::open(&note, &key.verifier()).unwrap();
+    assert_eq!(checkpoint.root, digest(&cp["root"]));
+    checkpoint
+}
+
+/// An inclusion answer for entry `seq` states `root` and proves the entry in the tree of `size` entries there.
+fn assert_included(p: &Value, seq: u64, size: u64, root: &Digest) {
+    assert_eq!(digest(&p["root"]), *root);
+    assert_eq!(
+        verify_inclusion(&digest(&p["leaf"]), seq - 1, size, &path(&p["proof"]), root),
+        Ok(())
+    );
+}
+
+/// A consistency answer from `first` entries proves them a prefix of the tree of `size` entries at `root`.
+fn assert_consistent(c: &Value, first: u64, size: u64, root: &Digest) {
+    assert_eq!(
+        verify_consistency(
+            first,
+            size,
+            &digest(&c["first_root"]),
+            root,
+            &path(&c["proof"])
+        ),
+        Ok(())
+    );
+}
+
 async fn ok(n: &Node, who: &str, uri: &str) -> Value {
     let (status, body) = n.call(who, "GET", uri, "").await;
     assert_eq!(status, StatusCode::OK, "{who} {uri}: {body}");
@@ -68,42 +99,21 @@ async fn checkpoints_proofs_and_histories_verify_with_public_keys_only() {
             "nothing grew since"
         );
         let cp = ok(&n, "dpo", &format!("/api/v1/logs/{log}/checkpoint")).await;
-        let note = Note::parse(cp["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
-        let checkpoint = Checkpoint::open(&note, &key.verifier()).unwrap();
+        let checkpoint = opened(&cp, &key);
         assert_eq!(checkpoint.size, 3);
-        assert_eq!(checkpoint.root, digest(&cp["root"]));
         assert_eq!(checkpoint.origin, format!("hifazat/log/{log}"));
 
         // Inclusion of each entry, and consistency of every earlier size with the checkpoint.
         for seq in 1..=3u64 {
             let p = ok(&n, "ig", &format!("/api/v1/logs/{log}/inclusion?seq={seq}")).await;
-            assert_eq!(digest(&p["root"]), checkpoint.root);
-            assert_eq!(
-                verify_inclusion(
-                    &digest(&p["leaf"]),
-                    seq - 1,
-                    3,
-                    &path(&p["proof"]),
-                    &checkpoint.root
-                ),
-                Ok(())
-            );
+            assert_included(&p, seq, 3, &checkpoint.root);
             let c = ok(
                 &n,
                 "ig",
                 &format!("/api/v1/logs/{log}/consistency?first={seq}"),
             )
             .await;
-            assert_eq!(
-                verify_consistency(
-                    seq,
-                    3,
-                    &digest(&c["first_root"]),
-                    &checkpoint.root,
-                    &path(&c["proof"])
-                ),
-                Ok(())
-            );
+            assert_consistent(&c, seq, 3, &checkpoint.root);
         }
 
         // The history: three changes, oldest first, each with its signer, actor and a proof against the checkpoint.
@@ -385,10 +395,8 @@ async fn the_register_log_is_proved_to_auditors_and_register_officers_only() {
         // Its checkpoint is signed by the federal node's key and states the tree head.
         let cp = ok(&n, "auditor", &format!("/api/v1/logs/{log}/checkpoint")).await;
         let key = SignerKey::new("federal", node_key().to_bytes()).unwrap();
-        let note = Note::parse(cp["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
-        let checkpoint = Checkpoint::open(&note, &key.verifier()).unwrap();
+        let checkpoint = opened(&cp, &key);
         assert_eq!(checkpoint.size, 2);
-        assert_eq!(checkpoint.root, digest(&cp["root"]));
         for seq in 1..=2u64 {
             let p = ok(
                 &n,
@@ -396,15 +404,7 @@ async fn the_register_log_is_proved_to_auditors_and_register_officers_only() {
                 &format!("/api/v1/logs/{log}/inclusion?seq={seq}"),
             )
             .await;
-            assert_eq!(digest(&p["root"]), checkpoint.root);
-            verify_inclusion(
-                &digest(&p["leaf"]),
-                seq - 1,
-                2,
-                &path(&p["proof"]),
-                &checkpoint.root,
-            )
-            .expect("inclusion verifies");
+            assert_included(&p, seq, 2, &checkpoint.root);
         }
         let p = ok(
             &n,
@@ -413,14 +413,7 @@ async fn the_register_log_is_proved_to_auditors_and_register_officers_only() {
         )
         .await;
         assert_eq!(digest(&p["second_root"]), checkpoint.root);
-        verify_consistency(
-            1,
-            2,
-            &digest(&p["first_root"]),
-            &checkpoint.root,
-            &path(&p["proof"]),
-        )
-        .expect("consistency verifies");
+        assert_consistent(&p, 1, 2, &checkpoint.root);
         // Bad ranges name their field.
         for (uri, field) in [
             (format!("/api/v1/logs/{log}/inclusion?seq=3"), "seq"),

@@ -465,7 +465,7 @@ struct Applied {
     /// applied by an earlier group, which the flusher finishes first).
     dirty: bool,
     answers: Vec<Answer>,
-    /// Documents the group evicted from the cache, freed by the flusher while it waits for nothing else.
+    /// Documents the group evicted from the cache, freed once the group's answers are sent.
     evicted: hifazat_replica::Evicted,
     /// The group's own new entries, announced once durable.
     written: Vec<Vec<u8>>,
@@ -481,12 +481,12 @@ struct Announce {
 
 /// The flusher: makes applied groups durable, several at once when they queue up, then sends their answers.
 /// It runs on its own thread so the engine applies the next group while the disk syncs the last.
-fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>, finisher: Finisher) {
+fn flusher(rx: std::sync::mpsc::Receiver<Applied>, finisher: Finisher) {
     while let Ok(first) = rx.recv() {
         let mut groups = vec![first];
         groups.extend(rx.try_iter());
         let n = groups.len();
-        finisher.finish(&store, groups);
+        finisher.finish(groups);
         finisher
             .queued
             .fetch_sub(n, std::sync::atomic::Ordering::Release);
@@ -497,15 +497,16 @@ fn flusher(store: Store, rx: std::sync::mpsc::Receiver<Applied>, finisher: Finis
 /// engine's own when nothing else waits (see [`Actor::run`]).
 #[derive(Clone)]
 struct Finisher {
+    store: Store,
     announce: Arc<Announce>,
     /// Groups handed to the flusher and not yet finished.
     queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Finisher {
-    fn finish(&self, store: &Store, groups: Vec<Applied>) {
+    fn finish(&self, groups: Vec<Applied>) {
         if groups.iter().any(|g| g.dirty)
-            && let Err(e) = store.flush()
+            && let Err(e) = self.store.flush()
         {
             fatal(&e);
         }
@@ -553,15 +554,15 @@ impl Engine {
             changes: Vec::new(),
         };
         let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
-        let store = actor.store.clone();
         let finisher = Finisher {
+            store: actor.store.clone(),
             announce: Arc::new(Announce { written, changes }),
             queued: Arc::default(),
         };
         let flushing = finisher.clone();
         let flusher = thread::Builder::new()
             .name("hifazat-flush".into())
-            .spawn(move || flusher(store, flusher_rx, flushing))
+            .spawn(move || flusher(flusher_rx, flushing))
             .map_err(EngineError::Spawn)?;
         let (tx, rx) = mpsc::channel(limits::ENGINE_QUEUE_MAX);
         thread::Builder::new()
@@ -1032,7 +1033,7 @@ impl Actor {
             // Every group queued earlier is finished once `queued` reads zero, so finishing this one here keeps
             // the order in which groups are answered and announced.
             if rx.is_empty() && finisher.queued.load(std::sync::atomic::Ordering::Acquire) == 0 {
-                finisher.finish(&self.store, vec![applied]);
+                finisher.finish(vec![applied]);
                 continue;
             }
             finisher

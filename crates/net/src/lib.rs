@@ -505,10 +505,14 @@ impl Actor {
                 if let Some(c) = &mut self.capture {
                     c.record(b'<', b'G', &message.data);
                 }
-                let id = hifazat_log::Hash(Sha256::digest(&message.data).into());
-                let from = author_of(&propagation_source);
-                match from {
-                    Some(from) if self.gossip_sources.len() < limits::SYNC_APPLYING_MAX * 4 => {
+                // The message id is the content's SHA-256 already (`message_id_fn`): not hashed again.
+                let id = <[u8; 32]>::try_from(message_id.0.as_slice())
+                    .ok()
+                    .map(hifazat_log::Hash);
+                match (author_of(&propagation_source), id) {
+                    (Some(from), Some(id))
+                        if self.gossip_sources.len() < limits::SYNC_APPLYING_MAX * 4 =>
+                    {
                         self.gossip_sources.insert(id, propagation_source);
                         self.input(Input::Gossip {
                             from,
