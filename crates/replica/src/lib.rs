@@ -9,9 +9,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{
-    ActorId, AutoCommit, AutoSerde, Change, ChangeHash, ObjType, ReadDoc, ScalarValue, hydrate,
-};
+use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjType, ReadDoc, ScalarValue, hydrate};
 use hifazat_domain::{Event, RecordDoc, RecordId, RecordKind, Sighting};
 use hifazat_limits as limits;
 use hifazat_log::VerifiedEntry;
@@ -137,11 +135,32 @@ fn hydrate_map(map: &serde_json::Map<String, Value>) -> hydrate::Map {
         .into()
 }
 
+/// `value` as JSON: what automerge's `AutoSerde` makes of the same document (each map key's and list element's
+/// winning value; text as a string; scalars as they serialise), built from one pass over the document instead of
+/// a lookup per key and per list index.
+fn from_hydrate(value: &hydrate::Value) -> Value {
+    match value {
+        hydrate::Value::Map(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), from_hydrate(&v.value)))
+                .collect(),
+        ),
+        hydrate::Value::List(list) => {
+            Value::Array(list.iter().map(|v| from_hydrate(&v.value)).collect())
+        }
+        hydrate::Value::Text(text) => Value::String(text.to_string()),
+        // A scalar serialises to JSON without fail (bytes as numbers, as `AutoSerde` writes them).
+        hydrate::Value::Scalar(s) => serde_json::to_value(s).unwrap_or(Value::Null),
+    }
+}
+
 /// Reads a document as a record.
 pub fn read(record: RecordId, doc: &AutoCommit) -> Result<RecordDoc, ReplicaError> {
-    let json = serde_json::to_value(AutoSerde::from(doc))
+    let root = doc
+        .hydrate(automerge::ROOT, None)
         .map_err(|e| ReplicaError::Malformed(record, e.to_string()))?;
-    serde_json::from_value(json).map_err(|e| ReplicaError::Malformed(record, e.to_string()))
+    serde_json::from_value(from_hydrate(&root))
+        .map_err(|e| ReplicaError::Malformed(record, e.to_string()))
 }
 
 /// A record's document created at its origin, with its creation change. Building one needs no replica set, so
