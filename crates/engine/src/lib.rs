@@ -493,8 +493,8 @@ fn flusher(rx: std::sync::mpsc::Receiver<Applied>, finisher: Finisher) {
     }
 }
 
-/// Makes applied groups durable and then answers and announces them, in order; on the flusher thread, or on the
-/// engine's own when nothing else waits (see [`Actor::run`]).
+/// Makes applied groups durable, then hands their new entries to the network, answers them and announces their
+/// changes, in order; on the flusher thread, or on the engine's own when nothing else waits (see [`Actor::run`]).
 #[derive(Clone)]
 struct Finisher {
     store: Store,
@@ -504,24 +504,28 @@ struct Finisher {
 }
 
 impl Finisher {
-    fn finish(&self, groups: Vec<Applied>) {
+    fn finish(&self, mut groups: Vec<Applied>) {
         if groups.iter().any(|g| g.dirty)
             && let Err(e) = self.store.flush()
         {
             fatal(&e);
         }
+        // New entries go to the network first: gossip is the longer way to go, and a caller's answer is the
+        // next task its runtime wakes either way.
+        let written: Vec<Vec<u8>> = groups
+            .iter_mut()
+            .flat_map(|g| std::mem::take(&mut g.written))
+            .collect();
+        // Nobody listening is fine; a listener that fell behind is told so, and reads the store again.
+        if !written.is_empty() {
+            let _ = self.announce.written.send(Arc::new(written));
+        }
         let mut evicted = Vec::new();
-        let mut written = Vec::new();
         let mut changes = Vec::new();
         for group in groups {
             group.answers.into_iter().for_each(|answer| answer());
             evicted.push(group.evicted);
-            written.extend(group.written);
             changes.extend(group.changes);
-        }
-        // Nobody listening is fine; a listener that fell behind is told so, and reads the store again.
-        if !written.is_empty() {
-            let _ = self.announce.written.send(Arc::new(written));
         }
         if self.announce.changes.receiver_count() > 0 {
             for change in changes {
