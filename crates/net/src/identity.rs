@@ -52,6 +52,9 @@ mod tests {
         }
         // A key too long to inline is hashed into its id (SHA-256): no node key either.
         let hash = libp2p::multihash::Multihash::<64>::wrap(0x12, &[9; 32]).expect("sha-256");
-        assert_eq!(author_of(&PeerId::from_multihash(hash).expect("sha-256 id")), None);
+        assert_eq!(
+            author_of(&PeerId::from_multihash(hash).expect("sha-256 id")),
+            None
+        );
     }
 }
