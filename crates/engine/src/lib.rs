@@ -510,8 +510,8 @@ impl Finisher {
         {
             fatal(&e);
         }
-        // New entries go to the network first: gossip is the longer way to go, and a caller's answer is the
-        // next task its runtime wakes either way.
+        // New entries go to the network first: gossip has the furthest to go, and waking the network's task
+        // before the callers' lets the runtime publish before it writes the answers.
         let written: Vec<Vec<u8>> = groups
             .iter_mut()
             .flat_map(|g| std::mem::take(&mut g.written))

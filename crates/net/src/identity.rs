@@ -46,7 +46,7 @@ mod tests {
         let pair = libp2p::identity::Keypair::ed25519_from_bytes([3u8; 32]).expect("key");
         let encoded = pair.public().encode_protobuf();
         for bytes in [&encoded[..35], &[encoded.as_slice(), &[0]].concat()[..]] {
-            let hash = libp2p::multihash::Multihash::<64>::wrap(0, bytes).expect("short");
+            let hash = libp2p::multihash::Multihash::<64>::wrap(0, bytes).expect("fits");
             let peer = PeerId::from_multihash(hash).expect("identity");
             assert_eq!(author_of(&peer), None);
         }
