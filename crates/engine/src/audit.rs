@@ -3,8 +3,8 @@
 //! that follows it, so nothing that is not on disk is ever stated (a checkpoint over an entry lost in a crash would
 //! contradict the entry the node writes in its place).
 
-use hifazat_log::{ConsistencyProof, Entry, Evidence, Hash, InclusionProof, LogId};
-use hifazat_merkle::{Digest, ProofError, consistency_proof, inclusion_proof, root};
+use hifazat_log::{ConsistencyProof, Entry, Evidence, Hash, InclusionProof, LogId, ProveError};
+use hifazat_merkle::{Digest, ProofError, root};
 use hifazat_note::{Checkpoint, Note, SignerKey};
 use hifazat_store::{Store, StoreError, StoredHead};
 use thiserror::Error;
@@ -53,10 +53,13 @@ impl From<StoreError> for AuditError {
     }
 }
 
-fn proof_error(field: &'static str) -> impl Fn(ProofError<StoreError>) -> AuditError {
+/// A proof's refusal as the engine states it: `field` names what a tree that does not hold the log's size fails
+/// (it cannot happen once the size is checked).
+fn prove_error(field: &'static str) -> impl Fn(ProveError<StoreError>) -> AuditError {
     move |e| match e {
-        ProofError::Read(e) => e.into(),
-        other => AuditError::Range {
+        ProveError::Range { field, reason } => AuditError::Range { field, reason },
+        ProveError::Tree(ProofError::Read(e)) => e.into(),
+        ProveError::Tree(other) => AuditError::Range {
             field,
             reason: other.to_string(),
         },
@@ -73,22 +76,9 @@ fn tree_head(store: &Store, head: StoredHead) -> Result<TreeHead, StoreError> {
     })
 }
 
-/// The log's size here, or `size` when given and not past it (`field` names it when it is).
-fn size_within(
-    store: &Store,
-    log: Hash,
-    size: Option<u64>,
-    field: &'static str,
-) -> Result<u64, AuditError> {
-    let held = store.head(&log)?.ok_or(AuditError::NoLog(log))?.head.seq;
-    match size {
-        None => Ok(held),
-        Some(size) if size <= held => Ok(size),
-        Some(size) => Err(AuditError::Range {
-            field,
-            reason: format!("{size} is past the log's {held} entries"),
-        }),
-    }
+/// The log's size here.
+fn held(store: &Store, log: Hash) -> Result<u64, AuditError> {
+    Ok(store.head(&log)?.ok_or(AuditError::NoLog(log))?.head.seq)
 }
 
 impl Engine {
@@ -157,30 +147,19 @@ impl Engine {
         size: Option<u64>,
     ) -> Result<InclusionProof, AuditError> {
         self.read_durable(move |store| {
-            let size = size_within(store, log, size, "size")?;
-            if seq == 0 || seq > size {
-                return Err(AuditError::Range {
-                    field: "seq",
-                    reason: format!("is 1 to the tree size ({size})"),
-                });
-            }
-            let tree = store.tree(log);
-            let path = inclusion_proof(&tree, seq - 1, size).map_err(proof_error("seq"))?;
-            let bytes = store.entry(&log, seq)?.ok_or_else(|| StoreError::Corrupt {
-                key: log.to_hex(),
-                reason: format!("entry #{seq} is not stored, below the head"),
-            })?;
-            let entry = Entry::decode(&bytes).map_err(|e| StoreError::Corrupt {
-                key: log.to_hex(),
-                reason: format!("entry #{seq}: {e}"),
-            })?;
-            Ok(InclusionProof {
-                seq,
-                size,
-                root: root(&tree, size)?,
-                entry: entry.hash(),
-                path,
-            })
+            let entry = || {
+                let bytes = store.entry(&log, seq)?.ok_or_else(|| StoreError::Corrupt {
+                    key: log.to_hex(),
+                    reason: format!("entry #{seq} is not stored, below the head"),
+                })?;
+                let entry = Entry::decode(&bytes).map_err(|e| StoreError::Corrupt {
+                    key: log.to_hex(),
+                    reason: format!("entry #{seq}: {e}"),
+                })?;
+                Ok(entry.hash())
+            };
+            InclusionProof::make(&store.tree(log), held(store, log)?, seq, size, entry)
+                .map_err(prove_error("seq"))
         })
         .await
     }
@@ -194,21 +173,8 @@ impl Engine {
         second: Option<u64>,
     ) -> Result<ConsistencyProof, AuditError> {
         self.read_durable(move |store| {
-            let second = size_within(store, log, second, "second")?;
-            if first > second {
-                return Err(AuditError::Range {
-                    field: "first",
-                    reason: format!("is 0 to second ({second})"),
-                });
-            }
-            let tree = store.tree(log);
-            Ok(ConsistencyProof {
-                first,
-                second,
-                first_root: root(&tree, first)?,
-                second_root: root(&tree, second)?,
-                path: consistency_proof(&tree, first, second).map_err(proof_error("first"))?,
-            })
+            ConsistencyProof::make(&store.tree(log), held(store, log)?, first, second)
+                .map_err(prove_error("first"))
         })
         .await
     }

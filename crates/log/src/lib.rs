@@ -8,10 +8,12 @@
 
 pub mod chain;
 pub mod entry;
+pub mod proof;
 pub mod verify;
 
 pub use chain::{ChainError, Evidence, EvidenceError, Head, check_next, evidence_id};
 pub use entry::{Author, Content, DecodeError, Entry, Hash, LogId, SIGNATURE_CONTEXT, Scope};
+pub use proof::{ConsistencyProof, InclusionProof, ProveError};
 pub use verify::{Signer, VerifiedEntry, Verifier, VerifyError};
 
 /// An entry's leaf in its log's RFC 6962 Merkle tree: the leaf hash of its 32-byte hash (the hash of its content,
@@ -24,28 +26,6 @@ pub fn tree_leaf(entry_hash: &Hash) -> hifazat_merkle::Digest {
 /// The origin line of a log's checkpoints: `hifazat/log/<log id, 64 hex digits>`.
 pub fn checkpoint_origin(log: &Hash) -> String {
     format!("hifazat/log/{}", log.to_hex())
-}
-
-/// An entry's inclusion proof, with what it proves against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InclusionProof {
-    pub seq: u64,
-    /// The size of the tree it proves against, and that tree's root.
-    pub size: u64,
-    pub root: hifazat_merkle::Digest,
-    /// The entry's hash (its leaf is `tree_leaf` of it).
-    pub entry: Hash,
-    pub path: Vec<hifazat_merkle::Digest>,
-}
-
-/// A consistency proof between two sizes of a log's tree, with both roots.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsistencyProof {
-    pub first: u64,
-    pub second: u64,
-    pub first_root: hifazat_merkle::Digest,
-    pub second_root: hifazat_merkle::Digest,
-    pub path: Vec<hifazat_merkle::Digest>,
 }
 
 /// Why an entry in a sequence was refused: the rule it broke.

@@ -15,8 +15,8 @@
 
 use std::path::Path;
 
-use hifazat_log::{ConsistencyProof, Entry, Head, InclusionProof, LogId};
-use hifazat_merkle::{Digest, Nodes, ProofError, consistency_proof, inclusion_proof, root};
+use hifazat_log::{ConsistencyProof, Entry, Head, InclusionProof, LogId, ProveError};
+use hifazat_merkle::{Digest, Nodes, ProofError, root};
 use hifazat_store::Vault;
 
 use crate::service::RegisterError;
@@ -59,27 +59,15 @@ impl Nodes for RegisterLog {
     }
 }
 
-fn range(field: &str, reason: String) -> RegisterError {
-    RegisterError::Invalid(hifazat_domain::Invalid::one(field, reason))
-}
-
-/// `size` when given and at most `held`, else `held`.
-fn size_within(field: &str, size: Option<u64>, held: u64) -> Result<u64, RegisterError> {
-    match size {
-        None => Ok(held),
-        Some(size) if size <= held => Ok(size),
-        Some(size) => Err(range(
-            field,
-            format!("{size} is past the log's {held} entries"),
-        )),
-    }
-}
-
-fn read_error(e: ProofError<RegisterError>) -> RegisterError {
+/// A proof's refusal as the register states it: a range named by its field; a tree that cannot make a proof of
+/// a checked size is damaged.
+fn prove_error(e: ProveError<RegisterError>) -> RegisterError {
     match e {
-        ProofError::Read(e) => e,
-        // Sizes and indexes are checked before a proof is made.
-        other => RegisterError::Damaged(other.to_string()),
+        ProveError::Range { field, reason } => {
+            RegisterError::Invalid(hifazat_domain::Invalid::one(field, reason))
+        }
+        ProveError::Tree(ProofError::Read(e)) => e,
+        ProveError::Tree(other) => RegisterError::Damaged(other.to_string()),
     }
 }
 
@@ -147,23 +135,15 @@ impl RegisterLog {
     /// Entry `seq`'s inclusion proof in the tree of `size` entries (the whole log when `None`).
     pub fn inclusion(&self, seq: u64, size: Option<u64>) -> Result<InclusionProof, RegisterError> {
         let held = self.head()?.map_or(0, |(_, h)| h.seq);
-        let size = size_within("size", size, held)?;
-        if seq == 0 || seq > size {
-            return Err(range("seq", format!("is 1 to the tree size ({size})")));
-        }
-        let path = inclusion_proof(self, seq - 1, size).map_err(read_error)?;
-        let bytes = self.entries(seq, 1)?.into_iter().next().ok_or_else(|| {
-            RegisterError::Damaged(format!("register log entry #{seq} is missing"))
-        })?;
-        let entry = Entry::decode(&bytes)
-            .map_err(|e| RegisterError::Damaged(format!("register log entry #{seq}: {e}")))?;
-        Ok(InclusionProof {
-            seq,
-            size,
-            entry: entry.hash(),
-            root: root(self, size)?,
-            path,
-        })
+        let entry = || {
+            let bytes = self.entries(seq, 1)?.into_iter().next().ok_or_else(|| {
+                RegisterError::Damaged(format!("register log entry #{seq} is missing"))
+            })?;
+            let entry = Entry::decode(&bytes)
+                .map_err(|e| RegisterError::Damaged(format!("register log entry #{seq}: {e}")))?;
+            Ok(entry.hash())
+        };
+        InclusionProof::make(self, held, seq, size, entry).map_err(prove_error)
     }
 
     /// A consistency proof from `first` entries to `second` (the whole log when `None`).
@@ -173,17 +153,6 @@ impl RegisterLog {
         second: Option<u64>,
     ) -> Result<ConsistencyProof, RegisterError> {
         let held = self.head()?.map_or(0, |(_, h)| h.seq);
-        let second = size_within("second", second, held)?;
-        if first > second {
-            return Err(range("first", format!("is 0 to second ({second})")));
-        }
-        let path = consistency_proof(self, first, second).map_err(read_error)?;
-        Ok(ConsistencyProof {
-            first,
-            second,
-            first_root: root(self, first)?,
-            second_root: root(self, second)?,
-            path,
-        })
+        ConsistencyProof::make(self, held, first, second).map_err(prove_error)
     }
 }
