@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use hifazat_domain::RecordId;
 use hifazat_log::{
@@ -45,6 +46,32 @@ pub enum StoreError {
     /// A stored value failed its checksum or does not decode. It is never served.
     #[error("corrupt value at {key}: {reason}")]
     Corrupt { key: String, reason: String },
+}
+
+/// How long an open waits for the directory's lock while another handle in this process is still letting it go.
+pub const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Opens the sled database in `dir`. Dropping a handle does not release the directory's lock at once: a write
+/// of its last log buffer may still be finishing on sled's IO pool, which holds the file (and its lock) until
+/// it is done. An open in the same process right after a drop (a tool, a test) would then fail, so a lock held
+/// elsewhere is retried for up to [`LOCK_WAIT`]. A lock still held after that (another process serving the
+/// same directory) is the error it was.
+pub(crate) fn open_db(dir: &Path) -> Result<sled::Db, sled::Error> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            opened => return opened,
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -227,11 +254,7 @@ impl Store {
     /// Opens the store in `dir` without checking its heads, for a tool that checks everything itself and must
     /// report damage rather than stop at it (`hifazat log verify`). Values still fail their checksums on read.
     pub fn open_unchecked(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
-        Ok(Store { db })
+        Ok(Store { db: open_db(dir)? })
     }
 
     /// Opens (or creates) the store in `dir`, and checks that every log head points at a stored entry with that

@@ -55,11 +55,9 @@ fn vault_key(tree: u8, key: &[u8]) -> Vec<u8> {
 impl Vault {
     /// Opens (or creates) the vault in `dir`.
     pub fn open(dir: &Path) -> Result<Vault, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
-        Ok(Vault { db })
+        Ok(Vault {
+            db: crate::open_db(dir)?,
+        })
     }
 
     /// Whether the vault holds nothing at all (a new one).

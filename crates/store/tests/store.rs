@@ -297,3 +297,35 @@ fn every_log_keeps_its_merkle_tree_for_every_past_size() {
     let store = reopen(dir.path());
     check(&store);
 }
+
+/// Dropping a handle lets its directory's lock go a little later (sled's IO pool may still be writing its last
+/// buffer): an open in the same process waits for that, and a lock still held after `LOCK_WAIT` is an error
+/// that says so.
+#[test]
+fn an_open_waits_for_a_lock_being_let_go_and_names_one_kept() {
+    use std::time::{Duration, Instant};
+
+    use hifazat_store::LOCK_WAIT;
+    use hifazat_store::vault::Vault;
+
+    let dir = tempfile::tempdir().unwrap();
+    let held = Store::open(dir.path()).unwrap();
+    let letting_go = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(held);
+    });
+    let reopened = Store::open(dir.path()).expect("opens once the lock is let go");
+    letting_go.join().unwrap();
+    drop(reopened);
+
+    let other = tempfile::tempdir().unwrap();
+    let _kept = Vault::open(other.path()).unwrap();
+    let started = Instant::now();
+    let err = Vault::open(other.path()).unwrap_err();
+    assert!(err.to_string().contains("could not acquire lock"), "{err}");
+    assert!(
+        started.elapsed() >= LOCK_WAIT,
+        "gave up after {:?}",
+        started.elapsed()
+    );
+}
