@@ -106,6 +106,11 @@ impl RegisterLog {
         )))
     }
 
+    /// The log's size: the entries it holds.
+    fn size(&self) -> Result<u64, RegisterError> {
+        Ok(self.head()?.map_or(0, |(_, h)| h.seq))
+    }
+
     /// Entries from `from_seq`, at most `limit`, as signed.
     pub fn entries(&self, from_seq: u64, limit: usize) -> Result<Vec<Vec<u8>>, RegisterError> {
         Ok(self
@@ -128,13 +133,12 @@ impl RegisterLog {
 
     /// The size (entries) and root of the tree as stored.
     pub fn tree_head(&self) -> Result<(u64, Digest), RegisterError> {
-        let size = self.head()?.map_or(0, |(_, h)| h.seq);
+        let size = self.size()?;
         Ok((size, root(self, size)?))
     }
 
     /// Entry `seq`'s inclusion proof in the tree of `size` entries (the whole log when `None`).
     pub fn inclusion(&self, seq: u64, size: Option<u64>) -> Result<InclusionProof, RegisterError> {
-        let held = self.head()?.map_or(0, |(_, h)| h.seq);
         let entry = || {
             let bytes = self.entries(seq, 1)?.into_iter().next().ok_or_else(|| {
                 RegisterError::Damaged(format!("register log entry #{seq} is missing"))
@@ -143,7 +147,7 @@ impl RegisterLog {
                 .map_err(|e| RegisterError::Damaged(format!("register log entry #{seq}: {e}")))?;
             Ok(entry.hash())
         };
-        InclusionProof::make(self, held, seq, size, entry).map_err(prove_error)
+        InclusionProof::make(self, self.size()?, seq, size, entry).map_err(prove_error)
     }
 
     /// A consistency proof from `first` entries to `second` (the whole log when `None`).
@@ -152,7 +156,6 @@ impl RegisterLog {
         first: u64,
         second: Option<u64>,
     ) -> Result<ConsistencyProof, RegisterError> {
-        let held = self.head()?.map_or(0, |(_, h)| h.seq);
-        ConsistencyProof::make(self, held, first, second).map_err(prove_error)
+        ConsistencyProof::make(self, self.size()?, first, second).map_err(prove_error)
     }
 }
