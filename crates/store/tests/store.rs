@@ -29,23 +29,10 @@ fn chain(seed: u8, n: u64, payload: u8) -> Vec<VerifiedEntry> {
         .collect()
 }
 
-/// Opens a store that was open in this process a moment ago. sled's flusher thread lets go of the directory's lock
-/// shortly after the last handle is dropped, so the lock is tried again for up to 5 s.
+/// Opens a store that was open in this process a moment ago (`Store::open` waits for the lock the dropped handle is
+/// still letting go).
 fn reopen(dir: &std::path::Path) -> Store {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match Store::open(dir) {
-            Ok(store) => return store,
-            Err(StoreError::Sled(sled::Error::Io(e)))
-                if e.kind() == std::io::ErrorKind::Other
-                    && e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("reopening the store: {e}"),
-        }
-    }
+    Store::open(dir).expect("reopening the store")
 }
 
 fn snapshot(store: &Store) -> String {
