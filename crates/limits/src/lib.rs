@@ -84,10 +84,18 @@ pub const SYNC_SERVES_MAX: usize = 64;
 pub const SYNC_STREAMS_MAX: usize = 256;
 /// Incoming connections still in their handshake at once.
 pub const P2P_PENDING_INCOMING_MAX: u32 = 64;
-/// How often each connection is pinged, and how long a ping may take before the connection is closed as dead,
-/// in milliseconds.
+/// How often each connection is pinged, and how long one ping may take, in milliseconds.
 pub const P2P_PING_INTERVAL_MS: u64 = 2_000;
 pub const P2P_PING_TIMEOUT_MS: u64 = 5_000;
+/// A connection whose peer has answered no ping for this long is closed and the peer declared gone, in
+/// milliseconds. Checked every `SYNC_TICK_MS`, so a cut link is noticed 6 to 8.25 s after it goes down (the
+/// last answered ping was 0 to 2 s before the cut). libp2p's ping alone would take 15 to 19 s: it lets the
+/// first failed ping pass silently, and the second fails only when opening a new stream times out (10 s).
+pub const P2P_PEER_SILENT_MAX_MS: u64 = 8_000;
+/// A peer refused for not being a member is logged at most once in this long (each refusal is counted), in
+/// milliseconds; at most `P2P_REFUSED_LOGGED_MAX` such peers are remembered for it.
+pub const P2P_REFUSED_LOG_EVERY_MS: u64 = 60_000;
+pub const P2P_REFUSED_LOGGED_MAX: usize = 256;
 /// The gossip mesh's heartbeat, in milliseconds.
 pub const GOSSIP_HEARTBEAT_MS: u64 = 500;
 /// How often the sync state machine is ticked, in milliseconds.
@@ -95,6 +103,10 @@ pub const SYNC_TICK_MS: u64 = 250;
 /// Dial back-off for a neighbour that is away: it starts here and doubles up to the maximum, in milliseconds.
 pub const SYNC_DIAL_BACKOFF_MIN_MS: u64 = 1_000;
 pub const SYNC_DIAL_BACKOFF_MAX_MS: u64 = 16_000;
+
+/// How long a stopping node waits for the answers in flight to finish before it closes their connections, in
+/// milliseconds (live event streams end at once).
+pub const SHUTDOWN_GRACE_MS: u64 = 5_000;
 
 /// Largest HTTP request body, in bytes.
 pub const HTTP_BODY_BYTES_MAX: usize = 256 * 1024;
@@ -186,6 +198,9 @@ const _: () = assert!(
     SYNC_VECTOR_LOGS_MAX * (32 + 1 + SCOPE_BYTES_MAX + 8 + 32) + 64 <= SYNC_MESSAGE_BYTES_MAX
 );
 const _: () = assert!(SYNC_DIAL_BACKOFF_MIN_MS <= SYNC_DIAL_BACKOFF_MAX_MS);
+// A ping that answers just within its timeout must not find its connection already closed.
+const _: () = assert!(P2P_PING_INTERVAL_MS + P2P_PING_TIMEOUT_MS < P2P_PEER_SILENT_MAX_MS);
+const _: () = assert!(SYNC_TICK_MS < P2P_PING_INTERVAL_MS);
 const _: () = assert!(SYNC_VECTOR_INTERVAL_MS < SYNC_VECTOR_REFRESH_MS);
 const _: () = assert!(TOPOLOGY_BYTES_MAX + NOTE_SIGNATURES_MAX * 512 <= NOTE_BYTES_MAX);
 const _: () = assert!(ACTOR_BYTES_MAX <= u8::MAX as usize);

@@ -33,7 +33,7 @@ use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::swarm::{ConnectionId, ListenError, NetworkBehaviour, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, connection_limits, identify, noise, ping, tcp, yamux,
 };
@@ -265,6 +265,8 @@ impl Net {
             traffic: Traffic::default(),
             capture,
             witness_key,
+            alive: HashMap::new(),
+            refusals: RefusalLog::default(),
         };
         let span = tracing::info_span!("sync", node = %config.name);
         tokio::spawn(actor.run(rx, written).instrument(span));
@@ -396,6 +398,53 @@ struct Actor {
     capture: Option<Capture>,
     /// This node's key under its topology name, for cosigning the checkpoints it witnesses.
     witness_key: Arc<hifazat_note::SignerKey>,
+    /// Each open connection's peer and when it last showed it is alive (opened, or answered a ping).
+    alive: HashMap<ConnectionId, (PeerId, Instant)>,
+    /// Refusals of non-members, logged at most once per peer per `P2P_REFUSED_LOG_EVERY_MS`.
+    refusals: RefusalLog,
+}
+
+/// When each refused peer was last logged, and how many of its refusals have not been logged since; bounded by
+/// `P2P_REFUSED_LOGGED_MAX` peers, past which the rest share one more entry.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    peers: HashMap<Option<PeerId>, (Instant, u64)>,
+}
+
+impl RefusalLog {
+    /// Notes one refusal of `peer`; returns how many refusals to report now (this one included), or `None` while
+    /// the peer was logged less than `P2P_REFUSED_LOG_EVERY_MS` ago.
+    fn refused(&mut self, peer: Option<PeerId>, now: Instant) -> Option<u64> {
+        let every = Duration::from_millis(limits::P2P_REFUSED_LOG_EVERY_MS);
+        if !self.peers.contains_key(&peer) && self.peers.len() >= limits::P2P_REFUSED_LOGGED_MAX {
+            self.peers
+                .retain(|_, (logged, _)| now.duration_since(*logged) < every);
+        }
+        // Still full: peers not remembered are logged as one.
+        let key = if self.peers.contains_key(&peer)
+            || self.peers.len() < limits::P2P_REFUSED_LOGGED_MAX
+        {
+            peer
+        } else {
+            None
+        };
+        match self.peers.get_mut(&key) {
+            Some((logged, unlogged)) if now.duration_since(*logged) < every => {
+                *unlogged += 1;
+                None
+            }
+            Some((logged, unlogged)) => {
+                let count = *unlogged + 1;
+                *logged = now;
+                *unlogged = 0;
+                Some(count)
+            }
+            None => {
+                self.peers.insert(key, (now, 0));
+                Some(1)
+            }
+        }
+    }
 }
 
 impl Actor {
@@ -430,7 +479,10 @@ impl Actor {
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 },
-                _ = tick.tick() => self.input(Input::Tick),
+                _ = tick.tick() => {
+                    self.close_silent();
+                    self.input(Input::Tick);
+                }
             }
         }
         tracing::info!("network stopped");
@@ -474,26 +526,73 @@ impl Actor {
         }
     }
 
+    /// Closes every connection whose peer has answered no ping for `P2P_PEER_SILENT_MAX_MS`: the link is taken
+    /// to be cut, and the peer shows as gone until a dial reaches it again.
+    fn close_silent(&mut self) {
+        let silent_max = Duration::from_millis(limits::P2P_PEER_SILENT_MAX_MS);
+        let now = Instant::now();
+        let silent: Vec<(ConnectionId, PeerId, Duration)> = self
+            .alive
+            .iter()
+            .map(|(id, (peer, at))| (*id, *peer, now.duration_since(*at)))
+            .filter(|(_, _, silence)| *silence > silent_max)
+            .collect();
+        for (connection, peer, silence) in silent {
+            tracing::info!(%peer, silence_ms = silence.as_millis() as u64, "peer silent too long; closing the connection");
+            // Checked once: the connection leaves the map now, and the swarm reports it closed shortly.
+            self.alive.remove(&connection);
+            self.swarm.close_connection(connection);
+        }
+    }
+
+    /// Counts a connection the allow list refused (the other end proved a key that is not a member), and logs it
+    /// at most once per peer per `P2P_REFUSED_LOG_EVERY_MS`.
+    fn refused(&mut self, peer_id: Option<PeerId>, address: &Multiaddr) {
+        let peer = peer_id.as_ref().and_then(author_of);
+        self.input(Input::Refused { peer });
+        if let Some(refusals) = self.refusals.refused(peer_id, Instant::now()) {
+            let peer = peer_id.map_or_else(|| "(unknown)".to_owned(), |p| p.to_string());
+            tracing::info!(%peer, %address, refusals, "refused a connection from a peer that is not a member of the topology");
+        }
+    }
+
     fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
                 num_established,
                 ..
-            } if num_established.get() == 1 => {
-                if let Some(peer) = author_of(&peer_id) {
+            } => {
+                self.alive.insert(connection_id, (peer_id, Instant::now()));
+                if num_established.get() == 1
+                    && let Some(peer) = author_of(&peer_id)
+                {
                     tracing::info!(peer = %peer_id, name = self.name_of(&peer), "peer connected");
                     self.input(Input::Connected { peer });
                 }
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
             } => {
-                if let Some(peer) = author_of(&peer_id) {
+                self.alive.remove(&connection_id);
+                if num_established == 0
+                    && let Some(peer) = author_of(&peer_id)
+                {
                     tracing::info!(peer = %peer_id, name = self.name_of(&peer), "peer disconnected");
                     self.input(Input::Disconnected { peer });
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                connection,
+                result: Ok(_),
+                ..
+            })) => {
+                if let Some((_, at)) = self.alive.get_mut(&connection) {
+                    *at = Instant::now();
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -568,11 +667,22 @@ impl Actor {
                 self.swarm.close_connection(connection);
             }
             SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { cause },
+                send_back_addr,
+                peer_id,
+                ..
+            } if cause
+                .downcast_ref::<allow_block_list::NotAllowed>()
+                .is_some() =>
+            {
+                self.refused(peer_id, &send_back_addr);
+            }
+            SwarmEvent::IncomingConnectionError {
                 error,
                 send_back_addr,
                 ..
             } => {
-                tracing::debug!(%send_back_addr, %error, "incoming connection refused");
+                tracing::debug!(%send_back_addr, %error, "incoming connection failed");
             }
             _ => {}
         }
@@ -818,4 +928,52 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(n: u8) -> PeerId {
+        let key = libp2p::identity::Keypair::ed25519_from_bytes([n; 32]).unwrap();
+        key.public().to_peer_id()
+    }
+
+    #[test]
+    fn a_refused_peer_is_logged_once_a_period_with_every_refusal_counted() {
+        let mut log = RefusalLog::default();
+        let start = Instant::now();
+        let every = Duration::from_millis(limits::P2P_REFUSED_LOG_EVERY_MS);
+        assert_eq!(log.refused(Some(peer(1)), start), Some(1));
+        for n in 1..34 {
+            let at = start + Duration::from_millis(n * 500);
+            assert_eq!(log.refused(Some(peer(1)), at), None);
+        }
+        // Another peer is logged on its own.
+        assert_eq!(log.refused(Some(peer(2)), start), Some(1));
+        // A period on, the next refusal reports the 33 that were not logged, and itself.
+        assert_eq!(log.refused(Some(peer(1)), start + every), Some(34));
+        assert_eq!(log.refused(Some(peer(1)), start + every), None);
+    }
+
+    #[test]
+    fn refused_peers_past_the_limit_share_one_entry() {
+        let mut log = RefusalLog::default();
+        let start = Instant::now();
+        for n in 0..limits::P2P_REFUSED_LOGGED_MAX {
+            let mut seed = [7u8; 32];
+            seed[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            let key = libp2p::identity::Keypair::ed25519_from_bytes(seed).unwrap();
+            assert_eq!(log.refused(Some(key.public().to_peer_id()), start), Some(1));
+        }
+        assert_eq!(log.peers.len(), limits::P2P_REFUSED_LOGGED_MAX);
+        // Full, and every entry recent: newcomers are logged as one, once a period.
+        assert_eq!(log.refused(Some(peer(200)), start), Some(1));
+        assert_eq!(log.refused(Some(peer(201)), start), None);
+        assert!(log.peers.len() <= limits::P2P_REFUSED_LOGGED_MAX + 1);
+        // A period on, the old entries are forgotten and a newcomer has its own again.
+        let later = start + Duration::from_millis(limits::P2P_REFUSED_LOG_EVERY_MS);
+        assert_eq!(log.refused(Some(peer(202)), later), Some(1));
+        assert!(log.peers.len() <= limits::P2P_REFUSED_LOGGED_MAX + 1);
+    }
 }

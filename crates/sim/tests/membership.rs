@@ -68,6 +68,12 @@ fn a_revocation_spreads_and_cuts_the_revoked_member_off() {
         vec![]
     );
     assert!(punjab.counters().peers_refused >= 1 && punjab.counters().messages_refused >= 1);
+    // The transport refuses lahore from now on: each refusal is counted, and changes nothing else.
+    let before = punjab.counters().peers_refused;
+    for peer in [Some(lahore), None] {
+        assert_eq!(punjab.handle(Input::Refused { peer }, 32), vec![]);
+    }
+    assert_eq!(punjab.counters().peers_refused, before + 2);
 }
 
 #[test]

@@ -28,6 +28,9 @@ pub enum Input {
     Connected { peer: Author },
     /// The last connection to `peer` is gone.
     Disconnected { peer: Author },
+    /// The transport refused a connection whose other end proved a key that is not a member of the newest
+    /// topology (`None`: a key that is not an ed25519 key at all). Counted in `peers_refused`.
+    Refused { peer: Option<Author> },
     /// A sync message from a connected peer.
     Message { peer: Author, message: Message },
     /// One entry published on the alerts topic, as the gossip layer received it from `from`. It waits for a
@@ -213,6 +216,8 @@ pub enum StartError {
 /// Counters, for metrics and the simulator's checks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
+    /// Connections refused because the other end is not a member of the newest topology (or is this node's own
+    /// key): refused by the transport as soon as the handshake proves who it is, or by this machine.
     pub peers_refused: u64,
     pub messages_refused: u64,
     pub entries_refused: u64,
@@ -499,6 +504,7 @@ impl Sync {
         let mut out = Vec::new();
         match input {
             Input::Connected { peer } => self.connected(peer, now_ms, &mut out),
+            Input::Refused { .. } => self.counters.peers_refused += 1,
             Input::Disconnected { peer } => {
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.connected = false;
