@@ -43,7 +43,7 @@ use hifazat_register::Register;
 use hifazat_topology::Topology;
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tower::ServiceBuilder;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -65,6 +65,9 @@ pub struct AppState {
     limiter: Arc<RateLimiter>,
     stats: Arc<Semaphore>,
     metrics: metrics::Metrics,
+    /// Turns true when the node begins to stop: live streams end then, so a graceful shutdown is not held open by
+    /// clients that would listen for ever.
+    stopping: Option<watch::Receiver<bool>>,
 }
 
 /// The API of one node, to be built into a router.
@@ -76,6 +79,7 @@ pub struct Api {
     phone: Option<Arc<Phone>>,
     users: Arc<Directory>,
     public_rate: (u32, u32),
+    stopping: Option<watch::Receiver<bool>>,
 }
 
 impl Api {
@@ -88,6 +92,7 @@ impl Api {
             phone: None,
             users: Arc::new(Directory::empty()),
             public_rate: (limits::PUBLIC_BURST, limits::PUBLIC_PER_MINUTE),
+            stopping: None,
         }
     }
 
@@ -120,6 +125,13 @@ impl Api {
         self
     }
 
+    /// A signal that turns true when the node begins to stop; live event streams end then. Without one they last
+    /// as long as their clients listen.
+    pub fn stopping(mut self, stopping: watch::Receiver<bool>) -> Api {
+        self.stopping = Some(stopping);
+        self
+    }
+
     /// The routes.
     pub fn router(self) -> Router {
         let state = AppState {
@@ -132,6 +144,7 @@ impl Api {
             limiter: Arc::new(RateLimiter::new(self.public_rate.0, self.public_rate.1)),
             stats: Arc::new(Semaphore::new(limits::STATS_CONCURRENCY_MAX)),
             metrics: metrics::Metrics::new(),
+            stopping: self.stopping,
         };
         // Counts and times every matched route (by its template).
         let track = axum::middleware::from_fn_with_state(state.clone(), metrics::track);

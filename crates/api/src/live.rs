@@ -17,6 +17,7 @@ use hifazat_topology::Topology;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
 
 use crate::AppState;
 use crate::caller::Who;
@@ -39,6 +40,17 @@ fn may_hear(caller: &Caller, topology: &Topology, change: &Change) -> bool {
             .scope
             .strip_prefix("cases/")
             .is_some_and(|d| caller.sees_cases(topology, &d.to_uppercase())),
+    }
+}
+
+/// Resolves when the node begins to stop (its signal turns true, or its sender is gone); never without a signal.
+async fn stopped(stopping: &mut Option<watch::Receiver<bool>>) {
+    match stopping {
+        // An error means the sender is gone, which is the node stopping too.
+        Some(rx) => {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -76,9 +88,10 @@ pub(crate) async fn events(
     };
     let engine = state.engine.clone();
     let caller = who.caller;
+    let stopping = state.stopping.clone();
     let stream = futures::stream::unfold(
-        (changes, notices, silent, permit),
-        move |(mut changes, mut notices, silent, permit)| {
+        (changes, notices, silent, permit, stopping),
+        move |(mut changes, mut notices, silent, permit, mut stopping)| {
             let engine = engine.clone();
             let caller = caller.clone();
             async move {
@@ -108,11 +121,12 @@ pub(crate) async fn events(
                             // The stand-in's sender is held by the stream, so this is the node stopping.
                             Err(RecvError::Closed) => return None,
                         },
+                        () = stopped(&mut stopping) => return None,
                     };
                     // A change always serialises; should it ever not, the stream ends rather than lie.
                     return event
                         .ok()
-                        .map(|e| (Ok(e), (changes, notices, silent, permit)));
+                        .map(|e| (Ok(e), (changes, notices, silent, permit, stopping)));
                 }
             }
         },

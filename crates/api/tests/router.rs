@@ -820,6 +820,44 @@ async fn read_changes(body: Body, want: usize) -> Vec<Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_streams_end_when_the_node_begins_to_stop() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let (stopping, signal) = tokio::sync::watch::channel(false);
+        let router = hifazat_api::Api::new(n.engine.clone())
+            .stopping(signal)
+            .router();
+        let open = || {
+            router.clone().oneshot(
+                Request::builder()
+                    .uri("/api/v1/events")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+        };
+        let first = open().await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        // A change still reaches an open stream before the node stops.
+        n.raise("Zara").await;
+        let heard = read_changes(first.into_body(), 1).await;
+        assert_eq!(heard.len(), 1);
+        let second = open().await.unwrap();
+        stopping.send_replace(true);
+        // The stream ends (its body completes) rather than hold a graceful shutdown open.
+        let rest = axum::body::to_bytes(second.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&rest).contains("event: change"));
+        // A stream opened once the node is stopping ends at once.
+        let late = open().await.unwrap();
+        axum::body::to_bytes(late.into_body(), usize::MAX)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_stream_what_the_caller_may_see_and_have_a_limit() {
     within(async {
         let n = node("lahore", (1000, 1000));
