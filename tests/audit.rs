@@ -5,13 +5,11 @@
 //! register log goes into its bundle with `--with-register` only, and verifies under its checkpoint. Bounded: 30 s
 //! for nodes to come up and for the cosigned checkpoint.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{
+use hifazat_tests::{
     alert_body, demo_tokens, demo_without, exe, http_as, id_of, moved_host, moved_layout,
     offender_body, serve_logged, wait_until,
 };

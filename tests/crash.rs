@@ -3,14 +3,12 @@
 //! (201 with an id) must still be there. Many rounds, zero lost. Bounded: a fixed number of rounds, each with a
 //! time limit, against 127.0.0.21 only.
 
-mod common;
-
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{add_user, alert_body, exe, http, http_as, id_of, init, start};
+use hifazat_tests::{add_user, alert_body, exe, http, http_as, id_of, init, start};
 
 const ROUNDS: u64 = 12;
 const WRITERS: usize = 4;

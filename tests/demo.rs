@@ -1,33 +1,30 @@
 //! The README's first command: `hifazat demo` starts the seven demo nodes as processes on 127.0.0.2-8, each
 //! serving under the signed topology it installed; they connect and sync (an alert raised at one district
-//! reaches every node, a case reaches only its line); SIGTERM stops them all. Bounded: 30 s to come up, 30 s for
-//! each record to spread.
-
-mod common;
+//! reaches every node, a case reaches only its line); the root's verifier key is written for auditors and named
+//! on every run; `--capture` makes its directory; SIGTERM stops them all. Bounded: 30 s to come up, 30 s for each
+//! record to spread.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{
+use hifazat_tests::{
     Stopper, alert_body, case_body, demo_names, demo_tokens, exe, http, http_as, id_of, status_as,
     status_of, wait_until,
 };
 
-#[test]
-fn demo_starts_seven_signed_nodes_and_stops_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("demo-data");
+/// Starts `hifazat demo` with `args`, and returns it with the lines it printed before "Ctrl-C …".
+fn start_demo(args: &[&std::ffi::OsStr]) -> (Stopper, Vec<String>) {
     let mut demo = Command::new(exe())
-        .args(["demo", "--data"])
-        .arg(&data)
+        .arg("demo")
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut reader = BufReader::new(demo.stdout.take().unwrap()).lines();
-    let mut demo = Stopper(demo);
+    let demo = Stopper(demo);
     let lines: Vec<String> = reader
         .by_ref()
         .map(|l| l.unwrap())
@@ -35,10 +32,52 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
         .collect();
     // The nodes write to the same pipe: keep draining it, or their writes would fail.
     std::thread::spawn(move || reader.for_each(drop));
+    (demo, lines)
+}
+
+/// Waits until nothing answers at `addrs` (10 s at most).
+fn assert_stopped(addrs: &[SocketAddr]) {
+    for addr in addrs {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while http(*addr, "GET", "/healthz", "").is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "{addr} still serving after the demo stopped"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn demo_starts_seven_signed_nodes_and_stops_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo-data");
+    // A capture directory that does not exist yet, two levels deep.
+    let capture = dir.path().join("wire").join("first");
+    let (mut demo, lines) = start_demo(&[
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--capture".as_ref(),
+        capture.as_os_str(),
+    ]);
     let out = lines.join("\n");
     assert!(
         out.contains("demo topology signed by hifazat.demo/root+"),
         "{out}"
+    );
+    // The root's verifier key, for auditors, is the key every node trusts, and the demo says where it is.
+    let root_pub = data.join("root.pub");
+    assert!(
+        out.contains(&format!(
+            "The root's verifier key is in {} (for `hifazat audit verify --root`).",
+            root_pub.display()
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&root_pub).unwrap(),
+        std::fs::read_to_string(data.join("federal").join("root.pub")).unwrap()
     );
     let addrs: Vec<SocketAddr> = lines
         .iter()
@@ -157,18 +196,39 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
         connected.contains(&"punjab") && connected.contains(&"federal"),
         "{body}"
     );
+    // Every node's traffic went to the capture directory the demo made.
+    for name in &names {
+        let wire = capture.join(format!("{name}.wire"));
+        assert!(
+            std::fs::metadata(&wire).is_ok_and(|m| m.len() > 0),
+            "{} is missing or empty",
+            wire.display()
+        );
+    }
     // SIGTERM to the demo process this test started: it stops every node it started.
     demo.stop();
-    for addr in &addrs {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while http(*addr, "GET", "/healthz", "").is_ok() {
-            assert!(
-                Instant::now() < deadline,
-                "{addr} still serving after the demo stopped"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+    assert_stopped(&addrs);
+    // A later run on the same data writes the root's verifier key again and says where it is.
+    std::fs::remove_file(&root_pub).unwrap();
+    let (mut demo, lines) = start_demo(&["--data".as_ref(), data.as_os_str()]);
+    let out = lines.join("\n");
+    assert!(
+        !out.contains("demo topology signed by"),
+        "signed again on a later run: {out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "The root's verifier key is in {}",
+            root_pub.display()
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&root_pub).unwrap(),
+        std::fs::read_to_string(data.join("lahore").join("root.pub")).unwrap()
+    );
+    demo.stop();
+    assert_stopped(&addrs);
 }
 
 #[test]

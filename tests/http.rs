@@ -2,14 +2,12 @@
 //! and 127.0.0.25 (a federal node, for the register): each answers as documented through a real socket, and the
 //! test checks it called every operation the OpenAPI document lists.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{Stopper, add_user, alert_body, case_body, http_as, id_of, init, start};
+use hifazat_tests::{Stopper, add_user, alert_body, case_body, http_as, id_of, init, start};
 
 const HOST: &str = "127.0.0.24";
 const FEDERAL_HOST: &str = "127.0.0.25";

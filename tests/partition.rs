@@ -5,15 +5,22 @@
 //! write reaches every node entitled to it within the stated bound, and no node outside a case's line. It removes
 //! the namespace (and with it both pairs) when it ends, pass or fail.
 //!
+//! Nothing leaves the machine: while the test holds the namespace, each of its subnets has an `unreachable` route
+//! behind the link's own, so with the host end down a packet for Hyderabad is refused at once rather than taking
+//! the default route out of the machine; the test checks that a connection to the cut address fails that way.
+//! It also checks that both sides declare each other gone within the documented limit
+//! (`P2P_PEER_SILENT_MAX_MS`, checked every `SYNC_TICK_MS`).
+//!
 //! Needs root and iproute2 (CI runs as root); it fails, not skips, without them.
 
-mod common;
-
-use std::net::SocketAddr;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{
+use hifazat_limits as limits;
+
+use hifazat_tests::{
     Stopper, alert_body_in, case_body, demo_tokens, exe, http_as, id_of, status_as, status_of,
     wait_until,
 };
@@ -34,10 +41,15 @@ fn ip(args: &[&str]) {
     );
 }
 
-/// The namespace and links this test made; removed on drop.
+/// The metric of the `unreachable` routes behind the test's links: higher (weaker) than the links' own routes.
+const FALLBACK_METRIC: &str = "4242";
+
+/// The namespace, links and fallback routes this test made; removed on drop.
 struct Cut {
     ns: String,
     p2p_host: String,
+    /// The subnets given an `unreachable` route.
+    fenced: Vec<String>,
 }
 
 impl Cut {
@@ -45,11 +57,25 @@ impl Cut {
         let ns = format!("hz{id}");
         let (p2p_host, p2p_ns) = (format!("hzp{id}h"), format!("hzp{id}n"));
         let (ctl_host, ctl_ns) = (format!("hzc{id}h"), format!("hzc{id}n"));
-        ip(&["netns", "add", &ns]);
-        let cut = Cut {
+        let mut cut = Cut {
             ns: ns.clone(),
             p2p_host: p2p_host.clone(),
+            fenced: Vec::new(),
         };
+        // Before any link exists or goes down: these subnets route nowhere but to the test's links.
+        for subnet in [213, 214] {
+            let prefix = format!("10.{subnet}.{net}.0/24");
+            ip(&[
+                "route",
+                "add",
+                "unreachable",
+                &prefix,
+                "metric",
+                FALLBACK_METRIC,
+            ]);
+            cut.fenced.push(prefix);
+        }
+        ip(&["netns", "add", &ns]);
         ip(&["-n", &ns, "link", "set", "lo", "up"]);
         for (host, inner, subnet) in [(&p2p_host, &p2p_ns, 213), (&ctl_host, &ctl_ns, 214)] {
             ip(&["link", "add", host, "type", "veth", "peer", "name", inner]);
@@ -88,8 +114,21 @@ impl Cut {
 
 impl Drop for Cut {
     fn drop(&mut self) {
-        // Deleting the namespace deletes the veth ends inside it, and so both pairs.
+        // Deleting the namespace deletes the veth ends inside it, and so both pairs; the fallback routes go last,
+        // once no link of the test is left.
         let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+        for prefix in &self.fenced {
+            let _ = Command::new("ip")
+                .args([
+                    "route",
+                    "del",
+                    "unreachable",
+                    prefix,
+                    "metric",
+                    FALLBACK_METRIC,
+                ])
+                .status();
+        }
     }
 }
 
@@ -204,9 +243,28 @@ fn a_district_cut_off_for_real_converges_after_the_heal() {
     };
     // Cut Hyderabad off, and write on both sides.
     cut.link(false);
+    // The cut address is refused on this machine at once: no route, rather than the default one out of it.
+    let cut_address: SocketAddr = format!("10.213.{net}.2:19090").parse().unwrap();
+    match TcpStream::connect_timeout(&cut_address, Duration::from_secs(5)) {
+        Err(e) if e.kind() == ErrorKind::HostUnreachable => {}
+        other => {
+            panic!("a connection to the cut address {cut_address} did not fail at once: {other:?}")
+        }
+    }
+    // Both sides declare the other gone within the documented limit (checked every tick; the rest is slack
+    // for this test's own polling on a loaded machine).
+    let gone_limit =
+        Duration::from_millis(limits::P2P_PEER_SILENT_MAX_MS + limits::SYNC_TICK_MS + 3_000);
+    let gone = wait_until(gone_limit, || {
+        !connected("sindh", "hyderabad") && !connected("hyderabad", "sindh")
+    });
     assert!(
-        wait_until(Duration::from_secs(30), || !connected("sindh", "hyderabad")).is_some(),
-        "Sindh still sees Hyderabad after the cut"
+        gone.is_some(),
+        "Sindh and Hyderabad still see each other {gone_limit:?} after the cut"
+    );
+    eprintln!(
+        "the cut was noticed on both sides after {:?}",
+        gone.unwrap()
     );
     let mut alerts = Vec::new();
     let mut cases: Vec<(String, [&str; 3])> = Vec::new();

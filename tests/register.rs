@@ -6,14 +6,12 @@
 //!
 //! Bounded: 30 s for nodes to come up, 60 s for each step to happen.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{
+use hifazat_tests::{
     DEMO, Stopper, demo_tokens, exe, http_as, moved_host, moved_layout, serve_logged,
     wait_for_demo_setup, wait_until,
 };

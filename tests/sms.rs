@@ -10,15 +10,13 @@
 //! Needs Kannel (`bearerbox`, `smsbox`, `/usr/lib/kannel/test/fakesmsc`; Debian's kannel and kannel-extras),
 //! which the README's test command installs. Bounded: 30 s for each process to come up, 60 s for each step.
 
-mod common;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{
+use hifazat_tests::{
     DEMO, Stopper, alert_body_in, demo_tokens, demo_without, http_as, id_of, moved_host,
     moved_layout, offender_body, serve_logged, wait_until,
 };

@@ -2,12 +2,10 @@
 //! and reports its public key, the keys go into the topology, the root signs it, and anyone holding the root's
 //! verifier key can check it. Altered or foreign-signed topologies are refused with a reason. No network.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{demo_names, exe, http, init, start};
+use hifazat_tests::{demo_names, exe, http, init, start};
 
 fn hifazat(args: &[&str]) -> Output {
     Command::new(exe()).args(args).output().unwrap()

@@ -2,15 +2,13 @@
 //! of it are tampered with in each way an attacker or a failing disk could, and the command must fail, name the
 //! log and the entry, and give the rule it broke. Against 127.0.0.22 only.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{add_user, alert_body, exe, http_as, init, start};
 use ed25519_dalek::SigningKey;
 use hifazat_log::{Entry, LogId, Signer};
 use hifazat_store::Store;
+use hifazat_tests::{add_user, alert_body, exe, http_as, init, start};
 
 const HOST: &str = "127.0.0.22";
 const ALERTS: usize = 300;

@@ -1,14 +1,68 @@
-//! Helpers shared by the tests that run `hifazat` as a real process. Each test binary uses a subset.
-#![allow(dead_code)]
+//! Helpers shared by the system tests beside this crate (`tests/*.rs`), which run `hifazat` as real processes:
+//! finding the binary, starting nodes and demos, HTTP requests over real sockets, request bodies, waiting with a
+//! bound, and stopping exactly the processes a test started. `tests/README.md` says what each test proves.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The `hifazat` binary under test: `HIFAZAT_BIN` when set, else this checkout's binary, built first (by cargo,
+/// once per test process) in the same profile and target directory as the running test, so a test never runs a
+/// stale binary. The build names the whole workspace, so its features are those `cargo test --workspace` built
+/// with and nothing is compiled twice.
 pub fn exe() -> &'static str {
-    env!("CARGO_BIN_EXE_hifazat")
+    static EXE: OnceLock<String> = OnceLock::new();
+    EXE.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("HIFAZAT_BIN") {
+            return bin.into_string().expect("HIFAZAT_BIN is not UTF-8");
+        }
+        build_hifazat().display().to_string()
+    })
+}
+
+/// Builds `hifazat` beside the running test (`<target>/<profile>/deps/<test>` → `<target>/<profile>/hifazat`).
+fn build_hifazat() -> PathBuf {
+    let test = std::env::current_exe().expect("the test's own path");
+    let profile_dir = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from <target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("a target directory");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a profile directory");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args([
+            "build",
+            "--quiet",
+            "--locked",
+            "--workspace",
+            "--bin",
+            "hifazat",
+        ])
+        .arg("--manifest-path")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile {
+        "debug" => {}
+        "release" => {
+            cargo.arg("--release");
+        }
+        other => {
+            cargo.args(["--profile", other]);
+        }
+    }
+    let status = cargo.status().expect("running cargo to build hifazat");
+    assert!(status.success(), "building hifazat failed: {status}");
+    let bin = profile_dir.join("hifazat");
+    assert!(bin.exists(), "{} is missing after the build", bin.display());
+    bin
 }
 
 /// One HTTP/1.1 request with `Connection: close`, as the public; returns the status and body.
@@ -79,7 +133,7 @@ pub fn start(host: &str, data: &Path) -> (Child, SocketAddr) {
 
 /// The demo layout's node names, in its order.
 pub fn demo_names() -> Vec<String> {
-    hifazat_topology::Topology::parse(include_str!("../../../topology/demo.toml"))
+    hifazat_topology::Topology::parse(include_str!("../../topology/demo.toml"))
         .unwrap()
         .nodes
         .into_iter()
@@ -246,6 +300,7 @@ pub fn alert_body_in(district: &str, lat: f64, lon: f64, n: usize) -> String {
 
 /// A process a test started, stopped with SIGTERM (so a `hifazat demo` stops its nodes too) when the test ends,
 /// whether it passes or fails. Only this process, by its own id.
+#[derive(Debug)]
 pub struct Stopper(pub Child);
 
 impl Stopper {
