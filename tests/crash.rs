@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hifazat_tests::{add_user, alert_body, exe, http, http_as, id_of, init, start};
+use hifazat_tests::{alert_body, exe, http, http_as, id_of, init, lahore_with_officer, start};
 
 const ROUNDS: u64 = 12;
 const WRITERS: usize = 4;
@@ -18,18 +18,7 @@ const HOST: &str = "127.0.0.21";
 fn acknowledged_alerts_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("node");
-    assert!(init("lahore", &data).status.success());
-    let token = add_user(
-        &data,
-        &[
-            "--role",
-            "station_officer",
-            "--name",
-            "clerk",
-            "--district",
-            "PB-LHR",
-        ],
-    );
+    let token = lahore_with_officer(&data);
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut seed: u64 = 0x5eed;

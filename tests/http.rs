@@ -484,7 +484,7 @@ fn every_operation_answers_over_real_http() {
     c.addr = lahore_addr;
 
     // SMS: the outbox (empty: without settings the node has nobody to notify); without a gateway nothing calls
-    // in (`node/tests/sms.rs` drives these through Kannel).
+    // in (`tests/sms.rs` drives these through Kannel).
     let outbox = c.expect(
         dpo,
         "GET",

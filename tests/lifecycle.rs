@@ -11,7 +11,9 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use hifazat_tests::{add_user, alert_body, exe, http, http_as, id_of, init, start, wait_until};
+use hifazat_tests::{
+    alert_body, exe, http, http_as, id_of, init, lahore_with_officer, start, wait_until,
+};
 
 const HOST: &str = "127.0.0.31";
 
@@ -28,18 +30,7 @@ fn terminate(pid: u32) {
 fn sigterm_finishes_the_answers_in_flight_and_exits_with_status_0() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("lahore");
-    assert!(init("lahore", &data).status.success());
-    let token = add_user(
-        &data,
-        &[
-            "--role",
-            "station_officer",
-            "--name",
-            "Officer",
-            "--district",
-            "PB-LHR",
-        ],
-    );
+    let token = lahore_with_officer(&data);
     let (mut node, addr) = start(HOST, &data);
     let (status, body) =
         http_as(addr, Some(&token), "POST", "/api/v1/alerts", &alert_body(1)).unwrap();

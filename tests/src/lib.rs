@@ -264,6 +264,28 @@ pub fn init(node: &str, data: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// Makes node `lahore` of the demo layout in `data`, alone (no signed topology), with one station officer of
+/// Lahore; returns the officer's token.
+pub fn lahore_with_officer(data: &Path) -> String {
+    let out = init("lahore", data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    add_user(
+        data,
+        &[
+            "--role",
+            "station_officer",
+            "--name",
+            "Officer",
+            "--district",
+            "PB-LHR",
+        ],
+    )
+}
+
 pub fn alert_body(n: usize) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
