@@ -66,6 +66,13 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
         out.contains("demo topology signed by hifazat.demo/root+"),
         "{out}"
     );
+    // Where to open the public pages: a district node's home page, which answers with a page.
+    let portal = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Open the public pages in a browser: http://"))
+        .and_then(|rest| rest.split('/').next())
+        .map(|a| a.parse::<SocketAddr>().unwrap())
+        .unwrap_or_else(|| panic!("no portal address in {out}"));
     // The root's verifier key, for auditors, is the key every node trusts, and the demo says where it is.
     let root_pub = data.join("root.pub");
     assert!(
@@ -121,6 +128,9 @@ fn demo_starts_seven_signed_nodes_and_stops_them() {
             signed
         );
     }
+    let (status, home) = http(portal, "GET", "/", "").unwrap();
+    assert_eq!(status, 200, "{home}");
+    assert!(home.contains("<html lang=\"en\" dir=\"ltr\">"), "{home}");
     // Federation: an alert raised at Lahore reaches every node; a case filed at Karachi South reaches Sindh and
     // the federal node, and no one else.
     let names = demo_names();

@@ -105,6 +105,17 @@ async fn demo(args: Args) -> anyhow::Result<()> {
             node.name, node.role, node.host, node.http_port
         );
     }
+    // The public pages of a district node, where a citizen would open them.
+    if let Some(district) = topology
+        .nodes
+        .iter()
+        .find(|n| n.role == hifazat_topology::Role::District)
+    {
+        println!(
+            "Open the public pages in a browser: http://{}:{}/ ({}; every node serves its own).",
+            district.host, district.http_port, district.name
+        );
+    }
     println!(
         "Each node has a demo official; their API tokens are in {}.",
         data.join(DEMO_TOKENS).display()

@@ -24,12 +24,12 @@ use crate::{AppState, Created, Places, record_id};
 pub(crate) struct PublicEvent {
     /// The event's type, as in `EventKind`.
     #[serde(rename = "type")]
-    kind: String,
+    pub(crate) kind: String,
     /// An escalation's level.
     #[serde(skip_serializing_if = "Option::is_none")]
-    level: Option<u8>,
-    at_ms: u64,
-    node: String,
+    pub(crate) level: Option<u8>,
+    pub(crate) at_ms: u64,
+    pub(crate) node: String,
 }
 
 impl PublicEvent {

@@ -22,6 +22,7 @@ mod error;
 mod live;
 mod metrics;
 mod openapi;
+mod pages;
 mod peers;
 mod register;
 mod sms;
@@ -194,6 +195,12 @@ impl Api {
         Router::new()
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics::metrics))
+            // The public pages (`hifazat-web` renders them), through the same calls and rules as the API.
+            .route("/", get(pages::home))
+            .route("/alerts/{id}", get(pages::alert))
+            .route("/track", get(pages::track))
+            .route("/lang/{code}", get(pages::switch))
+            .route("/assets/{name}", get(pages::asset))
             .route_layer(track)
             .nest("/api/v1", api)
             .layer(
@@ -207,7 +214,8 @@ impl Api {
                     .layer(DefaultBodyLimit::max(limits::HTTP_BODY_BYTES_MAX)),
             )
             .merge(live)
-            .fallback(|| async { ApiError::NotFound("no such route".into()) })
+            // Under `/api/` a JSON error; anywhere else a page, in the reader's language.
+            .fallback(fallback)
             .with_state(state)
     }
 }
@@ -342,5 +350,19 @@ impl Places {
                 .province
                 .as_deref()
                 .is_none_or(|p| d.is_some_and(|d| d.province == p))
+    }
+}
+
+/// A path no route takes: a JSON error under `/api/`, else a page saying there is no such page.
+async fn fallback(
+    state: State<AppState>,
+    reader: pages::Reader,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound("no such route".into()).into_response()
+    } else {
+        pages::not_found(state, reader).await
     }
 }

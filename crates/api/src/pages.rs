@@ -1,0 +1,389 @@
+//! The public pages (`hifazat-web` renders them), served beside `/api/v1`: the active alerts, one alert, tracking
+//! a complaint by its code, the language switch and the assets. Each reads through the same engine calls, public
+//! views and per-address limits as the JSON answers it mirrors, so a page shows the public nothing the API would
+//! not.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header::{self, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use hifazat_domain::{AlertStage, TrackingCode};
+use hifazat_web::pages::{self, AlertCard, EventLine, Frame, Problem};
+use hifazat_web::{LANG_COOKIE, Lang, RenderError, SECURITY_HEADERS, Text};
+use serde::Deserialize;
+
+use crate::alerts::PublicEvent;
+use crate::caller::Who;
+use crate::error::ApiError;
+use crate::{AppState, record_id};
+
+/// Alerts on one page of the home page.
+const HOME_PAGE_ALERTS: usize = 20;
+/// How long a reader's choice of language is kept, in seconds (a year).
+const LANG_COOKIE_MAX_AGE_SECS: u64 = 365 * 24 * 3600;
+
+/// Who reads a page: their language, and the page's own path (for the language switch).
+#[derive(Debug)]
+pub(crate) struct Reader {
+    lang: Lang,
+    here: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Reader {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Reader, Self::Rejection> {
+        let cookie = cookie(&parts.headers, LANG_COOKIE);
+        let accept = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        Ok(Reader {
+            lang: Lang::choose(cookie.as_deref(), accept),
+            here,
+        })
+    }
+}
+
+impl Reader {
+    fn frame<'a>(&'a self, state: &'a AppState) -> Frame<'a> {
+        Frame {
+            t: Text::of(self.lang),
+            node: state.engine.node_name(),
+            here: &self.here,
+        }
+    }
+
+    /// A page that says what went wrong, with the problem's status.
+    fn problem(&self, state: &AppState, problem: Problem) -> Response {
+        let frame = self.frame(state);
+        let page = pages::ErrorPage {
+            frame,
+            status: problem.status(),
+            message: problem.message(frame.t),
+        };
+        let status =
+            StatusCode::from_u16(problem.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = html(status, pages::render(&page));
+        if let Problem::RateLimited { seconds } = problem
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+
+    /// The page for an API error, in the reader's language.
+    fn failed(&self, state: &AppState, error: ApiError) -> Response {
+        let problem = match error {
+            ApiError::NotFound(_) | ApiError::Invalid(_) => Problem::NotFound,
+            ApiError::RateLimited(seconds) | ApiError::Throttled { seconds, .. } => {
+                Problem::RateLimited { seconds }
+            }
+            ApiError::Unavailable | ApiError::Busy(_) | ApiError::NotRunning(_) => {
+                Problem::Unavailable
+            }
+            _ => Problem::Internal,
+        };
+        self.problem(state, problem)
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+/// An HTML answer with the security headers; a template that failed to render is logged and answered 500.
+fn html(status: StatusCode, rendered: Result<String, RenderError>) -> Response {
+    let (status, body) = match rendered {
+        Ok(body) => (status, body),
+        Err(e) => {
+            tracing::error!(error = %e, "a page did not render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!DOCTYPE html><title>Error</title><p>This page could not be shown.</p>"
+                    .to_owned(),
+            )
+        }
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // Pages change as records do; the language they are in follows the cookie and Accept-Language.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("accept-language, cookie"),
+    );
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The district's name in the topology (its code when the topology has no such district).
+fn district_name(state: &AppState, code: &str) -> String {
+    state
+        .engine
+        .topology()
+        .district(code)
+        .map_or_else(|| code.to_owned(), |d| d.name.clone())
+}
+
+/// A value's name as its JSON says it (`validated`, `female`, …), which the catalogue keys use.
+fn name_of(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => "unknown".to_owned(),
+    }
+}
+
+fn event_lines(events: Vec<PublicEvent>) -> Vec<EventLine> {
+    events
+        .into_iter()
+        .map(|e| EventLine {
+            kind: e.kind,
+            level: e.level,
+            at_ms: e.at_ms,
+            node: e.node,
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct HomeQuery {
+    before: Option<String>,
+}
+
+/// `GET /`: the active police-validated alerts (validated, mobilised or sighted), newest first.
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    reader: Reader,
+    query: Result<Query<HomeQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return reader.problem(&state, Problem::NotFound);
+    };
+    let before = match query.before {
+        None => None,
+        Some(b) => match record_id(&b) {
+            Ok(id) => Some(id),
+            Err(_) => return reader.problem(&state, Problem::NotFound),
+        },
+    };
+    let listed = state
+        .engine
+        .list_alerts(
+            |s, _| {
+                matches!(
+                    s.status.stage,
+                    AlertStage::Validated | AlertStage::Mobilised | AlertStage::Sighted
+                )
+            },
+            before,
+            HOME_PAGE_ALERTS,
+        )
+        .await;
+    let page = match listed {
+        Ok(page) => page,
+        Err(e) => return reader.failed(&state, e.into()),
+    };
+    let alerts = page
+        .items
+        .into_iter()
+        .map(|s| AlertCard {
+            id: s.id.to_string(),
+            child_name: s.child_name,
+            age_years: s.age_years,
+            sex: name_of(&s.sex),
+            district: district_name(&state, &s.district),
+            last_seen: s.last_seen,
+            last_seen_at_ms: s.last_seen_at_ms,
+            stage: name_of(&s.status.stage),
+        })
+        .collect();
+    let home = pages::Home {
+        frame: reader.frame(&state),
+        alerts,
+        next: page.next.map(|n| n.to_string()),
+    };
+    html(StatusCode::OK, pages::render(&home))
+}
+
+/// `GET /alerts/{id}`: one alert's public part and timeline, as `GET /api/v1/alerts/{id}` shows the public.
+pub(crate) async fn alert(
+    State(state): State<AppState>,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = record_id(&id) else {
+        return reader.problem(&state, Problem::NotFound);
+    };
+    let record = match state.engine.alert(id).await {
+        Ok(record) => record,
+        Err(e) => return reader.failed(&state, e.into()),
+    };
+    let sightings = record.doc.sightings.len() as u64;
+    let events = record.doc.timeline.iter().map(PublicEvent::of).collect();
+    let public = record.doc.intake.public;
+    let page = pages::AlertPage {
+        frame: reader.frame(&state),
+        card: AlertCard {
+            id: record.id.to_string(),
+            child_name: public.child_name,
+            age_years: public.age_years,
+            sex: name_of(&public.sex),
+            district: district_name(&state, &public.last_seen.district),
+            last_seen: public.last_seen.text,
+            last_seen_at_ms: public.last_seen_at_ms,
+            stage: name_of(&record.status.stage),
+        },
+        description: public.description,
+        contact_line: public.contact_line,
+        events: event_lines(events),
+        sightings,
+    };
+    html(StatusCode::OK, pages::render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TrackQuery {
+    code: Option<String>,
+}
+
+/// `GET /track`: the form, and with `?code=` the case it tracks, as `GET /api/v1/track/{code}` shows it (the
+/// same per-address limit).
+pub(crate) async fn track(
+    State(state): State<AppState>,
+    reader: Reader,
+    who: Result<Who, ApiError>,
+    query: Result<Query<TrackQuery>, QueryRejection>,
+) -> Response {
+    let typed = query
+        .ok()
+        .and_then(|Query(q)| q.code)
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_default();
+    let frame = reader.frame(&state);
+    let mut page = pages::TrackPage {
+        frame,
+        code: typed.chars().take(64).collect(),
+        error: None,
+        found: None,
+    };
+    if typed.is_empty() {
+        return html(StatusCode::OK, pages::render(&page));
+    }
+    // Pages are the public's: a token a browser happens to send is not looked at here.
+    let who = match who {
+        Ok(who) => who,
+        Err(e) => return reader.failed(&state, e),
+    };
+    if let Err(e) = who.public_request(&state.limiter) {
+        return reader.failed(&state, e);
+    }
+    let status = match typed.to_uppercase().parse::<TrackingCode>() {
+        Err(_) => {
+            page.error = Some(Problem::BadCode.message(frame.t));
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Ok(code) => match state.engine.case_by_tracking(code.as_str()).await {
+            Err(e) => return reader.failed(&state, e.into()),
+            Ok(None) => {
+                page.error = Some(Problem::NoSuchCode.message(frame.t));
+                StatusCode::NOT_FOUND
+            }
+            Ok(Some(case)) => {
+                page.found = Some(pages::Tracked {
+                    code: code.as_str().to_owned(),
+                    category: name_of(&case.doc.intake.category),
+                    district: district_name(&state, &case.doc.intake.district),
+                    stage: name_of(&case.status.stage),
+                    events: event_lines(case.doc.timeline.iter().map(PublicEvent::of).collect()),
+                });
+                StatusCode::OK
+            }
+        },
+    };
+    html(status, pages::render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SwitchQuery {
+    back: Option<String>,
+}
+
+/// `GET /lang/{code}?back=/path`: keeps the reader's choice of language in a cookie and returns them to the page
+/// they were on (a path on this node only).
+pub(crate) async fn switch(
+    State(state): State<AppState>,
+    reader: Reader,
+    Path(code): Path<String>,
+    query: Result<Query<SwitchQuery>, QueryRejection>,
+) -> Response {
+    let Some(lang) = Lang::from_code(&code) else {
+        return reader.problem(&state, Problem::NotFound);
+    };
+    let back = query
+        .ok()
+        .and_then(|Query(q)| q.back)
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned());
+    let mut response = Redirect::to(&back).into_response();
+    let value = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age={LANG_COOKIE_MAX_AGE_SECS}; SameSite=Lax; HttpOnly",
+        lang.code()
+    );
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// `GET /assets/{name}`: a stylesheet (or other asset) under its fingerprinted name, cached for ever.
+pub(crate) async fn asset(
+    State(state): State<AppState>,
+    reader: Reader,
+    Path(name): Path<String>,
+) -> Response {
+    let Some(asset) = hifazat_web::assets::by_path(&format!("/assets/{name}")) else {
+        return reader.problem(&state, Problem::NotFound);
+    };
+    let mut response = asset.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// Any other path outside `/api/`: a page that says there is no such page, in the reader's language.
+pub(crate) async fn not_found(State(state): State<AppState>, reader: Reader) -> Response {
+    reader.problem(&state, Problem::NotFound)
+}

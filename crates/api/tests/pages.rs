@@ -1,0 +1,327 @@
+//! The public pages through the router, no socket: language and direction, security headers, what the public
+//! may see (the same as the JSON API shows it), errors beside the field in the reader's language, the per-address
+//! limit, the language switch, assets and unknown paths.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use tower::ServiceExt;
+
+use common::*;
+
+/// GETs `uri` from the public pages with these request headers; the answer's status, headers and body.
+async fn page(n: &Node, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, String) {
+    let mut request = Request::builder().uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = n
+        .router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn assert_page(headers: &HeaderMap, html: &str, lang: &str, dir: &str) {
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'self'"),
+        "{headers:?}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(
+        html.contains(&format!("<html lang=\"{lang}\" dir=\"{dir}\">")),
+        "{html}"
+    );
+    // Nothing from outside the node, and no inline script or style.
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("style="),
+        "{html}"
+    );
+}
+
+/// Raises an alert for `name` as the DPO and takes it to `events` (e.g. `validated`); its id.
+async fn alert_at(n: &Node, name: &str, events: &[&str]) -> String {
+    let id = n.raise(name).await;
+    for event in events {
+        let (status, body) = n
+            .call(
+                "dpo",
+                "POST",
+                &format!("/api/v1/alerts/{id}/events"),
+                &format!(r#"{{"type":"{event}"}}"#),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_page_lists_the_active_validated_alerts_in_the_readers_language() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let (status, headers, html) = page(&n, "/", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_page(&headers, &html, "en", "ltr");
+        assert!(html.contains("No child is being searched for"), "{html}");
+
+        alert_at(&n, "Unconfirmed", &[]).await;
+        let validated = alert_at(&n, "Ayesha", &["validated"]).await;
+        alert_at(&n, "Searching", &["validated", "mobilised"]).await;
+        alert_at(&n, "Found", &["validated", "recovered"]).await;
+        let (_, headers, html) = page(&n, "/", &[]).await;
+        assert_page(&headers, &html, "en", "ltr");
+        assert!(
+            html.contains("Ayesha") && html.contains("Searching"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("Unconfirmed") && !html.contains("Found<"),
+            "only police-validated, active alerts: {html}"
+        );
+        assert!(
+            html.contains(&format!("href=\"/alerts/{validated}\"")),
+            "{html}"
+        );
+        // Newest first.
+        assert!(html.find("Searching").unwrap() < html.find("Ayesha").unwrap());
+
+        // Urdu from the browser's languages, and from the switch's cookie over them.
+        let (_, headers, html) = page(&n, "/", &[("accept-language", "ur-PK,en;q=0.5")]).await;
+        assert_page(&headers, &html, "ur", "rtl");
+        assert!(html.contains("لاپتہ بچے"), "{html}");
+        assert!(html.contains("پولیس نے تصدیق کر دی"), "{html}");
+        let (_, headers, html) = page(
+            &n,
+            "/",
+            &[
+                ("accept-language", "en"),
+                ("cookie", "a=b; hifazat_lang=ur"),
+            ],
+        )
+        .await;
+        assert_page(&headers, &html, "ur", "rtl");
+        // A page of a bad `before` is no page.
+        let (status, _, _) = page(&n, "/?before=nonsense", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alerts_page_shows_its_public_part_and_timeline_only() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let id = alert_at(&n, "Ayesha", &["validated"]).await;
+        let (status, body) = n
+            .call(
+                "dpo",
+                "POST",
+                &format!("/api/v1/alerts/{id}/events"),
+                r#"{"type":"fir_registered","fir_number":"LHR-991/26","note":"suspect is the uncle"}"#,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, headers, html) = page(&n, &format!("/alerts/{id}"), &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_page(&headers, &html, "en", "ltr");
+        for shown in ["Ayesha", "yellow dress", "Anarkali Bazaar", "Lahore", "Reported", "Confirmed by the police", "FIR registered"] {
+            assert!(html.contains(shown), "{shown} missing: {html}");
+        }
+        // The restricted part, the FIR's number and the officers' notes are not the public's.
+        for hidden in ["Aunt", "3451234567", "LHR-991/26", "uncle"] {
+            assert!(!html.contains(hidden), "{hidden} shown to the public: {html}");
+        }
+        assert!(html.contains(&format!("/api/v1/alerts/{id}/cap")), "{html}");
+
+        // No such alert: a page that says so, in the reader's language.
+        let (status, headers, html) = page(
+            &n,
+            "/alerts/0123456789abcdef0123456789abcdef",
+            &[("accept-language", "ur")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_page(&headers, &html, "ur", "rtl");
+        assert!(html.contains("ایسا کوئی صفحہ یا ریکارڈ نہیں"), "{html}");
+        let (status, _, _) = page(&n, "/alerts/not-an-id", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_by_code_shows_the_stage_and_puts_errors_beside_the_field() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let (status, body) = n
+            .call("public", "POST", "/api/v1/cases", &case("PB-LHR", "app"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let code = body["tracking_code"].as_str().unwrap().to_owned();
+
+        let (status, headers, html) = page(&n, "/track", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_page(&headers, &html, "en", "ltr");
+        assert!(
+            html.contains("<label for=\"code\">Tracking code</label>"),
+            "{html}"
+        );
+        assert!(!html.contains("field-error"), "{html}");
+
+        // Found, in lower case too: category, district, stage, timeline; nobody's identity.
+        let lower = code.to_lowercase();
+        let (status, _, html) = page(&n, &format!("/track?code={lower}"), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        for shown in [code.as_str(), "Harassment", "Lahore", "Filed", "Reported"] {
+            assert!(html.contains(shown), "{shown} missing: {html}");
+        }
+        assert!(
+            !html.contains("Followed from school"),
+            "the complaint's text is not shown: {html}"
+        );
+
+        // A code that is not one: 422, the reason at the top and beside the field, in Urdu when asked.
+        let (status, headers, html) =
+            page(&n, "/track?code=HZ-12", &[("accept-language", "ur")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_page(&headers, &html, "ur", "rtl");
+        assert!(html.contains("class=\"error-summary\""), "{html}");
+        assert!(html.contains("id=\"code-error\""), "{html}");
+        assert!(
+            html.contains("aria-describedby=\"code-hint code-error\""),
+            "{html}"
+        );
+        assert!(html.contains("ٹریکنگ کوڈ اس طرح کا ہوتا ہے"), "{html}");
+        assert!(
+            html.contains("value=\"HZ-12\""),
+            "what was typed stays in the field: {html}"
+        );
+
+        // Well formed, but no such case here.
+        let (status, _, html) = page(&n, "/track?code=HZ-AAAA-AAAA", &[]).await;
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{status}"
+        );
+        assert!(html.contains("field-error"), "{html}");
+        // What was typed is escaped where it is shown again.
+        let (_, _, html) = page(&n, "/track?code=%22%3E%3Cb%3E", &[]).await;
+        assert!(!html.contains("\"><b>"), "{html}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_pages_share_the_apis_per_address_limit() {
+    within(async {
+        let n = node("lahore", (1, 1));
+        let (status, _, _) = page(&n, "/track?code=HZ-AAAA-AAAA", &[]).await;
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
+        let (status, headers, html) = page(&n, "/track?code=HZ-AAAA-AAAA", &[]).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_page(&headers, &html, "en", "ltr");
+        assert!(headers.contains_key("retry-after"), "{headers:?}");
+        assert!(html.contains("Too many requests"), "{html}");
+        // The form itself is not a lookup and is always shown.
+        let (status, _, _) = page(&n, "/track", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        // The JSON lookup shares the same allowance.
+        let (status, _) = n
+            .call("public", "GET", "/api/v1/track/HZ-AAAA-AAAA", "")
+            .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_switch_remembers_the_language_and_returns_only_to_this_node() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let (status, headers, _) = page(&n, "/lang/ur?back=/track%3Fcode%3DHZ-1", &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers["location"], "/track?code=HZ-1");
+        let cookie = headers["set-cookie"].to_str().unwrap();
+        assert!(cookie.starts_with("hifazat_lang=ur;"), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        for away in [
+            "//elsewhere.example/x",
+            "https://elsewhere.example/",
+            "/\\elsewhere",
+            "",
+        ] {
+            let (status, headers, _) = page(&n, &format!("/lang/en?back={away}"), &[]).await;
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            assert_eq!(headers["location"], "/", "back={away}");
+        }
+        let (status, _, _) = page(&n, "/lang/fr", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // Every page links the switch to the other language, back to itself.
+        let (_, _, html) = page(&n, "/track", &[("accept-language", "ur")]).await;
+        assert!(html.contains("href=\"/lang/en?back=/track\""), "{html}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_are_fingerprinted_and_unknown_paths_get_a_page_or_json() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let (_, _, html) = page(&n, "/", &[]).await;
+        let style = html
+            .split("<link rel=\"stylesheet\" href=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a stylesheet link")
+            .to_owned();
+        assert!(
+            style.starts_with("/assets/style-") && style.ends_with(".css"),
+            "{style}"
+        );
+        let (status, headers, css) = page(&n, &style, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-type"], "text/css; charset=utf-8");
+        assert!(
+            headers["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        // Right-to-left by construction: no physical left or right in the stylesheet.
+        for physical in ["left", "right"] {
+            assert!(!css.contains(physical), "the stylesheet says `{physical}`");
+        }
+        let (status, headers, html) = page(&n, "/assets/style.css", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_page(&headers, &html, "en", "ltr");
+
+        let (status, headers, html) = page(&n, "/no/such/page", &[("accept-language", "ur")]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_page(&headers, &html, "ur", "rtl");
+        let (status, body) = n.call("public", "GET", "/api/v1/no-such-route", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"], "no such route");
+    })
+    .await;
+}

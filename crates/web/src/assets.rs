@@ -1,0 +1,65 @@
+//! Files the pages load, compiled into the binary and served under a name that carries their content's hash, so
+//! a browser may keep them for ever and still never holds a stale one.
+
+use std::sync::LazyLock;
+
+use sha2::{Digest, Sha256};
+
+/// One asset: its bytes, type and fingerprinted path.
+#[derive(Debug)]
+pub struct Asset {
+    pub bytes: &'static [u8],
+    pub content_type: &'static str,
+    path: String,
+}
+
+impl Asset {
+    fn new(stem: &str, extension: &str, content_type: &'static str, bytes: &'static [u8]) -> Asset {
+        let hash = hex::encode(&Sha256::digest(bytes)[..8]);
+        Asset {
+            bytes,
+            content_type,
+            path: format!("/assets/{stem}-{hash}.{extension}"),
+        }
+    }
+
+    /// Where the pages link it: `/assets/<stem>-<16 hex digits of its SHA-256>.<extension>`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// The stylesheet of every page.
+pub static STYLE: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "style",
+        "css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/style.css"),
+    )
+});
+
+/// The asset at `path`, if it is one of ours under its current fingerprint.
+pub fn by_path(path: &str) -> Option<&'static Asset> {
+    [&*STYLE].into_iter().find(|a| a.path() == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assets_are_found_by_their_fingerprinted_path_only() {
+        let path = STYLE.path();
+        assert!(
+            path.starts_with("/assets/style-") && path.ends_with(".css"),
+            "{path}"
+        );
+        assert_eq!(
+            by_path(path).map(|a| a.bytes.len()),
+            Some(STYLE.bytes.len())
+        );
+        assert!(by_path("/assets/style.css").is_none());
+        assert!(by_path("/assets/style-0000000000000000.css").is_none());
+    }
+}

@@ -1,0 +1,42 @@
+//! The node's pages: templates checked at compile time (askama), one catalogue of strings per language (English
+//! and Urdu), the page language, and the assets compiled into the binary. This crate renders only; the API crate
+//! serves the pages beside `/api/v1`, reading their data through the same calls and access rules as its JSON
+//! answers, so a page can never show what the API would refuse the same caller.
+//!
+//! Pages are plain HTML that works with JavaScript off, right-to-left by construction in Urdu (CSS logical
+//! properties only), and load nothing from outside the node ([`SECURITY_HEADERS`]).
+
+pub mod assets;
+mod lang;
+pub mod pages;
+mod text;
+
+pub use askama::Error as RenderError;
+pub use lang::Lang;
+pub use text::Text;
+
+/// Headers every page is sent with: nothing loads from anywhere but the node, no inline script or style, no
+/// framing, no guessing of types, no referrer leaving the node.
+pub const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
+
+/// The name of the cookie that keeps the reader's choice of language.
+pub const LANG_COOKIE: &str = "hifazat_lang";
+
+/// Every template's source, for the catalogue tests.
+#[cfg(test)]
+const TEMPLATE_SOURCES: [&str; 5] = [
+    include_str!("../templates/base.html"),
+    include_str!("../templates/home.html"),
+    include_str!("../templates/alert.html"),
+    include_str!("../templates/track.html"),
+    include_str!("../templates/error.html"),
+];

@@ -1,0 +1,360 @@
+//! The pages, each an askama template checked at compile time, and the views they show. A view holds only what
+//! its reader may see: the API crate builds it through the same calls and access rules as its JSON answers, so
+//! a template never decides who sees what.
+
+use askama::Template;
+
+use crate::Text;
+
+/// The names that views carry as data and pages show through the catalogue (`alert.stage.validated`, …).
+pub const ALERT_STAGES: [&str; 7] = [
+    "raised",
+    "validated",
+    "mobilised",
+    "sighted",
+    "recovered",
+    "reunited",
+    "closed",
+];
+pub const CASE_STAGES: [&str; 4] = ["filed", "under_investigation", "resolved", "closed"];
+pub const SEXES: [&str; 4] = ["female", "male", "other", "unknown"];
+pub const EVENTS: [&str; 13] = [
+    "raised",
+    "validated",
+    "mobilised",
+    "sighted",
+    "fir_registered",
+    "under_investigation",
+    "fast_tracked",
+    "escalated",
+    "recovered",
+    "reunited",
+    "resolved_by_reconciliation",
+    "closed",
+    "notified",
+];
+pub const CATEGORIES: [&str; 10] = [
+    "missing_child",
+    "runaway_child",
+    "vulnerable_child",
+    "domestic_violence",
+    "harassment",
+    "sexual_violence",
+    "acid_attack",
+    "attempted_murder",
+    "cyber_crime_against_child",
+    "other",
+];
+
+/// The catalogue keys that pages build from data at run time.
+pub fn run_time_keys() -> Vec<String> {
+    let prefixed = |prefix: &str, names: &[&str]| -> Vec<String> {
+        names.iter().map(|n| format!("{prefix}.{n}")).collect()
+    };
+    [
+        prefixed("alert.stage", &ALERT_STAGES),
+        prefixed("case.stage", &CASE_STAGES),
+        prefixed("sex", &SEXES),
+        prefixed("event", &EVENTS),
+        prefixed("case.category", &CATEGORIES),
+        prefixed("escalation.level", &["1", "2", "3"]),
+    ]
+    .concat()
+}
+
+/// What every page carries: the reader's catalogue, the node serving it, and the page's own path (the language
+/// switch returns there).
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub t: &'a Text,
+    /// The node's name in the topology.
+    pub node: &'a str,
+    /// This page's path and query, starting with `/`.
+    pub here: &'a str,
+}
+
+impl Frame<'_> {
+    /// The path of the stylesheet (fingerprinted, so it is cached for ever).
+    pub fn style(&self) -> &'static str {
+        crate::assets::STYLE.path()
+    }
+
+    /// The language switch's address: the other language, then back here.
+    pub fn switch(&self) -> String {
+        format!(
+            "/lang/{}?back={}",
+            self.t.lang().other().code(),
+            percent_encode(self.here)
+        )
+    }
+
+    /// The other language's own name for itself, on the switch.
+    pub fn other_name(&self) -> &'static str {
+        match self.t.lang().other() {
+            crate::Lang::En => "English",
+            crate::Lang::Ur => "اردو",
+        }
+    }
+}
+
+/// Percent-encodes everything but unreserved characters, for a path carried in a query.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An alert as a card on the home page: its public part only.
+#[derive(Debug, Clone)]
+pub struct AlertCard {
+    pub id: String,
+    pub child_name: String,
+    pub age_years: u8,
+    /// One of [`SEXES`].
+    pub sex: String,
+    /// The district's name in the reader's language where the topology has it.
+    pub district: String,
+    pub last_seen: String,
+    pub last_seen_at_ms: u64,
+    /// One of [`ALERT_STAGES`].
+    pub stage: String,
+}
+
+/// The home page: the active police-validated alerts, newest first.
+#[derive(Debug, Template)]
+#[template(path = "home.html")]
+pub struct Home<'a> {
+    pub frame: Frame<'a>,
+    pub alerts: Vec<AlertCard>,
+    /// The next page's `before`, when there are more.
+    pub next: Option<String>,
+}
+
+/// One event of a timeline, in plain words: what, when, where.
+#[derive(Debug, Clone)]
+pub struct EventLine {
+    /// One of [`EVENTS`].
+    pub kind: String,
+    /// An escalation's level (1 region, 2 province, 3 federal).
+    pub level: Option<u8>,
+    pub at_ms: u64,
+    /// The node it was recorded at.
+    pub node: String,
+}
+
+impl EventLine {
+    /// The catalogue key of an escalation's level (`escalation.level.2`), for an escalation.
+    pub fn escalation(&self) -> Option<&'static str> {
+        match self.level? {
+            1 => Some("escalation.level.1"),
+            2 => Some("escalation.level.2"),
+            3 => Some("escalation.level.3"),
+            _ => None,
+        }
+    }
+}
+
+/// One alert's public part and its timeline.
+#[derive(Debug, Template)]
+#[template(path = "alert.html")]
+pub struct AlertPage<'a> {
+    pub frame: Frame<'a>,
+    pub card: AlertCard,
+    pub description: String,
+    pub contact_line: String,
+    pub events: Vec<EventLine>,
+    pub sightings: u64,
+}
+
+/// What a tracking code shows: the case's category, district, stage and timeline; nobody's identity.
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    pub code: String,
+    /// One of [`CATEGORIES`].
+    pub category: String,
+    pub district: String,
+    /// One of [`CASE_STAGES`].
+    pub stage: String,
+    pub events: Vec<EventLine>,
+}
+
+/// The tracking page: the form, and what the code found or why it found nothing.
+#[derive(Debug, Template)]
+#[template(path = "track.html")]
+pub struct TrackPage<'a> {
+    pub frame: Frame<'a>,
+    /// The code as the reader typed it.
+    pub code: String,
+    /// Why the code was refused or found nothing, in the reader's language.
+    pub error: Option<String>,
+    pub found: Option<Tracked>,
+}
+
+/// A page that says what went wrong, in the reader's language.
+#[derive(Debug, Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub frame: Frame<'a>,
+    pub status: u16,
+    pub message: String,
+}
+
+/// A page rendered, or the reason it could not be (a bug in a template's data: the caller answers 500).
+pub fn render(page: &impl Template) -> Result<String, crate::RenderError> {
+    page.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Lang;
+
+    fn frame(lang: Lang) -> Frame<'static> {
+        Frame {
+            t: Text::of(lang),
+            node: "lahore",
+            here: "/alerts/ab?x=1&y=<2>",
+        }
+    }
+
+    fn card() -> AlertCard {
+        AlertCard {
+            id: "0123".into(),
+            child_name: "Ayesha <b>".into(),
+            age_years: 7,
+            sex: "female".into(),
+            district: "Lahore".into(),
+            last_seen: "Mall Road".into(),
+            last_seen_at_ms: 1_796_461_500_000,
+            stage: "validated".into(),
+        }
+    }
+
+    #[test]
+    fn pages_carry_their_language_and_direction_and_escape_what_they_show() {
+        for lang in Lang::ALL {
+            let html = render(&Home {
+                frame: frame(lang),
+                alerts: vec![card()],
+                next: None,
+            })
+            .unwrap();
+            assert!(
+                html.contains(&format!(
+                    "<html lang=\"{}\" dir=\"{}\">",
+                    lang.code(),
+                    lang.dir()
+                )),
+                "{html}"
+            );
+            assert!(
+                html.contains("Ayesha &#60;b&#62;") || html.contains("Ayesha &lt;b&gt;"),
+                "{html}"
+            );
+            assert!(!html.contains("<b>"), "unescaped: {html}");
+            assert!(html.contains(Text::of(lang).get("alert.stage.validated")));
+            // Lists take the language's own comma (Urdu's is U+060C).
+            let comma = Text::of(lang).get("list.comma");
+            assert!(html.contains(&format!("Mall Road{comma} Lahore")), "{html}");
+            // The switch goes to the other language and back to this page, encoded.
+            assert!(
+                html.contains(&format!(
+                    "/lang/{}?back=/alerts/ab%3Fx%3D1%26y%3D%3C2%3E",
+                    lang.other().code()
+                )),
+                "{html}"
+            );
+            // No inline script or style: the CSP forbids them.
+            assert!(
+                !html.contains("<script>") && !html.contains("style="),
+                "{html}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_timeline_reads_in_plain_words() {
+        let html = render(&AlertPage {
+            frame: frame(Lang::En),
+            card: card(),
+            description: "Blue shirt".into(),
+            contact_line: "15".into(),
+            events: vec![
+                EventLine {
+                    kind: "raised".into(),
+                    level: None,
+                    at_ms: 1_796_461_500_000,
+                    node: "lahore".into(),
+                },
+                EventLine {
+                    kind: "escalated".into(),
+                    level: Some(2),
+                    at_ms: 1_796_461_600_000,
+                    node: "punjab".into(),
+                },
+            ],
+            sightings: 3,
+        })
+        .unwrap();
+        let en = Text::of(Lang::En);
+        assert!(html.contains(en.get("event.raised")), "{html}");
+        assert!(html.contains(en.get("event.escalated")), "{html}");
+        assert!(html.contains(en.get("escalation.level.2")), "{html}");
+        assert!(html.contains("5 December 2026, 14:05"), "{html}");
+        assert!(html.contains("/api/v1/alerts/0123/cap"), "{html}");
+    }
+}
+
+/// Why a page cannot show what was asked; the API crate maps its errors to these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// No such page, or no such record here.
+    NotFound,
+    /// A tracking code that is not one (the reason, from the validator, is in English: the page says it in the
+    /// reader's language instead).
+    BadCode,
+    /// A well-formed tracking code that this node holds no case for.
+    NoSuchCode,
+    /// Too many requests from this address: try again after this many seconds.
+    RateLimited { seconds: u64 },
+    /// The node is busy or a part of it is not running.
+    Unavailable,
+    /// Something failed inside the node.
+    Internal,
+}
+
+impl Problem {
+    /// The HTTP status a page with this problem answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Problem::NotFound | Problem::NoSuchCode => 404,
+            Problem::BadCode => 422,
+            Problem::RateLimited { .. } => 429,
+            Problem::Unavailable => 503,
+            Problem::Internal => 500,
+        }
+    }
+
+    /// What the reader is told, in their language.
+    pub fn message(&self, t: &Text) -> String {
+        match self {
+            Problem::NotFound => t.get("problem.not_found").to_owned(),
+            Problem::BadCode => t.get("problem.bad_code").to_owned(),
+            Problem::NoSuchCode => t.get("problem.no_such_code").to_owned(),
+            Problem::RateLimited { seconds } => format!(
+                "{} {} {}",
+                t.get("problem.rate_limited"),
+                t.count(*seconds),
+                t.get("problem.seconds")
+            ),
+            Problem::Unavailable => t.get("problem.unavailable").to_owned(),
+            Problem::Internal => t.get("problem.internal").to_owned(),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The catalogues: every string the pages show, one file per language (`i18n/en.toml`, `i18n/ur.toml`), keys
+//! named by meaning (`home.title`), compiled into the binary; and how each language writes dates and counts.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use crate::Lang;
+
+/// Pakistan Standard Time, UTC+5 all year (no daylight saving), in milliseconds.
+const PKT_OFFSET_MS: i64 = 5 * 3_600_000;
+
+/// One language's strings.
+#[derive(Debug)]
+pub struct Text {
+    lang: Lang,
+    strings: BTreeMap<String, String>,
+}
+
+static EN: LazyLock<Text> =
+    LazyLock::new(|| Text::parse(Lang::En, include_str!("../i18n/en.toml")));
+static UR: LazyLock<Text> =
+    LazyLock::new(|| Text::parse(Lang::Ur, include_str!("../i18n/ur.toml")));
+
+impl Text {
+    /// The catalogue of `lang`.
+    pub fn of(lang: Lang) -> &'static Text {
+        match lang {
+            Lang::En => &EN,
+            Lang::Ur => &UR,
+        }
+    }
+
+    fn parse(lang: Lang, source: &str) -> Text {
+        // The files are part of the binary and checked by the tests: a broken one is a bug, found at the first
+        // page and in every test run.
+        let strings: BTreeMap<String, String> = toml::from_str(source)
+            .unwrap_or_else(|e| panic!("the {} catalogue does not parse: {e}", lang.code()));
+        Text { lang, strings }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The string for `key`. Every key a template uses is in both catalogues (the crate's tests check it); a key
+    /// that is not would show as itself rather than fail the page.
+    pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
+        self.strings.get(key).map_or(key, String::as_str)
+    }
+
+    /// The string for a name that data carries (`named("alert.stage", "validated")` reads
+    /// `alert.stage.validated`); the name itself if the catalogue lacks it.
+    pub fn named<'a>(&'a self, prefix: &str, name: &'a str) -> &'a str {
+        self.strings
+            .get(&format!("{prefix}.{name}"))
+            .map_or(name, String::as_str)
+    }
+
+    /// Every key, for the tests.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.strings.keys().map(String::as_str)
+    }
+
+    /// A count with thousands grouped (`12,345`), in digits both languages read.
+    pub fn count(&self, n: impl std::borrow::Borrow<u64>) -> String {
+        let digits = n.borrow().to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// A moment (ms since the Unix epoch) in Pakistan Standard Time, as this language writes it:
+    /// `5 December 2026, 14:05` in English, `5 دسمبر 2026، 14:05` in Urdu.
+    pub fn when(&self, ms: impl std::borrow::Borrow<u64>) -> String {
+        let local = i64::try_from(*ms.borrow()).unwrap_or(i64::MAX - PKT_OFFSET_MS) + PKT_OFFSET_MS;
+        let days = local.div_euclid(86_400_000);
+        let in_day = local.rem_euclid(86_400_000);
+        let (year, month, day) = hifazat_domain::calendar::civil_from_days(days);
+        let (hour, minute) = (in_day / 3_600_000, in_day % 3_600_000 / 60_000);
+        let month_name = self.get(MONTHS[(month - 1) as usize]);
+        let comma = match self.lang {
+            Lang::En => ",",
+            Lang::Ur => "\u{060C}",
+        };
+        format!("{day} {month_name} {year}{comma} {hour:02}:{minute:02}")
+    }
+}
+
+/// The catalogue keys of the months, January first.
+const MONTHS: [&str; 12] = [
+    "month.1", "month.2", "month.3", "month.4", "month.5", "month.6", "month.7", "month.8",
+    "month.9", "month.10", "month.11", "month.12",
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn both_catalogues_have_every_key_and_no_empty_string() {
+        let en: BTreeSet<&str> = Text::of(Lang::En).keys().collect();
+        let ur: BTreeSet<&str> = Text::of(Lang::Ur).keys().collect();
+        let only_en: Vec<_> = en.difference(&ur).collect();
+        let only_ur: Vec<_> = ur.difference(&en).collect();
+        assert!(only_en.is_empty(), "missing in Urdu: {only_en:?}");
+        assert!(only_ur.is_empty(), "missing in English: {only_ur:?}");
+        for lang in Lang::ALL {
+            let text = Text::of(lang);
+            for key in text.keys() {
+                assert!(
+                    !text.get(key).trim().is_empty(),
+                    "{} {key} is empty",
+                    lang.code()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_the_templates_and_code_use_is_in_the_catalogues() {
+        let mut used = BTreeSet::new();
+        let sources = crate::TEMPLATE_SOURCES
+            .iter()
+            .copied()
+            .chain([include_str!("pages.rs"), include_str!("text.rs")]);
+        for source in sources {
+            for piece in source.split("t.get(\"").skip(1) {
+                used.insert(piece.split('"').next().unwrap().to_owned());
+            }
+            let month = |p: &&str| {
+                p.strip_prefix("month.")
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            };
+            for piece in source.split('"').filter(month) {
+                used.insert(piece.to_owned());
+            }
+        }
+        for key in crate::pages::run_time_keys() {
+            used.insert(key);
+        }
+        assert!(used.len() > 20, "the scan found too few keys: {used:?}");
+        for lang in Lang::ALL {
+            let keys: BTreeSet<&str> = Text::of(lang).keys().collect();
+            let missing: Vec<&String> =
+                used.iter().filter(|k| !keys.contains(k.as_str())).collect();
+            assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
+        }
+    }
+
+    #[test]
+    fn dates_and_counts_per_language() {
+        // 2026-12-05 09:05 UTC is 14:05 in Pakistan.
+        let ms = 1_796_461_500_000;
+        assert_eq!(Text::of(Lang::En).when(ms), "5 December 2026, 14:05");
+        assert_eq!(Text::of(Lang::Ur).when(ms), "5 دسمبر 2026\u{060C} 14:05");
+        // 19:00 UTC on New Year's Eve is already the new year in Pakistan.
+        assert_eq!(
+            Text::of(Lang::En).when(1_798_743_600_000),
+            "1 January 2027, 00:00"
+        );
+        let en = Text::of(Lang::En);
+        assert_eq!(en.count(0), "0");
+        assert_eq!(en.count(999), "999");
+        assert_eq!(en.count(1_000), "1,000");
+        assert_eq!(en.count(82_639), "82,639");
+        assert_eq!(en.count(5_000_000), "5,000,000");
+    }
+}
