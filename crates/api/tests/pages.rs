@@ -27,7 +27,7 @@ async fn page(n: &Node, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, Hea
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
-    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn assert_page(headers: &HeaderMap, html: &str, lang: &str, dir: &str) {
@@ -312,6 +312,16 @@ async fn assets_are_fingerprinted_and_unknown_paths_get_a_page_or_json() {
         for physical in ["left", "right"] {
             assert!(!css.contains(physical), "the stylesheet says `{physical}`");
         }
+        // The Urdu typeface, named in the stylesheet, is served by the node and cached for ever.
+        let font = css
+            .split("url(")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .expect("a font in the stylesheet");
+        let (status, headers, _) = page(&n, &format!("/assets/{font}"), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{font}");
+        assert_eq!(headers["content-type"], "font/woff2");
+        assert!(headers["cache-control"].to_str().unwrap().contains("immutable"));
         let (status, headers, html) = page(&n, "/assets/style.css", &[]).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_page(&headers, &html, "en", "ltr");

@@ -23,6 +23,15 @@ impl Asset {
         }
     }
 
+    /// An asset whose name already says which version it is.
+    fn named(path: &str, content_type: &'static str, bytes: &'static [u8]) -> Asset {
+        Asset {
+            bytes,
+            content_type,
+            path: path.to_owned(),
+        }
+    }
+
     /// Where the pages link it: `/assets/<stem>-<16 hex digits of its SHA-256>.<extension>`.
     pub fn path(&self) -> &str {
         &self.path
@@ -39,9 +48,28 @@ pub static STYLE: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
-/// The asset at `path`, if it is one of ours under its current fingerprint.
+/// The Urdu typeface, regular and bold (Arabic script only; `fonts/README.md` says where from). Their names carry
+/// the font's version, so they too may be cached for ever; the stylesheet names them.
+pub static NASTALIQ: LazyLock<[Asset; 2]> = LazyLock::new(|| {
+    [
+        Asset::named(
+            "/assets/noto-nastaliq-urdu-arabic-400-5.3.0.woff2",
+            "font/woff2",
+            include_bytes!("../assets/fonts/noto-nastaliq-urdu-arabic-400-5.3.0.woff2"),
+        ),
+        Asset::named(
+            "/assets/noto-nastaliq-urdu-arabic-700-5.3.0.woff2",
+            "font/woff2",
+            include_bytes!("../assets/fonts/noto-nastaliq-urdu-arabic-700-5.3.0.woff2"),
+        ),
+    ]
+});
+
+/// The asset at `path`, if it is one of ours under its current name.
 pub fn by_path(path: &str) -> Option<&'static Asset> {
-    [&*STYLE].into_iter().find(|a| a.path() == path)
+    std::iter::once(&*STYLE)
+        .chain(NASTALIQ.iter())
+        .find(|a| a.path() == path)
 }
 
 #[cfg(test)]
@@ -61,5 +89,17 @@ mod tests {
         );
         assert!(by_path("/assets/style.css").is_none());
         assert!(by_path("/assets/style-0000000000000000.css").is_none());
+    }
+
+    #[test]
+    fn the_stylesheet_names_every_font_the_node_serves() {
+        let css = std::str::from_utf8(STYLE.bytes).unwrap();
+        for font in NASTALIQ.iter() {
+            let name = font.path().strip_prefix("/assets/").unwrap();
+            assert!(css.contains(&format!("url({name})")), "{name} is not in the stylesheet");
+            // A real woff2 file, not a pointer to one.
+            assert_eq!(&font.bytes[..4], b"wOF2", "{name}");
+            assert_eq!(by_path(font.path()).map(|a| a.content_type), Some("font/woff2"));
+        }
     }
 }
