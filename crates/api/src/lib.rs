@@ -199,6 +199,11 @@ impl Api {
             .route("/", get(pages::home))
             .route("/alerts/{id}", get(pages::alert))
             .route("/track", get(pages::track))
+            .route(
+                "/complaint",
+                get(pages::complaint_form).post(pages::complaint_file),
+            )
+            .route("/complaint/filed", get(pages::complaint_filed))
             .route("/lang/{code}", get(pages::switch))
             .route("/assets/{name}", get(pages::asset))
             .route_layer(track)

@@ -11,7 +11,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use hifazat_domain::{AlertStage, TrackingCode};
 use hifazat_web::pages::{self, AlertCard, EventLine, Frame, Problem};
-use hifazat_web::{LANG_COOKIE, Lang, RenderError, SECURITY_HEADERS, Text};
+use hifazat_web::{
+    CSRF_COOKIE, FILED_COOKIE, LANG_COOKIE, Lang, RenderError, SECURITY_HEADERS, Text,
+};
 use serde::Deserialize;
 
 use crate::alerts::PublicEvent;
@@ -386,4 +388,246 @@ pub(crate) async fn asset(
 /// Any other path outside `/api/`: a page that says there is no such page, in the reader's language.
 pub(crate) async fn not_found(State(state): State<AppState>, reader: Reader) -> Response {
     reader.problem(&state, Problem::NotFound)
+}
+
+/// A form's anti-forgery token: the cookie's when it holds one (so several open forms all work), else a new
+/// one of 128 random bits.
+fn csrf_token(headers: &HeaderMap) -> (String, bool) {
+    match cookie(headers, CSRF_COOKIE) {
+        Some(token) if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            (token, false)
+        }
+        _ => {
+            let mut bytes = [0u8; 16];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+            (hex::encode(bytes), true)
+        }
+    }
+}
+
+/// Sets the anti-forgery cookie (sent back only to this node, by pages of this node).
+fn set_csrf_cookie(response: &mut Response, token: &str) {
+    let value = format!("{CSRF_COOKIE}={token}; Path=/; SameSite=Strict; HttpOnly");
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// What the complaint form sends (every field as text, so a bad one is shown again as it was typed).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ComplaintBody {
+    csrf: String,
+    category: String,
+    district: String,
+    description: String,
+    victim_age: String,
+    anonymous: String,
+    name: String,
+    mobile: String,
+}
+
+impl ComplaintBody {
+    /// The form as it was sent, with what to correct.
+    fn form<'a>(
+        self,
+        state: &AppState,
+        frame: Frame<'a>,
+        csrf: String,
+        problems: Vec<pages::FieldProblem>,
+    ) -> pages::ComplaintForm<'a> {
+        pages::ComplaintForm {
+            districts: complaint_districts(state, &self.district),
+            frame,
+            csrf,
+            category: self.category,
+            description: self.description,
+            victim_age: self.victim_age,
+            anonymous: self.anonymous != "no",
+            name: self.name,
+            mobile: self.mobile,
+            problems,
+        }
+    }
+}
+
+/// The districts this node files complaints for, `chosen` selected.
+fn complaint_districts(state: &AppState, chosen: &str) -> Vec<pages::Choice> {
+    state
+        .engine
+        .topology()
+        .districts
+        .iter()
+        .filter(|d| state.engine.files_cases_for(&d.code))
+        .map(|d| pages::Choice {
+            value: d.code.clone(),
+            label: d.name.clone(),
+            selected: d.code == chosen,
+        })
+        .collect()
+}
+
+/// `GET /complaint`: the complaint form.
+pub(crate) async fn complaint_form(
+    State(state): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
+) -> Response {
+    let (csrf, new) = csrf_token(&headers);
+    let frame = reader.frame(&state);
+    let form = ComplaintBody {
+        anonymous: "yes".into(),
+        ..ComplaintBody::default()
+    }
+    .form(&state, frame, csrf.clone(), vec![]);
+    let mut response = html(StatusCode::OK, pages::render(&form));
+    if new {
+        set_csrf_cookie(&mut response, &csrf);
+    }
+    response
+}
+
+/// How long the page that shows a new tracking code may be opened after filing, in seconds.
+const FILED_COOKIE_MAX_AGE_SECS: u64 = 600;
+
+/// `POST /complaint`: files the complaint as the public files through the API (channel `citizen_portal`, the same
+/// per-address limit and rules), then sends the reader to the page that shows its tracking code once. A refused
+/// field is shown again beside the form's field, in the reader's language.
+pub(crate) async fn complaint_file(
+    State(state): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
+    who: Result<Who, ApiError>,
+    body: Result<axum::Form<ComplaintBody>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let frame = reader.frame(&state);
+    let (csrf, new) = csrf_token(&headers);
+    let refuse = |body: ComplaintBody, status: StatusCode, problems: Vec<pages::FieldProblem>| {
+        let form = body.form(&state, frame, csrf.clone(), problems);
+        let mut response = html(status, pages::render(&form));
+        if new {
+            set_csrf_cookie(&mut response, &csrf);
+        }
+        response
+    };
+    let Ok(axum::Form(body)) = body else {
+        let unreadable = pages::FieldProblem::unreadable(frame.t);
+        return refuse(
+            ComplaintBody::default(),
+            StatusCode::BAD_REQUEST,
+            vec![unreadable],
+        );
+    };
+    // The token must be the one this node gave the reader's browser: a form posted from elsewhere has none.
+    if new || body.csrf != csrf {
+        return refuse(
+            body,
+            StatusCode::FORBIDDEN,
+            vec![pages::FieldProblem::expired(frame.t)],
+        );
+    }
+    let client = match who {
+        Ok(who) => who.client,
+        Err(e) => return reader.failed(&state, e),
+    };
+    // Pages are the public's: filed as the public, whatever a browser may send.
+    let who = Who {
+        caller: hifazat_access::Caller::Public,
+        client,
+    };
+    if let Err(e) = who.public_request(&state.limiter) {
+        return reader.failed(&state, e);
+    }
+    let mut problems = Vec::new();
+    let category = serde_json::from_value::<hifazat_domain::CaseCategory>(
+        serde_json::Value::String(body.category.clone()),
+    );
+    if category.is_err() {
+        problems.push(pages::complaint_problem(frame.t, "category"));
+    }
+    if !state.engine.files_cases_for(&body.district) {
+        problems.push(pages::complaint_problem(frame.t, "district"));
+    }
+    let victim_age = match body.victim_age.trim() {
+        "" => Ok(None),
+        age => age.parse::<u8>().map(Some),
+    };
+    if victim_age.is_err() {
+        problems.push(pages::complaint_problem(frame.t, "victim_age"));
+    }
+    let complainant = (body.anonymous == "no").then(|| hifazat_domain::ContactDraft {
+        name: body.name.clone(),
+        mobile: Some(body.mobile.trim().to_owned()).filter(|m| !m.is_empty()),
+        cnic: None,
+    });
+    let (Ok(category), Ok(victim_age)) = (category, victim_age) else {
+        return refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems);
+    };
+    if !problems.is_empty() {
+        return refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems);
+    }
+    let draft = hifazat_domain::CaseDraft {
+        category,
+        district: body.district.clone(),
+        place: None,
+        description: body.description.clone(),
+        channel: hifazat_domain::Channel::CitizenPortal,
+        victim_age_years: victim_age,
+        complainant,
+    };
+    match state.engine.file_case(draft, who.caller.actor()).await {
+        Ok((_, code)) => {
+            let mut response = Redirect::to("/complaint/filed").into_response();
+            let value = format!(
+                "{FILED_COOKIE}={code}; Path=/complaint/filed; Max-Age={FILED_COOKIE_MAX_AGE_SECS}; SameSite=Strict; HttpOnly"
+            );
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(hifazat_engine::EngineError::Invalid(invalid)) => {
+            let mut problems: Vec<pages::FieldProblem> = Vec::new();
+            for error in invalid.errors {
+                let field = match error.field.as_str() {
+                    "category" => "category",
+                    "district" | "place.district" => "district",
+                    "description" => "description",
+                    "victim_age_years" => "victim_age",
+                    "complainant.name" => "name",
+                    "complainant.mobile" => "mobile",
+                    _ => "",
+                };
+                if !problems.iter().any(|p| p.field == field) {
+                    problems.push(pages::complaint_problem(frame.t, field));
+                }
+            }
+            refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems)
+        }
+        Err(e) => reader.failed(&state, e.into()),
+    }
+}
+
+/// `GET /complaint/filed`: the new complaint's tracking code, shown once (its cookie is cleared as it is shown).
+pub(crate) async fn complaint_filed(
+    State(state): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
+) -> Response {
+    let code = cookie(&headers, FILED_COOKIE).and_then(|c| c.parse::<TrackingCode>().ok());
+    let Some(code) = code else {
+        // Nothing to show (already shown, or never filed): the tracking page is where a code is used.
+        return Redirect::to("/track").into_response();
+    };
+    let page = pages::FiledPage {
+        frame: reader.frame(&state),
+        code: code.as_str().to_owned(),
+    };
+    let mut response = html(StatusCode::OK, pages::render(&page));
+    let clear =
+        format!("{FILED_COOKIE}=; Path=/complaint/filed; Max-Age=0; SameSite=Strict; HttpOnly");
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
 }

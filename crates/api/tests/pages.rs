@@ -27,7 +27,11 @@ async fn page(n: &Node, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, Hea
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
-    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }
 
 fn assert_page(headers: &HeaderMap, html: &str, lang: &str, dir: &str) {
@@ -321,7 +325,12 @@ async fn assets_are_fingerprinted_and_unknown_paths_get_a_page_or_json() {
         let (status, headers, _) = page(&n, &format!("/assets/{font}"), &[]).await;
         assert_eq!(status, StatusCode::OK, "{font}");
         assert_eq!(headers["content-type"], "font/woff2");
-        assert!(headers["cache-control"].to_str().unwrap().contains("immutable"));
+        assert!(
+            headers["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
         let (status, headers, html) = page(&n, "/assets/style.css", &[]).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_page(&headers, &html, "en", "ltr");
@@ -332,6 +341,282 @@ async fn assets_are_fingerprinted_and_unknown_paths_get_a_page_or_json() {
         let (status, body) = n.call("public", "GET", "/api/v1/no-such-route", "").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["error"], "no such route");
+    })
+    .await;
+}
+
+/// POSTs a form to `uri` with these request headers; the answer's status, headers and body.
+async fn post_form(
+    n: &Node,
+    uri: &str,
+    headers: &[(&str, &str)],
+    fields: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, String) {
+    let body: String = fields
+        .iter()
+        .map(|(k, v)| {
+            let encode = |s: &str| -> String {
+                s.bytes()
+                    .map(|b| match b {
+                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                            (b as char).to_string()
+                        }
+                        b' ' => "+".to_owned(),
+                        _ => format!("%{b:02X}"),
+                    })
+                    .collect()
+            };
+            format!("{}={}", encode(k), encode(v))
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = n
+        .router
+        .clone()
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// The value a `Set-Cookie` header of `headers` gives cookie `name`.
+fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+}
+
+/// The complaint form's token, from its page and its cookie (which must agree).
+async fn complaint_token(n: &Node) -> String {
+    let (status, headers, html) = page(n, "/complaint", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_page(&headers, &html, "en", "ltr");
+    let token = set_cookie(&headers, "hifazat_csrf").expect("an anti-forgery cookie");
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("SameSite=Strict"),
+        "{headers:?}"
+    );
+    assert!(
+        html.contains(&format!("name=\"csrf\" value=\"{token}\"")),
+        "{html}"
+    );
+    token
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_complaint_is_filed_and_its_code_shown_once() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let token = complaint_token(&n).await;
+        let cookie = format!("hifazat_csrf={token}");
+        let fields = [
+            ("csrf", token.as_str()),
+            ("category", "harassment"),
+            ("district", "PB-LHR"),
+            ("description", "Followed home from school every day"),
+            ("victim_age", "15"),
+            ("anonymous", "yes"),
+            ("name", "Not kept"),
+            ("mobile", "03001234567"),
+        ];
+        let (status, headers, body) =
+            post_form(&n, "/complaint", &[("cookie", &cookie)], &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert_eq!(headers["location"], "/complaint/filed");
+        let code = set_cookie(&headers, "hifazat_filed").expect("the code's cookie");
+        assert!(code.starts_with("HZ-"), "{code}");
+
+        let filed_cookie = format!("hifazat_filed={code}");
+        let (status, headers, html) =
+            page(&n, "/complaint/filed", &[("cookie", &filed_cookie)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_page(&headers, &html, "en", "ltr");
+        assert!(html.contains(&code), "{html}");
+        assert_eq!(
+            set_cookie(&headers, "hifazat_filed").as_deref(),
+            Some(""),
+            "cleared once shown"
+        );
+        let (status, headers, _) = page(&n, "/complaint/filed", &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers["location"], "/track");
+
+        // The complaint is tracked by its code, and kept without anyone's identity.
+        let (status, _, html) = page(&n, &format!("/track?code={code}"), &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("Harassment") && html.contains("Filed"),
+            "{html}"
+        );
+        let (status, list) = n.call("dpo", "GET", "/api/v1/cases", "").await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+        let (_, case) = n
+            .call("dpo", "GET", &format!("/api/v1/cases/{id}"), "")
+            .await;
+        assert_eq!(case["anonymous"], true, "{case}");
+        assert_eq!(case["channel"], "citizen_portal", "{case}");
+        assert_eq!(case["victim_age_years"], 15, "{case}");
+        assert!(!case.to_string().contains("Not kept") && !case.to_string().contains("1234567"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_form_without_this_nodes_token_is_refused_and_shown_again() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let token = complaint_token(&n).await;
+        let fields = [
+            ("csrf", token.as_str()),
+            ("category", "harassment"),
+            ("district", "PB-LHR"),
+            ("description", "Kept as typed"),
+            ("anonymous", "yes"),
+        ];
+        // No cookie (a form posted from another site), or a token that is not the cookie's.
+        for headers in [
+            vec![],
+            vec![("cookie", "hifazat_csrf=00000000000000000000000000000000")],
+        ] {
+            let (status, response_headers, html) =
+                post_form(&n, "/complaint", &headers, &fields).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+            assert_page(&response_headers, &html, "en", "ltr");
+            assert!(html.contains("This form has expired"), "{html}");
+            assert!(
+                html.contains("Kept as typed"),
+                "what was typed is shown again: {html}"
+            );
+        }
+        let (_, list) = n.call("dpo", "GET", "/api/v1/cases", "").await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_complaint_fields_are_shown_beside_the_field_in_the_readers_language() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let token = complaint_token(&n).await;
+        let cookie = format!("hifazat_csrf={token}");
+        let headers = [("cookie", cookie.as_str()), ("accept-language", "ur")];
+        // A bad age is found on the page; the node's own rules find the rest.
+        let (status, response_headers, html) = post_form(
+            &n,
+            "/complaint",
+            &headers,
+            &[
+                ("csrf", &token),
+                ("category", "harassment"),
+                ("district", "PB-LHR"),
+                ("description", ""),
+                ("victim_age", "abc"),
+                ("anonymous", "no"),
+                ("name", ""),
+                ("mobile", "12"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_page(&response_headers, &html, "ur", "rtl");
+        assert!(html.contains("id=\"victim_age-error\""), "{html}");
+        assert!(html.contains("عمر 0 سے 120 تک"), "{html}");
+        assert!(html.contains("value=\"abc\""), "{html}");
+        let (status, _, html) = post_form(
+            &n,
+            "/complaint",
+            &headers,
+            &[
+                ("csrf", &token),
+                ("category", "harassment"),
+                ("district", "PB-LHR"),
+                ("description", ""),
+                ("victim_age", "9"),
+                ("anonymous", "no"),
+                ("name", ""),
+                ("mobile", "12"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        for field in ["description", "name", "mobile"] {
+            assert!(
+                html.contains(&format!("id=\"{field}-error\"")),
+                "{field}: {html}"
+            );
+            assert!(
+                html.contains(&format!("href=\"#{field}\"")),
+                "{field} in the summary: {html}"
+            );
+        }
+        assert!(!html.contains("id=\"victim_age-error\""), "{html}");
+        assert!(
+            html.contains("checked>\n      <label for=\"anonymous-no\""),
+            "the choice is kept: {html}"
+        );
+        // A category or district that is not offered.
+        let (status, _, html) = post_form(
+            &n,
+            "/complaint",
+            &[("cookie", cookie.as_str())],
+            &[
+                ("csrf", &token),
+                ("category", "gossip"),
+                ("district", "SD-KHS"),
+                ("description", "Something"),
+                ("anonymous", "yes"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            html.contains("id=\"category-error\"") && html.contains("id=\"district-error\""),
+            "{html}"
+        );
+        let (_, list) = n.call("dpo", "GET", "/api/v1/cases", "").await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_province_node_offers_its_own_districts_only() {
+    within(async {
+        let n = node("punjab", (1000, 1000));
+        let (_, _, html) = page(&n, "/complaint", &[]).await;
+        assert!(
+            html.contains("<option value=\"\">Choose a district</option>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("value=\"PB-LHR\"") && html.contains("value=\"PB-KSR\""),
+            "{html}"
+        );
+        assert!(!html.contains("value=\"SD-KHS\""), "{html}");
     })
     .await;
 }

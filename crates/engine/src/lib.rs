@@ -354,6 +354,15 @@ impl Local {
         })
     }
 
+    /// Whether this node files complaints for `district` (see [`Engine::files_cases_for`]).
+    fn files_cases_for(&self, district: &str) -> bool {
+        Scope::cases(district).is_ok_and(|scope| {
+            self.topology
+                .node(&self.node_name)
+                .is_some_and(|me| hifazat_sync::may_hold(&self.topology, me, &scope))
+        })
+    }
+
     /// Validates a complaint and builds its case's document. A node files cases only for districts on its own
     /// line (its district; a province's districts; any district at the federal node), since only those nodes
     /// may hold the case's log.
@@ -370,11 +379,7 @@ impl Local {
         )?;
         let scope = Scope::cases(&intake.district)
             .map_err(|_| Invalid::one("district", "is not a valid district code"))?;
-        let line = self
-            .topology
-            .node(&self.node_name)
-            .is_some_and(|me| hifazat_sync::may_hold(&self.topology, me, &scope));
-        if !line {
+        if !self.files_cases_for(&intake.district) {
             return Err(Invalid::one(
                 "district",
                 format!(
@@ -836,6 +841,12 @@ impl Engine {
     /// The topology this engine checks districts against.
     pub fn topology(&self) -> &Topology {
         &self.local.topology
+    }
+
+    /// Whether this node files complaints for `district`: districts on its own line only (its district; a
+    /// province's districts; any district at the federal node), since only those nodes may hold the case's log.
+    pub fn files_cases_for(&self, district: &str) -> bool {
+        self.local.files_cases_for(district)
     }
 
     /// Files a complaint case. Answers once it is on disk, with the case's id and its tracking code (for the

@@ -96,10 +96,16 @@ mod tests {
         let css = std::str::from_utf8(STYLE.bytes).unwrap();
         for font in NASTALIQ.iter() {
             let name = font.path().strip_prefix("/assets/").unwrap();
-            assert!(css.contains(&format!("url({name})")), "{name} is not in the stylesheet");
+            assert!(
+                css.contains(&format!("url({name})")),
+                "{name} is not in the stylesheet"
+            );
             // A real woff2 file, not a pointer to one.
             assert_eq!(&font.bytes[..4], b"wOF2", "{name}");
-            assert_eq!(by_path(font.path()).map(|a| a.content_type), Some("font/woff2"));
+            assert_eq!(
+                by_path(font.path()).map(|a| a.content_type),
+                Some("font/woff2")
+            );
         }
     }
 }

@@ -28,12 +28,20 @@ pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("cross-origin-opener-policy", "same-origin"),
 ];
 
+/// The name of the cookie that holds a form's anti-forgery token (the form carries the same value).
+pub const CSRF_COOKIE: &str = "hifazat_csrf";
+
+/// The name of the cookie that carries a new complaint's tracking code to the page that shows it once.
+pub const FILED_COOKIE: &str = "hifazat_filed";
+
 /// The name of the cookie that keeps the reader's choice of language.
 pub const LANG_COOKIE: &str = "hifazat_lang";
 
 /// Every template's source, for the catalogue tests.
 #[cfg(test)]
-const TEMPLATE_SOURCES: [&str; 5] = [
+const TEMPLATE_SOURCES: [&str; 7] = [
+    include_str!("../templates/complaint.html"),
+    include_str!("../templates/filed.html"),
     include_str!("../templates/base.html"),
     include_str!("../templates/home.html"),
     include_str!("../templates/alert.html"),

@@ -58,6 +58,10 @@ pub fn run_time_keys() -> Vec<String> {
         prefixed("event", &EVENTS),
         prefixed("case.category", &CATEGORIES),
         prefixed("escalation.level", &["1", "2", "3"]),
+        COMPLAINT_FIELDS
+            .iter()
+            .map(|(_, key)| (*key).to_owned())
+            .collect(),
     ]
     .concat()
 }
@@ -357,4 +361,111 @@ impl Problem {
             Problem::Internal => t.get("problem.internal").to_owned(),
         }
     }
+}
+
+/// One option of a choice.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// A field the reader must correct: its input's id, and why, in the reader's language.
+#[derive(Debug, Clone)]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldProblem {
+    /// A form whose anti-forgery token is missing or not this node's: shown again, to be sent once more.
+    pub fn expired(t: &Text) -> FieldProblem {
+        FieldProblem {
+            field: "",
+            message: t.get("form.problem.expired").to_owned(),
+        }
+    }
+
+    /// A form the node could not read at all.
+    pub fn unreadable(t: &Text) -> FieldProblem {
+        FieldProblem {
+            field: "",
+            message: t.get("form.problem.other").to_owned(),
+        }
+    }
+}
+
+/// The complaint form, empty or as the reader sent it with what to correct.
+#[derive(Debug, Template)]
+#[template(path = "complaint.html")]
+pub struct ComplaintForm<'a> {
+    pub frame: Frame<'a>,
+    /// The form's anti-forgery token (the same value as its cookie).
+    pub csrf: String,
+    /// Every category ([`CATEGORIES`]), the chosen one selected.
+    pub category: String,
+    /// The districts this node files complaints for (value: code, label: name); with more than one, the form
+    /// starts with an empty choice, so nobody files for a district they did not pick.
+    pub districts: Vec<Choice>,
+    pub description: String,
+    pub victim_age: String,
+    /// Whether the complainant leaves their name and number out.
+    pub anonymous: bool,
+    pub name: String,
+    pub mobile: String,
+    pub problems: Vec<FieldProblem>,
+}
+
+impl ComplaintForm<'_> {
+    /// Why `field` must be corrected, if it must.
+    pub fn problem(&self, field: &str) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| p.message.as_str())
+    }
+
+    /// The categories as choices, in the reader's language.
+    pub fn categories(&self) -> Vec<Choice> {
+        CATEGORIES
+            .iter()
+            .map(|c| Choice {
+                value: (*c).to_owned(),
+                label: self.frame.t.named("case.category", c).to_owned(),
+                selected: *c == self.category,
+            })
+            .collect()
+    }
+}
+
+/// The complaint's input fields, in the form's order, with the catalogue key of what to tell the reader when the
+/// node refuses each (the node names the field it refuses; these say it in the reader's language).
+pub const COMPLAINT_FIELDS: [(&str, &str); 6] = [
+    ("category", "complaint.problem.category"),
+    ("district", "complaint.problem.district"),
+    ("description", "complaint.problem.description"),
+    ("victim_age", "complaint.problem.victim_age"),
+    ("name", "complaint.problem.name"),
+    ("mobile", "complaint.problem.mobile"),
+];
+
+/// What to tell the reader about a refused complaint field, in their language.
+pub fn complaint_problem(t: &Text, field: &'static str) -> FieldProblem {
+    let key = COMPLAINT_FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or("form.problem.other", |(_, key)| *key);
+    FieldProblem {
+        field,
+        message: t.get(key).to_owned(),
+    }
+}
+
+/// The page that shows a new complaint's tracking code, once.
+#[derive(Debug, Template)]
+#[template(path = "filed.html")]
+pub struct FiledPage<'a> {
+    pub frame: Frame<'a>,
+    pub code: String,
 }

@@ -155,6 +155,19 @@ mod tests {
     }
 
     #[test]
+    fn numbers_inside_urdu_text_keep_their_order() {
+        // A phone number with a space in right-to-left text is reordered unless isolated (LRI … PDI).
+        for key in ["complaint.mobile.hint", "complaint.problem.mobile"] {
+            assert!(
+                Text::of(Lang::Ur)
+                    .get(key)
+                    .contains("\u{2066}0300 1234567\u{2069}"),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
     fn dates_and_counts_per_language() {
         // 2026-12-05 09:05 UTC is 14:05 in Pakistan.
         let ms = 1_796_461_500_000;
