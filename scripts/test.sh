@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need: iproute2 for the partition test's network namespaces, libxml2-utils for
 # xmllint (CAP messages checked against the OASIS schema), kannel (bearerbox, smsbox) and kannel-extras
-# (fakesmsc) for the SMS test.
-packages=(iproute2 libxml2-utils kannel kannel-extras)
+# (fakesmsc) for the SMS test, chromium for the browser test.
+packages=(iproute2 libxml2-utils kannel kannel-extras chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -15,6 +15,13 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}"
+fi
+
+# The browser test's tools from npm, exactly as tests/browser/package-lock.json pins them, into the git-ignored
+# tests/browser/node_modules; again whenever the lockfile is newer than what is installed.
+if [ ! -d tests/browser/node_modules ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then
+  npm ci --prefix tests/browser --no-audit --no-fund
+  touch tests/browser/node_modules
 fi
 
 echo "== format"

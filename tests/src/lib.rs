@@ -23,14 +23,28 @@ pub fn exe() -> &'static str {
     })
 }
 
+/// The directory the running test was built in (`<target>/<profile>`, from `<target>/<profile>/deps/<test>`).
+fn profile_dir() -> PathBuf {
+    let test = std::env::current_exe().expect("the test's own path");
+    test.parent()
+        .and_then(Path::parent)
+        .expect("the test runs from <target>/<profile>/deps")
+        .to_owned()
+}
+
+/// The cargo target directory the running test was built in (for what tests leave for people to look at, such
+/// as screenshots; git ignores it).
+pub fn target_dir() -> PathBuf {
+    profile_dir()
+        .parent()
+        .expect("a target directory")
+        .to_owned()
+}
+
 /// Builds `hifazat` beside the running test (`<target>/<profile>/deps/<test>` → `<target>/<profile>/hifazat`).
 fn build_hifazat() -> PathBuf {
-    let test = std::env::current_exe().expect("the test's own path");
-    let profile_dir = test
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test runs from <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("a target directory");
+    let profile_dir = profile_dir();
+    let target_dir = target_dir();
     let profile = profile_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -48,7 +62,7 @@ fn build_hifazat() -> PathBuf {
         .arg("--manifest-path")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
         .arg("--target-dir")
-        .arg(target_dir);
+        .arg(&target_dir);
     match profile {
         "debug" => {}
         "release" => {
