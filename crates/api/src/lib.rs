@@ -12,6 +12,8 @@
 //! events); CAP 1.2 messages and their Atom feed; tracking by code; statistics; live events; peers; the register
 //! (verification, entries, consultations, alarms, notifications; see `register`); SMS (the outbox, and the
 //! gateway's incoming texts and delivery reports; see `sms`); the OpenAPI document (derived from the handlers' annotations, see `openapi`); metrics.
+//! Beside `/api/v1`, the public pages (`pages`: rendered by `hifazat-web`, reading and writing through the same
+//! calls, views, rules and limits as the JSON they mirror).
 
 mod alerts;
 mod audit;
