@@ -3,7 +3,7 @@
 //! a complaint. Every page in English and Urdu at 360 and 1280 px: its status, `lang` and `dir`, no serious or
 //! critical accessibility violation, no request leaving the node, nothing overflowing sideways, no heading
 //! clipped, the Nastaliq font loaded and the layout mirrored in Urdu; and, with JavaScript off, an anonymous
-//! complaint filed and tracked by its code. Screenshots go to `<target>/browser-screenshots`.
+//! complaint filed and tracked by its code, and a sighting of the alert reported. Screenshots go to `<target>/browser-screenshots`.
 //!
 //! Needs Node.js, `tests/browser/node_modules` (`npm ci --prefix tests/browser`) and `/usr/bin/chromium`, which
 //! the README's test command installs; it fails, not skips, without them. Bounded: 30 s for the node to come up,

@@ -3,9 +3,9 @@
 //   node pages.mjs <base url> <alert id> <tracking code> <screenshot dir>
 // For every page, in English and Urdu, at 360 and 1280 px: the answer's status, `lang` and `dir`; no serious or
 // critical axe violation; no request leaving the node (every request is intercepted and checked); nothing
-// overflowing sideways; no heading clipped; in Urdu the Nastaliq font loaded and the layout mirrored. Then a flow
-// with JavaScript off: file an anonymous complaint, note its code, track it. Prints one line per check failed and
-// exits 1 if any did; writes a screenshot of each page in each language and width.
+// overflowing sideways; no heading clipped; in Urdu the Nastaliq font loaded and the layout mirrored. Then flows
+// with JavaScript off: file an anonymous complaint, note its code, track it; report a sighting of the alert. Prints
+// one line per check failed and exits 1 if any did; writes a screenshot of each page in each language and width.
 
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -162,9 +162,32 @@ for (const lang of languages) {
   await ctx.close();
 }
 
+// With JavaScript off: report a sighting of the alert, anonymously, and be thanked.
+for (const lang of languages) {
+  const where = `sighting flow ${lang.code}, JavaScript off`;
+  const ctx = await context(where, {
+    javaScriptEnabled: false,
+    viewport: { width: 360, height: 800 },
+    extraHTTPHeaders: { "accept-language": lang.code },
+  });
+  const page = await ctx.newPage();
+  await page.goto(`${base}/alerts/${alertId}`);
+  // An hour ago, in Pakistan Standard Time (UTC+5), as the date-and-time field takes it.
+  const seen = new Date(Date.now() - 3600_000 + 5 * 3600_000).toISOString().slice(0, 16);
+  await page.fill("#seen_at", seen);
+  await page.fill("#description", "Outside the railway station, holding a man's hand");
+  await page.check("#anonymous-yes");
+  await Promise.all([page.waitForURL(`**/alerts/${alertId}?sent=1*`), page.click("#sighting button[type=submit]")]);
+  if ((await page.locator("#sighting .panel[role=status]").count()) !== 1) {
+    fail(where, "no thanks after the report");
+  }
+  await page.screenshot({ path: `${shots}/sighted-${lang.code}-360.png`, fullPage: true });
+  await ctx.close();
+}
+
 await browser.close();
 for (const f of failures) {
   console.log(`FAIL ${f}`);
 }
-console.log(`${pages.length * languages.length * widths.length} page views and ${languages.length} flows checked, ${failures.length} failures`);
+console.log(`${pages.length * languages.length * widths.length} page views and ${2 * languages.length} flows checked, ${failures.length} failures`);
 process.exit(failures.length === 0 ? 0 : 1);

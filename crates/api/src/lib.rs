@@ -200,6 +200,7 @@ impl Api {
             // The public pages (`hifazat-web` renders them), through the same calls and rules as the API.
             .route("/", get(pages::home))
             .route("/alerts/{id}", get(pages::alert))
+            .route("/alerts/{id}/sighting", post(pages::sighting))
             .route("/track", get(pages::track))
             .route(
                 "/complaint",

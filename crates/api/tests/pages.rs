@@ -620,3 +620,174 @@ async fn a_province_node_offers_its_own_districts_only() {
     })
     .await;
 }
+
+/// `YYYY-MM-DDTHH:MM` in Pakistan Standard Time, `offset_ms` from now.
+fn local_time(offset_ms: i64) -> String {
+    let ms = now_ms() as i64 + offset_ms + 5 * 3_600_000;
+    let days = ms.div_euclid(86_400_000);
+    let (y, m, d) = hifazat_domain::calendar::civil_from_days(days);
+    let in_day = ms.rem_euclid(86_400_000);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}",
+        in_day / 3_600_000,
+        in_day % 3_600_000 / 60_000
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sighting_is_reported_from_the_alerts_page_anonymously() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let id = alert_at(&n, "Ayesha", &["validated"]).await;
+        let (status, headers, html) = page(&n, &format!("/alerts/{id}"), &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        let token = set_cookie(&headers, "hifazat_csrf").expect("an anti-forgery cookie");
+        assert!(
+            html.contains(&format!("action=\"/alerts/{id}/sighting\"")),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("name=\"csrf\" value=\"{token}\"")),
+            "{html}"
+        );
+        let cookie = format!("hifazat_csrf={token}");
+        let seen_at = local_time(-3_600_000);
+        let (status, headers, body) = post_form(
+            &n,
+            &format!("/alerts/{id}/sighting"),
+            &[("cookie", &cookie)],
+            &[
+                ("csrf", &token),
+                ("seen_at", &seen_at),
+                (
+                    "description",
+                    "Near the Data Darbar gate with a woman in a black chador",
+                ),
+                ("anonymous", "yes"),
+                ("name", "Not kept"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert_eq!(headers["location"], format!("/alerts/{id}?sent=1#sighting"));
+        let (status, _, html) =
+            page(&n, &format!("/alerts/{id}?sent=1"), &[("cookie", &cookie)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("Thank you. Your report is with the police"),
+            "{html}"
+        );
+        // The public sees only that there is one more sighting; the police of the area see what was reported.
+        assert!(!html.contains("Data Darbar"), "{html}");
+        let (_, alert) = n
+            .call("dpo", "GET", &format!("/api/v1/alerts/{id}"), "")
+            .await;
+        assert_eq!(alert["sightings"], 1, "{alert}");
+        let report = &alert["sighting_reports"][0];
+        assert!(
+            report["description"]
+                .as_str()
+                .unwrap()
+                .contains("Data Darbar"),
+            "{alert}"
+        );
+        assert!(
+            report["reporter"].is_null(),
+            "an anonymous report keeps no one: {alert}"
+        );
+        assert_eq!(report["channel"], "citizen_portal");
+        // The moment typed in Pakistan's time is the moment stored.
+        let typed = hifazat_web::parse_local_time(&seen_at).unwrap();
+        assert_eq!(report["seen_at_ms"], typed, "{alert}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_sighting_is_shown_again_with_the_reason_beside_the_field() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let id = alert_at(&n, "Ayesha", &["validated"]).await;
+        let (_, headers, _) = page(&n, &format!("/alerts/{id}"), &[]).await;
+        let token = set_cookie(&headers, "hifazat_csrf").unwrap();
+        let cookie = format!("hifazat_csrf={token}");
+        let uri = format!("/alerts/{id}/sighting");
+        let post = |seen_at: String, description: &'static str, lang: &'static str| {
+            let cookie = cookie.clone();
+            let token = token.clone();
+            let uri = uri.clone();
+            let n = &n;
+            async move {
+                post_form(
+                    n,
+                    &uri,
+                    &[("cookie", &cookie), ("accept-language", lang)],
+                    &[
+                        ("csrf", &token),
+                        ("seen_at", &seen_at),
+                        ("description", description),
+                        ("anonymous", "no"),
+                        ("name", "Bilal"),
+                        ("mobile", "12"),
+                    ],
+                )
+                .await
+            }
+        };
+        // Not a time: found on the page, in Urdu when asked, with what was typed kept.
+        let (status, headers, html) = post("yesterday".into(), "By the canal", "ur").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_page(&headers, &html, "ur", "rtl");
+        assert!(html.contains("id=\"seen_at-error\""), "{html}");
+        assert!(
+            html.contains("value=\"yesterday\"") && html.contains("By the canal"),
+            "{html}"
+        );
+        // In the future, no description, a bad number: the node's own rules, each beside its field.
+        let (status, _, html) = post(local_time(86_400_000), "", "en").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        for field in ["seen_at", "description", "mobile"] {
+            assert!(
+                html.contains(&format!("id=\"{field}-error\"")),
+                "{field}: {html}"
+            );
+        }
+        assert!(html.contains("value=\"Bilal\""), "{html}");
+        // Without this node's token: refused and shown again.
+        let (status, _, html) = post_form(
+            &n,
+            &uri,
+            &[],
+            &[
+                ("csrf", &token),
+                ("seen_at", &local_time(-60_000)),
+                ("description", "At the bus stop"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(
+            html.contains("This form has expired") && html.contains("At the bus stop"),
+            "{html}"
+        );
+        let (_, alert) = n
+            .call("dpo", "GET", &format!("/api/v1/alerts/{id}"), "")
+            .await;
+        assert_eq!(alert["sightings"], 0, "{alert}");
+        // A sighting of no such alert.
+        let (status, _, _) = post_form(
+            &n,
+            "/alerts/0123456789abcdef0123456789abcdef/sighting",
+            &[("cookie", &cookie)],
+            &[
+                ("csrf", &token),
+                ("seen_at", &local_time(-60_000)),
+                ("description", "x"),
+                ("anonymous", "yes"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}

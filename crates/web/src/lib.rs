@@ -13,7 +13,7 @@ mod text;
 
 pub use askama::Error as RenderError;
 pub use lang::Lang;
-pub use text::Text;
+pub use text::{Text, parse_local_time};
 
 /// Headers every page is sent with: nothing loads from anywhere but the node, no inline script or style, no
 /// framing, no guessing of types, no referrer leaving the node.

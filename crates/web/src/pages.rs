@@ -164,7 +164,7 @@ impl EventLine {
     }
 }
 
-/// One alert's public part and its timeline.
+/// One alert's public part and its timeline, and the form to report a sighting of the child.
 #[derive(Debug, Template)]
 #[template(path = "alert.html")]
 pub struct AlertPage<'a> {
@@ -174,6 +174,54 @@ pub struct AlertPage<'a> {
     pub contact_line: String,
     pub events: Vec<EventLine>,
     pub sightings: u64,
+    pub sighting: SightingForm,
+}
+
+/// The form to report a sighting, empty or as the reader sent it with what to correct.
+#[derive(Debug, Clone, Default)]
+pub struct SightingForm {
+    /// The form's anti-forgery token (the same value as its cookie).
+    pub csrf: String,
+    /// When the child was seen, as typed (`YYYY-MM-DDTHH:MM`, Pakistan Standard Time).
+    pub seen_at: String,
+    pub description: String,
+    /// Whether the reporter leaves their name and number out.
+    pub anonymous: bool,
+    pub name: String,
+    pub mobile: String,
+    pub problems: Vec<FieldProblem>,
+    /// A report was just taken: the page thanks the reader.
+    pub sent: bool,
+}
+
+impl SightingForm {
+    /// Why `field` must be corrected, if it must.
+    pub fn problem(&self, field: &str) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| p.message.as_str())
+    }
+}
+
+/// The sighting's input fields, with the catalogue key of what to tell the reader when the node refuses each.
+pub const SIGHTING_FIELDS: [(&str, &str); 4] = [
+    ("seen_at", "sighting.problem.seen_at"),
+    ("description", "sighting.problem.description"),
+    ("name", "sighting.problem.name"),
+    ("mobile", "sighting.problem.mobile"),
+];
+
+/// What to tell the reader about a refused sighting field, in their language.
+pub fn sighting_problem(t: &Text, field: &'static str) -> FieldProblem {
+    let key = SIGHTING_FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or("form.problem.other", |(_, key)| *key);
+    FieldProblem {
+        field,
+        message: t.get(key).to_owned(),
+    }
 }
 
 /// What a tracking code shows: the case's category, district, stage and timeline; nobody's identity.
@@ -304,6 +352,7 @@ mod tests {
                 },
             ],
             sightings: 3,
+            sighting: SightingForm::default(),
         })
         .unwrap();
         let en = Text::of(Lang::En);

@@ -91,6 +91,37 @@ impl Text {
     }
 }
 
+/// A moment the reader typed in Pakistan Standard Time, `YYYY-MM-DDTHH:MM` (as a browser's date-and-time field
+/// sends it) or with a space for the `T`, as ms since the Unix epoch; `None` if it is not one.
+pub fn parse_local_time(typed: &str) -> Option<u64> {
+    let typed = typed.trim();
+    let (date, time) = typed.split_once(['T', ' '])?;
+    let mut date = date.split('-');
+    let year: i64 = date.next()?.parse().ok()?;
+    let month: u32 = date.next()?.parse().ok()?;
+    let day: u32 = date.next()?.parse().ok()?;
+    let mut time = time.trim().split(':');
+    let hour: i64 = time.next()?.parse().ok()?;
+    let minute: i64 = time.next()?.parse().ok()?;
+    if date.next().is_some()
+        || time.next().is_some()
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(&hour)
+        || !(0..60).contains(&minute)
+        || !(1970..=9999).contains(&year)
+    {
+        return None;
+    }
+    let days = hifazat_domain::calendar::days_from_civil(year, month, day);
+    // A day past the month's end (31 April) comes back as another date: refused rather than moved.
+    if hifazat_domain::calendar::civil_from_days(days) != (year, month, day) {
+        return None;
+    }
+    let ms = days * 86_400_000 + hour * 3_600_000 + minute * 60_000 - PKT_OFFSET_MS;
+    u64::try_from(ms).ok()
+}
+
 /// The catalogue keys of the months, January first.
 const MONTHS: [&str; 12] = [
     "month.1", "month.2", "month.3", "month.4", "month.5", "month.6", "month.7", "month.8",
@@ -164,6 +195,38 @@ mod tests {
                     .contains("\u{2066}0300 1234567\u{2069}"),
                 "{key}"
             );
+        }
+    }
+
+    #[test]
+    fn typed_times_are_read_in_pakistan_standard_time() {
+        // 14:05 in Pakistan is 09:05 UTC, the moment `when` writes as 14:05.
+        assert_eq!(
+            parse_local_time("2026-12-05T14:05"),
+            Some(1_796_461_500_000)
+        );
+        assert_eq!(
+            parse_local_time(" 2026-12-05 14:05 "),
+            Some(1_796_461_500_000)
+        );
+        let en = Text::of(Lang::En);
+        assert_eq!(
+            en.when(parse_local_time("2027-01-01T00:00").unwrap()),
+            "1 January 2027, 00:00"
+        );
+        for bad in [
+            "",
+            "2026-12-05",
+            "14:05",
+            "2026-13-05T10:00",
+            "2026-04-31T10:00",
+            "2026-12-05T24:00",
+            "2026-12-05T10:60",
+            "2026-12-05T10:00:00",
+            "05/12/2026 10:00",
+            "1969-12-31T23:00",
+        ] {
+            assert_eq!(parse_local_time(bad), None, "{bad}");
         }
     }
 
