@@ -26,6 +26,8 @@ const pages = [
   { name: "tracked", path: `/track?code=${trackingCode}`, status: 200 },
   { name: "track-error", path: "/track?code=HZ-12", status: 422 },
   { name: "complaint", path: "/complaint", status: 200 },
+  { name: "statistics", path: "/statistics", status: 200 },
+  { name: "statistics-error", path: "/statistics?month=2026-13", status: 422 },
   { name: "not-found", path: "/no/such/page", status: 404 },
 ];
 const languages = [

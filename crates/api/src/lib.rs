@@ -207,6 +207,7 @@ impl Api {
                 get(pages::complaint_form).post(pages::complaint_file),
             )
             .route("/complaint/filed", get(pages::complaint_filed))
+            .route("/statistics", get(pages::statistics))
             .route("/lang/{code}", get(pages::switch))
             .route("/assets/{name}", get(pages::asset))
             .route_layer(track)

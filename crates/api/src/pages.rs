@@ -786,3 +786,128 @@ pub(crate) async fn complaint_filed(
     }
     response
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct StatsPageQuery {
+    province: String,
+    district: String,
+    month: String,
+}
+
+/// `GET /statistics`: the public figures, exactly as `GET /api/v1/stats` gives them to the public (the same
+/// computation, suppression and per-address limit), by province, district and month.
+pub(crate) async fn statistics(
+    State(state): State<AppState>,
+    reader: Reader,
+    who: Result<Who, ApiError>,
+    query: Result<Query<StatsPageQuery>, QueryRejection>,
+) -> Response {
+    let frame = reader.frame(&state);
+    let q = query.map(|Query(q)| q).unwrap_or_default();
+    let topology = state.engine.topology();
+    let choice = |value: &str, label: &str, chosen: &str| pages::Choice {
+        value: value.to_owned(),
+        label: label.to_owned(),
+        selected: value == chosen,
+    };
+    let mut page = pages::StatsPage {
+        frame,
+        provinces: topology
+            .provinces
+            .iter()
+            .map(|p| choice(&p.code, &p.name, &q.province))
+            .collect(),
+        districts: topology
+            .districts
+            .iter()
+            .map(|d| choice(&d.code, &d.name, &q.district))
+            .collect(),
+        month: q.month.chars().take(16).collect(),
+        problems: vec![],
+        figures: None,
+    };
+    let client = match who {
+        Ok(who) => who.client,
+        Err(e) => return reader.failed(&state, e),
+    };
+    // The page is the public's: the public's figures, whatever a browser may send.
+    let who = Who {
+        caller: hifazat_access::Caller::Public,
+        client,
+    };
+    let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let asked =
+        crate::stats::StatsQuery::page(given(&q.province), given(&q.district), given(&q.month));
+    let stats = match crate::stats::stats(State(state.clone()), who, Ok(Query(asked))).await {
+        Ok(axum::Json(stats)) => stats,
+        Err(ApiError::Invalid(fields)) => {
+            for f in fields {
+                let field = match f.field.as_str() {
+                    "province" => "province",
+                    "district" => "district",
+                    "month" => "month",
+                    _ => "",
+                };
+                if !page.problems.iter().any(|p| p.field == field) {
+                    page.problems.push(pages::stats_problem(frame.t, field));
+                }
+            }
+            return html(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page));
+        }
+        Err(e) => return reader.failed(&state, e),
+    };
+    let province_name = |code: &str| {
+        topology
+            .provinces
+            .iter()
+            .find(|p| p.code == code)
+            .map_or_else(|| code.to_owned(), |p| p.name.clone())
+    };
+    let places = |alerts: &std::collections::BTreeMap<String, Option<u64>>,
+                  cases: &std::collections::BTreeMap<String, Option<u64>>,
+                  name: &dyn Fn(&str) -> String| {
+        let codes: std::collections::BTreeSet<&String> =
+            alerts.keys().chain(cases.keys()).collect();
+        codes
+            .into_iter()
+            .map(|code| pages::PlaceRow {
+                name: name(code),
+                alerts: alerts.get(code).copied().unwrap_or(Some(0)),
+                cases: cases.get(code).copied().unwrap_or(Some(0)),
+            })
+            .collect()
+    };
+    page.figures = Some(pages::Figures {
+        exact: stats.exact,
+        alerts: stats.alerts.total,
+        recovered: stats.alerts.recovered,
+        alerts_fir: stats.alerts.fir_registered,
+        cases: stats.cases.total,
+        resolved: stats.cases.resolved,
+        cases_fir: stats.cases.fir_registered,
+        under_investigation: stats.cases.under_investigation,
+        fast_tracked: stats.cases.fast_tracked,
+        categories: stats
+            .cases
+            .by_category
+            .iter()
+            .map(|(category, figure)| pages::Row {
+                label: frame.t.named("case.category", category).to_owned(),
+                figure: *figure,
+            })
+            .collect(),
+        provinces: places(
+            &stats.alerts.by_province,
+            &stats.cases.by_province,
+            &province_name,
+        ),
+        districts: places(
+            &stats.alerts.by_district,
+            &stats.cases.by_district,
+            &|code| district_name(&state, code),
+        ),
+        complete: stats.complete,
+    });
+    html(StatusCode::OK, pages::render(&page))
+}

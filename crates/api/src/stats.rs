@@ -99,6 +99,24 @@ pub(crate) struct StatsQuery {
     until: Option<u64>,
 }
 
+impl StatsQuery {
+    /// What the public statistics page asks: a place and a month, no other time window.
+    pub(crate) fn page(
+        province: Option<String>,
+        district: Option<String>,
+        month: Option<String>,
+    ) -> StatsQuery {
+        StatsQuery {
+            district,
+            region: None,
+            province,
+            month,
+            since: None,
+            until: None,
+        }
+    }
+}
+
 /// Counts before publication.
 #[derive(Debug, Default)]
 struct Tally {

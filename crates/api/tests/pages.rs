@@ -791,3 +791,67 @@ async fn a_refused_sighting_is_shown_again_with_the_reason_beside_the_field() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_show_the_publics_figures_with_small_counts_hidden() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        for i in 0..6 {
+            alert_at(&n, &format!("Child {i}"), &["validated"]).await;
+        }
+        for _ in 0..2 {
+            let (status, body) = n
+                .call("public", "POST", "/api/v1/cases", &case("PB-LHR", "app"))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        let (status, headers, html) = page(&n, "/statistics", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert_page(&headers, &html, "en", "ltr");
+        // The same figures the JSON gives the public: six alerts shown, two complaints not.
+        let (_, json) = n.call("public", "GET", "/api/v1/stats", "").await;
+        assert_eq!(json["alerts"]["total"], 6, "{json}");
+        assert!(json["cases"]["total"].is_null(), "{json}");
+        assert_eq!(row_of(&html, "Alerts raised"), "6");
+        assert_eq!(row_of(&html, "Complaints received"), "not shown");
+        assert!(
+            html.contains(
+                "<th scope=\"row\">Lahore</th><td><bdi>6</bdi></td><td><bdi>not shown</bdi></td>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("Counts below 5"), "{html}");
+        // In Urdu.
+        let (_, headers, html) = page(&n, "/statistics", &[("accept-language", "ur")]).await;
+        assert_page(&headers, &html, "ur", "rtl");
+        assert!(html.contains("نہیں دکھایا گیا"), "{html}");
+        // Filters: a month with nothing in it, and filters that are not places or months.
+        let (status, _, html) = page(&n, "/statistics?province=PB&month=2020-01", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("<option value=\"PB\" selected>"), "{html}");
+        assert_eq!(row_of(&html, "Alerts raised"), "0");
+        let (status, _, html) = page(&n, "/statistics?district=XX-NOPE", &[]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(html.contains("id=\"district-error\""), "{html}");
+        let (status, _, html) = page(&n, "/statistics?month=2026-13", &[]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(html.contains("id=\"month-error\""), "{html}");
+        assert!(html.contains("value=\"2026-13\""), "{html}");
+    })
+    .await;
+}
+
+/// The figure shown for `label` on a statistics page.
+fn row_of(html: &str, label: &str) -> String {
+    let at = html
+        .find(&format!("<dt>{label}</dt>"))
+        .unwrap_or_else(|| panic!("{label}: {html}"));
+    html[at..]
+        .split("<bdi>")
+        .nth(1)
+        .unwrap()
+        .split("</bdi>")
+        .next()
+        .unwrap()
+        .to_owned()
+}

@@ -518,3 +518,92 @@ pub struct FiledPage<'a> {
     pub frame: Frame<'a>,
     pub code: String,
 }
+
+/// A published count: `None` when it is not shown (small numbers, and any that would let one be worked out).
+pub type Figure = Option<u64>;
+
+/// One row of a breakdown: what it counts and the count.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub label: String,
+    pub figure: Figure,
+}
+
+/// A place's alerts and complaints.
+#[derive(Debug, Clone)]
+pub struct PlaceRow {
+    pub name: String,
+    pub alerts: Figure,
+    pub cases: Figure,
+}
+
+/// The public figures, as `GET /api/v1/stats` gives them to the public.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    /// Exact, or with small counts hidden.
+    pub exact: bool,
+    pub alerts: Figure,
+    pub recovered: Figure,
+    pub alerts_fir: Figure,
+    pub cases: Figure,
+    pub resolved: Figure,
+    pub cases_fir: Figure,
+    pub under_investigation: Figure,
+    pub fast_tracked: Figure,
+    /// By category, in the reader's language.
+    pub categories: Vec<Row>,
+    pub provinces: Vec<PlaceRow>,
+    pub districts: Vec<PlaceRow>,
+    /// Whether every record was counted.
+    pub complete: bool,
+}
+
+/// The statistics page: its filters, and the figures or why there are none.
+#[derive(Debug, Template)]
+#[template(path = "stats.html")]
+pub struct StatsPage<'a> {
+    pub frame: Frame<'a>,
+    pub provinces: Vec<Choice>,
+    pub districts: Vec<Choice>,
+    /// The month asked for, `YYYY-MM`, as typed.
+    pub month: String,
+    pub problems: Vec<FieldProblem>,
+    pub figures: Option<Figures>,
+}
+
+impl StatsPage<'_> {
+    /// Why `field` must be corrected, if it must.
+    pub fn problem(&self, field: &str) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| p.message.as_str())
+    }
+
+    /// A figure as the reader reads it: the count, or that it is not shown.
+    pub fn figure(&self, figure: &Figure) -> String {
+        match figure {
+            Some(n) => self.frame.t.count(*n),
+            None => self.frame.t.get("stats.hidden").to_owned(),
+        }
+    }
+}
+
+/// The statistics filters, with the catalogue key of what to tell the reader when one is refused.
+pub const STATS_FIELDS: [(&str, &str); 3] = [
+    ("province", "stats.problem.province"),
+    ("district", "stats.problem.district"),
+    ("month", "stats.problem.month"),
+];
+
+/// What to tell the reader about a refused statistics filter, in their language.
+pub fn stats_problem(t: &Text, field: &'static str) -> FieldProblem {
+    let key = STATS_FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or("form.problem.other", |(_, key)| *key);
+    FieldProblem {
+        field,
+        message: t.get(key).to_owned(),
+    }
+}
