@@ -97,6 +97,28 @@ impl Reader {
     }
 }
 
+/// The reader as the public: pages are the public's, whatever a browser may send. A token is not looked at; the
+/// client's address is kept for the public's per-address limit.
+fn as_public(who: Result<Who, ApiError>) -> Result<Who, ApiError> {
+    Ok(Who {
+        caller: hifazat_access::Caller::Public,
+        client: who?.client,
+    })
+}
+
+/// The reader as the public, counted against the public's per-address allowance, as the API counts the public's
+/// writes and lookups; or the page that says why not.
+fn counted_public(
+    reader: &Reader,
+    state: &AppState,
+    who: Result<Who, ApiError>,
+) -> Result<Who, Box<Response>> {
+    let refused = |e| Box::new(reader.failed(state, e));
+    let who = as_public(who).map_err(refused)?;
+    who.public_request(&state.limiter).map_err(refused)?;
+    Ok(who)
+}
+
 /// The value of cookie `name` in the request's `Cookie` headers.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -361,18 +383,10 @@ pub(crate) async fn sighting(
     let Ok(body) = body else {
         return reader.problem(&state, Problem::Internal);
     };
-    let client = match who {
-        Ok(who) => who.client,
-        Err(e) => return reader.failed(&state, e),
+    let who = match counted_public(&reader, &state, who) {
+        Ok(who) => who,
+        Err(page) => return *page,
     };
-    // Pages are the public's: reported as the public, whatever a browser may send.
-    let who = Who {
-        caller: hifazat_access::Caller::Public,
-        client,
-    };
-    if let Err(e) = who.public_request(&state.limiter) {
-        return reader.failed(&state, e);
-    }
     let Ok(record) = record_id(&id) else {
         return reader.problem(&state, Problem::NotFound);
     };
@@ -448,13 +462,8 @@ pub(crate) async fn track(
     if typed.is_empty() {
         return html(StatusCode::OK, pages::render(&page));
     }
-    // Pages are the public's: a token a browser happens to send is not looked at here.
-    let who = match who {
-        Ok(who) => who,
-        Err(e) => return reader.failed(&state, e),
-    };
-    if let Err(e) = who.public_request(&state.limiter) {
-        return reader.failed(&state, e);
+    if let Err(page) = counted_public(&reader, &state, who) {
+        return *page;
     }
     let status = match typed.to_uppercase().parse::<TrackingCode>() {
         Err(_) => {
@@ -681,18 +690,10 @@ pub(crate) async fn complaint_file(
             vec![pages::FieldProblem::expired(frame.t)],
         );
     }
-    let client = match who {
-        Ok(who) => who.client,
-        Err(e) => return reader.failed(&state, e),
+    let who = match counted_public(&reader, &state, who) {
+        Ok(who) => who,
+        Err(page) => return *page,
     };
-    // Pages are the public's: filed as the public, whatever a browser may send.
-    let who = Who {
-        caller: hifazat_access::Caller::Public,
-        client,
-    };
-    if let Err(e) = who.public_request(&state.limiter) {
-        return reader.failed(&state, e);
-    }
     let mut problems = Vec::new();
     let category = serde_json::from_value::<hifazat_domain::CaseCategory>(
         serde_json::Value::String(body.category.clone()),
@@ -827,14 +828,10 @@ pub(crate) async fn statistics(
         problems: vec![],
         figures: None,
     };
-    let client = match who {
-        Ok(who) => who.client,
+    // The public's figures, counted as the API counts the public's (inside the handler).
+    let who = match as_public(who) {
+        Ok(who) => who,
         Err(e) => return reader.failed(&state, e),
-    };
-    // The page is the public's: the public's figures, whatever a browser may send.
-    let who = Who {
-        caller: hifazat_access::Caller::Public,
-        client,
     };
     let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let asked =

@@ -197,10 +197,7 @@ pub struct SightingForm {
 impl SightingForm {
     /// Why `field` must be corrected, if it must.
     pub fn problem(&self, field: &str) -> Option<&str> {
-        self.problems
-            .iter()
-            .find(|p| p.field == field)
-            .map(|p| p.message.as_str())
+        problem_of(&self.problems, field)
     }
 }
 
@@ -214,14 +211,7 @@ pub const SIGHTING_FIELDS: [(&str, &str); 4] = [
 
 /// What to tell the reader about a refused sighting field, in their language.
 pub fn sighting_problem(t: &Text, field: &'static str) -> FieldProblem {
-    let key = SIGHTING_FIELDS
-        .iter()
-        .find(|(f, _)| *f == field)
-        .map_or("form.problem.other", |(_, key)| *key);
-    FieldProblem {
-        field,
-        message: t.get(key).to_owned(),
-    }
+    form_problem(&SIGHTING_FIELDS, t, field)
 }
 
 /// What a tracking code shows: the case's category, district, stage and timeline; nobody's identity.
@@ -445,6 +435,27 @@ impl FieldProblem {
     }
 }
 
+/// The first problem named for `field`, if any.
+fn problem_of<'a>(problems: &'a [FieldProblem], field: &str) -> Option<&'a str> {
+    problems
+        .iter()
+        .find(|p| p.field == field)
+        .map(|p| p.message.as_str())
+}
+
+/// What to tell the reader about refused `field` of a form whose fields (with their catalogue keys) are `fields`;
+/// a field the form does not have gets the general "check the form".
+fn form_problem(fields: &[(&str, &str)], t: &Text, field: &'static str) -> FieldProblem {
+    let key = fields
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or("form.problem.other", |(_, key)| *key);
+    FieldProblem {
+        field,
+        message: t.get(key).to_owned(),
+    }
+}
+
 /// The complaint form, empty or as the reader sent it with what to correct.
 #[derive(Debug, Template)]
 #[template(path = "complaint.html")]
@@ -469,10 +480,7 @@ pub struct ComplaintForm<'a> {
 impl ComplaintForm<'_> {
     /// Why `field` must be corrected, if it must.
     pub fn problem(&self, field: &str) -> Option<&str> {
-        self.problems
-            .iter()
-            .find(|p| p.field == field)
-            .map(|p| p.message.as_str())
+        problem_of(&self.problems, field)
     }
 
     /// The categories as choices, in the reader's language.
@@ -501,14 +509,7 @@ pub const COMPLAINT_FIELDS: [(&str, &str); 6] = [
 
 /// What to tell the reader about a refused complaint field, in their language.
 pub fn complaint_problem(t: &Text, field: &'static str) -> FieldProblem {
-    let key = COMPLAINT_FIELDS
-        .iter()
-        .find(|(f, _)| *f == field)
-        .map_or("form.problem.other", |(_, key)| *key);
-    FieldProblem {
-        field,
-        message: t.get(key).to_owned(),
-    }
+    form_problem(&COMPLAINT_FIELDS, t, field)
 }
 
 /// The page that shows a new complaint's tracking code, once.
@@ -574,10 +575,7 @@ pub struct StatsPage<'a> {
 impl StatsPage<'_> {
     /// Why `field` must be corrected, if it must.
     pub fn problem(&self, field: &str) -> Option<&str> {
-        self.problems
-            .iter()
-            .find(|p| p.field == field)
-            .map(|p| p.message.as_str())
+        problem_of(&self.problems, field)
     }
 
     /// A figure as the reader reads it: the count, or that it is not shown.
@@ -598,12 +596,5 @@ pub const STATS_FIELDS: [(&str, &str); 3] = [
 
 /// What to tell the reader about a refused statistics filter, in their language.
 pub fn stats_problem(t: &Text, field: &'static str) -> FieldProblem {
-    let key = STATS_FIELDS
-        .iter()
-        .find(|(f, _)| *f == field)
-        .map_or("form.problem.other", |(_, key)| *key);
-    FieldProblem {
-        field,
-        message: t.get(key).to_owned(),
-    }
+    form_problem(&STATS_FIELDS, t, field)
 }
