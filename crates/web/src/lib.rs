@@ -39,7 +39,8 @@ pub const LANG_COOKIE: &str = "hifazat_lang";
 
 /// Every template's source, for the catalogue tests.
 #[cfg(test)]
-const TEMPLATE_SOURCES: [&str; 8] = [
+const TEMPLATE_SOURCES: [&str; 9] = [
+    include_str!("../templates/forms.html"),
     include_str!("../templates/stats.html"),
     include_str!("../templates/complaint.html"),
     include_str!("../templates/filed.html"),
