@@ -231,6 +231,16 @@ mod tests {
     }
 
     #[test]
+    fn an_example_code_in_urdu_text_stays_whole() {
+        // Isolated, so it reads left to right, and with non-breaking hyphens, so a narrow screen does not split it.
+        let message = Text::of(Lang::Ur).get("problem.bad_code");
+        assert!(
+            message.contains("\u{2066}HZ\u{2011}7K3M\u{2011}Q9TD\u{2069}"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn dates_and_counts_per_language() {
         // 2026-12-05 09:05 UTC is 14:05 in Pakistan.
         let ms = 1_796_461_500_000;
