@@ -162,13 +162,12 @@ fn html(status: StatusCode, rendered: Result<String, RenderError>) -> Response {
     response
 }
 
-/// The district's name in the topology (its code when the topology has no such district).
-fn district_name(state: &AppState, code: &str) -> String {
-    state
-        .engine
-        .topology()
-        .district(code)
-        .map_or_else(|| code.to_owned(), |d| d.name.clone())
+/// The district's name in the topology, in `lang` (its code when the topology has no such district).
+fn district_name(state: &AppState, lang: Lang, code: &str) -> String {
+    state.engine.topology().district(code).map_or_else(
+        || code.to_owned(),
+        |d| lang.pick(&d.name, &d.name_ur).to_owned(),
+    )
 }
 
 /// A value's name as its JSON says it (`validated`, `female`, …), which the catalogue keys use.
@@ -237,7 +236,7 @@ pub(crate) async fn home(
             child_name: s.child_name,
             age_years: s.age_years,
             sex: name_of(&s.sex),
-            district: district_name(&state, &s.district),
+            district: district_name(&state, reader.lang, &s.district),
             last_seen: s.last_seen,
             last_seen_at_ms: s.last_seen_at_ms,
             stage: name_of(&s.status.stage),
@@ -305,7 +304,7 @@ async fn alert_page(
             child_name: public.child_name,
             age_years: public.age_years,
             sex: name_of(&public.sex),
-            district: district_name(state, &public.last_seen.district),
+            district: district_name(state, reader.lang, &public.last_seen.district),
             last_seen: public.last_seen.text,
             last_seen_at_ms: public.last_seen_at_ms,
             stage: name_of(&record.status.stage),
@@ -480,7 +479,7 @@ pub(crate) async fn track(
                 page.found = Some(pages::Tracked {
                     code: code.as_str().to_owned(),
                     category: name_of(&case.doc.intake.category),
-                    district: district_name(&state, &case.doc.intake.district),
+                    district: district_name(&state, reader.lang, &case.doc.intake.district),
                     stage: name_of(&case.status.stage),
                     events: event_lines(case.doc.timeline.iter().map(PublicEvent::of).collect()),
                 });
@@ -601,7 +600,7 @@ impl ComplaintBody {
         problems: Vec<pages::FieldProblem>,
     ) -> pages::ComplaintForm<'a> {
         pages::ComplaintForm {
-            districts: complaint_districts(state, &self.district),
+            districts: complaint_districts(state, frame.t.lang(), &self.district),
             frame,
             csrf,
             category: self.category,
@@ -616,7 +615,7 @@ impl ComplaintBody {
 }
 
 /// The districts this node files complaints for, `chosen` selected.
-fn complaint_districts(state: &AppState, chosen: &str) -> Vec<pages::Choice> {
+fn complaint_districts(state: &AppState, lang: Lang, chosen: &str) -> Vec<pages::Choice> {
     state
         .engine
         .topology()
@@ -625,7 +624,7 @@ fn complaint_districts(state: &AppState, chosen: &str) -> Vec<pages::Choice> {
         .filter(|d| state.engine.files_cases_for(&d.code))
         .map(|d| pages::Choice {
             value: d.code.clone(),
-            label: d.name.clone(),
+            label: lang.pick(&d.name, &d.name_ur).to_owned(),
             selected: d.code == chosen,
         })
         .collect()
@@ -817,12 +816,12 @@ pub(crate) async fn statistics(
         provinces: topology
             .provinces
             .iter()
-            .map(|p| choice(&p.code, &p.name, &q.province))
+            .map(|p| choice(&p.code, reader.lang.pick(&p.name, &p.name_ur), &q.province))
             .collect(),
         districts: topology
             .districts
             .iter()
-            .map(|d| choice(&d.code, &d.name, &q.district))
+            .map(|d| choice(&d.code, reader.lang.pick(&d.name, &d.name_ur), &q.district))
             .collect(),
         month: q.month.chars().take(16).collect(),
         problems: vec![],
@@ -859,7 +858,10 @@ pub(crate) async fn statistics(
             .provinces
             .iter()
             .find(|p| p.code == code)
-            .map_or_else(|| code.to_owned(), |p| p.name.clone())
+            .map_or_else(
+                || code.to_owned(),
+                |p| reader.lang.pick(&p.name, &p.name_ur).to_owned(),
+            )
     };
     let places = |alerts: &std::collections::BTreeMap<String, Option<u64>>,
                   cases: &std::collections::BTreeMap<String, Option<u64>>,
@@ -902,7 +904,7 @@ pub(crate) async fn statistics(
         districts: places(
             &stats.alerts.by_district,
             &stats.cases.by_district,
-            &|code| district_name(&state, code),
+            &|code| district_name(&state, reader.lang, code),
         ),
         complete: stats.complete,
     });

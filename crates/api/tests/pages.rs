@@ -825,6 +825,10 @@ async fn statistics_show_the_publics_figures_with_small_counts_hidden() {
         let (_, headers, html) = page(&n, "/statistics", &[("accept-language", "ur")]).await;
         assert_page(&headers, &html, "ur", "rtl");
         assert!(html.contains("نہیں دکھایا گیا"), "{html}");
+        // Places by their Urdu names, in the table and in the filters.
+        assert!(html.contains("<th scope=\"row\">لاہور</th>"), "{html}");
+        assert!(html.contains(">پنجاب</option>"), "{html}");
+        assert!(!html.contains(">Lahore<"), "{html}");
         // Filters: a month with nothing in it, and filters that are not places or months.
         let (status, _, html) = page(&n, "/statistics?province=PB&month=2020-01", &[]).await;
         assert_eq!(status, StatusCode::OK);

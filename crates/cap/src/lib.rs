@@ -150,9 +150,12 @@ fn render(
 ) -> Message {
     let sender = sender(view);
     let p = view.public;
-    let district = topology
-        .district(&p.last_seen.district)
-        .map_or(p.last_seen.district.as_str(), |d| d.name.as_str());
+    let place = topology.district(&p.last_seen.district);
+    let district_in = |lang: Lang| match (place, lang) {
+        (Some(d), Lang::En) => d.name.as_str(),
+        (Some(d), Lang::Ur) => d.name_ur.as_str(),
+        (None, _) => p.last_seen.district.as_str(),
+    };
     let mut x = String::new();
     x.push_str("<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">\n");
     element(&mut x, 1, "identifier", &this.identifier);
@@ -172,6 +175,7 @@ fn render(
     let validated = view.status.first_validated_ms.is_some();
     let mut headline = String::new();
     for lang in [Lang::En, Lang::Ur] {
+        let district = district_in(lang);
         let text = Text::of(lang, msg_type, p, district);
         if lang == Lang::En {
             headline = text.headline.clone();

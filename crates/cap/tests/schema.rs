@@ -127,7 +127,17 @@ fn alerts_updates_and_cancels_validate_against_cap_1_2() {
             doc.contains("<circle>31.5497,74.3436 10.0</circle>"),
             "{doc}"
         );
-        assert!(doc.contains("Lahore"));
+        // Each language names the district in its own script: the Urdu block in Urdu, the English in English.
+        let (en, ur) = doc.split_once("<language>ur-PK</language>").unwrap();
+        assert!(en.contains("Lahore") && !en.contains("لاہور"), "{en}");
+        let said = ur
+            .split("<description>")
+            .nth(1)
+            .unwrap()
+            .split("</description>")
+            .next()
+            .unwrap();
+        assert!(said.contains("لاہور") && !said.contains("Lahore"), "{said}");
         match want {
             MsgType::Alert => {
                 assert!(!doc.contains("<references>"));

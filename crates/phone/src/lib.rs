@@ -520,7 +520,11 @@ impl Phone {
         match self.engine.raise_alert(draft, SMS_ACTOR.into()).await {
             Ok(id) => {
                 tracing::info!(record = %id, district = %district.code, "alert raised by text");
-                Ok(template::alert_taken(&id.to_string(), &district.name))
+                Ok(template::alert_taken(
+                    &id.to_string(),
+                    &district.name,
+                    &district.name_ur,
+                ))
             }
             Err(EngineError::Invalid(why)) => Ok(template::alert_refused(&why.to_string())),
             Err(e) => Err(e.into()),

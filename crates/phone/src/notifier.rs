@@ -191,7 +191,7 @@ async fn look_at(phone: &Arc<Phone>, id: RecordId, first_seen_ms: u64) -> Result
             official,
             task.reason,
             level,
-            &district.name,
+            &district,
             raised_ms,
         )
         .await?;
@@ -208,7 +208,7 @@ async fn carry_out(
     official: &hifazat_sms::Official,
     reason: NoticeReason,
     escalate: Option<u8>,
-    district_name: &str,
+    district: &hifazat_topology::District,
     raised_ms: u64,
 ) -> Result<(), ()> {
     let now = now_ms();
@@ -218,7 +218,8 @@ async fn carry_out(
         child_name: public.child_name.clone(),
         age_years: public.age_years,
         sex: public.sex,
-        district_name: district_name.to_owned(),
+        district_name: district.name.clone(),
+        district_name_ur: district.name_ur.clone(),
         place: public.last_seen.text.clone(),
         waited_ms: now.saturating_sub(raised_ms),
     };

@@ -14,6 +14,8 @@ pub struct AlertFacts {
     pub age_years: u8,
     pub sex: Sex,
     pub district_name: String,
+    /// The district's name in Urdu script, for the Urdu half.
+    pub district_name_ur: String,
     pub place: String,
     /// Milliseconds since it was raised (for escalations).
     pub waited_ms: u64,
@@ -81,8 +83,9 @@ pub fn alert_notice(office: Office, reason: NoticeReason, a: &AlertFacts) -> Str
         let place = shorten(&a.place, room);
         match reason {
             NoticeReason::Raised => format!(
-                "حفاظت: {district} میں گمشدہ {sex_ur} کا الرٹ: {name}، عمر {age}، آخری بار {place}۔ حوالہ {r}\n\
+                "حفاظت: {district_ur} میں گمشدہ {sex_ur} کا الرٹ: {name}، عمر {age}، آخری بار {place}۔ حوالہ {r}\n\
                  Hifazat: missing child alert, {district}: {name}, {sex_en}, {age}, last seen {place}. Ref {r}. {office}: please validate.",
+                district_ur = a.district_name_ur,
                 district = a.district_name,
                 sex_ur = sex_ur(a.sex),
                 sex_en = sex_en(a.sex),
@@ -91,9 +94,10 @@ pub fn alert_notice(office: Office, reason: NoticeReason, a: &AlertFacts) -> Str
                 office = office_en(office),
             ),
             NoticeReason::Escalated => format!(
-                "حفاظت: الرٹ {waited} سے تصدیق کے بغیر، آپ کو بھیجا گیا: {name}، {district}۔ حوالہ {r}\n\
+                "حفاظت: الرٹ {waited} سے تصدیق کے بغیر، آپ کو بھیجا گیا: {name}، {district_ur}۔ حوالہ {r}\n\
                  Hifazat ESCALATED to {office}: alert not validated after {waited}: {name}, {sex_en}, {age}, {district}, last seen {place}. Ref {r}",
                 waited = waited(a.waited_ms),
+                district_ur = a.district_name_ur,
                 district = a.district_name,
                 sex_en = sex_en(a.sex),
                 age = a.age_years,
@@ -104,10 +108,10 @@ pub fn alert_notice(office: Office, reason: NoticeReason, a: &AlertFacts) -> Str
     })
 }
 
-/// The answer to an alert raised by text.
-pub fn alert_taken(reference: &str, district_name: &str) -> String {
+/// The answer to an alert raised by text (the district named in English and in Urdu script).
+pub fn alert_taken(reference: &str, district_name: &str, district_name_ur: &str) -> String {
     format!(
-        "الرٹ درج ہو گیا۔ حوالہ: {reference}۔ {district_name} پولیس کو اطلاع دے دی گئی۔\n\
+        "الرٹ درج ہو گیا۔ حوالہ: {reference}۔ {district_name_ur} پولیس کو اطلاع دے دی گئی۔\n\
          Alert raised. Reference: {reference}. The police of {district_name} are told."
     )
 }
@@ -159,6 +163,7 @@ mod tests {
             age_years: 7,
             sex: Sex::Female,
             district_name: "Lahore".into(),
+            district_name_ur: "لاہور".into(),
             place: "Anarkali Bazaar near gate 2 ".repeat(7),
             waited_ms: 30 * 60_000,
         }
@@ -183,7 +188,7 @@ mod tests {
                 .contains("ESCALATED to RPO")
         );
         for text in [
-            alert_taken("0123456789abcdef0123456789abcdef", "Lahore"),
+            alert_taken("0123456789abcdef0123456789abcdef", "Lahore", "لاہور"),
             alert_refused(&"x".repeat(2_000)),
             verify(&"ب".repeat(900), &"b".repeat(900)),
             verify_refused(5_000_000),
@@ -192,5 +197,15 @@ mod tests {
             assert!(split(&text).is_ok(), "{text}");
         }
         assert!(verify_refused(5_000_000).contains("2 h"));
+        // The Urdu half names the district in Urdu script, the English half in English.
+        let raised = alert_notice(Office::Dpo, NoticeReason::Raised, &facts(5));
+        let (ur, en) = raised.split_once('\n').unwrap();
+        assert!(ur.contains("لاہور") && !ur.contains("Lahore"), "{ur}");
+        assert!(en.contains("Lahore"), "{en}");
+        let taken = alert_taken("0123456789abcdef0123456789abcdef", "Lahore", "لاہور");
+        assert!(
+            taken.split_once('\n').unwrap().0.contains("لاہور"),
+            "{taken}"
+        );
     }
 }

@@ -70,6 +70,8 @@ struct File {
 struct ProvinceRow {
     code: Spanned<String>,
     name: String,
+    /// The name in Urdu, in Urdu script.
+    name_ur: Spanned<String>,
     kind: ProvinceKind,
 }
 
@@ -79,6 +81,8 @@ struct RegionRow {
     code: Spanned<String>,
     province: Spanned<String>,
     name: String,
+    /// The name in Urdu, in Urdu script.
+    name_ur: Spanned<String>,
     districts: Vec<DistrictRow>,
 }
 
@@ -87,6 +91,8 @@ struct RegionRow {
 struct DistrictRow {
     code: Spanned<String>,
     name: String,
+    /// The name in Urdu, in Urdu script.
+    name_ur: String,
     /// The district headquarters (the town the district's offices are in).
     hq: String,
     lat: Spanned<f64>,
@@ -129,6 +135,8 @@ fn default_p2p_port() -> u16 {
 pub struct Province {
     pub code: String,
     pub name: String,
+    /// The name in Urdu script, shown wherever Urdu is.
+    pub name_ur: String,
     pub kind: ProvinceKind,
 }
 
@@ -136,6 +144,8 @@ pub struct Province {
 pub struct Region {
     pub code: String,
     pub name: String,
+    /// The name in Urdu script, shown wherever Urdu is.
+    pub name_ur: String,
     pub province: String,
 }
 
@@ -143,6 +153,8 @@ pub struct Region {
 pub struct District {
     pub code: String,
     pub name: String,
+    /// The name in Urdu script, shown wherever Urdu is.
+    pub name_ur: String,
     pub hq: String,
     pub lat: f64,
     pub lon: f64,
@@ -208,6 +220,18 @@ impl Lines<'_> {
             reason: reason.into(),
         })
     }
+}
+
+/// Whether `name` is an Urdu name: not empty, and every letter in it of the Arabic script (its base, supplement
+/// and presentation-form blocks), so a Latin name copied into `name_ur` by mistake is refused.
+fn urdu_ok(name: &str) -> bool {
+    let name = name.trim();
+    !name.is_empty()
+        && name.chars().count() <= limits::NAME_CHARS_MAX
+        && name.chars().filter(|c| c.is_alphabetic()).all(|c| {
+            matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
+        })
+        && name.chars().any(char::is_alphabetic)
 }
 
 fn code_ok(code: &str, parts: usize) -> bool {
@@ -276,9 +300,19 @@ impl Topology {
                     format!("province `{}` is defined twice", p.code.get_ref()),
                 );
             }
+            if !urdu_ok(p.name_ur.get_ref()) {
+                return lines.err(
+                    p.name_ur.span(),
+                    format!(
+                        "province `{}` needs `name_ur`, its name in Urdu script",
+                        p.code.get_ref()
+                    ),
+                );
+            }
             provinces.push(Province {
                 code: p.code.get_ref().clone(),
                 name: p.name.clone(),
+                name_ur: p.name_ur.get_ref().trim().to_owned(),
                 kind: p.kind,
             });
         }
@@ -313,6 +347,12 @@ impl Topology {
                     format!("region `{code}` must start with its province code"),
                 );
             }
+            if !urdu_ok(r.name_ur.get_ref()) {
+                return lines.err(
+                    r.name_ur.span(),
+                    format!("region `{code}` needs `name_ur`, its name in Urdu script"),
+                );
+            }
             if r.districts.is_empty() {
                 return lines.err(r.code.span(), format!("region `{code}` has no districts"));
             }
@@ -336,6 +376,12 @@ impl Topology {
                         format!("district `{dcode}` needs a name and a headquarters"),
                     );
                 }
+                if !urdu_ok(&d.name_ur) {
+                    return lines.err(
+                        d.code.span(),
+                        format!("district `{dcode}` needs `name_ur`, its name in Urdu script"),
+                    );
+                }
                 let lat = *d.lat.get_ref();
                 if let Err(reason) = hifazat_domain::geo::coordinates(lat, d.lon) {
                     return lines.err(
@@ -347,6 +393,7 @@ impl Topology {
                 districts.push(District {
                     code: dcode.clone(),
                     name: d.name.clone(),
+                    name_ur: d.name_ur.trim().to_owned(),
                     hq: d.hq.clone(),
                     lat,
                     lon: d.lon,
@@ -357,6 +404,7 @@ impl Topology {
             regions.push(Region {
                 code: code.clone(),
                 name: r.name.clone(),
+                name_ur: r.name_ur.get_ref().trim().to_owned(),
                 province: r.province.get_ref().clone(),
             });
         }
@@ -578,14 +626,16 @@ name = "test"
 [[province]]
 code = "PB"
 name = "Punjab"
+name_ur = "پنجاب"
 kind = "province"
 
 [[region]]
 code = "PB-LAHORE"
 province = "PB"
 name = "Lahore"
+name_ur = "لاہور"
 districts = [
-  { code = "PB-LHR", name = "Lahore", hq = "Lahore", lat = 31.5497, lon = 74.3436 },
+  { code = "PB-LHR", name = "Lahore", name_ur = "لاہور", hq = "Lahore", lat = 31.5497, lon = 74.3436 },
 ]
 
 [[node]]
@@ -617,11 +667,11 @@ host = "127.0.0.5"
     #[test]
     fn errors_name_the_line_and_reason() {
         let e = error_of(&GOOD.replace("lat = 31.5497, lon = 74.3436", "lat = 51.5, lon = -0.12"));
-        assert_eq!(e.line, Some(14), "{e}");
+        assert_eq!(e.line, Some(16), "{e}");
         assert!(e.reason.contains("outside Pakistan"), "{e}");
 
         let e = error_of(&GOOD.replace("district = \"PB-LHR\"", "district = \"PB-KHI\""));
-        assert_eq!(e.line, Some(25), "{e}");
+        assert_eq!(e.line, Some(27), "{e}");
         assert!(e.reason.contains("unknown district `PB-KHI`"), "{e}");
 
         let e = error_of(&GOOD.replace("host = \"127.0.0.5\"", "host = \"127.0.0.2\""));
@@ -634,7 +684,7 @@ host = "127.0.0.5"
         assert!(e.reason.contains("unknown province `SD`"), "{e}");
 
         let e = error_of(&GOOD.replace("kind = \"province\"", "kind = \"state\""));
-        assert_eq!(e.line, Some(7), "{e}");
+        assert_eq!(e.line, Some(8), "{e}");
 
         let e = error_of(&GOOD.replace("name = \"lahore\"", "name = \"federal\""));
         assert!(e.reason.contains("defined twice"), "{e}");
@@ -646,6 +696,50 @@ host = "127.0.0.5"
 
         let e = error_of("name = \"x\"\n[[province]]\ncode = \"PB\"\n");
         assert!(e.line.is_some(), "{e}");
+    }
+
+    #[test]
+    fn every_place_needs_its_urdu_name() {
+        // Missing, empty, or in Latin letters: each refused with the place's line.
+        let e = error_of(&GOOD.replace("name_ur = \"پنجاب\"\n", ""));
+        assert!(e.reason.contains("name_ur"), "{e}");
+        let e = error_of(&GOOD.replace("name_ur = \"پنجاب\"", "name_ur = \" \""));
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(e.reason.contains("province `PB` needs `name_ur`"), "{e}");
+        let e = error_of(&GOOD.replace("name_ur = \"لاہور\"\n", "name_ur = \"Lahore\"\n"));
+        assert_eq!(e.line, Some(14), "{e}");
+        assert!(e.reason.contains("region `PB-LAHORE`"), "{e}");
+        let e = error_of(&GOOD.replace("name_ur = \"لاہور\", hq", "name_ur = \"\", hq"));
+        assert_eq!(e.line, Some(16), "{e}");
+        assert!(
+            e.reason.contains("district `PB-LHR` needs `name_ur`"),
+            "{e}"
+        );
+        let t = Topology::parse(GOOD).unwrap();
+        assert_eq!(t.district("PB-LHR").unwrap().name_ur, "لاہور");
+        assert_eq!(t.province("PB").unwrap().name_ur, "پنجاب");
+    }
+
+    #[test]
+    fn the_repository_layouts_name_every_place_in_urdu() {
+        for file in ["pakistan.toml", "demo.toml"] {
+            let t = repo_file(file);
+            let names = t
+                .provinces
+                .iter()
+                .map(|p| (&p.code, &p.name_ur))
+                .chain(t.regions.iter().map(|r| (&r.code, &r.name_ur)))
+                .chain(t.districts.iter().map(|d| (&d.code, &d.name_ur)));
+            for (code, name) in names {
+                assert!(urdu_ok(name), "{file}: {code} has no Urdu name");
+            }
+        }
+        // The demo's places are pakistan.toml's, with the same names.
+        let (all, demo) = (repo_file("pakistan.toml"), repo_file("demo.toml"));
+        for d in &demo.districts {
+            let same = all.district(&d.code).unwrap();
+            assert_eq!((&d.name, &d.name_ur), (&same.name, &same.name_ur));
+        }
     }
 
     fn repo_file(name: &str) -> Topology {

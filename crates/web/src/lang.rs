@@ -35,6 +35,14 @@ impl Lang {
         }
     }
 
+    /// Of a name written in both languages (a place in the topology), the one in this language.
+    pub fn pick<'a>(self, en: &'a str, ur: &'a str) -> &'a str {
+        match self {
+            Lang::En => en,
+            Lang::Ur => ur,
+        }
+    }
+
     /// The language of a code (`en`, `ur`, also with a region such as `ur-PK`), if the pages have it.
     pub fn from_code(code: &str) -> Option<Lang> {
         let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
