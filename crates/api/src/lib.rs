@@ -199,6 +199,7 @@ impl Api {
             .route("/metrics", get(metrics::metrics))
             // The public pages (`hifazat-web` renders them), through the same calls and rules as the API.
             .route("/", get(pages::home))
+            .route("/raise", get(pages::raise_form).post(pages::raise_alert))
             .route("/alerts/{id}", get(pages::alert))
             .route("/alerts/{id}/sighting", post(pages::sighting))
             .route("/track", get(pages::track))

@@ -4,61 +4,10 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use tower::ServiceExt;
+use axum::http::StatusCode;
 
+use common::web::*;
 use common::*;
-
-/// GETs `uri` from the public pages with these request headers; the answer's status, headers and body.
-async fn page(n: &Node, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, String) {
-    let mut request = Request::builder().uri(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = n
-        .router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
-}
-
-fn assert_page(headers: &HeaderMap, html: &str, lang: &str, dir: &str) {
-    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
-    assert!(
-        headers["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .starts_with("default-src 'self'"),
-        "{headers:?}"
-    );
-    assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert_eq!(headers["x-frame-options"], "DENY");
-    assert!(
-        html.contains(&format!("<html lang=\"{lang}\" dir=\"{dir}\">")),
-        "{html}"
-    );
-    // Nothing from outside the node, and no inline script or style.
-    assert!(
-        !html.contains("http://") && !html.contains("https://"),
-        "{html}"
-    );
-    assert!(
-        !html.contains("<script") && !html.contains("style="),
-        "{html}"
-    );
-}
 
 /// Raises an alert for `name` as the DPO and takes it to `events` (e.g. `validated`); its id.
 async fn alert_at(n: &Node, name: &str, events: &[&str]) -> String {
@@ -346,64 +295,6 @@ async fn assets_are_fingerprinted_and_unknown_paths_get_a_page_or_json() {
 }
 
 /// POSTs a form to `uri` with these request headers; the answer's status, headers and body.
-async fn post_form(
-    n: &Node,
-    uri: &str,
-    headers: &[(&str, &str)],
-    fields: &[(&str, &str)],
-) -> (StatusCode, HeaderMap, String) {
-    let body: String = fields
-        .iter()
-        .map(|(k, v)| {
-            let encode = |s: &str| -> String {
-                s.bytes()
-                    .map(|b| match b {
-                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                            (b as char).to_string()
-                        }
-                        b' ' => "+".to_owned(),
-                        _ => format!("%{b:02X}"),
-                    })
-                    .collect()
-            };
-            format!("{}={}", encode(k), encode(v))
-        })
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut request = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header("content-type", "application/x-www-form-urlencoded");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = n
-        .router
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
-}
-
-/// The value a `Set-Cookie` header of `headers` gives cookie `name`.
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-}
 
 /// The complaint form's token, from its page and its cookie (which must agree).
 async fn complaint_token(n: &Node) -> String {
@@ -619,19 +510,6 @@ async fn a_province_node_offers_its_own_districts_only() {
         assert!(!html.contains("value=\"SD-KHS\""), "{html}");
     })
     .await;
-}
-
-/// `YYYY-MM-DDTHH:MM` in Pakistan Standard Time, `offset_ms` from now.
-fn local_time(offset_ms: i64) -> String {
-    let ms = now_ms() as i64 + offset_ms + 5 * 3_600_000;
-    let days = ms.div_euclid(86_400_000);
-    let (y, m, d) = hifazat_domain::calendar::civil_from_days(days);
-    let in_day = ms.rem_euclid(86_400_000);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}",
-        in_day / 3_600_000,
-        in_day % 3_600_000 / 60_000
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,10 +55,15 @@ pub fn run_time_keys() -> Vec<String> {
         prefixed("alert.stage", &ALERT_STAGES),
         prefixed("case.stage", &CASE_STAGES),
         prefixed("sex", &SEXES),
+        prefixed("raise.sex", &SEXES),
         prefixed("event", &EVENTS),
         prefixed("case.category", &CATEGORIES),
         prefixed("escalation.level", &["1", "2", "3"]),
         COMPLAINT_FIELDS
+            .iter()
+            .map(|(_, key)| (*key).to_owned())
+            .collect(),
+        RAISE_FIELDS
             .iter()
             .map(|(_, key)| (*key).to_owned())
             .collect(),
@@ -175,6 +180,8 @@ pub struct AlertPage<'a> {
     pub events: Vec<EventLine>,
     pub sightings: u64,
     pub sighting: SightingForm,
+    /// The reader has just raised this alert: the page thanks them and says what happens next.
+    pub raised: bool,
 }
 
 /// The form to report a sighting, empty or as the reader sent it with what to correct.
@@ -321,6 +328,29 @@ mod tests {
     }
 
     #[test]
+    fn a_position_is_read_as_a_maps_app_writes_it() {
+        assert_eq!(parse_position("31.5497, 74.3436"), Some((31.5497, 74.3436)));
+        assert_eq!(
+            parse_position(" 31.5497 74.3436 "),
+            Some((31.5497, 74.3436))
+        );
+        assert_eq!(
+            parse_position("31.5497\u{060C}74.3436"),
+            Some((31.5497, 74.3436))
+        );
+        for bad in [
+            "",
+            "31.5",
+            "31.5, 74.3, 2",
+            "north, east",
+            "NaN, 74",
+            "inf 74",
+        ] {
+            assert_eq!(parse_position(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn a_timeline_reads_in_plain_words() {
         let html = render(&AlertPage {
             frame: frame(Lang::En),
@@ -343,6 +373,7 @@ mod tests {
             ],
             sightings: 3,
             sighting: SightingForm::default(),
+            raised: false,
         })
         .unwrap();
         let en = Text::of(Lang::En);
@@ -364,6 +395,8 @@ pub enum Problem {
     BadCode,
     /// A well-formed tracking code that this node holds no case for.
     NoSuchCode,
+    /// The reader may not do this here.
+    Forbidden,
     /// Too many requests from this address: try again after this many seconds.
     RateLimited { seconds: u64 },
     /// The node is busy or a part of it is not running.
@@ -378,6 +411,7 @@ impl Problem {
         match self {
             Problem::NotFound | Problem::NoSuchCode => 404,
             Problem::BadCode => 422,
+            Problem::Forbidden => 403,
             Problem::RateLimited { .. } => 429,
             Problem::Unavailable => 503,
             Problem::Internal => 500,
@@ -390,6 +424,7 @@ impl Problem {
             Problem::NotFound => t.get("problem.not_found").to_owned(),
             Problem::BadCode => t.get("problem.bad_code").to_owned(),
             Problem::NoSuchCode => t.get("problem.no_such_code").to_owned(),
+            Problem::Forbidden => t.get("problem.forbidden").to_owned(),
             Problem::RateLimited { seconds } => format!(
                 "{} {} {}",
                 t.get("problem.rate_limited"),
@@ -510,6 +545,89 @@ pub const COMPLAINT_FIELDS: [(&str, &str); 6] = [
 /// What to tell the reader about a refused complaint field, in their language.
 pub fn complaint_problem(t: &Text, field: &'static str) -> FieldProblem {
     form_problem(&COMPLAINT_FIELDS, t, field)
+}
+
+/// A group of choices under a heading (the districts of one province).
+#[derive(Debug, Clone)]
+pub struct ChoiceGroup {
+    pub label: String,
+    pub choices: Vec<Choice>,
+}
+
+/// The form to raise a missing-child alert (channel `citizen_portal`), empty or as the reader sent it with what to
+/// correct.
+#[derive(Debug, Template)]
+#[template(path = "raise.html")]
+pub struct RaiseForm<'a> {
+    pub frame: Frame<'a>,
+    /// The form's anti-forgery token (the same value as its cookie).
+    pub csrf: String,
+    pub child_name: String,
+    pub age_years: String,
+    /// One of [`SEXES`], or empty before the reader chooses.
+    pub sex: String,
+    pub description: String,
+    /// Every district of the topology, by province, the chosen one selected.
+    pub districts: Vec<ChoiceGroup>,
+    /// Where the child was last seen, in the reader's words.
+    pub place: String,
+    /// When, as typed (`YYYY-MM-DDTHH:MM`, Pakistan Standard Time).
+    pub last_seen_at: String,
+    /// The map position as typed (`latitude, longitude`), or empty for the district headquarters.
+    pub position: String,
+    pub name: String,
+    pub mobile: String,
+    pub problems: Vec<FieldProblem>,
+}
+
+impl RaiseForm<'_> {
+    /// Why `field` must be corrected, if it must.
+    pub fn problem(&self, field: &str) -> Option<&str> {
+        problem_of(&self.problems, field)
+    }
+
+    /// The sexes as choices, in the reader's language.
+    pub fn sexes(&self) -> Vec<Choice> {
+        SEXES
+            .iter()
+            .map(|s| Choice {
+                value: (*s).to_owned(),
+                label: self.frame.t.named("raise.sex", s).to_owned(),
+                selected: *s == self.sex,
+            })
+            .collect()
+    }
+}
+
+/// The alert's input fields, in the form's order, with the catalogue key of what to tell the reader when the node
+/// refuses each.
+pub const RAISE_FIELDS: [(&str, &str); 10] = [
+    ("child_name", "raise.problem.child_name"),
+    ("age_years", "raise.problem.age_years"),
+    ("sex", "raise.problem.sex"),
+    ("description", "raise.problem.description"),
+    ("district", "raise.problem.district"),
+    ("place", "raise.problem.place"),
+    ("last_seen_at", "raise.problem.last_seen_at"),
+    ("position", "raise.problem.position"),
+    ("name", "raise.problem.name"),
+    ("mobile", "raise.problem.mobile"),
+];
+
+/// What to tell the reader about a refused alert field, in their language.
+pub fn raise_problem(t: &Text, field: &'static str) -> FieldProblem {
+    form_problem(&RAISE_FIELDS, t, field)
+}
+
+/// A map position as people copy it from a maps app: `latitude, longitude` in decimal degrees (a space, comma or
+/// both between them). `None` when it is not two finite numbers.
+pub fn parse_position(typed: &str) -> Option<(f64, f64)> {
+    let mut parts = typed
+        .split(|c: char| c == ',' || c == '\u{060C}' || c.is_whitespace())
+        .filter(|p| !p.is_empty());
+    let lat: f64 = parts.next()?.parse().ok()?;
+    let lon: f64 = parts.next()?.parse().ok()?;
+    (parts.next().is_none() && lat.is_finite() && lon.is_finite()).then_some((lat, lon))
 }
 
 /// The page that shows a new complaint's tracking code, once.

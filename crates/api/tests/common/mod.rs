@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod web;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

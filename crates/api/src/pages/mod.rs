@@ -21,6 +21,9 @@ use crate::caller::Who;
 use crate::error::ApiError;
 use crate::{AppState, record_id};
 
+mod raise;
+pub(crate) use raise::{raise_alert, raise_form};
+
 /// Alerts on one page of the home page.
 const HOME_PAGE_ALERTS: usize = 20;
 /// How long a reader's choice of language is kept, in seconds (a year).
@@ -85,6 +88,7 @@ impl Reader {
     fn failed(&self, state: &AppState, error: ApiError) -> Response {
         let problem = match error {
             ApiError::NotFound(_) | ApiError::Invalid(_) => Problem::NotFound,
+            ApiError::Forbidden(_) | ApiError::Unauthenticated(_) => Problem::Forbidden,
             ApiError::RateLimited(seconds) | ApiError::Throttled { seconds, .. } => {
                 Problem::RateLimited { seconds }
             }
@@ -254,6 +258,8 @@ pub(crate) async fn home(
 pub(crate) struct AlertQuery {
     /// Set after a sighting was taken: the page thanks the reader.
     sent: Option<String>,
+    /// Set after the reader raised this alert: the page thanks them and says what happens next.
+    raised: Option<String>,
 }
 
 /// `GET /alerts/{id}`: one alert's public part and timeline, as `GET /api/v1/alerts/{id}` shows the public, and
@@ -266,13 +272,15 @@ pub(crate) async fn alert(
     query: Result<Query<AlertQuery>, QueryRejection>,
 ) -> Response {
     let (csrf, new) = csrf_token(&headers);
+    let query = query.map(|Query(q)| q).ok();
     let sighting = pages::SightingForm {
         csrf: csrf.clone(),
         anonymous: true,
-        sent: query.is_ok_and(|Query(q)| q.sent.is_some()),
+        sent: query.as_ref().is_some_and(|q| q.sent.is_some()),
         ..pages::SightingForm::default()
     };
-    let mut response = alert_page(&state, &reader, &id, sighting, StatusCode::OK).await;
+    let raised = query.is_some_and(|q| q.raised.is_some());
+    let mut response = alert_page(&state, &reader, &id, sighting, raised, StatusCode::OK).await;
     if new {
         set_csrf_cookie(&mut response, &csrf);
     }
@@ -285,6 +293,7 @@ async fn alert_page(
     reader: &Reader,
     id: &str,
     sighting: pages::SightingForm,
+    raised: bool,
     status: StatusCode,
 ) -> Response {
     let Ok(id) = record_id(id) else {
@@ -314,6 +323,7 @@ async fn alert_page(
         events: event_lines(events),
         sightings,
         sighting,
+        raised,
     };
     html(status, pages::render(&page))
 }
@@ -377,7 +387,7 @@ pub(crate) async fn sighting(
         response
     };
     if let Some((status, sighting)) = refused {
-        return respond(alert_page(&state, &reader, &id, sighting, status).await);
+        return respond(alert_page(&state, &reader, &id, sighting, false, status).await);
     }
     let Ok(body) = body else {
         return reader.problem(&state, Problem::Internal);
@@ -392,7 +402,7 @@ pub(crate) async fn sighting(
     let Some(seen_at_ms) = hifazat_web::parse_local_time(&body.seen_at) else {
         let sighting = form(&body, vec![pages::sighting_problem(frame.t, "seen_at")]);
         let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return respond(alert_page(&state, &reader, &id, sighting, status).await);
+        return respond(alert_page(&state, &reader, &id, sighting, false, status).await);
     };
     let draft = hifazat_domain::SightingDraft {
         seen_at_ms,
@@ -427,7 +437,7 @@ pub(crate) async fn sighting(
             }
             let sighting = form(&body, problems);
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            respond(alert_page(&state, &reader, &id, sighting, status).await)
+            respond(alert_page(&state, &reader, &id, sighting, false, status).await)
         }
         Err(e) => reader.failed(&state, e.into()),
     }
