@@ -294,8 +294,6 @@ async fn assets_are_fingerprinted_and_unknown_paths_get_a_page_or_json() {
     .await;
 }
 
-/// POSTs a form to `uri` with these request headers; the answer's status, headers and body.
-
 /// The complaint form's token, from its page and its cookie (which must agree).
 async fn complaint_token(n: &Node) -> String {
     let (status, headers, html) = page(n, "/complaint", &[]).await;

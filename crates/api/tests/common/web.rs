@@ -34,6 +34,8 @@ pub async fn page(
     )
 }
 
+/// Checks what every page has: HTML, the security headers, its language and direction, nothing from outside
+/// the node and no inline script or style.
 pub fn assert_page(headers: &HeaderMap, html: &str, lang: &str, dir: &str) {
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     assert!(
@@ -60,6 +62,7 @@ pub fn assert_page(headers: &HeaderMap, html: &str, lang: &str, dir: &str) {
     );
 }
 
+/// POSTs a form to `uri` with these request headers; the answer's status, headers and body.
 pub async fn post_form(
     n: &Node,
     uri: &str,
