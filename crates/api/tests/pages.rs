@@ -74,6 +74,29 @@ async fn the_home_page_lists_the_active_validated_alerts_in_the_readers_language
         // A page of a bad `before` is no page.
         let (status, _, _) = page(&n, "/?before=nonsense", &[]).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // The first page loads the live-update script from the node (deferred, the list still server-rendered
+        // inside `#alerts`); the script is served as JavaScript, and listens to the public's live stream.
+        let (_, _, html) = page(&n, "/", &[]).await;
+        let script = html
+            .split("<script src=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("a script")
+            .to_owned();
+        assert!(
+            script.starts_with("/assets/live-") && script.ends_with(".js"),
+            "{script}"
+        );
+        assert!(
+            html.contains("<div id=\"alerts\">") && html.contains("id=\"alerts-status\""),
+            "{html}"
+        );
+        let (status, headers, js) = page(&n, &script, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+        assert!(js.contains("/api/v1/events?kind=alert"), "{js}");
+        assert!(!js.contains("http://") && !js.contains("https://"), "{js}");
     })
     .await;
 }
@@ -697,6 +720,40 @@ async fn statistics_show_the_publics_figures_with_small_counts_hidden() {
             "{html}"
         );
         assert!(html.contains("Counts below 5"), "{html}");
+        // The map of complaints: Punjab hatched (its count is not shown), Lahore a hollow point, every other
+        // province and territory unshaded; a link to the map of alerts keeps the filters.
+        assert_eq!(html.matches("<path class=\"area ").count(), 7, "{html}");
+        assert!(html.contains("<path class=\"area hidden\""), "{html}");
+        assert_eq!(
+            html.matches("<path class=\"area shade-0\"").count(),
+            6,
+            "{html}"
+        );
+        assert!(
+            html.contains("<title>Punjab: fewer than 5, or not shown"),
+            "{html}"
+        );
+        assert!(html.contains("<circle class=\"point hidden\""), "{html}");
+        assert!(
+            html.contains("Boundaries are indicative, not official"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "href=\"/statistics?province=&amp;district=&amp;month=&amp;map=alerts#map\""
+            ) || html.contains(
+                "href=\"/statistics?province=&#38;district=&#38;month=&#38;map=alerts#map\""
+            ),
+            "{html}"
+        );
+        // The map of alerts: Punjab the darkest, with its six; Lahore's point the largest.
+        let (_, _, html) = page(&n, "/statistics?map=alerts", &[]).await;
+        assert!(html.contains("<path class=\"area shade-4\""), "{html}");
+        assert!(html.contains("<title>Punjab: 6 alerts</title>"), "{html}");
+        assert!(
+            html.contains("r=\"14.0\"><title>Lahore: 6 alerts</title>"),
+            "{html}"
+        );
         // In Urdu.
         let (_, headers, html) = page(&n, "/statistics", &[("accept-language", "ur")]).await;
         assert_page(&headers, &html, "ur", "rtl");

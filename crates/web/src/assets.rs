@@ -48,6 +48,16 @@ pub static STYLE: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The home page's one script: live updates of its list of alerts (the page works without it).
+pub static LIVE: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "live",
+        "js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/live.js"),
+    )
+});
+
 /// The Urdu typeface, regular and bold (Arabic script only; `fonts/README.md` says where from). Their names carry
 /// the font's version, so they too may be cached for ever; the stylesheet names them.
 pub static NASTALIQ: LazyLock<[Asset; 2]> = LazyLock::new(|| {
@@ -67,7 +77,8 @@ pub static NASTALIQ: LazyLock<[Asset; 2]> = LazyLock::new(|| {
 
 /// The asset at `path`, if it is one of ours under its current name.
 pub fn by_path(path: &str) -> Option<&'static Asset> {
-    std::iter::once(&*STYLE)
+    [&*STYLE, &*LIVE]
+        .into_iter()
         .chain(NASTALIQ.iter())
         .find(|a| a.path() == path)
 }

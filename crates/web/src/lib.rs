@@ -8,6 +8,7 @@
 
 pub mod assets;
 mod lang;
+pub mod map;
 pub mod pages;
 mod text;
 

@@ -59,6 +59,8 @@ pub fn run_time_keys() -> Vec<String> {
         prefixed("event", &EVENTS),
         prefixed("case.category", &CATEGORIES),
         prefixed("escalation.level", &["1", "2", "3"]),
+        prefixed("stats.map.title", &["cases", "alerts"]),
+        prefixed("stats.map.show", &["cases", "alerts"]),
         COMPLAINT_FIELDS
             .iter()
             .map(|(_, key)| (*key).to_owned())
@@ -88,6 +90,11 @@ impl Frame<'_> {
         crate::assets::STYLE.path()
     }
 
+    /// The path of the home page's live-update script (fingerprinted).
+    pub fn live(&self) -> &'static str {
+        crate::assets::LIVE.path()
+    }
+
     /// The language switch's address: the other language, then back here.
     pub fn switch(&self) -> String {
         format!(
@@ -106,8 +113,8 @@ impl Frame<'_> {
     }
 }
 
-/// Percent-encodes everything but unreserved characters, for a path carried in a query.
-fn percent_encode(s: &str) -> String {
+/// Percent-encodes everything but unreserved characters, for a path or value carried in a query.
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
@@ -143,6 +150,8 @@ pub struct Home<'a> {
     pub alerts: Vec<AlertCard>,
     /// The next page's `before`, when there are more.
     pub next: Option<String>,
+    /// Whether the page loads the live-update script (the first page only: older pages do not change).
+    pub live: bool,
 }
 
 /// One event of a timeline, in plain words: what, when, where.
@@ -292,6 +301,7 @@ mod tests {
                 frame: frame(lang),
                 alerts: vec![card()],
                 next: None,
+                live: true,
             })
             .unwrap();
             assert!(
@@ -325,6 +335,53 @@ mod tests {
                 "{html}"
             );
         }
+    }
+
+    #[test]
+    fn the_map_shades_by_quarters_of_the_largest_count_and_hatches_what_is_not_shown() {
+        let t = Text::of(Lang::En);
+        let counted = |code, figure| Counted {
+            code,
+            name: code,
+            at: None,
+            figure,
+        };
+        let areas = [
+            counted("PB", Some(8)),
+            counted("SD", Some(3)),
+            counted("KP", None),
+        ];
+        let points = [Counted {
+            at: Some((31.5497, 74.3436)),
+            ..counted("PB-LHR", Some(8))
+        }];
+        let m = MapView::build(t, Measure::Cases, &areas, &points, "/x".into());
+        let class = |code: &str| {
+            let i = crate::map::map()
+                .areas
+                .iter()
+                .position(|a| a.code == code)
+                .unwrap();
+            m.areas[i].class
+        };
+        assert_eq!(
+            (class("PB"), class("SD"), class("KP"), class("BA")),
+            ("shade-4", "shade-2", "hidden", "shade-0")
+        );
+        let labels: Vec<&str> = m.legend.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels[..5], ["0", "1 to 2", "3 to 4", "5 to 6", "7 to 8"]);
+        assert_eq!(m.points.len(), 1);
+        assert_eq!(m.points[0].r, "14.0");
+        // One record in all: the legend does not repeat a step.
+        let m = MapView::build(
+            t,
+            Measure::Alerts,
+            &[counted("PB", Some(1))],
+            &[],
+            "/x".into(),
+        );
+        let labels: Vec<&str> = m.legend.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["0", "1", t.get("stats.map.hidden")]);
     }
 
     #[test]
@@ -688,6 +745,8 @@ pub struct StatsPage<'a> {
     pub month: String,
     pub problems: Vec<FieldProblem>,
     pub figures: Option<Figures>,
+    /// The map of the figures, when there are figures.
+    pub map: Option<MapView>,
 }
 
 impl StatsPage<'_> {
@@ -701,6 +760,193 @@ impl StatsPage<'_> {
         match figure {
             Some(n) => self.frame.t.count(*n),
             None => self.frame.t.get("stats.hidden").to_owned(),
+        }
+    }
+}
+
+/// What the map counts: complaints or alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Cases,
+    Alerts,
+}
+
+impl Measure {
+    /// The measure named in the page's address (`map=alerts`); complaints otherwise.
+    pub fn from_query(value: &str) -> Measure {
+        if value == "alerts" {
+            Measure::Alerts
+        } else {
+            Measure::Cases
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Cases => "cases",
+            Measure::Alerts => "alerts",
+        }
+    }
+}
+
+/// A province or territory on the map, shaded by its count.
+#[derive(Debug, Clone)]
+pub struct MapArea {
+    pub d: &'static str,
+    /// `shade-0` (none) to `shade-4` (the most), or `hidden`.
+    pub class: &'static str,
+    /// Its name and count, as a tooltip and for screen readers.
+    pub title: String,
+}
+
+/// A district's headquarters on the map, sized by its count.
+#[derive(Debug, Clone)]
+pub struct MapPoint {
+    pub x: String,
+    pub y: String,
+    pub r: String,
+    /// `point`, or `point hidden` for a count not shown.
+    pub class: &'static str,
+    pub title: String,
+}
+
+/// One step of the map's legend.
+#[derive(Debug, Clone)]
+pub struct LegendStep {
+    pub class: &'static str,
+    pub label: String,
+}
+
+/// The map of one measure: provinces shaded by their count, district headquarters as points sized by theirs, the
+/// legend, and the address of the map of the other measure.
+#[derive(Debug, Clone)]
+pub struct MapView {
+    pub width: f64,
+    pub height: f64,
+    pub measure: Measure,
+    pub areas: Vec<MapArea>,
+    pub points: Vec<MapPoint>,
+    pub legend: Vec<LegendStep>,
+    /// The same page with the other measure's map.
+    pub other: String,
+}
+
+/// A place and its count, for the map.
+#[derive(Debug, Clone)]
+pub struct Counted<'a> {
+    /// A province's code, for an area.
+    pub code: &'a str,
+    pub name: &'a str,
+    /// A district headquarters' position, for a point.
+    pub at: Option<(f64, f64)>,
+    pub figure: Figure,
+}
+
+/// The shading classes, least to most.
+const SHADES: [&str; 5] = ["shade-0", "shade-1", "shade-2", "shade-3", "shade-4"];
+/// The largest point's radius, in the drawing's units.
+const POINT_RADIUS_MAX: f64 = 14.0;
+
+impl MapView {
+    /// The map of `measure`: `areas` by province code, `points` by headquarters position. `other` is the address of
+    /// this page showing the other measure.
+    pub fn build(
+        t: &Text,
+        measure: Measure,
+        areas: &[Counted<'_>],
+        points: &[Counted<'_>],
+        other: String,
+    ) -> MapView {
+        let map = crate::map::map();
+        let what = t.get(match measure {
+            Measure::Cases => "stats.map.cases",
+            Measure::Alerts => "stats.map.alerts",
+        });
+        let said = |c: &Counted<'_>| match c.figure {
+            Some(n) => format!("{}: {} {what}", c.name, t.count(n)),
+            None => format!("{}: {}", c.name, t.get("stats.map.hidden")),
+        };
+        let most = areas.iter().filter_map(|c| c.figure).max().unwrap_or(0);
+        // Quarter steps of the largest count: 0, up to a quarter, up to a half, ...
+        let bound = |q: u64| (most * q).div_ceil(4);
+        let shade = |n: u64| -> &'static str {
+            if n == 0 {
+                SHADES[0]
+            } else {
+                SHADES[(1..=4).find(|&q| n <= bound(q)).unwrap_or(4) as usize]
+            }
+        };
+        let drawn = map
+            .areas
+            .iter()
+            .map(|area| {
+                let counted = areas.iter().find(|c| c.code == area.code);
+                MapArea {
+                    d: area.d.as_str(),
+                    class: match counted.map(|c| c.figure) {
+                        Some(None) => "hidden",
+                        Some(Some(n)) => shade(n),
+                        None => SHADES[0],
+                    },
+                    title: counted.map_or_else(|| area.code.to_owned(), said),
+                }
+            })
+            .collect();
+        let most_point = points.iter().filter_map(|c| c.figure).max().unwrap_or(0);
+        let dots = points
+            .iter()
+            .filter(|c| c.figure != Some(0))
+            .filter_map(|c| {
+                let (lat, lon) = c.at?;
+                let (x, y) = map.project(lat, lon);
+                let (r, class) = match c.figure {
+                    Some(n) => (
+                        3.0 + (POINT_RADIUS_MAX - 3.0)
+                            * (n as f64 / most_point.max(1) as f64).sqrt(),
+                        "point",
+                    ),
+                    None => (3.0, "point hidden"),
+                };
+                Some(MapPoint {
+                    x: format!("{x:.1}"),
+                    y: format!("{y:.1}"),
+                    r: format!("{r:.1}"),
+                    class,
+                    title: said(c),
+                })
+            })
+            .collect();
+        let mut legend = vec![LegendStep {
+            class: SHADES[0],
+            label: t.count(0u64),
+        }];
+        let mut low = 1;
+        for q in 1..=4u64 {
+            let high = bound(q);
+            if high >= low {
+                legend.push(LegendStep {
+                    class: SHADES[q as usize],
+                    label: if high == low {
+                        t.count(high)
+                    } else {
+                        format!("{}{}{}", t.count(low), t.get("range.to"), t.count(high))
+                    },
+                });
+                low = high + 1;
+            }
+        }
+        legend.push(LegendStep {
+            class: "hidden",
+            label: t.get("stats.map.hidden").to_owned(),
+        });
+        MapView {
+            width: map.width,
+            height: map.height,
+            measure,
+            areas: drawn,
+            points: dots,
+            legend,
+            other,
         }
     }
 }

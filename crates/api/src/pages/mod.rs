@@ -250,6 +250,7 @@ pub(crate) async fn home(
         frame: reader.frame(&state),
         alerts,
         next: page.next.map(|n| n.to_string()),
+        live: before.is_none(),
     };
     html(StatusCode::OK, pages::render(&home))
 }
@@ -803,6 +804,8 @@ pub(crate) struct StatsPageQuery {
     province: String,
     district: String,
     month: String,
+    /// The map's measure: `alerts`, or complaints otherwise.
+    map: String,
 }
 
 /// `GET /statistics`: the public figures, exactly as `GET /api/v1/stats` gives them to the public (the same
@@ -836,6 +839,7 @@ pub(crate) async fn statistics(
         month: q.month.chars().take(16).collect(),
         problems: vec![],
         figures: None,
+        map: None,
     };
     // The public's figures, counted as the API counts the public's (inside the handler).
     let who = match as_public(who) {
@@ -887,6 +891,53 @@ pub(crate) async fn statistics(
             })
             .collect()
     };
+    let measure = pages::Measure::from_query(&q.map);
+    let (area_counts, point_counts) = match measure {
+        pages::Measure::Cases => (&stats.cases.by_province, &stats.cases.by_district),
+        pages::Measure::Alerts => (&stats.alerts.by_province, &stats.alerts.by_district),
+    };
+    let names: Vec<(String, Option<u64>)> = area_counts
+        .iter()
+        .map(|(code, n)| (province_name(code), *n))
+        .collect();
+    let areas: Vec<pages::Counted<'_>> = area_counts
+        .iter()
+        .zip(&names)
+        .map(|((code, _), (name, n))| pages::Counted {
+            code,
+            name,
+            at: None,
+            figure: *n,
+        })
+        .collect();
+    let district_names: Vec<String> = point_counts
+        .keys()
+        .map(|code| district_name(&state, reader.lang, code))
+        .collect();
+    let points: Vec<pages::Counted<'_>> = point_counts
+        .iter()
+        .zip(&district_names)
+        .map(|((code, n), name)| pages::Counted {
+            code,
+            name,
+            at: topology.district(code).map(|d| (d.lat, d.lon)),
+            figure: *n,
+        })
+        .collect();
+    let other = match measure {
+        pages::Measure::Cases => pages::Measure::Alerts,
+        pages::Measure::Alerts => pages::Measure::Cases,
+    };
+    let other = format!(
+        "/statistics?province={}&district={}&month={}&map={}",
+        pages::percent_encode(&q.province),
+        pages::percent_encode(&q.district),
+        pages::percent_encode(&q.month),
+        other.name()
+    );
+    page.map = Some(pages::MapView::build(
+        frame.t, measure, &areas, &points, other,
+    ));
     page.figures = Some(pages::Figures {
         exact: stats.exact,
         alerts: stats.alerts.total,

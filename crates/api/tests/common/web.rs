@@ -56,8 +56,10 @@ pub fn assert_page(headers: &HeaderMap, html: &str, lang: &str, dir: &str) {
         !html.contains("http://") && !html.contains("https://"),
         "{html}"
     );
+    // Scripts only from the node's assets, never inline.
     assert!(
-        !html.contains("<script") && !html.contains("style="),
+        html.matches("<script").count() == html.matches("<script src=\"/assets/").count()
+            && !html.contains("style="),
         "{html}"
     );
 }
