@@ -201,6 +201,7 @@ impl Api {
             .route("/", get(pages::home))
             .route("/raise", get(pages::raise_form).post(pages::raise_alert))
             .route("/alerts/{id}", get(pages::alert))
+            .route("/alerts/{id}/poster", get(pages::poster))
             .route("/alerts/{id}/sighting", post(pages::sighting))
             .route("/track", get(pages::track))
             .route(
@@ -209,6 +210,7 @@ impl Api {
             )
             .route("/complaint/filed", get(pages::complaint_filed))
             .route("/statistics", get(pages::statistics))
+            .route("/status", get(pages::status))
             .route("/lang/{code}", get(pages::switch))
             .route("/assets/{name}", get(pages::asset))
             .route_layer(track)

@@ -792,3 +792,71 @@ fn row_of(html: &str, label: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alerts_poster_is_in_both_languages_and_says_when_the_child_is_found() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let id = alert_at(&n, "Ayesha", &["validated"]).await;
+        let (status, body) = n
+            .call(
+                "dpo",
+                "POST",
+                &format!("/api/v1/alerts/{id}/events"),
+                r#"{"type":"fir_registered","fir_number":"LHR-991/26","note":"suspect is the uncle"}"#,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (_, _, html) = page(&n, &format!("/alerts/{id}"), &[]).await;
+        assert!(html.contains(&format!("href=\"/alerts/{id}/poster\"")), "{html}");
+        for (lang, dir, first) in [("en", "ltr", "MISSING CHILD"), ("ur", "rtl", "لاپتہ بچہ")] {
+            let (status, headers, html) =
+                page(&n, &format!("/alerts/{id}/poster"), &[("accept-language", lang)]).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_page(&headers, &html, lang, dir);
+            // Both halves, the reader's language first, each naming the district in its own script.
+            let (english, urdu) = (html.find("MISSING CHILD").unwrap(), html.find("لاپتہ بچہ").unwrap());
+            assert_eq!(html.find(first).unwrap(), english.min(urdu), "{html}");
+            assert!(html.contains("<section class=\"poster-half\" lang=\"ur\" dir=\"rtl\">"), "{html}");
+            assert!(html.contains("Anarkali Bazaar") && html.contains("Lahore") && html.contains("لاہور"));
+            // The public part only.
+            assert!(!html.contains("LHR-991") && !html.contains("uncle"), "{html}");
+        }
+        let (_, body) = n
+            .call("dpo", "POST", &format!("/api/v1/alerts/{id}/events"), r#"{"type":"recovered"}"#)
+            .await;
+        assert!(body.get("error").is_none(), "{body}");
+        let (_, _, html) = page(&n, &format!("/alerts/{id}/poster"), &[]).await;
+        assert!(html.contains("FOUND: no longer missing") && !html.contains("MISSING CHILD"), "{html}");
+        let (status, _, _) = page(&n, "/alerts/0123456789abcdef0123456789abcdef/poster", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_says_which_node_this_is_and_whom_it_serves() {
+    within(async {
+        let n = node("lahore", (1000, 1000));
+        let (status, headers, html) = page(&n, "/status", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_page(&headers, &html, "en", "ltr");
+        assert!(
+            html.contains("<bdi>lahore</bdi>") && html.contains("a district, Lahore"),
+            "{html}"
+        );
+        // This test node runs without a network, and says so.
+        assert!(html.contains("This node runs alone"), "{html}");
+        let (_, headers, html) = page(&n, "/status", &[("accept-language", "ur")]).await;
+        assert_page(&headers, &html, "ur", "rtl");
+        assert!(html.contains("ایک ضلع، لاہور"), "{html}");
+        // Every page's footer links here.
+        let (_, _, html) = page(&n, "/", &[]).await;
+        assert!(html.contains("<a href=\"/status\">"), "{html}");
+        // The federal node has no link upward.
+        let f = node("federal", (1000, 1000));
+        let (_, _, html) = page(&f, "/status", &[]).await;
+        assert!(html.contains("this is the federal node"), "{html}");
+    })
+    .await;
+}

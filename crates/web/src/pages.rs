@@ -60,6 +60,7 @@ pub fn run_time_keys() -> Vec<String> {
         prefixed("case.category", &CATEGORIES),
         prefixed("escalation.level", &["1", "2", "3"]),
         prefixed("stats.map.title", &["cases", "alerts"]),
+        prefixed("status.role", &["federal", "province", "district", "alone"]),
         prefixed("stats.map.show", &["cases", "alerts"]),
         COMPLAINT_FIELDS
             .iter()
@@ -252,6 +253,62 @@ pub struct TrackPage<'a> {
     /// Why the code was refused or found nothing, in the reader's language.
     pub error: Option<String>,
     pub found: Option<Tracked>,
+}
+
+/// One language's half of a poster: its catalogue and the district's name in it.
+#[derive(Debug, Clone)]
+pub struct PosterHalf {
+    pub t: &'static Text,
+    pub district: String,
+}
+
+/// A printable poster of an alert's public part, in both languages (the reader's first), to put up in a
+/// station, a market or a bus stand.
+#[derive(Debug, Template)]
+#[template(path = "poster.html")]
+pub struct PosterPage<'a> {
+    pub frame: Frame<'a>,
+    pub card: AlertCard,
+    pub description: String,
+    pub contact_line: String,
+    pub halves: Vec<PosterHalf>,
+}
+
+impl PosterPage<'_> {
+    /// Whether the child is no longer missing (found, home, or the alert closed): the poster says so instead.
+    pub fn ended(&self) -> bool {
+        matches!(
+            self.card.stage.as_str(),
+            "recovered" | "reunited" | "closed"
+        )
+    }
+}
+
+/// The node's parent (the node that covers for it) as this node's network last saw it.
+#[derive(Debug, Clone)]
+pub struct ParentState {
+    pub name: String,
+    pub connected: bool,
+    /// When its last state arrived (ms since the Unix epoch), if it has since this node started.
+    pub heard_at_ms: Option<u64>,
+    /// How long ago, in seconds.
+    pub heard_ago_s: Option<u64>,
+}
+
+/// The node's public status: which node this is, whom it serves, and when it last heard from its parent.
+#[derive(Debug, Template)]
+#[template(path = "status.html")]
+pub struct StatusPage<'a> {
+    pub frame: Frame<'a>,
+    /// `federal`, `province`, `district`, or `alone` (not in its topology).
+    pub role: &'static str,
+    /// The province or district it serves, in the reader's language.
+    pub area: Option<String>,
+    /// Whether it runs a network (a signed topology is installed).
+    pub networked: bool,
+    /// Whether its role has a parent (every node but the federal one).
+    pub has_parent: bool,
+    pub parent: Option<ParentState>,
 }
 
 /// A page that says what went wrong, in the reader's language.

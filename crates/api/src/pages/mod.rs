@@ -22,7 +22,9 @@ use crate::error::ApiError;
 use crate::{AppState, record_id};
 
 mod raise;
+mod status;
 pub(crate) use raise::{raise_alert, raise_form};
+pub(crate) use status::status;
 
 /// Alerts on one page of the home page.
 const HOME_PAGE_ALERTS: usize = 20;
@@ -327,6 +329,46 @@ async fn alert_page(
         raised,
     };
     html(status, pages::render(&page))
+}
+
+/// `GET /alerts/{id}/poster`: a printable poster of the alert's public part, in both languages, the reader's first.
+pub(crate) async fn poster(
+    State(state): State<AppState>,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = record_id(&id) else {
+        return reader.problem(&state, Problem::NotFound);
+    };
+    let record = match state.engine.alert(id).await {
+        Ok(record) => record,
+        Err(e) => return reader.failed(&state, e.into()),
+    };
+    let public = record.doc.intake.public;
+    let halves = [reader.lang, reader.lang.other()]
+        .into_iter()
+        .map(|lang| pages::PosterHalf {
+            t: Text::of(lang),
+            district: district_name(&state, lang, &public.last_seen.district),
+        })
+        .collect();
+    let page = pages::PosterPage {
+        frame: reader.frame(&state),
+        card: AlertCard {
+            id: record.id.to_string(),
+            child_name: public.child_name,
+            age_years: public.age_years,
+            sex: name_of(&public.sex),
+            district: district_name(&state, reader.lang, &public.last_seen.district),
+            last_seen: public.last_seen.text,
+            last_seen_at_ms: public.last_seen_at_ms,
+            stage: name_of(&record.status.stage),
+        },
+        description: public.description,
+        contact_line: public.contact_line,
+        halves,
+    };
+    html(StatusCode::OK, pages::render(&page))
 }
 
 /// What the sighting form sends (every field as text, so a bad one is shown again as it was typed).
