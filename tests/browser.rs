@@ -1,23 +1,34 @@
 //! The public pages in a real browser: Debian's chromium, driven by playwright-core with axe
-//! (`tests/browser/pages.mjs`), against `hifazat serve` as a process on 127.0.0.32 holding a validated alert and
-//! a complaint. Every page in English and Urdu at 360 and 1280 px: its status, `lang` and `dir`, no serious or
-//! critical accessibility violation, no request leaving the node, nothing overflowing sideways, no heading
-//! clipped, the Nastaliq font loaded and the layout mirrored in Urdu; and, with JavaScript off, an anonymous
-//! complaint filed and tracked by its code, and a sighting of the alert reported. Screenshots go to `<target>/browser-screenshots`.
+//! (`tests/browser/pages.mjs`), against the demo federation run as processes on 127.0.0.81-87 (`hifazat demo`
+//! on the demo layout moved there), reading Lahore's node, which holds a validated alert and a complaint. Every
+//! page in English and Urdu at 360 and 1280 px: its status, `lang` and `dir`, no serious or critical
+//! accessibility violation, no request leaving the node, nothing overflowing sideways, no heading clipped, the
+//! Nastaliq font loaded and the layout mirrored in Urdu. Flows: with JavaScript off, an alert raised with the
+//! form and, once the police validate it, found listed; an anonymous complaint filed and tracked by its code; a
+//! sighting of the alert reported; with JavaScript on, an alert raised and validated at Kasur's node appearing on
+//! Lahore's open home page without a reload. Screenshots go to `<target>/browser-screenshots`.
 //!
 //! Needs Node.js, `tests/browser/node_modules` (`npm ci --prefix tests/browser`) and `/usr/bin/chromium`, which
-//! the README's test command installs; it fails, not skips, without them. Bounded: 30 s for the node to come up,
+//! the README's test command installs; it fails, not skips, without them. Bounded: 30 s for the demo to come up,
 //! 5 minutes for the browser checks.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use hifazat_tests::{alert_body, http, http_as, id_of, lahore_with_officer, start, target_dir};
+use hifazat_tests::{
+    alert_body, demo_tokens, demo_without, http, http_as, id_of, moved_host, moved_layout,
+    status_of, target_dir, wait_until,
+};
 
-const HOST: &str = "127.0.0.32";
+/// Where this test's layout starts: 127.0.0.81 (federal) to .87.
+const BASE: u8 = 81;
 /// The longest the browser checks may take.
 const BROWSER_LIMIT: Duration = Duration::from_secs(300);
+
+fn addr(name: &str) -> std::net::SocketAddr {
+    format!("{}:8080", moved_host(BASE, name)).parse().unwrap()
+}
 
 #[test]
 fn every_public_page_in_both_languages_in_a_real_browser() {
@@ -31,17 +42,26 @@ fn every_public_page_in_both_languages_in_a_real_browser() {
         "/usr/bin/chromium is missing: install Debian's chromium (scripts/test.sh does, as root)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lahore");
-    let token = lahore_with_officer(&data);
-    let (node, addr) = start(HOST, &data);
-    let _node = hifazat_tests::Stopper(node);
+    let layout = dir.path().join("layout.toml");
+    std::fs::write(&layout, moved_layout(BASE)).unwrap();
+    let data = dir.path().join("data");
+    let _demo = demo_without(&layout, &data, &[]);
+    let tokens = demo_tokens(&data);
+    let (lahore, kasur) = (addr("lahore"), addr("kasur"));
+    for node in [lahore, kasur] {
+        assert!(
+            wait_until(Duration::from_secs(30), || status_of(node, "/healthz") == 200).is_some(),
+            "{node} did not come up"
+        );
+    }
+    let token = &tokens["lahore"];
     let (status, body) =
-        http_as(addr, Some(&token), "POST", "/api/v1/alerts", &alert_body(3)).unwrap();
+        http_as(lahore, Some(token), "POST", "/api/v1/alerts", &alert_body(3)).unwrap();
     assert_eq!(status, 201, "{body}");
     let alert = id_of(&body);
     let (status, body) = http_as(
-        addr,
-        Some(&token),
+        lahore,
+        Some(token),
         "POST",
         &format!("/api/v1/alerts/{alert}/events"),
         r#"{"type":"validated"}"#,
@@ -49,7 +69,7 @@ fn every_public_page_in_both_languages_in_a_real_browser() {
     .unwrap();
     assert_eq!(status, 201, "{body}");
     let (status, body) = http(
-        addr,
+        lahore,
         "POST",
         "/api/v1/cases",
         r#"{"category":"harassment","district":"PB-LHR","description":"Followed from school","channel":"citizen_portal"}"#,
@@ -60,12 +80,17 @@ fn every_public_page_in_both_languages_in_a_real_browser() {
     let code = code["tracking_code"].as_str().unwrap().to_owned();
 
     let shots = target_dir().join("browser-screenshots");
+    let config = serde_json::json!({
+        "base": format!("http://{lahore}"),
+        "token": token,
+        "alert": alert,
+        "code": code,
+        "other": { "base": format!("http://{kasur}"), "token": tokens["kasur"] },
+        "shots": shots,
+    });
     let checks = Command::new("node")
         .arg("pages.mjs")
-        .arg(format!("http://{addr}"))
-        .arg(&alert)
-        .arg(&code)
-        .arg(&shots)
+        .arg(config.to_string())
         .current_dir(&browser_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

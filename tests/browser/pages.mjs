@@ -1,19 +1,24 @@
 // Browser checks of a node's public pages, in Debian's chromium driven by playwright-core, with axe.
-// Run by tests/browser.rs against a node it started:
-//   node pages.mjs <base url> <alert id> <tracking code> <screenshot dir>
+// Run by tests/browser.rs against the demo federation it started:
+//   node pages.mjs '{"base":…,"token":…,"alert":…,"code":…,"other":{"base":…,"token":…},"shots":…}'
+// (`base` the node whose pages are checked, `token` an officer of its district, `alert` a validated alert there,
+// `code` a complaint's tracking code, `other` another node of the federation and an officer of its district).
 // For every page, in English and Urdu, at 360 and 1280 px: the answer's status, `lang` and `dir`; no serious or
 // critical axe violation; no request leaving the node (every request is intercepted and checked); nothing
 // overflowing sideways; no heading clipped; in Urdu the Nastaliq font loaded and the layout mirrored. Then flows
-// with JavaScript off: file an anonymous complaint, note its code, track it; report a sighting of the alert. Prints
-// one line per check failed and exits 1 if any did; writes a screenshot of each page in each language and width.
+// with JavaScript off: raise an alert with the form and, once the police validate it, find it listed; file an
+// anonymous complaint, note its code, track it; report a sighting of the alert. And with JavaScript on: an alert
+// raised at the other node appears on an open home page without a reload. Prints one line per check failed and
+// exits 1 if any did; writes a screenshot of each page in each language and width.
 
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
 
-const [base, alertId, trackingCode, shots] = process.argv.slice(2);
-if (!base || !alertId || !trackingCode || !shots) {
-  console.error("usage: node pages.mjs <base url> <alert id> <tracking code> <screenshot dir>");
+const config = JSON.parse(process.argv[2] ?? "{}");
+const { base, token, alert: alertId, code: trackingCode, other, shots } = config;
+if (!base || !token || !alertId || !trackingCode || !other?.base || !other?.token || !shots) {
+  console.error("usage: node pages.mjs '<JSON: base, token, alert, code, other {base, token}, shots>'");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -22,11 +27,15 @@ const origin = new URL(base).origin;
 const pages = [
   { name: "home", path: "/", status: 200 },
   { name: "alert", path: `/alerts/${alertId}`, status: 200 },
+  { name: "poster", path: `/alerts/${alertId}/poster`, status: 200 },
+  { name: "raise", path: "/raise", status: 200 },
   { name: "track", path: "/track", status: 200 },
   { name: "tracked", path: `/track?code=${trackingCode}`, status: 200 },
   { name: "track-error", path: "/track?code=HZ-12", status: 422 },
   { name: "complaint", path: "/complaint", status: 200 },
   { name: "statistics", path: "/statistics", status: 200 },
+  { name: "statistics-alerts", path: "/statistics?map=alerts", status: 200 },
+  { name: "status", path: "/status", status: 200 },
   { name: "statistics-error", path: "/statistics?month=2026-13", status: 422 },
   { name: "not-found", path: "/no/such/page", status: 404 },
 ];
@@ -131,6 +140,125 @@ for (const lang of languages) {
   }
 }
 
+/// An API call to a node of the federation as an officer (from this script, not the browser).
+async function api(node, officer, method, path, body) {
+  const response = await fetch(node + path, {
+    method,
+    headers: { "authorization": `Bearer ${officer}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+/// `YYYY-MM-DDTHH:MM` in Pakistan Standard Time (UTC+5), `agoMs` before now, as the date-and-time fields take it.
+const pkt = (agoMs) => new Date(Date.now() - agoMs + 5 * 3600_000).toISOString().slice(0, 16);
+
+// With JavaScript off, as on a cheap phone: raise an alert with the form; once the police validate it, it is
+// listed on the home page.
+for (const lang of languages) {
+  const where = `raise flow ${lang.code}, JavaScript off`;
+  const ctx = await context(where, {
+    javaScriptEnabled: false,
+    viewport: { width: 360, height: 800 },
+    extraHTTPHeaders: { "accept-language": lang.code },
+  });
+  const page = await ctx.newPage();
+  const child = `Raised ${lang.code} ${Date.now() % 100000}`;
+  await page.goto(base + "/raise");
+  // First with the age left out: the page says so beside the field, and keeps what was typed.
+  await page.fill("#child_name", child);
+  await page.selectOption("#sex", "male");
+  await page.fill("#description", "Blue school uniform, a red bag");
+  await page.selectOption("#district", "PB-LHR");
+  await page.fill("#place", "Outside the Lahore Museum");
+  await page.fill("#last_seen_at", pkt(2 * 3600_000));
+  await page.fill("#name", "Farzana");
+  await page.fill("#mobile", "0321 7654329");
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/raise")),
+    page.click("button[type=submit]"),
+  ]);
+  await page.waitForLoadState("load");
+  if ((await page.locator("#age_years-error").count()) !== 1) {
+    fail(where, "no error beside the missing age");
+  }
+  if ((await page.inputValue("#child_name")) !== child) {
+    fail(where, "the child's name was not kept");
+  }
+  await page.screenshot({ path: `${shots}/raise-error-${lang.code}-360.png`, fullPage: true });
+  await page.fill("#age_years", "8");
+  await Promise.all([page.waitForURL("**/alerts/*?raised=1"), page.click("button[type=submit]")]);
+  if ((await page.locator(".panel[role=status]").count()) !== 1) {
+    fail(where, "no thanks after raising");
+  }
+  const raised = new URL(page.url()).pathname.split("/")[2];
+  await page.screenshot({ path: `${shots}/raised-${lang.code}-360.png`, fullPage: true });
+  // Not listed before the police validate it; listed after.
+  await page.goto(base + "/");
+  if ((await page.textContent("#alerts")).includes(child)) {
+    fail(where, "listed before the police validated it");
+  }
+  const validated = await api(base, token, "POST", `/api/v1/alerts/${raised}/events`, { type: "validated" });
+  if (validated.status !== 201) {
+    fail(where, `the police could not validate it: ${validated.status} ${JSON.stringify(validated.body)}`);
+  }
+  await page.goto(base + "/");
+  if (!(await page.textContent("#alerts")).includes(child)) {
+    fail(where, "not listed after the police validated it");
+  }
+  await ctx.close();
+}
+
+// With JavaScript on: an open home page shows an alert raised and validated at another node, without a reload.
+{
+  const where = "live home page";
+  const ctx = await context(where, { viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  const stream = page.waitForResponse((r) => r.url().includes("/api/v1/events"), { timeout: 30_000 });
+  await page.goto(base + "/");
+  await stream;
+  await page.evaluate(() => {
+    window.notReloaded = true;
+  });
+  const child = `From the other node ${Date.now() % 100000}`;
+  const body = {
+    child_name: child,
+    age_years: 6,
+    sex: "female",
+    description: "Yellow frock",
+    last_seen: { district: "PB-KSR", lat: 31.1187, lon: 74.4508, text: "Kasur bus stand" },
+    last_seen_at_ms: Date.now() - 3600_000,
+    reporter: { name: "Parent", mobile: "03001234567" },
+    channel: "helpline15",
+  };
+  const raised = await api(other.base, other.token, "POST", "/api/v1/alerts", body);
+  if (raised.status !== 201) {
+    fail(where, `the other node did not raise it: ${raised.status} ${JSON.stringify(raised.body)}`);
+  } else {
+    const validated = await api(other.base, other.token, "POST", `/api/v1/alerts/${raised.body.id}/events`, {
+      type: "validated",
+    });
+    if (validated.status !== 201) {
+      fail(where, `the other node did not validate it: ${validated.status}`);
+    }
+    try {
+      await page.waitForFunction((name) => document.getElementById("alerts").textContent.includes(name), child, {
+        timeout: 60_000,
+      });
+      if (!(await page.evaluate(() => window.notReloaded === true))) {
+        fail(where, "the page was reloaded");
+      }
+      if (!(await page.textContent("#alerts-status")).trim()) {
+        fail(where, "the update was not announced");
+      }
+    } catch (e) {
+      fail(where, `the alert from the other node did not appear within 60 s: ${e.message.split("\n")[0]}`);
+    }
+  }
+  await page.screenshot({ path: `${shots}/live-en-1280.png`, fullPage: true });
+  await ctx.close();
+}
+
 // With JavaScript off, as on a cheap phone: file an anonymous complaint, keep its code, and track it.
 for (const lang of languages) {
   const where = `complaint flow ${lang.code}, JavaScript off`;
@@ -174,9 +302,7 @@ for (const lang of languages) {
   });
   const page = await ctx.newPage();
   await page.goto(`${base}/alerts/${alertId}`);
-  // An hour ago, in Pakistan Standard Time (UTC+5), as the date-and-time field takes it.
-  const seen = new Date(Date.now() - 3600_000 + 5 * 3600_000).toISOString().slice(0, 16);
-  await page.fill("#seen_at", seen);
+  await page.fill("#seen_at", pkt(3600_000));
   await page.fill("#description", "Outside the railway station, holding a man's hand");
   await page.check("#anonymous-yes");
   await Promise.all([page.waitForURL(`**/alerts/${alertId}?sent=1*`), page.click("#sighting button[type=submit]")]);
@@ -191,5 +317,7 @@ await browser.close();
 for (const f of failures) {
   console.log(`FAIL ${f}`);
 }
-console.log(`${pages.length * languages.length * widths.length} page views and ${2 * languages.length} flows checked, ${failures.length} failures`);
+console.log(
+  `${pages.length * languages.length * widths.length} page views and ${3 * languages.length + 1} flows checked, ${failures.length} failures`,
+);
 process.exit(failures.length === 0 ? 0 : 1);

@@ -35,7 +35,13 @@
         }
         list.innerHTML = fresh.innerHTML;
         status.textContent = status.getAttribute("data-updated") + " " +
-          new Date().toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+          new Date().toLocaleTimeString(document.documentElement.lang, {
+            hour: "2-digit",
+            minute: "2-digit",
+            hourCycle: "h23",
+            // The pages give every time in Pakistan Standard Time, whatever the reader's device is set to.
+            timeZone: "Asia/Karachi"
+          });
       })
       .catch(function () {
         // The node may be restarting; the next change, or the reader, will try again.
