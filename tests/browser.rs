@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hifazat_tests::{
-    alert_body, demo_tokens, demo_without, http, http_as, id_of, moved_host, moved_layout,
-    status_of, target_dir, wait_until,
+    alert_body, case_body, demo_tokens, demo_without, http, http_as, id_of, moved_host,
+    moved_layout, status_of, target_dir, wait_until,
 };
 
 /// Where this test's layout starts: 127.0.0.81 (federal) to .87.
@@ -50,13 +50,21 @@ fn every_public_page_in_both_languages_in_a_real_browser() {
     let (lahore, kasur) = (addr("lahore"), addr("kasur"));
     for node in [lahore, kasur] {
         assert!(
-            wait_until(Duration::from_secs(30), || status_of(node, "/healthz") == 200).is_some(),
+            wait_until(Duration::from_secs(30), || status_of(node, "/healthz")
+                == 200)
+            .is_some(),
             "{node} did not come up"
         );
     }
     let token = &tokens["lahore"];
-    let (status, body) =
-        http_as(lahore, Some(token), "POST", "/api/v1/alerts", &alert_body(3)).unwrap();
+    let (status, body) = http_as(
+        lahore,
+        Some(token),
+        "POST",
+        "/api/v1/alerts",
+        &alert_body(3),
+    )
+    .unwrap();
     assert_eq!(status, 201, "{body}");
     let alert = id_of(&body);
     let (status, body) = http_as(
@@ -78,6 +86,19 @@ fn every_public_page_in_both_languages_in_a_real_browser() {
     assert_eq!(status, 201, "{body}");
     let code: serde_json::Value = serde_json::from_str(&body).unwrap();
     let code = code["tracking_code"].as_str().unwrap().to_owned();
+    // Enough complaints in Lahore for the statistics map to shade Punjab and size Lahore's point (counts below 5
+    // are hidden).
+    for n in 0..6 {
+        let (status, body) = http_as(
+            lahore,
+            Some(token),
+            "POST",
+            "/api/v1/cases",
+            &case_body("PB-LHR", n),
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
 
     let shots = target_dir().join("browser-screenshots");
     let config = serde_json::json!({

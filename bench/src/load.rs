@@ -27,10 +27,20 @@ impl Conn {
 
     /// Sends a request and reads the whole answer; returns the status.
     pub async fn request(&mut self, method: &str, path: &str, body: &str) -> u16 {
+        self.exchange(method, path, body).await.0
+    }
+
+    /// Sends a request and reads the whole answer; returns the status and the body's length. An empty token
+    /// sends no `Authorization` (the public).
+    pub async fn exchange(&mut self, method: &str, path: &str, body: &str) -> (u16, usize) {
+        let authorization = if self.token.is_empty() {
+            String::new()
+        } else {
+            format!("Authorization: Bearer {}\r\n", self.token)
+        };
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             self.host,
-            self.token,
             body.len()
         );
         let stream = self.reader.get_mut();
@@ -54,7 +64,7 @@ impl Conn {
         }
         let mut body = vec![0u8; length];
         self.reader.read_exact(&mut body).await.unwrap();
-        status
+        (status, length)
     }
 }
 

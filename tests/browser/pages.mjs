@@ -133,6 +133,19 @@ for (const lang of languages) {
       for (const v of axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical")) {
         fail(where, `axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
       }
+      if (spec.name === "statistics") {
+        // The map is drawn: seven areas, Punjab (seven complaints) the darkest, Lahore's headquarters a point.
+        const map = await page.evaluate(() => ({
+          areas: document.querySelectorAll("#map path.area").length,
+          darkest: document.querySelectorAll("#map path.area.shade-4").length,
+          points: document.querySelectorAll("#map circle.point").length,
+          height: document.querySelector("#map svg").getBoundingClientRect().height,
+        }));
+        if (map.areas !== 7 || map.darkest !== 1 || map.points < 1 || map.height < 100) {
+          fail(where, `the map is not drawn as expected: ${JSON.stringify(map)}`);
+        }
+        await page.locator("#map").screenshot({ path: `${shots}/map-${lang.code}-${width}.png` });
+      }
       await page.screenshot({ path: `${shots}/${spec.name}-${lang.code}-${width}.png`, fullPage: true });
       await page.close();
     }
