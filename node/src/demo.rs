@@ -71,6 +71,18 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         }
     }
     let root = sign_demo_topology(&text, &topology, data)?;
+    // Each node must open what it was given; demo data made by an older Hifazat may hold a layout this one no
+    // longer reads (e.g. one without Urdu names): say so before starting anything.
+    for node in &topology.nodes {
+        let dir = data.join(&node.name);
+        let (name, key) = dir::node_identity(&dir)?;
+        dir::load_topology(&dir, &name, &key).with_context(|| {
+            format!(
+                "node {name} cannot open its topology; if {} was made by an older version, remove it to start afresh",
+                data.display()
+            )
+        })?;
+    }
     demo_officials(&topology, data)?;
     let mut children: Vec<(String, Child)> = Vec::new();
     let starting = topology
