@@ -40,7 +40,7 @@ pub const LANG_COOKIE: &str = "hifazat_lang";
 
 /// Every template's source, for the catalogue tests.
 #[cfg(test)]
-const TEMPLATE_SOURCES: [&str; 9] = [
+const TEMPLATE_SOURCES: [&str; 12] = [
     include_str!("../templates/forms.html"),
     include_str!("../templates/stats.html"),
     include_str!("../templates/complaint.html"),
@@ -50,4 +50,7 @@ const TEMPLATE_SOURCES: [&str; 9] = [
     include_str!("../templates/alert.html"),
     include_str!("../templates/track.html"),
     include_str!("../templates/error.html"),
+    include_str!("../templates/raise.html"),
+    include_str!("../templates/poster.html"),
+    include_str!("../templates/status.html"),
 ];

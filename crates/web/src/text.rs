@@ -155,12 +155,26 @@ mod tests {
     }
 
     #[test]
+    fn every_template_is_scanned_for_the_keys_it_uses() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let files = std::fs::read_dir(dir).unwrap().count();
+        assert_eq!(
+            crate::TEMPLATE_SOURCES.len(),
+            files,
+            "every file in templates/ belongs in TEMPLATE_SOURCES"
+        );
+    }
+
+    #[test]
     fn every_key_the_templates_and_code_use_is_in_the_catalogues() {
         let mut used = BTreeSet::new();
-        let sources = crate::TEMPLATE_SOURCES
-            .iter()
-            .copied()
-            .chain([include_str!("pages.rs"), include_str!("text.rs")]);
+        let sources = crate::TEMPLATE_SOURCES.iter().copied().chain([
+            include_str!("pages/mod.rs"),
+            include_str!("pages/alerts.rs"),
+            include_str!("pages/forms.rs"),
+            include_str!("pages/stats.rs"),
+            include_str!("text.rs"),
+        ]);
         for source in sources {
             for piece in source.split("t.get(\"").skip(1) {
                 used.insert(piece.split('"').next().unwrap().to_owned());

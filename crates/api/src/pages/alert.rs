@@ -1,0 +1,296 @@
+//! The alert pages: the home page's list, one alert with its sighting form, and its poster.
+
+use super::*;
+
+/// Alerts on one page of the home page.
+const HOME_PAGE_ALERTS: usize = 20;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct HomeQuery {
+    before: Option<String>,
+}
+
+/// `GET /`: the active police-validated alerts (validated, mobilised or sighted), newest first.
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    reader: Reader,
+    query: Result<Query<HomeQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return reader.problem(&state, Problem::NotFound);
+    };
+    let before = match query.before {
+        None => None,
+        Some(b) => match record_id(&b) {
+            Ok(id) => Some(id),
+            Err(_) => return reader.problem(&state, Problem::NotFound),
+        },
+    };
+    let listed = state
+        .engine
+        .list_alerts(
+            |s, _| {
+                matches!(
+                    s.status.stage,
+                    AlertStage::Validated | AlertStage::Mobilised | AlertStage::Sighted
+                )
+            },
+            before,
+            HOME_PAGE_ALERTS,
+        )
+        .await;
+    let page = match listed {
+        Ok(page) => page,
+        Err(e) => return reader.failed(&state, e.into()),
+    };
+    let alerts = page
+        .items
+        .into_iter()
+        .map(|s| AlertCard {
+            id: s.id.to_string(),
+            child_name: s.child_name,
+            age_years: s.age_years,
+            sex: name_of(&s.sex),
+            district: district_name(&state, reader.lang, &s.district),
+            last_seen: s.last_seen,
+            last_seen_at_ms: s.last_seen_at_ms,
+            stage: name_of(&s.status.stage),
+        })
+        .collect();
+    let home = pages::Home {
+        frame: reader.frame(&state),
+        alerts,
+        next: page.next.map(|n| n.to_string()),
+        live: before.is_none(),
+    };
+    html(StatusCode::OK, pages::render(&home))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AlertQuery {
+    /// Set after a sighting was taken: the page thanks the reader.
+    sent: Option<String>,
+    /// Set after the reader raised this alert: the page thanks them and says what happens next.
+    raised: Option<String>,
+}
+
+/// `GET /alerts/{id}`: one alert's public part and timeline, as `GET /api/v1/alerts/{id}` shows the public, and
+/// the form to report a sighting.
+pub(crate) async fn alert(
+    State(state): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<AlertQuery>, QueryRejection>,
+) -> Response {
+    let (csrf, new) = csrf_token(&headers);
+    let query = query.map(|Query(q)| q).ok();
+    let sighting = pages::SightingForm {
+        csrf: csrf.clone(),
+        anonymous: true,
+        sent: query.as_ref().is_some_and(|q| q.sent.is_some()),
+        ..pages::SightingForm::default()
+    };
+    let raised = query.is_some_and(|q| q.raised.is_some());
+    let mut response = alert_page(&state, &reader, &id, sighting, raised, StatusCode::OK).await;
+    if new {
+        set_csrf_cookie(&mut response, &csrf);
+    }
+    response
+}
+
+/// The alert page of record `id`, with this sighting form, answered with `status`.
+async fn alert_page(
+    state: &AppState,
+    reader: &Reader,
+    id: &str,
+    sighting: pages::SightingForm,
+    raised: bool,
+    status: StatusCode,
+) -> Response {
+    let Ok(id) = record_id(id) else {
+        return reader.problem(state, Problem::NotFound);
+    };
+    let record = match state.engine.alert(id).await {
+        Ok(record) => record,
+        Err(e) => return reader.failed(state, e.into()),
+    };
+    let sightings = record.doc.sightings.len() as u64;
+    let events = record.doc.timeline.iter().map(PublicEvent::of).collect();
+    let public = record.doc.intake.public;
+    let page = pages::AlertPage {
+        frame: reader.frame(state),
+        card: AlertCard {
+            id: record.id.to_string(),
+            child_name: public.child_name,
+            age_years: public.age_years,
+            sex: name_of(&public.sex),
+            district: district_name(state, reader.lang, &public.last_seen.district),
+            last_seen: public.last_seen.text,
+            last_seen_at_ms: public.last_seen_at_ms,
+            stage: name_of(&record.status.stage),
+        },
+        description: public.description,
+        contact_line: public.contact_line,
+        events: event_lines(events),
+        sightings,
+        sighting,
+        raised,
+    };
+    html(status, pages::render(&page))
+}
+
+/// `GET /alerts/{id}/poster`: a printable poster of the alert's public part, in both languages, the reader's first.
+pub(crate) async fn poster(
+    State(state): State<AppState>,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = record_id(&id) else {
+        return reader.problem(&state, Problem::NotFound);
+    };
+    let record = match state.engine.alert(id).await {
+        Ok(record) => record,
+        Err(e) => return reader.failed(&state, e.into()),
+    };
+    let public = record.doc.intake.public;
+    let halves = [reader.lang, reader.lang.other()]
+        .into_iter()
+        .map(|lang| pages::PosterHalf {
+            t: Text::of(lang),
+            district: district_name(&state, lang, &public.last_seen.district),
+        })
+        .collect();
+    let page = pages::PosterPage {
+        frame: reader.frame(&state),
+        card: AlertCard {
+            id: record.id.to_string(),
+            child_name: public.child_name,
+            age_years: public.age_years,
+            sex: name_of(&public.sex),
+            district: district_name(&state, reader.lang, &public.last_seen.district),
+            last_seen: public.last_seen.text,
+            last_seen_at_ms: public.last_seen_at_ms,
+            stage: name_of(&record.status.stage),
+        },
+        description: public.description,
+        contact_line: public.contact_line,
+        halves,
+    };
+    html(StatusCode::OK, pages::render(&page))
+}
+
+/// What the sighting form sends (every field as text, so a bad one is shown again as it was typed).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SightingBody {
+    csrf: String,
+    seen_at: String,
+    description: String,
+    anonymous: String,
+    name: String,
+    mobile: String,
+}
+
+/// `POST /alerts/{id}/sighting`: records a sighting as `POST /api/v1/alerts/{id}/sightings` records the public's
+/// (the same rules and per-address limit), then shows the alert again with thanks. A refused field is shown
+/// beside the form's field, in the reader's language.
+pub(crate) async fn sighting(
+    State(state): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
+    who: Result<Who, ApiError>,
+    Path(id): Path<String>,
+    body: Result<axum::Form<SightingBody>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let frame = reader.frame(&state);
+    let (csrf, new) = csrf_token(&headers);
+    let body = body.map(|axum::Form(b)| b);
+    let form = |body: &SightingBody, problems: Vec<pages::FieldProblem>| pages::SightingForm {
+        csrf: csrf.clone(),
+        seen_at: body.seen_at.clone(),
+        description: body.description.clone(),
+        anonymous: body.anonymous != "no",
+        name: body.name.clone(),
+        mobile: body.mobile.clone(),
+        problems,
+        sent: false,
+    };
+    let refused = match &body {
+        Err(_) => Some((
+            StatusCode::BAD_REQUEST,
+            form(
+                &SightingBody::default(),
+                vec![pages::FieldProblem::unreadable(frame.t)],
+            ),
+        )),
+        // The token must be the one this node gave the reader's browser: a form posted from elsewhere has none.
+        Ok(b) if new || b.csrf != csrf => Some((
+            StatusCode::FORBIDDEN,
+            form(b, vec![pages::FieldProblem::expired(frame.t)]),
+        )),
+        Ok(_) => None,
+    };
+    let respond = |response: Response| {
+        let mut response = response;
+        if new {
+            set_csrf_cookie(&mut response, &csrf);
+        }
+        response
+    };
+    if let Some((status, sighting)) = refused {
+        return respond(alert_page(&state, &reader, &id, sighting, false, status).await);
+    }
+    let Ok(body) = body else {
+        return reader.problem(&state, Problem::Internal);
+    };
+    let who = match counted_public(&reader, &state, who) {
+        Ok(who) => who,
+        Err(page) => return *page,
+    };
+    let Ok(record) = record_id(&id) else {
+        return reader.problem(&state, Problem::NotFound);
+    };
+    let Some(seen_at_ms) = hifazat_web::parse_local_time(&body.seen_at) else {
+        let sighting = form(&body, vec![pages::sighting_problem(frame.t, "seen_at")]);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return respond(alert_page(&state, &reader, &id, sighting, false, status).await);
+    };
+    let draft = hifazat_domain::SightingDraft {
+        seen_at_ms,
+        place: None,
+        description: body.description.clone(),
+        reporter: (body.anonymous == "no").then(|| hifazat_domain::ContactDraft {
+            name: body.name.clone(),
+            mobile: Some(body.mobile.trim().to_owned()).filter(|m| !m.is_empty()),
+            cnic: None,
+        }),
+        channel: hifazat_domain::Channel::CitizenPortal,
+    };
+    match state
+        .engine
+        .add_sighting(record, draft, who.caller.actor())
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/alerts/{record}?sent=1#sighting")).into_response(),
+        Err(hifazat_engine::EngineError::Invalid(invalid)) => {
+            let mut problems: Vec<pages::FieldProblem> = Vec::new();
+            for error in invalid.errors {
+                let field = match error.field.as_str() {
+                    "seen_at_ms" => "seen_at",
+                    "description" => "description",
+                    "reporter.name" => "name",
+                    "reporter.mobile" => "mobile",
+                    _ => "",
+                };
+                if !problems.iter().any(|p| p.field == field) {
+                    problems.push(pages::sighting_problem(frame.t, field));
+                }
+            }
+            let sighting = form(&body, problems);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            respond(alert_page(&state, &reader, &id, sighting, false, status).await)
+        }
+        Err(e) => reader.failed(&state, e.into()),
+    }
+}

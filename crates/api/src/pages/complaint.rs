@@ -1,0 +1,271 @@
+//! Complaints: the form, the page that shows a new tracking code once, and tracking a case by its code.
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TrackQuery {
+    code: Option<String>,
+}
+
+/// `GET /track`: the form, and with `?code=` the case it tracks, as `GET /api/v1/track/{code}` shows it (the
+/// same per-address limit).
+pub(crate) async fn track(
+    State(state): State<AppState>,
+    reader: Reader,
+    who: Result<Who, ApiError>,
+    query: Result<Query<TrackQuery>, QueryRejection>,
+) -> Response {
+    let typed = query
+        .ok()
+        .and_then(|Query(q)| q.code)
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_default();
+    let frame = reader.frame(&state);
+    let mut page = pages::TrackPage {
+        frame,
+        code: typed.chars().take(64).collect(),
+        error: None,
+        found: None,
+    };
+    if typed.is_empty() {
+        return html(StatusCode::OK, pages::render(&page));
+    }
+    if let Err(page) = counted_public(&reader, &state, who) {
+        return *page;
+    }
+    let status = match typed.to_uppercase().parse::<TrackingCode>() {
+        Err(_) => {
+            page.error = Some(Problem::BadCode.message(frame.t));
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Ok(code) => match state.engine.case_by_tracking(code.as_str()).await {
+            Err(e) => return reader.failed(&state, e.into()),
+            Ok(None) => {
+                page.error = Some(Problem::NoSuchCode.message(frame.t));
+                StatusCode::NOT_FOUND
+            }
+            Ok(Some(case)) => {
+                page.found = Some(pages::Tracked {
+                    code: code.as_str().to_owned(),
+                    category: name_of(&case.doc.intake.category),
+                    district: district_name(&state, reader.lang, &case.doc.intake.district),
+                    stage: name_of(&case.status.stage),
+                    events: event_lines(case.doc.timeline.iter().map(PublicEvent::of).collect()),
+                });
+                StatusCode::OK
+            }
+        },
+    };
+    html(status, pages::render(&page))
+}
+
+/// What the complaint form sends (every field as text, so a bad one is shown again as it was typed).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ComplaintBody {
+    csrf: String,
+    category: String,
+    district: String,
+    description: String,
+    victim_age: String,
+    anonymous: String,
+    name: String,
+    mobile: String,
+}
+
+impl ComplaintBody {
+    /// The form as it was sent, with what to correct.
+    fn form<'a>(
+        self,
+        state: &AppState,
+        frame: Frame<'a>,
+        csrf: String,
+        problems: Vec<pages::FieldProblem>,
+    ) -> pages::ComplaintForm<'a> {
+        pages::ComplaintForm {
+            districts: complaint_districts(state, frame.t.lang(), &self.district),
+            frame,
+            csrf,
+            category: self.category,
+            description: self.description,
+            victim_age: self.victim_age,
+            anonymous: self.anonymous != "no",
+            name: self.name,
+            mobile: self.mobile,
+            problems,
+        }
+    }
+}
+
+/// The districts this node files complaints for, `chosen` selected.
+fn complaint_districts(state: &AppState, lang: Lang, chosen: &str) -> Vec<pages::Choice> {
+    state
+        .engine
+        .topology()
+        .districts
+        .iter()
+        .filter(|d| state.engine.files_cases_for(&d.code))
+        .map(|d| pages::Choice {
+            value: d.code.clone(),
+            label: lang.pick(&d.name, &d.name_ur).to_owned(),
+            selected: d.code == chosen,
+        })
+        .collect()
+}
+
+/// `GET /complaint`: the complaint form.
+pub(crate) async fn complaint_form(
+    State(state): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
+) -> Response {
+    let (csrf, new) = csrf_token(&headers);
+    let frame = reader.frame(&state);
+    let form = ComplaintBody {
+        anonymous: "yes".into(),
+        ..ComplaintBody::default()
+    }
+    .form(&state, frame, csrf.clone(), vec![]);
+    let mut response = html(StatusCode::OK, pages::render(&form));
+    if new {
+        set_csrf_cookie(&mut response, &csrf);
+    }
+    response
+}
+
+/// How long the page that shows a new tracking code may be opened after filing, in seconds.
+const FILED_COOKIE_MAX_AGE_SECS: u64 = 600;
+
+/// `POST /complaint`: files the complaint as the public files through the API (channel `citizen_portal`, the same
+/// per-address limit and rules), then sends the reader to the page that shows its tracking code once. A refused
+/// field is shown again beside the form's field, in the reader's language.
+pub(crate) async fn complaint_file(
+    State(state): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
+    who: Result<Who, ApiError>,
+    body: Result<axum::Form<ComplaintBody>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let frame = reader.frame(&state);
+    let (csrf, new) = csrf_token(&headers);
+    let refuse = |body: ComplaintBody, status: StatusCode, problems: Vec<pages::FieldProblem>| {
+        let form = body.form(&state, frame, csrf.clone(), problems);
+        let mut response = html(status, pages::render(&form));
+        if new {
+            set_csrf_cookie(&mut response, &csrf);
+        }
+        response
+    };
+    let Ok(axum::Form(body)) = body else {
+        let unreadable = pages::FieldProblem::unreadable(frame.t);
+        return refuse(
+            ComplaintBody::default(),
+            StatusCode::BAD_REQUEST,
+            vec![unreadable],
+        );
+    };
+    // The token must be the one this node gave the reader's browser: a form posted from elsewhere has none.
+    if new || body.csrf != csrf {
+        return refuse(
+            body,
+            StatusCode::FORBIDDEN,
+            vec![pages::FieldProblem::expired(frame.t)],
+        );
+    }
+    let who = match counted_public(&reader, &state, who) {
+        Ok(who) => who,
+        Err(page) => return *page,
+    };
+    let mut problems = Vec::new();
+    let category = serde_json::from_value::<hifazat_domain::CaseCategory>(
+        serde_json::Value::String(body.category.clone()),
+    );
+    if category.is_err() {
+        problems.push(pages::complaint_problem(frame.t, "category"));
+    }
+    if !state.engine.files_cases_for(&body.district) {
+        problems.push(pages::complaint_problem(frame.t, "district"));
+    }
+    let victim_age = match body.victim_age.trim() {
+        "" => Ok(None),
+        age => age.parse::<u8>().map(Some),
+    };
+    if victim_age.is_err() {
+        problems.push(pages::complaint_problem(frame.t, "victim_age"));
+    }
+    let complainant = (body.anonymous == "no").then(|| hifazat_domain::ContactDraft {
+        name: body.name.clone(),
+        mobile: Some(body.mobile.trim().to_owned()).filter(|m| !m.is_empty()),
+        cnic: None,
+    });
+    let (Ok(category), Ok(victim_age)) = (category, victim_age) else {
+        return refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems);
+    };
+    if !problems.is_empty() {
+        return refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems);
+    }
+    let draft = hifazat_domain::CaseDraft {
+        category,
+        district: body.district.clone(),
+        place: None,
+        description: body.description.clone(),
+        channel: hifazat_domain::Channel::CitizenPortal,
+        victim_age_years: victim_age,
+        complainant,
+    };
+    match state.engine.file_case(draft, who.caller.actor()).await {
+        Ok((_, code)) => {
+            let mut response = Redirect::to("/complaint/filed").into_response();
+            let value = format!(
+                "{FILED_COOKIE}={code}; Path=/complaint/filed; Max-Age={FILED_COOKIE_MAX_AGE_SECS}; SameSite=Strict; HttpOnly"
+            );
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(hifazat_engine::EngineError::Invalid(invalid)) => {
+            let mut problems: Vec<pages::FieldProblem> = Vec::new();
+            for error in invalid.errors {
+                let field = match error.field.as_str() {
+                    "category" => "category",
+                    "district" | "place.district" => "district",
+                    "description" => "description",
+                    "victim_age_years" => "victim_age",
+                    "complainant.name" => "name",
+                    "complainant.mobile" => "mobile",
+                    _ => "",
+                };
+                if !problems.iter().any(|p| p.field == field) {
+                    problems.push(pages::complaint_problem(frame.t, field));
+                }
+            }
+            refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems)
+        }
+        Err(e) => reader.failed(&state, e.into()),
+    }
+}
+
+/// `GET /complaint/filed`: the new complaint's tracking code, shown once (its cookie is cleared as it is shown).
+pub(crate) async fn complaint_filed(
+    State(state): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
+) -> Response {
+    let code = cookie(&headers, FILED_COOKIE).and_then(|c| c.parse::<TrackingCode>().ok());
+    let Some(code) = code else {
+        // Nothing to show (already shown, or never filed): the tracking page is where a code is used.
+        return Redirect::to("/track").into_response();
+    };
+    let page = pages::FiledPage {
+        frame: reader.frame(&state),
+        code: code.as_str().to_owned(),
+    };
+    let mut response = html(StatusCode::OK, pages::render(&page));
+    let clear =
+        format!("{FILED_COOKIE}=; Path=/complaint/filed; Max-Age=0; SameSite=Strict; HttpOnly");
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
