@@ -92,11 +92,8 @@ pub(crate) async fn alert(
         ..pages::SightingForm::default()
     };
     let raised = query.is_some_and(|q| q.raised.is_some());
-    let mut response = alert_page(&state, &reader, &id, sighting, raised, StatusCode::OK).await;
-    if new {
-        set_csrf_cookie(&mut response, &csrf);
-    }
-    response
+    let page = alert_page(&state, &reader, &id, sighting, raised, StatusCode::OK).await;
+    with_csrf(page, &csrf, new)
 }
 
 /// The alert page of record `id`, with this sighting form, answered with `status`.
@@ -192,6 +189,12 @@ pub(crate) struct SightingBody {
     mobile: String,
 }
 
+impl Posted for SightingBody {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /alerts/{id}/sighting`: records a sighting as `POST /api/v1/alerts/{id}/sightings` records the public's
 /// (the same rules and per-address limit), then shows the alert again with thanks. A refused field is shown
 /// beside the form's field, in the reader's language.
@@ -205,7 +208,6 @@ pub(crate) async fn sighting(
 ) -> Response {
     let frame = reader.frame(&state);
     let (csrf, new) = csrf_token(&headers);
-    let body = body.map(|axum::Form(b)| b);
     let form = |body: &SightingBody, problems: Vec<pages::FieldProblem>| pages::SightingForm {
         csrf: csrf.clone(),
         seen_at: body.seen_at.clone(),
@@ -216,33 +218,13 @@ pub(crate) async fn sighting(
         problems,
         sent: false,
     };
-    let refused = match &body {
-        Err(_) => Some((
-            StatusCode::BAD_REQUEST,
-            form(
-                &SightingBody::default(),
-                vec![pages::FieldProblem::unreadable(frame.t)],
-            ),
-        )),
-        // The token must be the one this node gave the reader's browser: a form posted from elsewhere has none.
-        Ok(b) if new || b.csrf != csrf => Some((
-            StatusCode::FORBIDDEN,
-            form(b, vec![pages::FieldProblem::expired(frame.t)]),
-        )),
-        Ok(_) => None,
-    };
-    let respond = |response: Response| {
-        let mut response = response;
-        if new {
-            set_csrf_cookie(&mut response, &csrf);
+    let respond = |response: Response| with_csrf(response, &csrf, new);
+    let body = match checked(body, &csrf, new, frame.t) {
+        Ok(body) => body,
+        Err((body, status, problems)) => {
+            let sighting = form(&body, problems);
+            return respond(alert_page(&state, &reader, &id, sighting, false, status).await);
         }
-        response
-    };
-    if let Some((status, sighting)) = refused {
-        return respond(alert_page(&state, &reader, &id, sighting, false, status).await);
-    }
-    let Ok(body) = body else {
-        return reader.problem(&state, Problem::Internal);
     };
     let who = match counted_public(&reader, &state, who) {
         Ok(who) => who,

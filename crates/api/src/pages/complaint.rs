@@ -73,6 +73,12 @@ pub(crate) struct ComplaintBody {
     mobile: String,
 }
 
+impl Posted for ComplaintBody {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 impl ComplaintBody {
     /// The form as it was sent, with what to correct.
     fn form<'a>(
@@ -126,11 +132,7 @@ pub(crate) async fn complaint_form(
         ..ComplaintBody::default()
     }
     .form(&state, frame, csrf.clone(), vec![]);
-    let mut response = html(StatusCode::OK, pages::render(&form));
-    if new {
-        set_csrf_cookie(&mut response, &csrf);
-    }
-    response
+    with_csrf(html(StatusCode::OK, pages::render(&form)), &csrf, new)
 }
 
 /// How long the page that shows a new tracking code may be opened after filing, in seconds.
@@ -150,28 +152,12 @@ pub(crate) async fn complaint_file(
     let (csrf, new) = csrf_token(&headers);
     let refuse = |body: ComplaintBody, status: StatusCode, problems: Vec<pages::FieldProblem>| {
         let form = body.form(&state, frame, csrf.clone(), problems);
-        let mut response = html(status, pages::render(&form));
-        if new {
-            set_csrf_cookie(&mut response, &csrf);
-        }
-        response
+        with_csrf(html(status, pages::render(&form)), &csrf, new)
     };
-    let Ok(axum::Form(body)) = body else {
-        let unreadable = pages::FieldProblem::unreadable(frame.t);
-        return refuse(
-            ComplaintBody::default(),
-            StatusCode::BAD_REQUEST,
-            vec![unreadable],
-        );
+    let body = match checked(body, &csrf, new, frame.t) {
+        Ok(body) => body,
+        Err((body, status, problems)) => return refuse(body, status, problems),
     };
-    // The token must be the one this node gave the reader's browser: a form posted from elsewhere has none.
-    if new || body.csrf != csrf {
-        return refuse(
-            body,
-            StatusCode::FORBIDDEN,
-            vec![pages::FieldProblem::expired(frame.t)],
-        );
-    }
     let who = match counted_public(&reader, &state, who) {
         Ok(who) => who,
         Err(page) => return *page,

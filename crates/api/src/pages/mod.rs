@@ -279,6 +279,47 @@ fn csrf_token(headers: &HeaderMap) -> (String, bool) {
     }
 }
 
+/// A form's fields as posted, with the anti-forgery token they carry.
+pub(crate) trait Posted: Default {
+    fn csrf(&self) -> &str;
+}
+
+/// What went wrong with a posted form before its fields were looked at: the fields to show again (empty when the
+/// form could not be read), the status to answer with, and why.
+type Unchecked<B> = (B, StatusCode, Vec<pages::FieldProblem>);
+
+/// A posted form's fields, when the node could read them and they carry the anti-forgery token this node gave
+/// the reader's browser (`csrf`; `new` when the browser sent none); else what to show again.
+fn checked<B: Posted>(
+    body: Result<axum::Form<B>, axum::extract::rejection::FormRejection>,
+    csrf: &str,
+    new: bool,
+    t: &Text,
+) -> Result<B, Unchecked<B>> {
+    match body {
+        Err(_) => Err((
+            B::default(),
+            StatusCode::BAD_REQUEST,
+            vec![pages::FieldProblem::unreadable(t)],
+        )),
+        // A form posted from elsewhere has no token of ours.
+        Ok(axum::Form(b)) if new || b.csrf() != csrf => Err((
+            b,
+            StatusCode::FORBIDDEN,
+            vec![pages::FieldProblem::expired(t)],
+        )),
+        Ok(axum::Form(b)) => Ok(b),
+    }
+}
+
+/// `response`, setting the anti-forgery cookie when the browser had none (`new`).
+fn with_csrf(mut response: Response, csrf: &str, new: bool) -> Response {
+    if new {
+        set_csrf_cookie(&mut response, csrf);
+    }
+    response
+}
+
 /// Sets the anti-forgery cookie (sent back only to this node, by pages of this node).
 fn set_csrf_cookie(response: &mut Response, token: &str) {
     let value = format!("{CSRF_COOKIE}={token}; Path=/; SameSite=Strict; HttpOnly");

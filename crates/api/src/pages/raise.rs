@@ -10,7 +10,7 @@ use hifazat_domain::{AlertDraft, Channel, ContactDraft, PlaceDraft, Sex};
 use hifazat_web::pages::{self, Frame};
 use serde::Deserialize;
 
-use super::{Reader, counted_public, csrf_token, html, set_csrf_cookie};
+use super::{Posted, Reader, checked, counted_public, csrf_token, html, with_csrf};
 use crate::AppState;
 use crate::caller::Who;
 use crate::error::ApiError;
@@ -30,6 +30,12 @@ pub(crate) struct RaiseBody {
     position: String,
     name: String,
     mobile: String,
+}
+
+impl Posted for RaiseBody {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 impl RaiseBody {
@@ -168,11 +174,7 @@ pub(crate) async fn raise_form(
 ) -> Response {
     let (csrf, new) = csrf_token(&headers);
     let form = RaiseBody::default().form(&state, reader.frame(&state), csrf.clone(), vec![]);
-    let mut response = html(StatusCode::OK, pages::render(&form));
-    if new {
-        set_csrf_cookie(&mut response, &csrf);
-    }
-    response
+    with_csrf(html(StatusCode::OK, pages::render(&form)), &csrf, new)
 }
 
 /// `POST /raise`: raises the alert as the public raises through `POST /api/v1/alerts` (channel `citizen_portal`,
@@ -189,28 +191,12 @@ pub(crate) async fn raise_alert(
     let (csrf, new) = csrf_token(&headers);
     let refuse = |body: RaiseBody, status: StatusCode, problems: Vec<pages::FieldProblem>| {
         let form = body.form(&state, frame, csrf.clone(), problems);
-        let mut response = html(status, pages::render(&form));
-        if new {
-            set_csrf_cookie(&mut response, &csrf);
-        }
-        response
+        with_csrf(html(status, pages::render(&form)), &csrf, new)
     };
-    let Ok(axum::Form(body)) = body else {
-        let unreadable = pages::FieldProblem::unreadable(frame.t);
-        return refuse(
-            RaiseBody::default(),
-            StatusCode::BAD_REQUEST,
-            vec![unreadable],
-        );
+    let body = match checked(body, &csrf, new, frame.t) {
+        Ok(body) => body,
+        Err((body, status, problems)) => return refuse(body, status, problems),
     };
-    // The token must be the one this node gave the reader's browser: a form posted from elsewhere has none.
-    if new || body.csrf != csrf {
-        return refuse(
-            body,
-            StatusCode::FORBIDDEN,
-            vec![pages::FieldProblem::expired(frame.t)],
-        );
-    }
     let who = match counted_public(&reader, &state, who) {
         Ok(who) => who,
         Err(page) => return *page,
