@@ -130,6 +130,7 @@ fn main() {
     let engine = server.block_on(async {
         Engine::start(EngineConfig {
             node_name: "lahore".into(),
+            clock: hifazat_domain::Clock::system(),
             topology,
             signer: Signer::new(SigningKey::from_bytes(&[5; 32])),
             store: Store::open(&dir.path().join("store")).unwrap(),

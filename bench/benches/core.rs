@@ -36,6 +36,7 @@ fn topology() -> Topology {
 fn engine(dir: &std::path::Path, node_name: &str, seed: u8) -> Engine {
     Engine::start(EngineConfig {
         node_name: node_name.into(),
+        clock: hifazat_domain::Clock::system(),
         topology: topology(),
         signer: Signer::new(SigningKey::from_bytes(&[seed; 32])),
         store: Store::open(dir).unwrap(),

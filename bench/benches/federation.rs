@@ -603,6 +603,7 @@ impl Federation {
         let i = index_of(&self.topology, name);
         let engine = Engine::start(EngineConfig {
             node_name: name.into(),
+            clock: hifazat_domain::Clock::system(),
             topology: self.topology.clone(),
             signer: Signer::new(ed25519_dalek::SigningKey::from_bytes(&self.seeds[i])),
             store: Store::open(&self.dir.path().join(name)).expect("store"),

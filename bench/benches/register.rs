@@ -186,6 +186,7 @@ fn main() {
     let engine = server.block_on(async {
         Engine::start(EngineConfig {
             node_name: "federal".into(),
+            clock: hifazat_domain::Clock::system(),
             topology: topology.clone(),
             signer: Signer::new(SigningKey::from_bytes(&[2; 32])),
             store: Store::open(&dir.path().join("store")).unwrap(),

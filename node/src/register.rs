@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use ed25519_dalek::SigningKey;
-use hifazat_engine::{Engine, now_ms};
+use hifazat_engine::Engine;
 use hifazat_limits as limits;
 use hifazat_log::Entry;
 use hifazat_register::{NoticeOutcome, Register, RegisterConfig};
@@ -34,6 +34,7 @@ pub fn open(
     name: &str,
     topology: &Topology,
     config: RegisterConfig,
+    now_ms: u64,
 ) -> anyhow::Result<Arc<Register>> {
     let key_file = data.join(KEY_FILE);
     let dir = data.join(DIR);
@@ -49,7 +50,7 @@ pub fn open(
         hifazat_register::create_key_file(&key_file)?
     };
     let districts = topology.districts.iter().map(|d| d.code.clone()).collect();
-    let register = Register::open(&dir, keys, node_key, name, districts, config, now_ms())
+    let register = Register::open(&dir, keys, node_key, name, districts, config, now_ms)
         .context("opening the register")?;
     Ok(Arc::new(register))
 }
@@ -97,8 +98,9 @@ pub async fn take_notices(engine: Engine, register: Arc<Register>) {
                     };
                     let seq = entry.content.seq;
                     let register = register.clone();
+                    let now = engine.now_ms();
                     let taken = tokio::task::spawn_blocking(move || {
-                        register.take_notice(&digest.0, seq, &entry.content.payload, now_ms())
+                        register.take_notice(&digest.0, seq, &entry.content.payload, now)
                     })
                     .await;
                     match taken {

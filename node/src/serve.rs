@@ -135,6 +135,8 @@ async fn serve(
         .node(&node.name)
         .context("this node is not in its topology")?
         .clone();
+    // The one clock of the node: the engine keeps it, and the node's parts read it from the engine.
+    let clock = hifazat_engine::Clock::system();
     // The register lives at the federal node only.
     let register = if me.role == hifazat_topology::Role::Federal {
         Some(register::open(
@@ -143,6 +145,7 @@ async fn serve(
             &node.name,
             &node.topology,
             register_config,
+            clock.now_ms(),
         )?)
     } else {
         None
@@ -152,6 +155,7 @@ async fn serve(
     let seed = node.seed;
     let engine = Engine::start(EngineConfig {
         node_name: node.name,
+        clock,
         topology: node.topology,
         signer: node.signer,
         store: node.store,
@@ -201,7 +205,7 @@ async fn serve(
         engine.clone(),
         register.clone(),
         sms_config,
-        hifazat_engine::now_ms(),
+        engine.now_ms(),
     )
     .context("opening the SMS outbox")?;
     tracing::info!(

@@ -79,7 +79,7 @@ pub(crate) async fn feed(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     who.public_request(&state.limiter)?;
-    let now = hifazat_engine::now_ms();
+    let now = state.engine.now_ms();
     let ended_since = now.saturating_sub(limits::FEED_ENDED_DAYS * 86_400_000);
     let page = state
         .engine

@@ -19,8 +19,6 @@ use hifazat_register::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use hifazat_engine::now_ms;
-
 use crate::caller::Who;
 use crate::error::{ApiError, responses};
 use crate::{AppState, SeqPage, SeqQuery};
@@ -118,8 +116,8 @@ pub(crate) async fn verify(
     let register = here(&state)?;
     let Json(body) = body?;
     let requester = Requester::User(who.caller.actor());
-    let reply =
-        blocking(move || register.verify(&requester, Channel::Api, &body.cnic, now_ms())).await;
+    let now = state.engine.now_ms();
+    let reply = blocking(move || register.verify(&requester, Channel::Api, &body.cnic, now)).await;
     tokio::time::sleep_until(deadline).await;
     let reply = reply?.to_padded_json();
     Ok(([(header::CONTENT_TYPE, "application/json")], reply).into_response())
@@ -148,7 +146,8 @@ pub(crate) async fn create(
     let register = here(&state)?;
     let Json(draft) = body?;
     let actor = who.caller.actor();
-    let offender = blocking(move || register.create(&actor, &draft, now_ms())).await?;
+    let now = state.engine.now_ms();
+    let offender = blocking(move || register.create(&actor, &draft, now)).await?;
     Ok((StatusCode::CREATED, Json(offender)))
 }
 
@@ -247,8 +246,9 @@ pub(crate) async fn update(
     let register = here(&state)?;
     let Json(update) = body?;
     let actor = who.caller.actor();
+    let now = state.engine.now_ms();
     Ok(Json(
-        blocking(move || register.update(&actor, &id, &update, now_ms())).await?,
+        blocking(move || register.update(&actor, &id, &update, now)).await?,
     ))
 }
 
@@ -275,7 +275,8 @@ pub(crate) async fn search(
     let register = here(&state)?;
     let Json(body) = body?;
     let actor = who.caller.actor();
-    blocking(move || register.find(&actor, &body.cnic, now_ms()))
+    let now = state.engine.now_ms();
+    blocking(move || register.find(&actor, &body.cnic, now))
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound("no register entry has this CNIC".into()))
@@ -403,7 +404,7 @@ pub(crate) async fn notify(
     let actor = who.caller.actor();
     let node = state.engine.node_name().to_owned();
     let sealed = draft
-        .seal(&federal, topology, &actor, &node, now_ms())
+        .seal(&federal, topology, &actor, &node, state.engine.now_ms())
         .map_err(|invalid| ApiError::Invalid(invalid.errors))?;
     let written = state.engine.notify_register(sealed, &actor).await?;
     Ok((

@@ -12,8 +12,6 @@ use hifazat_phone::{Message, Phone, PhoneError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use hifazat_engine::now_ms;
-
 use crate::caller::Who;
 use crate::error::{ApiError, responses};
 use crate::{AppState, SeqPage, SeqQuery};
@@ -134,7 +132,7 @@ pub(crate) async fn incoming(
     let Query(query) = query?;
     check_key(&phone, query.key.as_deref())?;
     let reply = phone
-        .incoming(&query.id, &query.from, &query.text, now_ms())
+        .incoming(&query.id, &query.from, &query.text, state.engine.now_ms())
         .await?;
     Ok(Json(IncomingAnswer {
         reply: reply.map(|m| m.id),

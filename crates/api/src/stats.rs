@@ -555,7 +555,7 @@ pub(crate) async fn trends(
         ));
     }
     let _permit = permit(&state)?;
-    let now = hifazat_engine::now_ms();
+    let now = state.engine.now_ms();
     let last = month_of(now);
     let first = last - i64::from(months) + 1;
     let within = move |m: i64| (first..=last).contains(&m);

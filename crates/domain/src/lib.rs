@@ -4,11 +4,13 @@
 //! is a *draft* until `validate` turns it into an intake; a validation failure names every field it rejects.
 
 pub mod calendar;
+mod clock;
 pub mod geo;
 pub mod model;
 pub mod timeline;
 pub mod validate;
 
+pub use clock::Clock;
 pub use model::*;
 pub use timeline::{
     AlertStage, AlertStatus, CaseStage, CaseStatus, Event, EventKind, NoticeReason, Office, Status,

@@ -249,6 +249,7 @@ impl Engine {
         note: Vec<u8>,
         cosign: Option<std::sync::Arc<SignerKey>>,
     ) -> Result<CheckpointCheck, AuditError> {
+        let clock = self.local.clock.clone();
         self.blocking(move |store| {
             let mut note = Note::parse(&note).map_err(|e| AuditError::Range {
                 field: "note",
@@ -274,7 +275,7 @@ impl Engine {
                 return Ok(CheckpointCheck::Stale);
             }
             if let Some(key) = cosign {
-                note.add_cosignature(&key, crate::now_ms() / 1000)
+                note.add_cosignature(&key, clock.now_ms() / 1000)
                     .map_err(|e| AuditError::Range {
                         field: "note",
                         reason: e.to_string(),

@@ -14,6 +14,7 @@ use tokio::sync::broadcast::Receiver;
 fn engine(dir: &std::path::Path, name: &str, key: u8) -> Engine {
     Engine::start(EngineConfig {
         node_name: name.into(),
+        clock: hifazat_domain::Clock::system(),
         topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
         signer: Signer::new(SigningKey::from_bytes(&[key; 32])),
         store: Store::open(&dir.join(name)).unwrap(),

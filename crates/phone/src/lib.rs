@@ -240,7 +240,7 @@ impl Phone {
     }
 
     async fn submit(&self, message: Message) {
-        let now = hifazat_engine::now_ms();
+        let now = self.engine.now_ms();
         let Some(text) = self.outbox.text_of(&message) else {
             self.finish(
                 message.id,
@@ -293,10 +293,7 @@ impl Phone {
 
     fn finish(&self, id: u64, state: State, said: Option<String>) {
         let failed = matches!(state, State::Failed { .. });
-        match self
-            .outbox
-            .set_state(id, state, said, hifazat_engine::now_ms())
-        {
+        match self.outbox.set_state(id, state, said, self.engine.now_ms()) {
             Ok(_) if failed => self.lock().stats.failed += 1,
             Ok(_) => {}
             Err(e) => {
@@ -322,7 +319,7 @@ impl Phone {
         let failed = matches!(state, State::Failed { .. });
         let message = self
             .outbox
-            .set_state(id, state, said, hifazat_engine::now_ms())?;
+            .set_state(id, state, said, self.engine.now_ms())?;
         if message.is_some() {
             let mut inner = self.lock();
             inner.stats.delivered += u64::from(delivered);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hifazat_domain::{AlertStage, EventKind, NoticeReason, Office, RecordId, RecordKind};
-use hifazat_engine::{AlertRecord, now_ms};
+use hifazat_engine::AlertRecord;
 use hifazat_sms::{Seen, template};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -40,7 +40,7 @@ pub(crate) async fn run(phone: Arc<Phone>) {
     let mut watched: HashMap<RecordId, Watch> = HashMap::new();
     watch_all(&phone, &mut watched).await;
     loop {
-        let now = now_ms();
+        let now = phone.engine.now_ms();
         let due: Vec<RecordId> = watched
             .iter()
             .filter(|(_, w)| w.next_ms <= now)
@@ -67,12 +67,12 @@ pub(crate) async fn run(phone: Arc<Phone>) {
         }
         let next = watched.values().map(|w| w.next_ms).min();
         let sleep = next.map_or(IDLE, |n| {
-            Duration::from_millis(n.saturating_sub(now_ms())).min(IDLE)
+            Duration::from_millis(n.saturating_sub(phone.engine.now_ms())).min(IDLE)
         });
         tokio::select! {
             change = changes.recv() => match change {
                 Ok(change) if change.kind == RecordKind::Alert => {
-                    let now = now_ms();
+                    let now = phone.engine.now_ms();
                     watched
                         .entry(change.record)
                         .and_modify(|w| w.next_ms = now)
@@ -98,7 +98,7 @@ pub(crate) async fn run(phone: Arc<Phone>) {
 
 /// Watches every alert the node holds that is still open.
 async fn watch_all(phone: &Phone, watched: &mut HashMap<RecordId, Watch>) {
-    let now = now_ms();
+    let now = phone.engine.now_ms();
     let mut before = None;
     loop {
         let page = match phone
@@ -179,7 +179,7 @@ async fn look_at(phone: &Arc<Phone>, id: RecordId, first_seen_ms: u64) -> Result
         escalation_level: alert.status.escalation_level,
         notified: &notified,
     };
-    let now = now_ms();
+    let now = phone.engine.now_ms();
     let plan = hifazat_sms::plan(&seen, &phone.duties, &phone.config.timing, now);
     let mut escalated = alert.status.escalation_level;
     for task in &plan.due {
@@ -211,7 +211,7 @@ async fn carry_out(
     district: &hifazat_topology::District,
     raised_ms: u64,
 ) -> Result<(), ()> {
-    let now = now_ms();
+    let now = phone.engine.now_ms();
     let public = &alert.doc.intake.public;
     let facts = template::AlertFacts {
         reference: alert.id.to_string(),

@@ -45,7 +45,7 @@ pub(crate) async fn status(State(state): State<AppState>, reader: Reader) -> Res
             parent = Some(pages::ParentState {
                 name: name.to_owned(),
                 connected: view.is_some_and(|p| p.connected),
-                heard_at_ms: ago.map(|ago| hifazat_engine::now_ms().saturating_sub(ago)),
+                heard_at_ms: ago.map(|ago| state.engine.now_ms().saturating_sub(ago)),
                 heard_ago_s: ago.map(|ago| ago / 1_000),
             });
         }

@@ -104,6 +104,7 @@ fn build(
     }
     let engine = Engine::start(EngineConfig {
         node_name: name.into(),
+        clock: hifazat_domain::Clock::system(),
         topology,
         signer: Signer::new(node_key()),
         store: Store::open(&dir.path().join("store")).unwrap(),

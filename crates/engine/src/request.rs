@@ -1,0 +1,50 @@
+//! What the engine's handle asks its actor: one request per operation, each with its answer's channel.
+
+use super::*;
+
+pub(crate) enum Request {
+    Create {
+        new: Box<Created>,
+        reply: oneshot::Sender<Result<RecordId, EngineError>>,
+    },
+    GetAlert {
+        id: RecordId,
+        reply: oneshot::Sender<Result<AlertRecord, EngineError>>,
+    },
+    GetCase {
+        id: RecordId,
+        reply: oneshot::Sender<Result<CaseRecord, EngineError>>,
+    },
+    AddEvent {
+        id: RecordId,
+        event: Event,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    AddSighting {
+        id: RecordId,
+        sighting: Box<Sighting>,
+        actor: String,
+        now_ms: u64,
+        reply: oneshot::Sender<Result<usize, EngineError>>,
+    },
+    /// Answers once everything applied before it is durable.
+    Barrier {
+        reply: oneshot::Sender<()>,
+    },
+    ApplyRemote {
+        checked: Box<Checked>,
+        /// Answer once applied, before the flush (see [`Engine::relay_remote`]).
+        early: bool,
+        reply: oneshot::Sender<RemoteReport>,
+    },
+    Stats {
+        reply: oneshot::Sender<Stats>,
+    },
+    Notice {
+        scope: Scope,
+        sealed: Vec<u8>,
+        actor: String,
+        now_ms: u64,
+        reply: oneshot::Sender<Result<NoticeWritten, EngineError>>,
+    },
+}
