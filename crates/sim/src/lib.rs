@@ -700,6 +700,11 @@ impl Sim {
             return;
         };
         let effects = sync.handle(input, now);
+        // The state's own invariants, after every input, in any build.
+        if let Err(broken) = sync.check() {
+            self.violations
+                .push(format!("node {node}'s sync state after an input: {broken}"));
+        }
         for effect in effects {
             self.effect(node, effect);
         }

@@ -1,0 +1,165 @@
+//! Membership and dialing: peers connecting, the vectors of log heads exchanged with them, the timer that
+//! dials and refreshes, and newer signed topologies offered by peers.
+
+use super::*;
+
+impl Sync {
+    pub(super) fn connected(&mut self, peer: Author, now_ms: u64, out: &mut Vec<Effect>) {
+        if peer == self.me || !self.members.contains_key(&peer) {
+            self.counters.peers_refused += 1;
+            out.push(Effect::Disconnect {
+                peer,
+                reason: "not a member of the newest topology".into(),
+            });
+            return;
+        }
+        let p = self.peers.entry(peer).or_default();
+        p.connected = true;
+        p.dial_backoff_ms = 0;
+        p.vector_sent = None;
+        self.send_vector(peer, now_ms, out);
+        // What it may not have heard while apart: checkpoints and evidence.
+        let logs: Vec<Hash> = self.checkpoints.keys().copied().collect();
+        for log in logs {
+            self.send_checkpoint(peer, log, out);
+        }
+        let ids: Vec<Hash> = self.evidence.keys().copied().collect();
+        for id in ids {
+            self.send_evidence(peer, id, out);
+        }
+    }
+
+    /// Sends `peer` our vector: the heads of the logs it may hold.
+    pub(super) fn send_vector(&mut self, peer: Author, now_ms: u64, out: &mut Vec<Effect>) {
+        let Some(node) = self.member(&peer) else {
+            return;
+        };
+        let heads: Vec<LogHead> = self
+            .heads
+            .values()
+            .filter(|h| may_hold(&self.topology, node, &h.log.scope))
+            .take(limits::SYNC_VECTOR_LOGS_MAX)
+            .map(|h| LogHead {
+                log: h.log.clone(),
+                seq: h.seq,
+                hash: h.hash,
+            })
+            .collect();
+        let epoch = self.epoch;
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.vector_sent = Some((epoch, now_ms));
+        }
+        out.push(Effect::Send {
+            peer,
+            message: Message::Vector {
+                topology_version: self.topology.version,
+                heads,
+            },
+        });
+    }
+
+    pub(super) fn tick(&mut self, now_ms: u64, out: &mut Vec<Effect>) {
+        let before = self.pulls.len();
+        self.pulls
+            .retain(|_, p| now_ms < p.sent_ms + limits::SYNC_PULL_TIMEOUT_MS);
+        self.counters.pulls_timed_out += (before - self.pulls.len()) as u64;
+        // Vectors: when there is news (at most every interval), and a refresh now and then in any case.
+        let epoch = self.epoch;
+        let due: Vec<Author> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.connected)
+            .filter(|(_, p)| match p.vector_sent {
+                None => true,
+                Some((sent_epoch, at)) => {
+                    (sent_epoch != epoch && now_ms >= at + limits::SYNC_VECTOR_INTERVAL_MS)
+                        || now_ms >= at + limits::SYNC_VECTOR_REFRESH_MS
+                }
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for peer in due {
+            self.send_vector(peer, now_ms, out);
+        }
+        self.plan_pulls(now_ms, out);
+        self.start_checks(out);
+        // Dial neighbours that are not connected, backing off (doubling, capped) while they stay away.
+        let me = self.me_node().clone();
+        let mut dials = Vec::new();
+        for n in neighbours(&self.topology, &me) {
+            let Some(key) = n.key.map(Author) else {
+                continue;
+            };
+            let p = self.peers.entry(key).or_default();
+            if p.connected || now_ms < p.next_dial_ms {
+                continue;
+            }
+            p.dial_backoff_ms = (p.dial_backoff_ms * 2).clamp(
+                limits::SYNC_DIAL_BACKOFF_MIN_MS,
+                limits::SYNC_DIAL_BACKOFF_MAX_MS,
+            );
+            p.next_dial_ms = now_ms + p.dial_backoff_ms;
+            dials.push(Effect::Dial {
+                peer: key,
+                host: n.host,
+                port: n.p2p_port,
+            });
+        }
+        out.extend(dials);
+    }
+
+    pub(super) fn topology_offered(&mut self, signed: Vec<u8>, now_ms: u64, out: &mut Vec<Effect>) {
+        self.topology_asked_ms = None;
+        let topology = match Topology::open_signed(&signed, &self.root) {
+            Ok(t) => t,
+            Err(_) => {
+                self.counters.topologies_refused += 1;
+                return;
+            }
+        };
+        let members = members_of(&topology);
+        if topology.version <= self.topology.version || !members.contains_key(&self.me) {
+            // Old news, or a topology without this node (this node keeps its last one and is refused by peers
+            // that take the new one).
+            self.counters.topologies_refused += 1;
+            return;
+        }
+        self.topology = topology;
+        self.members = members;
+        self.signed_topology = signed.clone();
+        self.counters.topologies_installed += 1;
+        out.push(Effect::InstallTopology {
+            signed,
+            version: self.topology.version,
+            members: self.members(),
+        });
+        let gone: Vec<Author> = self
+            .peers
+            .iter()
+            .filter(|(k, p)| p.connected && !self.members.contains_key(k))
+            .map(|(k, _)| *k)
+            .collect();
+        for peer in gone {
+            self.peers.remove(&peer);
+            self.pulls.retain(|_, p| p.peer != peer);
+            out.push(Effect::Disconnect {
+                peer,
+                reason: "no longer a member of the newest topology".into(),
+            });
+        }
+        self.peers.retain(|k, _| self.members.contains_key(k));
+        // Tell everyone: the new version in our vector makes them ask for it.
+        for peer in self.connected_peers() {
+            self.send_vector(peer, now_ms, out);
+        }
+    }
+
+    /// The peers connected now.
+    pub(super) fn connected_peers(&self) -> Vec<Author> {
+        self.peers
+            .iter()
+            .filter(|(_, p)| p.connected)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+}
