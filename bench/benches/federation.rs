@@ -76,7 +76,7 @@ fn demo_links() -> Vec<(usize, usize)> {
     let t = demo();
     let mut links = Vec::new();
     for (i, n) in t.nodes.iter().enumerate() {
-        for m in hifazat_sync::neighbours(&t, n) {
+        for m in hifazat_topology::neighbours(&t, n) {
             let j = index_of(&t, &m.name);
             if i < j {
                 links.push((i, j));

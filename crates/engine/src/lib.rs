@@ -119,8 +119,8 @@ pub struct NoticeWritten {
 /// they are stored, chained and relayed like any entry, but never applied to a record.
 pub fn is_opaque(scope: &Scope) -> bool {
     matches!(
-        hifazat_sync::ScopeKind::of(scope),
-        hifazat_sync::ScopeKind::Notices(_)
+        hifazat_topology::ScopeKind::of(scope),
+        hifazat_topology::ScopeKind::Notices(_)
     )
 }
 

@@ -94,7 +94,7 @@ impl Local {
         Scope::cases(district).is_ok_and(|scope| {
             self.topology
                 .node(&self.node_name)
-                .is_some_and(|me| hifazat_sync::may_hold(&self.topology, me, &scope))
+                .is_some_and(|me| hifazat_topology::may_hold(&self.topology, me, &scope))
         })
     }
 

@@ -23,7 +23,7 @@ use hifazat_domain::{
 use hifazat_engine::{Engine, EngineError};
 use hifazat_register::{Register, RegisterError, Requester};
 use hifazat_sms::{Duty, Official, Places, Request, SmsConfig, phone, template};
-use hifazat_topology::{Role, Topology};
+use hifazat_topology::Topology;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -121,18 +121,10 @@ impl Places for TopologyPlaces<'_> {
     }
 }
 
-/// The node that covers for `name`: a district node's province node, a province node's federal node.
-pub fn parent_of<'a>(topology: &'a Topology, name: &str) -> Option<&'a str> {
+/// The name of the node that covers for node `name` ([`hifazat_topology::parent_of`]).
+fn parent_name<'a>(topology: &'a Topology, name: &str) -> Option<&'a str> {
     let node = topology.node(name)?;
-    let parent = match node.role {
-        Role::Federal => return None,
-        Role::Province => topology.nodes.iter().find(|n| n.role == Role::Federal),
-        Role::District => topology
-            .nodes
-            .iter()
-            .find(|n| n.role == Role::Province && n.province == node.province),
-    }?;
-    Some(&parent.name)
+    hifazat_topology::parent_of(topology, node).map(|p| p.name.as_str())
 }
 
 /// The officials of a directory that node `me` acts for.
@@ -142,7 +134,7 @@ pub fn duties(topology: &Topology, me: &str, officials: &[Official]) -> Vec<(Off
         .filter_map(|o| {
             if o.home == me {
                 Some((o.clone(), Duty::Home))
-            } else if parent_of(topology, &o.home) == Some(me) {
+            } else if parent_name(topology, &o.home) == Some(me) {
                 Some((o.clone(), Duty::Cover))
             } else {
                 None

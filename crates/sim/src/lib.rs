@@ -28,8 +28,9 @@ use hifazat_domain::{
 use hifazat_limits as limits;
 use hifazat_log::{Author, Hash, Scope};
 use hifazat_note::VerifierKey;
-use hifazat_sync::{ALERTS_TOPIC, Effect, Input, LogHead, Message, ScopeKind, may_hold};
+use hifazat_sync::{ALERTS_TOPIC, Effect, Input, LogHead, Message};
 use hifazat_topology::{Role, Topology};
+use hifazat_topology::{ScopeKind, may_hold};
 use sha2::{Digest, Sha256};
 
 use federation::Federation;
@@ -1062,7 +1063,7 @@ impl Sim {
             .topology
             .member(&self.nodes[node].author.0)
             .expect("member");
-        let witness = hifazat_sync::witness_of(&self.topology, me).expect("a witness");
+        let witness = hifazat_topology::witness_of(&self.topology, me).expect("a witness");
         let witness = self.by_key[&Author(witness.key.expect("keyed"))];
         let side: Vec<bool> = (0..n).map(|i| i == node || i == witness).collect();
         let mut branch_a = side.clone();

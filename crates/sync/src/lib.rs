@@ -1,5 +1,5 @@
-//! Federation sync as a sans-IO state machine: who may hold what, what peers say to each other, and what a node
-//! does about it.
+//! Federation sync as a sans-IO state machine: what peers say to each other, and what a node does about it (who
+//! may hold what is the topology's to say: `hifazat_topology::may_hold`).
 //!
 //! [`Sync::handle`] takes an [`Input`] (a peer connected, a message or gossip arrived, our own entries became
 //! durable, entries were applied, time passed) and the caller's clock, and returns [`Effect`]s (send, publish,
@@ -16,12 +16,10 @@
 //! the vectors (they carry its version) and takes effect on arrival.
 
 mod core;
-pub mod entitle;
 pub mod message;
 
 pub use crate::core::{
     ALERTS_TOPIC, CheckResult, Config, Counters, Effect, GossipId, Input, Outcome, PeerView,
     StartError, Sync, Ticket, Verdict,
 };
-pub use entitle::{ScopeKind, may_hold, neighbours, witness_of};
 pub use message::{LogHead, Message, MessageError};

@@ -9,6 +9,9 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
 
+mod entitle;
+
+pub use entitle::{ScopeKind, may_hold, neighbours, parent_of, witness_of};
 use hifazat_domain::Districts;
 use hifazat_limits as limits;
 use hifazat_note::{Note, NoteError, SignerKey, VerifierKey};

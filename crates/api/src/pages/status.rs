@@ -33,7 +33,9 @@ pub(crate) async fn status(State(state): State<AppState>, reader: Reader) -> Res
             .and_then(|d| topology.district(d))
             .map(|d| lang.pick(&d.name, &d.name_ur).to_owned()),
     });
-    let parent_name = hifazat_phone::parent_of(topology, state.engine.node_name());
+    let parent_name = me
+        .and_then(|n| hifazat_topology::parent_of(topology, n))
+        .map(|p| p.name.as_str());
     let mut parent = None;
     if let (Some(name), Some(net)) = (parent_name, &state.net) {
         // The network's report; a network that does not answer leaves the parent's state unknown.

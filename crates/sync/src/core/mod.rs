@@ -9,8 +9,8 @@ use hifazat_log::{
 use hifazat_note::{Checkpoint, Note, VerifierKey};
 use hifazat_topology::{Node, Role, Topology};
 
-use crate::entitle::{ScopeKind, may_hold, neighbours, witness_of};
 use crate::message::{LogHead, Message};
+use hifazat_topology::{ScopeKind, may_hold, neighbours, witness_of};
 
 mod catchup;
 mod checkpoints;

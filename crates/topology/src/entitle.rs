@@ -14,7 +14,8 @@
 //! itself, or one whose author may not write it.
 
 use hifazat_log::Scope;
-use hifazat_topology::{Node, Role, Topology};
+
+use crate::{Node, Role, Topology};
 
 /// What a scope is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,9 +104,9 @@ pub fn neighbours<'a>(topology: &'a Topology, node: &Node) -> Vec<&'a Node> {
         .collect()
 }
 
-/// The member that witnesses `node`'s logs, checking and cosigning their checkpoints: a district's province node,
-/// a province's federal node. The federal node has none (its checkpoints stand on its own signature).
-pub fn witness_of<'a>(topology: &'a Topology, node: &Node) -> Option<&'a Node> {
+/// The member that covers for `node`: a district's province node, a province's federal node. The federal node
+/// has none. It is the node's witness, and the node its officials' SMS falls back to.
+pub fn parent_of<'a>(topology: &'a Topology, node: &Node) -> Option<&'a Node> {
     match node.role {
         Role::Federal => None,
         Role::Province => topology.nodes.iter().find(|n| n.role == Role::Federal),
@@ -120,6 +121,12 @@ pub fn witness_of<'a>(topology: &'a Topology, node: &Node) -> Option<&'a Node> {
                 .find(|n| n.role == Role::Province && n.province.as_deref() == Some(&province))
         }
     }
+}
+
+/// The member that witnesses `node`'s logs, checking and cosigning their checkpoints: its parent. The federal
+/// node has none (its checkpoints stand on its own signature).
+pub fn witness_of<'a>(topology: &'a Topology, node: &Node) -> Option<&'a Node> {
+    parent_of(topology, node)
 }
 
 #[cfg(test)]
