@@ -15,7 +15,7 @@ impl ChangeSource for StoreSource<'_> {
 }
 
 pub(crate) fn fatal(e: &StoreError) -> ! {
-    // Style rule 7: a store that cannot be read or written leaves the process in no state worth keeping.
+    // docs/style.md, habit 7: a store that cannot be read or written leaves the process in no state worth keeping.
     tracing::error!(error = %e, "store failure; stopping so the node restarts and recovers from disk");
     eprintln!("hifazat: store failure: {e}");
     std::process::abort()
