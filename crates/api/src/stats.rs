@@ -14,6 +14,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use hifazat_domain::CaseStage;
 use hifazat_domain::calendar::days_from_civil;
+use hifazat_domain::suppress::{breakdown, count};
 use hifazat_limits as limits;
 use hifazat_topology::Topology;
 use serde::{Deserialize, Serialize};
@@ -209,68 +210,10 @@ impl Published {
     }
 }
 
-fn small(n: u64) -> bool {
-    (1..limits::STATS_SUPPRESS_BELOW).contains(&n)
-}
-
-/// A count as published.
-pub(crate) fn count(n: u64, suppress: bool) -> Option<u64> {
-    if suppress && small(n) { None } else { Some(n) }
-}
-
-/// A breakdown as published: small cells suppressed, and when exactly one is, the smallest other non-zero cell
-/// too (its value could otherwise be had from the total).
-pub(crate) fn breakdown(
-    cells: BTreeMap<String, u64>,
-    suppress: bool,
-) -> BTreeMap<String, Option<u64>> {
-    if !suppress {
-        return cells.into_iter().map(|(k, n)| (k, Some(n))).collect();
-    }
-    let hidden = cells.values().filter(|&&n| small(n)).count();
-    let also = if hidden == 1 {
-        cells
-            .iter()
-            .filter(|(_, n)| **n > 0 && !small(**n))
-            .min_by_key(|(k, n)| (**n, (*k).clone()))
-            .map(|(k, _)| k.clone())
-    } else {
-        None
-    };
-    cells
-        .into_iter()
-        .map(|(k, n)| {
-            let out = if small(n) || also.as_deref() == Some(k.as_str()) {
-                None
-            } else {
-                Some(n)
-            };
-            (k, out)
-        })
-        .collect()
-}
-
-/// The median of durations as published: suppressed with fewer than `STATS_SUPPRESS_BELOW` samples.
-pub(crate) fn median(mut samples: Vec<u64>, suppress: bool) -> Median {
-    let n = samples.len() as u64;
-    if samples.is_empty() || (suppress && small(n)) {
-        return Median {
-            median_ms: None,
-            samples: count(n, suppress),
-        };
-    }
-    samples.sort_unstable();
-    let mid = samples.len() / 2;
-    let median = if samples.len() % 2 == 1 {
-        samples[mid]
-    } else {
-        // The mean of the middle two, without overflow.
-        samples[mid - 1] / 2 + samples[mid] / 2 + (samples[mid - 1] % 2 + samples[mid] % 2) / 2
-    };
-    Median {
-        median_ms: Some(median),
-        samples: Some(n),
-    }
+/// The median of durations as published (`hifazat_domain::suppress`).
+fn median(samples: Vec<u64>, suppress: bool) -> Median {
+    let (median_ms, samples) = hifazat_domain::suppress::median(samples, suppress);
+    Median { median_ms, samples }
 }
 
 /// The first and the next month's first millisecond of a `YYYY-MM` month (UTC).

@@ -7,6 +7,7 @@ pub mod calendar;
 mod clock;
 pub mod geo;
 pub mod model;
+pub mod suppress;
 pub mod timeline;
 pub mod validate;
 
