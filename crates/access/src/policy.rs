@@ -267,6 +267,35 @@ impl Caller {
         }
     }
 
+    /// The fields of an alert `draft` this caller may not fill, each with why: the public raises through the
+    /// portal only (channel `citizen_portal`), and without police notes or a government office, which are for
+    /// the police and an office's staff. Empty for the police, who raise on any channel.
+    pub fn alert_draft_refusals(
+        &self,
+        draft: &hifazat_domain::AlertDraft,
+    ) -> Vec<(&'static str, String)> {
+        let mut refused = Vec::new();
+        if *self != Caller::Public {
+            return refused;
+        }
+        if draft.channel != hifazat_domain::Channel::CitizenPortal {
+            refused.push((
+                "channel",
+                "the public raises alerts through the portal: `citizen_portal`".to_owned(),
+            ));
+        }
+        if draft.police_notes.is_some() {
+            refused.push(("police_notes", "is for the police; leave it out".to_owned()));
+        }
+        if draft.office.is_some() {
+            refused.push((
+                "office",
+                "is for alerts raised at a government office, by its staff".to_owned(),
+            ));
+        }
+        refused
+    }
+
     /// Adding `event` to the timeline of an alert last seen in `district`. Only police roles validate or close,
     /// and only in their area; mobilising, FIRs and escalation belong to the area's police too. A sighting,
     /// recovery or reunion can happen anywhere, so any police officer may record it.

@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hifazat_access::Caller;
 use hifazat_domain::{
-    AlertDraft, AlertPublic, AlertRestricted, AlertStage, Channel, Event, EventKind, RecordId,
-    Sighting, SightingDraft, Status,
+    AlertDraft, AlertPublic, AlertRestricted, AlertStage, Event, EventKind, RecordId, Sighting,
+    SightingDraft, Status,
 };
 use hifazat_engine::{AlertRecord, AlertSummary, Page};
 use hifazat_limits as limits;
@@ -150,26 +150,9 @@ pub(crate) async fn raise(
     who.public_request(&state.limiter)?;
     who.caller.may_raise_alert()?;
     let Json(draft) = body?;
-    if who.caller == Caller::Public {
-        let mut fields = Vec::new();
-        if draft.channel != Channel::CitizenPortal {
-            fields.push((
-                "channel",
-                "the public raises alerts through the portal: `citizen_portal`".to_owned(),
-            ));
-        }
-        if draft.police_notes.is_some() {
-            fields.push(("police_notes", "is for the police; leave it out".to_owned()));
-        }
-        if draft.office.is_some() {
-            fields.push((
-                "office",
-                "is for alerts raised at a government office, by its staff".to_owned(),
-            ));
-        }
-        if !fields.is_empty() {
-            return Err(ApiError::fields(fields));
-        }
+    let refused = who.caller.alert_draft_refusals(&draft);
+    if !refused.is_empty() {
+        return Err(ApiError::fields(refused));
     }
     let id = state.engine.raise_alert(draft, who.caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(Created::id(id))))

@@ -208,6 +208,13 @@ pub(crate) async fn raise_alert(
         Ok(draft) => draft,
         Err(problems) => return refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems),
     };
+    // The public's rules for a draft, as the API applies them (the form fills only what the public may).
+    if !who.caller.alert_draft_refusals(&draft).is_empty() {
+        return reader.failed(
+            &state,
+            ApiError::Forbidden("not the public's to fill".into()),
+        );
+    }
     match state.engine.raise_alert(draft, who.caller.actor()).await {
         Ok(id) => Redirect::to(&format!("/alerts/{id}?raised=1")).into_response(),
         Err(hifazat_engine::EngineError::Invalid(invalid)) => {
