@@ -75,23 +75,23 @@ pub fn node_identity(data: &Path) -> anyhow::Result<(String, SigningKey)> {
     Ok((node.name, SigningKey::from_bytes(&key)))
 }
 
-/// Opens a signed topology under `root` and checks that node `name` is a member under `key`.
+/// Opens a signed topology under `root` and checks that node `name` is a member under `key`, newer than
+/// `running` when given (`Topology::take_signed`, the rule sync applies too).
 pub fn open_signed_for(
     bytes: &[u8],
     root: &VerifierKey,
     name: &str,
     key: &SigningKey,
+    running: Option<u64>,
 ) -> anyhow::Result<Topology> {
-    let topology = Topology::open_signed(bytes, root).map_err(|e| anyhow::anyhow!("{e}"))?;
     let ours = key.verifying_key().to_bytes();
-    match topology.node(name) {
-        None => bail!("the signed topology has no node `{name}`"),
-        Some(n) if n.key != Some(ours) => bail!(
-            "the signed topology gives node `{name}` another key than this node's ({})",
-            hex::encode(ours)
-        ),
-        Some(_) => Ok(topology),
-    }
+    Ok(Topology::take_signed(
+        bytes,
+        root,
+        &ours,
+        Some(name),
+        running,
+    )?)
 }
 
 /// The root key the node's signed topology was installed under.
@@ -111,7 +111,7 @@ pub fn load_topology(data: &Path, name: &str, key: &SigningKey) -> anyhow::Resul
     }
     let root = installed_root(data)?;
     let bytes = std::fs::read(&signed).context("reading topology.signed")?;
-    open_signed_for(&bytes, &root, name, key).context("topology.signed")
+    open_signed_for(&bytes, &root, name, key, None).context("topology.signed")
 }
 
 /// Opens a node directory: identity, topology and store (which only one process may hold at a time).

@@ -135,8 +135,7 @@ pub fn install(data: &Path, root: &str, file: &Path) -> anyhow::Result<u64> {
     let (name, key) = dir::node_identity(data)?;
     let root = VerifierKey::parse(root)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let topology = dir::open_signed_for(&bytes, &root, &name, &key)
-        .with_context(|| format!("{} cannot be installed", file.display()))?;
+    let mut running = None;
     if data.join(dir::SIGNED_TOPOLOGY).exists() {
         let installed_root = std::fs::read_to_string(data.join(dir::ROOT_KEY))?;
         if installed_root.trim() != root.to_string() {
@@ -145,16 +144,10 @@ pub fn install(data: &Path, root: &str, file: &Path) -> anyhow::Result<u64> {
                 installed_root.trim()
             );
         }
-        let installed = dir::load_topology(data, &name, &key)?;
-        if topology.version <= installed.version {
-            bail!(
-                "{} is version {}; version {} is installed, and only a newer one replaces it",
-                file.display(),
-                topology.version,
-                installed.version
-            );
-        }
+        running = Some(dir::load_topology(data, &name, &key)?.version);
     }
+    let topology = dir::open_signed_for(&bytes, &root, &name, &key, running)
+        .with_context(|| format!("{} cannot be installed", file.display()))?;
     dir::write_atomically(&data.join(dir::ROOT_KEY), format!("{root}\n").as_bytes())?;
     dir::write_atomically(&data.join(dir::SIGNED_TOPOLOGY), &bytes)?;
     Ok(topology.version)

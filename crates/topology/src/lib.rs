@@ -613,6 +613,78 @@ impl Topology {
     }
 }
 
+/// Why a signed topology is not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotTaken {
+    /// It does not open under the trusted root (a bad signature, a bad layout, a node without a key).
+    Invalid(TopologyError),
+    /// It names no node `name`.
+    NoSuchNode(String),
+    /// It gives node `name` another key than this node's.
+    OtherKey { name: String, ours: [u8; 32] },
+    /// No member has this node's key.
+    NotMember,
+    /// It is not newer than the one the node runs.
+    NotNewer { offered: u64, running: u64 },
+}
+
+impl fmt::Display for NotTaken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotTaken::Invalid(e) => write!(f, "{e}"),
+            NotTaken::NoSuchNode(name) => write!(f, "the signed topology has no node `{name}`"),
+            NotTaken::OtherKey { name, ours } => write!(
+                f,
+                "the signed topology gives node `{name}` another key than this node's ({})",
+                hex::encode(ours)
+            ),
+            NotTaken::NotMember => f.write_str("the signed topology does not name this node's key"),
+            NotTaken::NotNewer { offered, running } => write!(
+                f,
+                "it is version {offered}; version {running} is installed, and only a newer one replaces it"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NotTaken {}
+
+impl Topology {
+    /// The one rule for taking a signed topology, when an operator installs one and when a peer offers one: it
+    /// opens under the trusted `root`, names this node under its key `me` (as node `name`, when the caller
+    /// knows its name), and is newer than the version the node runs (`running`, if it runs one).
+    pub fn take_signed(
+        signed: &[u8],
+        root: &VerifierKey,
+        me: &[u8; 32],
+        name: Option<&str>,
+        running: Option<u64>,
+    ) -> Result<Topology, NotTaken> {
+        let topology = Topology::open_signed(signed, root).map_err(NotTaken::Invalid)?;
+        match name {
+            Some(name) => match topology.node(name) {
+                None => return Err(NotTaken::NoSuchNode(name.to_owned())),
+                Some(n) if n.key != Some(*me) => {
+                    return Err(NotTaken::OtherKey {
+                        name: name.to_owned(),
+                        ours: *me,
+                    });
+                }
+                Some(_) => {}
+            },
+            None if topology.member(me).is_none() => return Err(NotTaken::NotMember),
+            None => {}
+        }
+        match running {
+            Some(running) if topology.version <= running => Err(NotTaken::NotNewer {
+                offered: topology.version,
+                running,
+            }),
+            _ => Ok(topology),
+        }
+    }
+}
+
 impl Districts for Topology {
     fn contains(&self, district_code: &str) -> bool {
         self.district_index.contains_key(district_code)
@@ -843,5 +915,40 @@ host = "127.0.0.5"
         let unkeyed = Note::sign(GOOD, &root).unwrap().encode();
         let e = Topology::open_signed(unkeyed.as_bytes(), &root.verifier()).unwrap_err();
         assert!(e.reason.contains("has no `key`"), "{e}");
+    }
+
+    #[test]
+    fn a_signed_topology_is_taken_only_when_newer_and_naming_this_node_under_its_key() {
+        let root = SignerKey::new("hifazat.example/root", [7; 32]).unwrap();
+        let signed = Topology::sign(&keyed(), &root).unwrap();
+        let (v, bytes) = (root.verifier(), signed.as_bytes());
+        let lahore = SignerKey::new("k", [2; 32]).unwrap().verifier().key.0;
+        let stranger = [9u8; 32];
+        let t = Topology::take_signed(bytes, &v, &lahore, Some("lahore"), Some(2)).unwrap();
+        assert_eq!(t.version, 3);
+        assert!(Topology::take_signed(bytes, &v, &lahore, None, None).is_ok());
+        let take = |me: &[u8; 32], name: Option<&str>, running| {
+            Topology::take_signed(bytes, &v, me, name, running).unwrap_err()
+        };
+        assert_eq!(
+            take(&lahore, Some("lahore"), Some(3)),
+            NotTaken::NotNewer {
+                offered: 3,
+                running: 3
+            }
+        );
+        assert_eq!(take(&stranger, None, None), NotTaken::NotMember);
+        assert_eq!(
+            take(&lahore, Some("quetta"), None),
+            NotTaken::NoSuchNode("quetta".into())
+        );
+        assert!(matches!(
+            take(&stranger, Some("lahore"), None),
+            NotTaken::OtherKey { .. }
+        ));
+        let impostor = SignerKey::new("hifazat.example/root", [8; 32]).unwrap();
+        let e =
+            Topology::take_signed(bytes, &impostor.verifier(), &lahore, None, None).unwrap_err();
+        assert!(matches!(e, NotTaken::Invalid(_)), "{e}");
     }
 }

@@ -110,20 +110,15 @@ impl Sync {
 
     pub(super) fn topology_offered(&mut self, signed: Vec<u8>, now_ms: u64, out: &mut Vec<Effect>) {
         self.topology_asked_ms = None;
-        let topology = match Topology::open_signed(&signed, &self.root) {
-            Ok(t) => t,
-            Err(_) => {
-                self.counters.topologies_refused += 1;
-                return;
-            }
-        };
-        let members = members_of(&topology);
-        if topology.version <= self.topology.version || !members.contains_key(&self.me) {
-            // Old news, or a topology without this node (this node keeps its last one and is refused by peers
-            // that take the new one).
+        // Old news, or a topology without this node, is not taken: this node keeps its last one (and is refused
+        // by peers that take the new one).
+        let running = Some(self.topology.version);
+        let Ok(topology) = Topology::take_signed(&signed, &self.root, &self.me.0, None, running)
+        else {
             self.counters.topologies_refused += 1;
             return;
-        }
+        };
+        let members = members_of(&topology);
         self.topology = topology;
         self.members = members;
         self.signed_topology = signed.clone();
