@@ -472,10 +472,7 @@ impl Actor {
                     Ok(entries) => self.input(Input::Written { entries: entries.to_vec() }),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(batches = n, "fell behind the engine's announcements; re-reading heads");
-                        if let Ok(heads) = self.engine.heads().await {
-                            let heads = heads.into_iter().map(|h| LogHead { log: h.log, seq: h.head.seq, hash: h.head.hash }).collect();
-                            self.input(Input::Stored { heads });
-                        }
+                        self.reread_heads();
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 },
@@ -486,6 +483,25 @@ impl Actor {
             }
         }
         tracing::info!("network stopped");
+    }
+
+    /// Reads every log's head from the engine on a task of its own, so the loop never waits on the disk, and
+    /// hands them to the state machine as an input when they arrive.
+    fn reread_heads(&self) {
+        let (engine, tx) = (self.engine.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            if let Ok(heads) = engine.heads().await {
+                let heads = heads
+                    .into_iter()
+                    .map(|h| LogHead {
+                        log: h.log,
+                        seq: h.head.seq,
+                        hash: h.head.hash,
+                    })
+                    .collect();
+                let _ = tx.send(Command::Input(Input::Stored { heads })).await;
+            }
+        });
     }
 
     fn input(&mut self, input: Input) {
