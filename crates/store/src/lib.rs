@@ -331,6 +331,17 @@ impl Store {
         let mut out = Vec::new();
         for item in self.db.range(start..=end).take(limit) {
             let (k, v) = item?;
+            // Read back: a log's entries are stored under consecutive sequence numbers.
+            let expected = entry_key(log, from_seq + out.len() as u64);
+            if k.as_ref() != expected.as_slice() {
+                return Err(StoreError::Corrupt {
+                    key: hex::encode(&k),
+                    reason: format!(
+                        "entries of a log are not consecutive: expected entry {}",
+                        from_seq + out.len() as u64
+                    ),
+                });
+            }
             out.push(unframe(&k, &v)?.to_vec());
         }
         Ok(out)
@@ -512,7 +523,14 @@ impl Store {
                 v.insert(Frontier::of(&self.tree(digest), size)?)
             }
         };
-        for (level, index, hash) in frontier.push(tree_leaf(&entry.hash())) {
+        let finished = frontier.push(tree_leaf(&entry.hash()));
+        // The tree and the head move together: the tree now covers exactly the entries up to this one.
+        assert_eq!(
+            frontier.size(),
+            seq,
+            "the Merkle frontier of {digest} does not follow its log"
+        );
+        for (level, index, hash) in finished {
             batch.put(tree_key(&digest, level, index), frame(&hash));
         }
         batch.heads.insert(digest, new_head);
@@ -676,6 +694,28 @@ impl Store {
     /// Applies a batch atomically, without waiting for the disk: reads see it at once, but nothing it wrote may
     /// be acknowledged until a [`Store::flush`] that starts after this returns. [`Store::commit`] does both.
     pub fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        // Before a batch is written: every log's new head is the newest entry the batch adds to it, and its tree
+        // covers exactly its entries (docs/style.md, habit 8; cheap, so kept in release builds).
+        for (log, head) in &batch.heads {
+            let newest = batch
+                .entries
+                .keys()
+                .filter(|(l, _)| l == log)
+                .map(|(_, seq)| *seq)
+                .max();
+            assert_eq!(
+                newest,
+                Some(head.head.seq),
+                "the batch's head of {log} is not its newest entry"
+            );
+            if let Some(frontier) = batch.frontiers.get(log) {
+                assert_eq!(
+                    frontier.size(),
+                    head.head.seq,
+                    "the batch's tree of {log} lags its head"
+                );
+            }
+        }
         self.db.apply_batch(batch.batch)?;
         Ok(())
     }
