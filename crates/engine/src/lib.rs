@@ -45,6 +45,7 @@ pub use audit::{AuditError, CheckpointCheck, TreeHead};
 use commit::*;
 pub use hifazat_domain::Clock;
 pub use hifazat_log::{ConsistencyProof, InclusionProof};
+pub use hifazat_store::StoredHead;
 use ids::*;
 use local::*;
 use remote::*;

@@ -182,17 +182,7 @@ impl Net {
         let keypair = libp2p::identity::Keypair::ed25519_from_bytes(config.seed)
             .map_err(|_| NetError::Key)?;
         let me = author_of(&keypair.public().to_peer_id()).ok_or(NetError::Key)?;
-        let heads = config
-            .engine
-            .heads()
-            .await?
-            .into_iter()
-            .map(|h| LogHead {
-                log: h.log,
-                seq: h.head.seq,
-                hash: h.head.hash,
-            })
-            .collect();
+        let heads = log_heads(config.engine.heads().await?);
         let audit =
             |e: hifazat_engine::AuditError| NetError::Transport(format!("reading the store: {e}"));
         let checkpoints = config
@@ -447,6 +437,18 @@ impl RefusalLog {
     }
 }
 
+/// The store's heads as the state machine takes them.
+fn log_heads(heads: Vec<hifazat_engine::StoredHead>) -> Vec<LogHead> {
+    heads
+        .into_iter()
+        .map(|h| LogHead {
+            log: h.log,
+            seq: h.head.seq,
+            hash: h.head.hash,
+        })
+        .collect()
+}
+
 impl Actor {
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
@@ -491,14 +493,7 @@ impl Actor {
         let (engine, tx) = (self.engine.clone(), self.tx.clone());
         tokio::spawn(async move {
             if let Ok(heads) = engine.heads().await {
-                let heads = heads
-                    .into_iter()
-                    .map(|h| LogHead {
-                        log: h.log,
-                        seq: h.head.seq,
-                        hash: h.head.hash,
-                    })
-                    .collect();
+                let heads = log_heads(heads);
                 let _ = tx.send(Command::Input(Input::Stored { heads })).await;
             }
         });
