@@ -101,9 +101,9 @@ fn tamper(store: &Store, log: &LogId, seq: u64, how: &Tamper) {
             let other = Signer::new(SigningKey::from_bytes(&[0x42; 32]));
             let log = LogId {
                 author: other.author(),
-                scope: original.content.log.scope.clone(),
+                scope: original.content().log.scope.clone(),
             };
-            let mut content = original.content.clone();
+            let mut content = original.content().clone();
             content.log = log;
             let foreign = other.sign(content).unwrap();
             store

@@ -139,7 +139,7 @@ fn main() {
             let mut message = SIGNATURE_CONTEXT.to_vec();
             message.extend_from_slice(e.content_bytes());
             let signature = Signature::from_slice(e.signature()).unwrap();
-            let key = VerifyingKey::from_bytes(&e.content.log.author.0).unwrap();
+            let key = VerifyingKey::from_bytes(&e.content().log.author.0).unwrap();
             (message, signature, key)
         })
         .collect();

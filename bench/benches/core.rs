@@ -228,7 +228,7 @@ fn remote_path(c: &mut Criterion) {
     // Raw: automerge applying the same changes, one batch per document.
     let changes: Vec<automerge::Change> = entries
         .iter()
-        .map(|e| automerge::Change::from_bytes(e.content.payload.clone()).unwrap())
+        .map(|e| automerge::Change::from_bytes(e.content().payload.clone()).unwrap())
         .collect();
     g.bench_function("raw_automerge_apply", |b| {
         b.iter_batched(

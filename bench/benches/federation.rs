@@ -676,7 +676,7 @@ fn catch_up(missed: usize) -> (Duration, u64, u64) {
         let heads = lahore.engine.heads().await.expect("heads");
         let log = heads
             .iter()
-            .find(|h| h.log.scope.as_str() == "alerts")
+            .find(|h| h.log.scope == hifazat_log::Scope::Alerts)
             .expect("alerts log");
         let digest = log.log.digest();
         let mut raw = 0u64;

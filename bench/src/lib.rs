@@ -28,11 +28,13 @@ impl DalekBatch {
                 .collect(),
             signatures: entries
                 .iter()
-                .map(|e| ed25519_dalek::Signature::from_bytes(&e.signature))
+                .map(|e| ed25519_dalek::Signature::from_bytes(e.signature()))
                 .collect(),
             keys: entries
                 .iter()
-                .map(|e| ed25519_dalek::VerifyingKey::from_bytes(&e.content.log.author.0).unwrap())
+                .map(|e| {
+                    ed25519_dalek::VerifyingKey::from_bytes(&e.content().log.author.0).unwrap()
+                })
                 .collect(),
         }
     }

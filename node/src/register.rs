@@ -96,11 +96,11 @@ pub async fn take_notices(engine: Engine, register: Arc<Register>) {
                         tracing::error!(log = %head.log, "a stored notification does not decode");
                         return;
                     };
-                    let seq = entry.content.seq;
+                    let seq = entry.content().seq;
                     let register = register.clone();
                     let now = engine.now_ms();
                     let taken = tokio::task::spawn_blocking(move || {
-                        register.take_notice(&digest.0, seq, &entry.content.payload, now)
+                        register.take_notice(&digest.0, seq, &entry.content().payload, now)
                     })
                     .await;
                     match taken {

@@ -390,7 +390,7 @@ pub(crate) async fn history(
     // Each log's tree to prove against, read once however many of its entries changed the record.
     let mut checkpoints: HashMap<Hash, Option<(u64, String)>> = HashMap::new();
     for entry in entries {
-        let c = &entry.content;
+        let c = &entry.content();
         let digest = c.log.digest();
         changes.push(ChangeJson {
             log: digest.to_hex(),
@@ -492,9 +492,9 @@ pub(crate) async fn evidence(
     let mut out = Vec::new();
     for e in state.engine.evidence_checked().await? {
         let entry = |v: &hifazat_log::VerifiedEntry| EvidenceEntryJson {
-            seq: v.content.seq,
+            seq: v.content().seq,
             hash: v.hash().to_hex(),
-            prev: v.content.prev.to_hex(),
+            prev: v.content().prev.to_hex(),
             signature: hex::encode(v.signature()),
             bytes: with_bytes.then(|| hex::encode(v.bytes())),
         };
@@ -504,7 +504,7 @@ pub(crate) async fn evidence(
             author: log.author.to_string(),
             node: topology.member(&log.author.0).map(|n| n.name.clone()),
             scope: log.scope.to_string(),
-            kind: if e.first.content.seq == e.second.content.seq {
+            kind: if e.first.content().seq == e.second.content().seq {
                 "same-position"
             } else {
                 "broken-link"

@@ -13,6 +13,7 @@ use hifazat_access::Caller;
 use hifazat_domain::RecordKind;
 use hifazat_engine::Change;
 use hifazat_limits as limits;
+use hifazat_log::Scope;
 use hifazat_topology::Topology;
 use serde::Deserialize;
 use serde_json::json;
@@ -36,10 +37,10 @@ pub(crate) struct EventFilter {
 fn may_hear(caller: &Caller, topology: &Topology, change: &Change) -> bool {
     match change.kind {
         RecordKind::Alert => true,
-        RecordKind::Case => change
-            .scope
-            .strip_prefix("cases/")
-            .is_some_and(|d| caller.sees_cases(topology, &d.to_uppercase())),
+        RecordKind::Case => match &change.scope {
+            Scope::Cases(district) => caller.sees_cases(topology, district.as_str()),
+            _ => false,
+        },
     }
 }
 

@@ -382,20 +382,20 @@ async fn a_notification_from_a_district_is_sealed_there_and_applied_once_at_the_
 
         // What the district node keeps is sealed: nothing in its store reads as the notification.
         let heads = kasur_police.engine.heads().await.unwrap();
-        let head = heads.iter().find(|h| h.log.scope.as_str() == "notices/pb-lhr").expect("the notices log");
+        let head = heads.iter().find(|h| h.log.scope.to_string() == "notices/pb-lhr").expect("the notices log");
         let entries = kasur_police.engine.log_range(head.log.digest(), 0, 1, 1 << 20).await.unwrap();
         let entry = hifazat_log::Entry::decode(&entries[0]).unwrap();
         for needle in ["3510276543213", "35102-7654321-3", "Model Town"] {
             assert!(!String::from_utf8_lossy(&entries[0]).contains(needle));
         }
-        assert_eq!(entry.content.actor, "dpo:dpo");
+        assert_eq!(entry.content().actor, "dpo:dpo");
 
         // The federal node takes it in once, however often it is offered.
         let register = federal.register.as_ref().unwrap();
         let log = head.log.digest().0;
-        let taken = register.take_notice(&log, 1, &entry.content.payload, common::now_ms()).unwrap().unwrap();
+        let taken = register.take_notice(&log, 1, &entry.content().payload, common::now_ms()).unwrap().unwrap();
         assert_eq!(taken.outcome, hifazat_register::NoticeOutcome::Applied { offender: id.clone() });
-        assert_eq!(register.take_notice(&log, 1, &entry.content.payload, common::now_ms()).unwrap(), None);
+        assert_eq!(register.take_notice(&log, 1, &entry.content().payload, common::now_ms()).unwrap(), None);
         let (_, body) = federal.call("register_officer", "GET", &format!("/api/v1/register/offenders/{id}"), "").await;
         assert_eq!(body["addresses"][1]["address"], "House 7, Model Town");
         assert_eq!(body["changes"], 2);

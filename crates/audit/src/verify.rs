@@ -9,12 +9,11 @@ use std::fmt;
 use std::io::Read;
 
 use hifazat_log::{
-    Author, Entry, Evidence, Hash, Head, VerifiedEntry, Verifier, check_next, checkpoint_origin,
-    tree_leaf,
+    Author, Entry, Evidence, Hash, Head, Scope, VerifiedEntry, Verifier, check_next,
+    checkpoint_origin, tree_leaf,
 };
 use hifazat_merkle::{Digest, Frontier, verify_consistency};
 use hifazat_note::{Checkpoint, Note, VerifierKey, cosignature_key_id};
-use hifazat_register::REGISTER_SCOPE;
 use hifazat_topology::Topology;
 
 use crate::bundle::{Kind, Reader, Record};
@@ -496,7 +495,7 @@ impl Verification {
                 Ok(entry) => self.accept(record, entry),
                 Err((entry, e)) => self.log_fail(
                     Some(record),
-                    Some(entry.content.seq),
+                    Some(entry.content().seq),
                     format!("signature rule: {e}"),
                 ),
             }
@@ -505,7 +504,7 @@ impl Verification {
 
     fn accept(&mut self, record: u64, entry: VerifiedEntry) {
         let log = self.log.as_mut().expect("open");
-        let c = &entry.content;
+        let c = &entry.content();
         let seq = c.seq;
         if c.log.digest() != log.digest {
             let rule = format!("belongs to another log ({})", c.log);
@@ -536,8 +535,8 @@ impl Verification {
             }
             Some(_) => {}
         }
-        if c.log.scope.as_str() == REGISTER_SCOPE && !self.federal.contains(&c.log.author) {
-            let rule = format!("only the federal node writes the {REGISTER_SCOPE} log");
+        if c.log.scope == Scope::Register && !self.federal.contains(&c.log.author) {
+            let rule = format!("only the federal node writes the {} log", Scope::Register);
             return self.log_fail(Some(record), Some(seq), rule);
         }
         let log = self.log.as_mut().expect("open");
@@ -667,8 +666,8 @@ impl Verification {
                 self.report.evidence.push(format!(
                     "{author} signed two histories of {} at entries #{} and #{}",
                     e.log().scope,
-                    e.first.content.seq,
-                    e.second.content.seq
+                    e.first.content().seq,
+                    e.second.content().seq
                 ));
             }
             Err(e) => self.fail(Some(r.index), format!("evidence: {e}")),

@@ -106,11 +106,12 @@ fn fixture() -> Fixture {
             tree.push(hifazat_log::tree_leaf(&e.hash()));
         }
         assert!(size <= entries);
-        let digest = log[0].content.log.digest();
+        let digest = log[0].content().log.digest();
         let author = NODES
             .iter()
             .find(|n| {
-                Signer::new(SigningKey::from_bytes(&seed(n))).author() == log[0].content.log.author
+                Signer::new(SigningKey::from_bytes(&seed(n))).author()
+                    == log[0].content().log.author
             })
             .unwrap();
         let mut note = Checkpoint {
@@ -282,7 +283,7 @@ fn dropped_reordered_and_substituted_entries_are_located() {
     let entries: Vec<usize> = (0..records.len())
         .filter(|i| records[*i].0 == Kind::Entry)
         .collect();
-    let seq_of = |body: &[u8]| hifazat_log::Entry::decode(body).unwrap().content.seq;
+    let seq_of = |body: &[u8]| hifazat_log::Entry::decode(body).unwrap().content().seq;
 
     // Dropping any one entry: the entry after it no longer follows, or the log comes up short.
     for &i in &entries {
@@ -353,7 +354,7 @@ fn dropped_reordered_and_substituted_entries_are_located() {
     };
     let forged = signer
         .sign(Content::following(
-            real5.content.log.clone(),
+            real5.content().log.clone(),
             Some(head),
             6,
             [9; 16],

@@ -271,7 +271,7 @@ impl Actor {
         let announced = Change {
             record,
             kind: new.kind,
-            scope: new.scope.as_str().to_owned(),
+            scope: new.scope.clone(),
             created: true,
             origin: Origin::Local,
         };
@@ -394,7 +394,7 @@ impl Actor {
         let announced = Change {
             record,
             kind: doc.kind(),
-            scope: scope.as_str().to_owned(),
+            scope: scope.clone(),
             created: false,
             origin: Origin::Local,
         };

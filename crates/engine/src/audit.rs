@@ -185,14 +185,14 @@ impl Engine {
             let mut entries = store.record_entries(&hifazat_domain::RecordId(record))?;
             entries.sort_by(|a, b| {
                 (
-                    a.content.timestamp_ms,
-                    a.content.log.digest(),
-                    a.content.seq,
+                    a.content().timestamp_ms,
+                    a.content().log.digest(),
+                    a.content().seq,
                 )
                     .cmp(&(
-                        b.content.timestamp_ms,
-                        b.content.log.digest(),
-                        b.content.seq,
+                        b.content().timestamp_ms,
+                        b.content().log.digest(),
+                        b.content().seq,
                     ))
             });
             Ok(entries)

@@ -119,10 +119,12 @@ pub struct NoticeWritten {
 /// Whether entries of `scope` carry something other than automerge changes (sealed register notifications):
 /// they are stored, chained and relayed like any entry, but never applied to a record.
 pub fn is_opaque(scope: &Scope) -> bool {
-    matches!(
-        hifazat_topology::ScopeKind::of(scope),
-        hifazat_topology::ScopeKind::Notices(_)
-    )
+    matches!(scope, Scope::Notices(_))
+}
+
+/// A scope in JSON, as on the wire.
+fn wire_scope<S: serde::Serializer>(scope: &Scope, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(scope)
 }
 
 /// This node's own new entries, announced once they are durable.
@@ -145,7 +147,8 @@ pub struct Change {
     pub record: RecordId,
     pub kind: RecordKind,
     /// The scope of the log the change came in (`alerts`, `cases/<district>`): who may see it follows from it.
-    pub scope: String,
+    #[serde(serialize_with = "wire_scope")]
+    pub scope: Scope,
     /// Whether the record is new to this node.
     pub created: bool,
     pub origin: Origin,

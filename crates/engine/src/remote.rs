@@ -101,8 +101,8 @@ impl Actor {
             let outcome = match self.store.append(batch, &entry, None) {
                 Ok(()) => {
                     let outcome = EntryOutcome::Stored {
-                        log: entry.content.log.clone(),
-                        seq: entry.content.seq,
+                        log: entry.content().log.clone(),
+                        seq: entry.content().seq,
                         hash: entry.hash(),
                     };
                     accepted.push(entry);
@@ -121,7 +121,7 @@ impl Actor {
             report.outcomes.push(outcome);
         }
         // Sealed notifications are kept and relayed, never applied to a record.
-        accepted.retain(|e| !is_opaque(&e.content.log.scope));
+        accepted.retain(|e| !is_opaque(&e.content().log.scope));
         report.applied = self.replicas.apply(&accepted, &StoreSource(&self.store));
         // The earliest entry time per record, taken in one pass, dates records new to this node; the entries'
         // log scope says who may hear of the change.
@@ -129,9 +129,9 @@ impl Actor {
             std::collections::HashMap::new();
         for e in &accepted {
             let t = first
-                .entry(e.content.record)
-                .or_insert((e.content.timestamp_ms, &e.content.log.scope));
-            t.0 = t.0.min(e.content.timestamp_ms);
+                .entry(e.content().record)
+                .or_insert((e.content().timestamp_ms, &e.content().log.scope));
+            t.0 = t.0.min(e.content().timestamp_ms);
         }
         for record in &report.applied.touched {
             let Some((created_ms, scope)) = first.get(&record.0).copied() else {
@@ -141,7 +141,7 @@ impl Actor {
                 self.changes.push(Change {
                     record: *record,
                     kind,
-                    scope: scope.as_str().to_owned(),
+                    scope: scope.clone(),
                     created,
                     origin: Origin::Remote,
                 });

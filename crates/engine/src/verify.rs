@@ -73,12 +73,12 @@ pub fn verify_store(
             }
             for result in verifier.verify_batch(decoded) {
                 let fault = match result {
-                    Err((entry, e)) => Some((entry.content.seq, Fault::from(e))),
-                    Ok(entry) if entry.content.log != stored.log => Some((
-                        entry.content.seq,
+                    Err((entry, e)) => Some((entry.content().seq, Fault::from(e))),
+                    Ok(entry) if entry.content().log != stored.log => Some((
+                        entry.content().seq,
                         Fault::WrongLog {
                             expected: stored.log.to_string(),
-                            found: entry.content.log.to_string(),
+                            found: entry.content().log.to_string(),
                         },
                     )),
                     Ok(entry) => match check_next(head, &entry) {
@@ -87,7 +87,7 @@ pub fn verify_store(
                             log.entries += 1;
                             None
                         }
-                        Err(e) => Some((entry.content.seq, Fault::from(e))),
+                        Err(e) => Some((entry.content().seq, Fault::from(e))),
                     },
                 };
                 if let Some((seq, fault)) = fault {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use ed25519_dalek::SigningKey;
 use hifazat_domain::{AlertDraft, CaseDraft, RecordKind};
 use hifazat_engine::{Change, Engine, EngineConfig, Origin};
-use hifazat_log::Signer;
+use hifazat_log::{Scope, Signer};
 use hifazat_store::Store;
 use hifazat_topology::Topology;
 use tokio::sync::broadcast::Receiver;
@@ -71,15 +71,19 @@ async fn local_and_remote_changes_are_announced_once_readable() {
         Change {
             record: alert_id,
             kind: RecordKind::Alert,
-            scope: "alerts".into(),
+            scope: Scope::parse("alerts").unwrap(),
             created: true,
             origin: Origin::Local,
         }
     );
     let second = next(&mut at_lahore).await;
     assert_eq!(
-        (second.record, second.kind, second.scope.as_str()),
-        (case_id, RecordKind::Case, "cases/pb-lhr")
+        (second.record, second.kind, second.scope),
+        (
+            case_id,
+            RecordKind::Case,
+            Scope::parse("cases/pb-lhr").unwrap()
+        )
     );
 
     // Lahore's entries reach Punjab: each record is announced there as new and remote, and reads at once.

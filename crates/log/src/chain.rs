@@ -27,7 +27,7 @@ pub enum ChainError {
 
 /// Checks that `entry` extends a log whose head is `head` (`None`: the log is empty here).
 pub fn check_next(head: Option<Head>, entry: &VerifiedEntry) -> Result<(), ChainError> {
-    let seq = entry.content.seq;
+    let seq = entry.content().seq;
     let expected = head.map_or(1, |h| h.seq + 1);
     if seq < expected {
         return Err(ChainError::Behind { seq });
@@ -36,7 +36,7 @@ pub fn check_next(head: Option<Head>, entry: &VerifiedEntry) -> Result<(), Chain
         return Err(ChainError::Gap { expected, got: seq });
     }
     let prev = head.map_or(Hash::ZERO, |h| h.hash);
-    if entry.content.prev != prev {
+    if entry.content().prev != prev {
         return Err(ChainError::PrevMismatch {
             seq,
             prev_seq: seq - 1,
@@ -85,16 +85,16 @@ impl Evidence {
     /// Evidence from two verified entries of one log, if they conflict: the same position with different content,
     /// or consecutive positions where the later does not follow from the earlier.
     pub fn new(first: VerifiedEntry, second: VerifiedEntry) -> Result<Evidence, EvidenceError> {
-        if first.content.log != second.content.log {
+        if first.content().log != second.content().log {
             return Err(EvidenceError::DifferentLogs);
         }
-        let (a, b) = if first.content.seq <= second.content.seq {
+        let (a, b) = if first.content().seq <= second.content().seq {
             (first, second)
         } else {
             (second, first)
         };
-        let same_seq = a.content.seq == b.content.seq && a.hash() != b.hash();
-        let broken_link = b.content.seq == a.content.seq + 1 && b.content.prev != a.hash();
+        let same_seq = a.content().seq == b.content().seq && a.hash() != b.hash();
+        let broken_link = b.content().seq == a.content().seq + 1 && b.content().prev != a.hash();
         if same_seq || broken_link {
             Ok(Evidence {
                 first: a,
@@ -120,6 +120,6 @@ impl Evidence {
     }
 
     pub fn log(&self) -> &LogId {
-        &self.first.content.log
+        &self.first.content().log
     }
 }

@@ -6,6 +6,8 @@ use hifazat_limits as limits;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::scope::Scope;
+
 /// Format version carried in every entry's first byte.
 pub const ENTRY_VERSION: u8 = 1;
 /// Domain separation for entry signatures: the signed message is this, then the entry's content bytes.
@@ -54,58 +56,6 @@ impl fmt::Display for Author {
     }
 }
 
-/// What a log is about and so who may hold it: `alerts` (national), `cases/<district code>`, `register`, ...
-/// ASCII lowercase letters, digits and `-_/:`, 1 to `SCOPE_BYTES_MAX` bytes. Upper-case district codes are
-/// lowered by [`Scope::cases`].
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Scope(String);
-
-impl Scope {
-    pub fn new(name: &str) -> Result<Scope, DecodeError> {
-        let ok = !name.is_empty()
-            && name.len() <= limits::SCOPE_BYTES_MAX
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_/:".contains(&b));
-        if ok {
-            Ok(Scope(name.to_owned()))
-        } else {
-            Err(DecodeError::Scope)
-        }
-    }
-
-    /// The national missing-child alert log scope.
-    pub fn alerts() -> Scope {
-        Scope("alerts".into())
-    }
-
-    /// The scope of one district's complaint cases.
-    pub fn cases(district_code: &str) -> Result<Scope, DecodeError> {
-        Scope::new(&format!("cases/{}", district_code.to_ascii_lowercase()))
-    }
-
-    /// The scope of register notifications sealed at a node of one district (or province): the code, lowered.
-    pub fn notices(code: &str) -> Result<Scope, DecodeError> {
-        Scope::new(&format!("notices/{}", code.to_ascii_lowercase()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scope({})", self.0)
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A log: one author writing about one scope. Its 32-byte [`LogId::digest`] keys it in stores and vectors.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct LogId {
@@ -119,8 +69,9 @@ impl LogId {
         let mut h = Sha256::new();
         h.update(LOG_ID_CONTEXT);
         h.update(self.author.0);
-        h.update([self.scope.0.len() as u8]);
-        h.update(self.scope.0.as_bytes());
+        let scope = self.scope.wire();
+        h.update([scope.as_bytes().len() as u8]);
+        h.update(scope.as_bytes());
         Hash(h.finalize().into())
     }
 }
@@ -192,7 +143,8 @@ impl Content {
 
     /// The content bytes: every field of the entry but the signature, in wire order.
     pub fn encode(&self) -> Vec<u8> {
-        let scope = self.log.scope.0.as_bytes();
+        let scope = self.log.scope.wire();
+        let scope = scope.as_bytes();
         let mut out = Vec::with_capacity(
             limits::ENTRY_FIXED_BYTES - SIGNATURE_BYTES
                 + scope.len()
@@ -216,10 +168,11 @@ impl Content {
 }
 
 /// An entry decoded from bytes: well-formed, but its signature and place in the chain are not yet checked.
+/// Immutable once made: its content, signature and hash are read from the bytes it was decoded from (or made
+/// into), so a check of one cannot be undone by a change to another.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub content: Content,
-    pub signature: [u8; 64],
+    content: Content,
     /// The full encoding, kept so it is relayed and stored exactly as received.
     bytes: Vec<u8>,
     /// SHA-256 of the content bytes (`bytes` without the signature). This is the entry's identity: the next
@@ -311,9 +264,7 @@ impl Entry {
         }
         let author = Author(r.array("author")?);
         let scope_len = r.u8("scope_len")? as usize;
-        let scope =
-            std::str::from_utf8(r.take(scope_len, "scope")?).map_err(|_| DecodeError::Scope)?;
-        let scope = Scope::new(scope)?;
+        let scope = Scope::decode(r.take(scope_len, "scope")?)?;
         let seq = r.u64("seq")?;
         let prev = Hash(r.array("prev")?);
         let timestamp_ms = r.u64("timestamp_ms")?;
@@ -330,7 +281,7 @@ impl Entry {
         }
         let payload = r.take(payload_len, "payload")?.to_vec();
         let content_end = r.at;
-        let signature = r.array("signature")?;
+        r.take(SIGNATURE_BYTES, "signature")?;
         if r.at != bytes.len() {
             return Err(DecodeError::TrailingBytes(bytes.len() - r.at));
         }
@@ -346,7 +297,6 @@ impl Entry {
         content.check()?;
         Ok(Entry {
             content,
-            signature,
             bytes: bytes.to_vec(),
             hash: content_hash(&bytes[..content_end]),
         })
@@ -359,10 +309,19 @@ impl Entry {
         bytes.extend_from_slice(&signature);
         Entry {
             content,
-            signature,
             bytes,
             hash,
         }
+    }
+
+    /// Everything the entry says but its signature.
+    pub fn content(&self) -> &Content {
+        &self.content
+    }
+
+    /// The content, for a caller done with the entry.
+    pub fn into_content(self) -> Content {
+        self.content
     }
 
     /// The full encoding: content bytes, then the 64 signature bytes.
@@ -381,7 +340,9 @@ impl Entry {
     }
 
     /// The author's signature (over the context string and the content bytes).
-    pub fn signature(&self) -> &[u8] {
-        &self.bytes[self.bytes.len() - SIGNATURE_BYTES..]
+    pub fn signature(&self) -> &[u8; 64] {
+        self.bytes[self.bytes.len() - SIGNATURE_BYTES..]
+            .try_into()
+            .expect("an entry ends with its signature")
     }
 }

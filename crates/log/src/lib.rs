@@ -9,11 +9,13 @@
 pub mod chain;
 pub mod entry;
 pub mod proof;
+pub mod scope;
 pub mod verify;
 
 pub use chain::{ChainError, Evidence, EvidenceError, Head, check_next, evidence_id};
-pub use entry::{Author, Content, DecodeError, Entry, Hash, LogId, SIGNATURE_CONTEXT, Scope};
+pub use entry::{Author, Content, DecodeError, Entry, Hash, LogId, SIGNATURE_CONTEXT};
 pub use proof::{ConsistencyProof, InclusionProof, ProveError};
+pub use scope::{AreaCode, Scope, WireScope};
 pub use verify::{Signer, VerifiedEntry, Verifier, VerifyError};
 
 /// An entry's leaf in its log's RFC 6962 Merkle tree: the leaf hash of its 32-byte hash (the hash of its content,
@@ -57,13 +59,13 @@ pub fn verify_log(
     for (i, result) in verifier.verify_batch(decoded).into_iter().enumerate() {
         let entry = result.map_err(|(_, e)| (i, Fault::from(e)))?;
         match &log {
-            None => log = Some(entry.content.log.clone()),
-            Some(l) if *l != entry.content.log => {
+            None => log = Some(entry.content().log.clone()),
+            Some(l) if *l != entry.content().log => {
                 return Err((
                     i,
                     Fault::WrongLog {
                         expected: l.to_string(),
-                        found: entry.content.log.to_string(),
+                        found: entry.content().log.to_string(),
                     },
                 ));
             }

@@ -39,7 +39,7 @@ impl VerifiedEntry {
     /// This entry as the head of its log.
     pub fn head(&self) -> crate::Head {
         crate::Head {
-            seq: self.0.content.seq,
+            seq: self.0.content().seq,
             hash: self.0.hash(),
         }
     }
@@ -136,8 +136,8 @@ impl Verifier {
 
     fn prepare(&mut self, entry: &Entry) -> Result<Prepared, VerifyError> {
         self.prepare_parts(
-            entry.content.log.author,
-            &entry.signature,
+            entry.content().log.author,
+            entry.signature(),
             &[SIGNATURE_CONTEXT, entry.content_bytes()],
         )
     }

@@ -52,7 +52,7 @@ fn a_good_log_verifies_and_round_trips() {
     for (e, b) in entries.iter().zip(&encoded) {
         let decoded = Entry::decode(b).unwrap();
         assert_eq!(&decoded, e.entry());
-        assert_eq!(decoded.content.encode(), decoded.content_bytes());
+        assert_eq!(decoded.content().encode(), decoded.content_bytes());
     }
 }
 
@@ -185,7 +185,7 @@ fn foreign_signatures_and_spliced_logs_are_refused() {
     // Another key signs content that claims my authorship: the signature fails under my key.
     let forged = {
         let mut b = theirs[1].bytes().to_vec();
-        b[1..33].copy_from_slice(&mine[1].content.log.author.0);
+        b[1..33].copy_from_slice(&mine[1].content().log.author.0);
         b
     };
     let mut encoded = bytes(&mine);
@@ -206,7 +206,7 @@ fn equivocation_is_evidence_anyone_can_check() {
     let a = chain(&s, 3, 10);
     let b = chain(&s, 3, 11); // same author and positions, different payloads: a second history
     let evidence = Evidence::verify(a[1].bytes(), b[1].bytes()).unwrap();
-    assert_eq!(evidence.first.content.seq, 2);
+    assert_eq!(evidence.first.content().seq, 2);
     // Consecutive entries where the later does not follow the earlier are evidence too.
     // b[1] follows b[0], which differs from a[0]: the author signed two first entries.
     assert!(Evidence::verify(a[0].bytes(), b[1].bytes()).is_ok());
@@ -266,7 +266,7 @@ fn crafted() -> Vec<(Entry, bool, &'static str)> {
         b[n - 64..].copy_from_slice(&sig);
         Entry::decode(&b).unwrap()
     };
-    let r = CompressedEdwardsY(good.signature[..32].try_into().unwrap())
+    let r = CompressedEdwardsY(good.signature()[..32].try_into().unwrap())
         .decompress()
         .unwrap();
     vec![

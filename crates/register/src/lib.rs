@@ -27,6 +27,5 @@ pub use offender::{Offender, OffenderDraft, Update};
 pub use reply::{Disclosure, Outcome, VerifyReply};
 pub use service::{
     AlarmRecord, Channel, ConsultOutcome, Consultation, Notice, NoticeDraft, NoticeOutcome,
-    NoticeRecord, OffenderSummary, REGISTER_SCOPE, Register, RegisterConfig, RegisterError,
-    RegisterStats,
+    NoticeRecord, OffenderSummary, Register, RegisterConfig, RegisterError, RegisterStats,
 };

@@ -98,9 +98,9 @@ impl RegisterLog {
             RegisterError::Damaged(format!("register log entry {}: {e}", hex::encode(&k)))
         })?;
         Ok(Some((
-            entry.content.log.clone(),
+            entry.content().log.clone(),
             Head {
-                seq: entry.content.seq,
+                seq: entry.content().seq,
                 hash: entry.hash(),
             },
         )))

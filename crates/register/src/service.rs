@@ -48,9 +48,6 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// Consultations read back per page when the guard's counts are restored at start-up.
 const RESTORE_PAGE: usize = 10_000;
 
-/// The register log's scope (federal only: the sync layer never offers, serves or accepts it).
-pub const REGISTER_SCOPE: &str = "register";
-
 #[derive(Debug, Error)]
 pub enum RegisterError {
     #[error("{0}")]
@@ -396,7 +393,7 @@ impl Register {
             .map_err(|e| Invalid::one("name", e.to_string()))?;
         let log = LogId {
             author: Author(node_key.verifying_key().to_bytes()),
-            scope: Scope::new(REGISTER_SCOPE).expect("a valid scope"),
+            scope: Scope::Register,
         };
         let register = Register {
             vault,
@@ -440,7 +437,7 @@ impl Register {
                 RegisterError::Damaged(format!("register log entry {}: {e}", hex::encode(&k)))
             })?;
             st.head = Some(Head {
-                seq: entry.content.seq,
+                seq: entry.content().seq,
                 hash: entry.hash(),
             });
         }

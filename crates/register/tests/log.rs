@@ -196,7 +196,7 @@ fn actors_are_logged_whole_and_a_long_one_is_cut_at_a_character() {
         .entries(1, 10)
         .expect("entries")
         .iter()
-        .map(|b| Entry::decode(b).expect("decodes").content.actor)
+        .map(|b| Entry::decode(b).expect("decodes").into_content().actor)
         .collect();
     assert_eq!(actors[0], "register_officer:nasreen");
     assert!(long.starts_with(&actors[1]));

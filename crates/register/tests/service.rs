@@ -359,13 +359,13 @@ fn the_log_verifies_with_the_public_key_and_the_files_hold_nothing_readable() {
         assert_eq!(entries.len(), 2);
         let refs: Vec<&[u8]> = entries.iter().map(|e| e.as_slice()).collect();
         let verified = hifazat_log::verify_log(&mut Verifier::new(), &refs).expect("verifies");
-        assert_eq!(verified[1].content.seq, 2);
+        assert_eq!(verified[1].content().seq, 2);
         assert_eq!(
-            verified[0].content.log.author.0,
+            verified[0].content().log.author.0,
             node_key().verifying_key().to_bytes()
         );
-        assert_eq!(verified[0].content.log.scope.as_str(), "register");
-        assert_eq!(verified[0].content.actor, "register_officer:a");
+        assert_eq!(verified[0].content().log.scope.to_string(), "register");
+        assert_eq!(verified[0].content().actor, "register_officer:a");
     }
     // Nothing on disk reads as a name, a CNIC (with or without dashes) or a hash of one.
     let keys = RegisterKeys::from_secret(&SECRET);

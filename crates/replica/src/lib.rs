@@ -439,8 +439,8 @@ impl Replicas {
         let mut by_record: HashMap<RecordId, Vec<Change>> = HashMap::new();
         let mut order = Vec::new();
         for entry in entries {
-            let record = RecordId(entry.content.record);
-            match Change::from_bytes(entry.content.payload.clone()) {
+            let record = RecordId(entry.content().record);
+            match Change::from_bytes(entry.content().payload.clone()) {
                 Ok(change) => {
                     if !by_record.contains_key(&record) {
                         order.push(record);

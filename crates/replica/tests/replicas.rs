@@ -254,7 +254,7 @@ fn document_of(entries: &[VerifiedEntry]) -> automerge::AutoCommit {
     doc.apply_changes(
         entries
             .iter()
-            .map(|e| automerge::Change::from_bytes(e.content.payload.clone()).unwrap()),
+            .map(|e| automerge::Change::from_bytes(e.content().payload.clone()).unwrap()),
     )
     .unwrap();
     doc

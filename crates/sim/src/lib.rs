@@ -29,8 +29,8 @@ use hifazat_limits as limits;
 use hifazat_log::{Author, Hash, Scope};
 use hifazat_note::VerifierKey;
 use hifazat_sync::{ALERTS_TOPIC, Effect, Input, LogHead, Message};
+use hifazat_topology::may_hold;
 use hifazat_topology::{Role, Topology};
-use hifazat_topology::{ScopeKind, may_hold};
 use sha2::{Digest, Sha256};
 
 use federation::Federation;
@@ -1317,7 +1317,7 @@ impl Sim {
                     self.violations
                         .push(format!("{name} holds {}, which it may not", l.log));
                 }
-                if ScopeKind::of(&l.log.scope) == ScopeKind::Register {
+                if matches!(l.log.scope, Scope::Register | Scope::RegisterPart(_)) {
                     self.violations.push(format!("{name} holds a register log"));
                 }
             }
@@ -1331,7 +1331,7 @@ impl Sim {
         for i in 0..self.nodes.len() {
             let name = self.nodes[i].name.clone();
             for (first, _) in &self.nodes[i].store.evidence {
-                let author = hifazat_log::Entry::decode(first).map(|e| e.content.log.author);
+                let author = hifazat_log::Entry::decode(first).map(|e| e.content().log.author);
                 if author.ok() != forker {
                     self.violations
                         .push(format!("{name} holds evidence against an honest node"));

@@ -100,21 +100,21 @@ impl MemStore {
     }
 
     fn push(&mut self, entry: &hifazat_log::VerifiedEntry) -> LogHead {
-        let digest = entry.content.log.digest();
+        let digest = entry.content().log.digest();
         let l = self.logs.entry(digest).or_insert_with(|| MemLog {
-            log: entry.content.log.clone(),
+            log: entry.content().log.clone(),
             entries: Vec::new(),
             hashes: Vec::new(),
         });
         l.entries.push(entry.bytes().to_vec());
         l.hashes.push(entry.hash());
         self.records
-            .entry(RecordId(entry.content.record))
+            .entry(RecordId(entry.content().record))
             .or_default()
-            .push((digest, entry.content.seq));
+            .push((digest, entry.content().seq));
         LogHead {
-            log: entry.content.log.clone(),
-            seq: entry.content.seq,
+            log: entry.content().log.clone(),
+            seq: entry.content().seq,
             hash: entry.hash(),
         }
     }
@@ -148,7 +148,7 @@ impl MemStore {
                     continue;
                 }
             };
-            let digest = verified.content.log.digest();
+            let digest = verified.content().log.digest();
             match check_next(self.head(&digest), &verified) {
                 Ok(()) => {
                     outcomes.push(Outcome::Stored(self.push(&verified)));
@@ -186,7 +186,7 @@ impl ChangeSource for MemStore {
             .iter()
             .filter_map(|(log, seq)| {
                 let bytes = self.logs.get(log)?.entries.get(*seq as usize - 1)?;
-                Some(Entry::decode(bytes).ok()?.content.payload)
+                Some(Entry::decode(bytes).ok()?.into_content().payload)
             })
             .collect()
     }

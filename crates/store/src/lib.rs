@@ -169,7 +169,8 @@ pub struct StoredHead {
 }
 
 fn encode_head(h: &StoredHead) -> Vec<u8> {
-    let scope = h.log.scope.as_str().as_bytes();
+    let scope = h.log.scope.wire();
+    let scope = scope.as_bytes();
     let mut out = Vec::with_capacity(8 + 32 + 32 + 1 + scope.len());
     out.extend_from_slice(&h.head.seq.to_be_bytes());
     out.extend_from_slice(&h.head.hash.0);
@@ -187,7 +188,6 @@ fn decode_head(key: &[u8], bytes: &[u8]) -> Result<StoredHead, StoreError> {
     if bytes.len() < 73 || bytes.len() != 73 + bytes[72] as usize {
         return Err(corrupt("head has the wrong length"));
     }
-    let scope = std::str::from_utf8(&bytes[73..]).map_err(|_| corrupt("scope is not UTF-8"))?;
     Ok(StoredHead {
         head: Head {
             seq: u64::from_be_bytes(bytes[..8].try_into().expect("8")),
@@ -195,7 +195,7 @@ fn decode_head(key: &[u8], bytes: &[u8]) -> Result<StoredHead, StoreError> {
         },
         log: LogId {
             author: Author(bytes[40..72].try_into().expect("32")),
-            scope: Scope::new(scope).map_err(|_| corrupt("scope is not valid"))?,
+            scope: Scope::decode(&bytes[73..]).map_err(|_| corrupt("scope is not valid"))?,
         },
     })
 }
@@ -341,7 +341,7 @@ impl Store {
         Ok(self
             .record_entries(record)?
             .into_iter()
-            .map(|e| e.content.payload)
+            .map(|e| e.into_content().payload)
             .collect())
     }
 
@@ -473,7 +473,7 @@ impl Store {
         entry: &VerifiedEntry,
         record: Option<RecordMeta>,
     ) -> Result<(), AppendError> {
-        let digest = entry.content.log.digest();
+        let digest = entry.content().log.digest();
         let head = self.head_in(batch, &digest)?;
         match check_next(head.as_ref().map(|h| h.head), entry) {
             Ok(()) => {}
@@ -493,15 +493,15 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        let seq = entry.content.seq;
-        let record_id = RecordId(entry.content.record);
+        let seq = entry.content().seq;
+        let record_id = RecordId(entry.content().record);
         batch.put(entry_key(&digest, seq), frame(entry.bytes()));
         batch.put(record_entry_key(&record_id, &digest, seq), frame(&[]));
         if let Some(meta) = record {
             self.set_record(batch, &record_id, meta);
         }
         let new_head = StoredHead {
-            log: entry.content.log.clone(),
+            log: entry.content().log.clone(),
             head: entry.head(),
         };
         batch.put(head_key(&digest), frame(&encode_head(&new_head)));

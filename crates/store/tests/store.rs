@@ -60,9 +60,9 @@ fn reopening_gives_the_same_state() {
         for group in entries.chunks(7) {
             let mut batch = store.batch();
             for e in group {
-                let meta = (e.content.seq <= 4).then_some(RecordMeta {
+                let meta = (e.content().seq <= 4).then_some(RecordMeta {
                     kind: 1,
-                    created_ms: e.content.seq,
+                    created_ms: e.content().seq,
                 });
                 store.append(&mut batch, e, meta).unwrap();
             }
@@ -75,7 +75,7 @@ fn reopening_gives_the_same_state() {
     assert_eq!(store.records().unwrap().len(), 4);
     assert_eq!(store.record_changes(&RecordId([1; 16])).unwrap().len(), 10);
     let head = store
-        .head(&entries[0].content.log.digest())
+        .head(&entries[0].content().log.digest())
         .unwrap()
         .unwrap();
     assert_eq!((head.head.seq, head.head.hash), (40, entries[39].hash()));
@@ -123,7 +123,7 @@ fn a_corrupt_value_is_reported_not_served() {
         store.append(&mut batch, e, None).unwrap();
     }
     store.commit(batch).unwrap();
-    let log = entries[0].content.log.digest();
+    let log = entries[0].content().log.digest();
     let mut bad = store.entry(&log, 1).unwrap().unwrap();
     bad[10] ^= 0xff;
     let mut framed = vec![1u8];
@@ -181,9 +181,9 @@ fn bytes_flipped_on_disk_are_never_served() {
             let Ok(store) = Store::open(dir.path()) else {
                 return;
             };
-            let log = entries[0].content.log.digest();
+            let log = entries[0].content().log.digest();
             for e in &entries {
-                if let Ok(Some(bytes)) = store.entry(&log, e.content.seq) {
+                if let Ok(Some(bytes)) = store.entry(&log, e.content().seq) {
                     assert_eq!(bytes, e.bytes(), "seed {seed}: a wrong value was served");
                     assert!(Entry::decode(&bytes).is_ok());
                 }
@@ -234,7 +234,7 @@ fn every_log_keeps_its_merkle_tree_for_every_past_size() {
     use hifazat_merkle::{MemoryTree, Nodes, consistency_proof, inclusion_proof, root};
     let dir = tempfile::tempdir().unwrap();
     let entries = chain(3, 77, 3);
-    let digest = entries[0].content.log.digest();
+    let digest = entries[0].content().log.digest();
     let mut memory = MemoryTree::new();
     let mut roots = vec![root(&memory, 0).unwrap()];
     {

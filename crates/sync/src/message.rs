@@ -95,7 +95,8 @@ impl Message {
                 out.extend_from_slice(&topology_version.to_be_bytes());
                 out.extend_from_slice(&(heads.len() as u32).to_be_bytes());
                 for h in heads {
-                    let scope = h.log.scope.as_str().as_bytes();
+                    let scope = h.log.scope.wire();
+                    let scope = scope.as_bytes();
                     out.extend_from_slice(&h.log.author.0);
                     out.push(scope.len() as u8);
                     out.extend_from_slice(scope);
@@ -158,10 +159,8 @@ impl Message {
                 for _ in 0..count {
                     let author = Author(r.array("head author")?);
                     let len = r.u8("scope length")? as usize;
-                    let scope = std::str::from_utf8(r.take(len, "scope")?)
-                        .ok()
-                        .and_then(|s| Scope::new(s).ok())
-                        .ok_or(MessageError::Scope)?;
+                    let scope =
+                        Scope::decode(r.take(len, "scope")?).map_err(|_| MessageError::Scope)?;
                     let seq = r.u64("head seq")?;
                     let hash = Hash(r.array("head hash")?);
                     heads.push(LogHead {
@@ -280,7 +279,7 @@ mod tests {
             .prop_map(|(a, s, seq, h)| LogHead {
                 log: LogId {
                     author: Author(a),
-                    scope: Scope::new(&s).expect("scope"),
+                    scope: Scope::parse(&s).expect("scope"),
                 },
                 seq,
                 hash: Hash(h),

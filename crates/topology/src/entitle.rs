@@ -17,51 +17,22 @@ use hifazat_log::Scope;
 
 use crate::{Node, Role, Topology};
 
-/// What a scope is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScopeKind {
-    Alerts,
-    /// One district's complaint cases; the district code as the topology writes it (upper case).
-    Cases(String),
-    Register,
-    /// Sealed register notifications from one district's or province's node; the code in upper case.
-    Notices(String),
-    Unknown,
-}
-
-impl ScopeKind {
-    pub fn of(scope: &Scope) -> ScopeKind {
-        let s = scope.as_str();
-        if s == "alerts" {
-            ScopeKind::Alerts
-        } else if s == "register" || s.starts_with("register/") {
-            ScopeKind::Register
-        } else if let Some(district) = s.strip_prefix("cases/") {
-            ScopeKind::Cases(district.to_ascii_uppercase())
-        } else if let Some(code) = s.strip_prefix("notices/") {
-            ScopeKind::Notices(code.to_ascii_uppercase())
-        } else {
-            ScopeKind::Unknown
-        }
-    }
-}
-
 /// Whether `node` may hold logs of `scope` under `topology`.
 pub fn may_hold(topology: &Topology, node: &Node, scope: &Scope) -> bool {
-    match ScopeKind::of(scope) {
-        ScopeKind::Alerts => true,
-        ScopeKind::Register => node.role == Role::Federal,
-        ScopeKind::Unknown => false,
-        ScopeKind::Notices(code) if topology.district(&code).is_none() => {
-            topology.province(&code).is_some()
+    match scope {
+        Scope::Alerts => true,
+        Scope::Register | Scope::RegisterPart(_) => node.role == Role::Federal,
+        Scope::Other(_) => false,
+        Scope::Notices(code) if topology.district(code.as_str()).is_none() => {
+            topology.province(code.as_str()).is_some()
                 && match node.role {
                     Role::Federal => true,
                     Role::Province => node.province.as_deref() == Some(code.as_str()),
                     Role::District => false,
                 }
         }
-        ScopeKind::Cases(code) | ScopeKind::Notices(code) => {
-            let Some(district) = topology.district(&code) else {
+        Scope::Cases(code) | Scope::Notices(code) => {
+            let Some(district) = topology.district(code.as_str()) else {
                 return false;
             };
             match node.role {
@@ -138,7 +109,7 @@ mod tests {
     }
 
     fn scope(s: &str) -> Scope {
-        Scope::new(s).expect("scope")
+        Scope::parse(s).expect("scope")
     }
 
     #[test]

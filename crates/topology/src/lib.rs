@@ -11,7 +11,7 @@ use std::path::Path;
 
 mod entitle;
 
-pub use entitle::{ScopeKind, may_hold, neighbours, parent_of, witness_of};
+pub use entitle::{may_hold, neighbours, parent_of, witness_of};
 use hifazat_domain::Districts;
 use hifazat_limits as limits;
 use hifazat_note::{Note, NoteError, SignerKey, VerifierKey};

@@ -17,9 +17,9 @@ impl Sync {
         for bytes in entries {
             let ok = match Entry::decode(&bytes) {
                 Ok(e) => {
-                    e.content.log.digest() == log
-                        && self.acceptable(&e.content.log)
-                        && may_hold(&self.topology, node, &e.content.log.scope)
+                    e.content().log.digest() == log
+                        && self.acceptable(&e.content().log)
+                        && may_hold(&self.topology, node, &e.content().log.scope)
                 }
                 Err(_) => false,
             };

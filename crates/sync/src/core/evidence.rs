@@ -11,7 +11,7 @@ impl Sync {
         second: Vec<u8>,
         from: Option<Author>,
     ) -> Option<Hash> {
-        let log = Entry::decode(&first).ok()?.content.log;
+        let log = Entry::decode(&first).ok()?.into_content().log;
         let digest = log.digest();
         self.forked.insert(digest);
         self.waiting.remove(&digest);

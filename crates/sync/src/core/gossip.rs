@@ -2,6 +2,7 @@
 //! entries pushed along their line to the peers that may hold them.
 
 use super::*;
+use hifazat_log::Scope;
 
 impl Sync {
     pub(super) fn gossip(
@@ -18,8 +19,7 @@ impl Sync {
         }
         let decoded = match Entry::decode(&entry) {
             Ok(e)
-                if ScopeKind::of(&e.content.log.scope) == ScopeKind::Alerts
-                    && self.acceptable(&e.content.log) =>
+                if e.content().log.scope == Scope::Alerts && self.acceptable(&e.content().log) =>
             {
                 e
             }
@@ -32,7 +32,7 @@ impl Sync {
             self.counters.gossip_ignored += 1;
             return out.push(verdict(Verdict::Ignore));
         }
-        let log = decoded.content.log.digest();
+        let log = decoded.content().log.digest();
         if !self.follows(log, &decoded) {
             // A duplicate, a gap or a fork: the store judges it, and the verdict follows its outcome.
             return self.apply(Origin::Gossip { id, from }, vec![entry], out);
@@ -42,7 +42,7 @@ impl Sync {
             Ok(verified) => {
                 self.counters.gossip_accepted += 1;
                 out.push(verdict(Verdict::Accept));
-                let (seq, hash) = (verified.content.seq, verified.hash());
+                let (seq, hash) = (verified.content().seq, verified.hash());
                 self.relaying.insert(log, (seq, hash));
                 let ticket = self.ticket(Origin::Relayed { log, seq, from });
                 out.push(Effect::Relay {
@@ -66,7 +66,9 @@ impl Sync {
             .copied()
             .or_else(|| self.heads.get(&log).map(|h| (h.seq, h.hash)))
             .unwrap_or((0, Hash::ZERO));
-        !self.forked.contains(&log) && entry.content.seq == seq + 1 && entry.content.prev == hash
+        !self.forked.contains(&log)
+            && entry.content().seq == seq + 1
+            && entry.content().prev == hash
     }
 
     pub(super) fn written(&mut self, entries: Vec<Vec<u8>>, out: &mut Vec<Effect>) {
@@ -77,22 +79,23 @@ impl Sync {
                 continue;
             };
             assert_eq!(
-                e.content.log.author, self.me,
+                e.content().log.author,
+                self.me,
                 "Written carries only our own entries"
             );
-            self.advance(&e.content.log, e.content.seq, e.hash());
-            match ScopeKind::of(&e.content.log.scope) {
-                ScopeKind::Alerts => out.push(Effect::Publish {
+            self.advance(&e.content().log, e.content().seq, e.hash());
+            match &e.content().log.scope {
+                Scope::Alerts => out.push(Effect::Publish {
                     topic: ALERTS_TOPIC,
                     entry: bytes,
                 }),
                 // Cases and sealed register notifications go along their line.
-                ScopeKind::Cases(_) | ScopeKind::Notices(_) => by_log
-                    .entry(e.content.log.digest())
+                Scope::Cases(_) | Scope::Notices(_) => by_log
+                    .entry(e.content().log.digest())
                     .or_default()
                     .push(bytes),
                 // The register never leaves this node; other scopes go nowhere.
-                ScopeKind::Register | ScopeKind::Unknown => {}
+                Scope::Register | Scope::RegisterPart(_) | Scope::Other(_) => {}
             }
         }
         for (log, entries) in by_log {

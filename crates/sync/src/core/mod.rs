@@ -10,7 +10,7 @@ use hifazat_note::{Checkpoint, Note, VerifierKey};
 use hifazat_topology::{Node, Role, Topology};
 
 use crate::message::{LogHead, Message};
-use hifazat_topology::{ScopeKind, may_hold, neighbours, witness_of};
+use hifazat_topology::{may_hold, neighbours, witness_of};
 
 mod catchup;
 mod checkpoints;
