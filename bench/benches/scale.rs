@@ -90,7 +90,7 @@ fn fill(store: &Store, n: usize, payload: &[u8]) -> u64 {
         heads[a] = Some(entry.head());
         bytes += entry.bytes().len() as u64;
         let meta = RecordMeta {
-            kind: 1,
+            kind: hifazat_domain::RecordKind::Alert,
             created_ms: NOW_MS + i as u64,
         };
         store.append(&mut batch, &entry, Some(meta)).unwrap();

@@ -43,7 +43,7 @@ impl PublicEvent {
             _ => "unknown".to_owned(),
         };
         let level = match e.kind {
-            EventKind::Escalated { level } => Some(level),
+            EventKind::Escalated { level } => Some(u8::from(level)),
             _ => None,
         };
         PublicEvent {
@@ -72,7 +72,7 @@ impl<S: Copy> PublicStatus<S> {
             stage: s.stage,
             fir_registered: !s.fir_numbers.is_empty(),
             fast_tracked: s.fast_tracked,
-            escalation_level: s.escalation_level,
+            escalation_level: s.escalation_level.map_or(0, u8::from),
             first_validated_ms: s.first_validated_ms,
             first_resolved_ms: s.first_resolved_ms,
         }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hifazat_domain::FieldError;
+use hifazat_domain::{EscalationLevel, FieldError};
 use hifazat_engine::EngineError;
 use serde::Serialize;
 
@@ -142,8 +142,13 @@ impl From<hifazat_access::Denied> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> ApiError {
+        let text = rejection.body_text();
+        // A typed value's own rule, broken: the field it names is invalid, as the engine's checks say it.
+        if text.contains(EscalationLevel::RULE) {
+            return ApiError::field("level", EscalationLevel::RULE);
+        }
         // axum's text names the field and the reason, e.g. "missing field `child_name` at line 1 column 20".
-        ApiError::Malformed(rejection.status(), rejection.body_text())
+        ApiError::Malformed(rejection.status(), text)
     }
 }
 

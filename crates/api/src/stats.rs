@@ -347,7 +347,7 @@ pub(crate) async fn stats(
             tally.place(&t, &a.district);
             tally.by("status", &json_name(a.status.stage));
             tally.count("fir_registered", !a.status.fir_numbers.is_empty());
-            tally.count("escalated", a.status.escalation_level > 0);
+            tally.count("escalated", a.status.escalation_level.is_some());
             tally.count("recovered", a.status.first_resolved_ms.is_some());
             tally.duration("to_validation", a.created_ms, a.status.first_validated_ms);
             tally.duration("to_recovery", a.created_ms, a.status.first_resolved_ms);

@@ -14,7 +14,7 @@ pub mod validate;
 pub use clock::Clock;
 pub use model::*;
 pub use timeline::{
-    AlertStage, AlertStatus, CaseStage, CaseStatus, Event, EventKind, NoticeReason, Office, Status,
-    alert_status, case_status,
+    AlertStage, AlertStatus, CaseStage, CaseStatus, EscalationLevel, Event, EventKind,
+    NoticeReason, Office, Status, alert_status, case_status,
 };
 pub use validate::{FieldError, Invalid};

@@ -100,6 +100,23 @@ pub enum RecordKind {
     Case,
 }
 
+impl RecordKind {
+    /// The kind's one-byte code in stores (`docs/storage.md`): 1 = alert, 2 = case.
+    pub fn code(self) -> u8 {
+        match self {
+            RecordKind::Alert => 1,
+            RecordKind::Case => 2,
+        }
+    }
+
+    /// The kind with this store code, if any.
+    pub fn from_code(code: u8) -> Option<RecordKind> {
+        [RecordKind::Alert, RecordKind::Case]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
+}
+
 /// How a report reached the system (the channels the seeds name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -45,7 +45,8 @@ pub enum EventKind {
     FastTracked,
     /// Escalated to a higher office: 1 = regional (RPO), 2 = provincial (IG), 3 = federal.
     Escalated {
-        level: u8,
+        #[cfg_attr(feature = "openapi", schema(value_type = u8, minimum = 1, maximum = 3))]
+        level: EscalationLevel,
     },
     Recovered,
     Reunited,
@@ -59,6 +60,67 @@ pub enum EventKind {
         /// The official's name as the node's SMS directory gives it (never a phone number).
         official: String,
     },
+}
+
+/// The office above the district that a record is escalated to; written as a number, 1 to 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum EscalationLevel {
+    /// The Regional Police Officer.
+    Region = 1,
+    /// The Inspector General of the province.
+    Province = 2,
+    /// The federal level.
+    Federal = 3,
+}
+
+impl EscalationLevel {
+    /// What a level may be, as the error for any other number says it.
+    pub const RULE: &'static str = "is 1 (region), 2 (province) or 3 (federal)";
+}
+
+impl TryFrom<u8> for EscalationLevel {
+    type Error = String;
+
+    fn try_from(n: u8) -> Result<EscalationLevel, String> {
+        match n {
+            1 => Ok(EscalationLevel::Region),
+            2 => Ok(EscalationLevel::Province),
+            3 => Ok(EscalationLevel::Federal),
+            _ => Err(format!("escalation level {n}: {}", EscalationLevel::RULE)),
+        }
+    }
+}
+
+impl From<EscalationLevel> for u8 {
+    fn from(level: EscalationLevel) -> u8 {
+        level as u8
+    }
+}
+
+/// A status's highest escalation in JSON: its number, or 0 for none (as before levels were typed).
+mod level_or_zero {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::EscalationLevel;
+
+    pub fn serialize<S: Serializer>(
+        level: &Option<EscalationLevel>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(level.map_or(0, u8::from))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<EscalationLevel>, D::Error> {
+        match u8::deserialize(d)? {
+            0 => Ok(None),
+            n => EscalationLevel::try_from(n)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// The police offices that are told of alerts by SMS.
@@ -144,12 +206,6 @@ impl EventKind {
                 validate::text(official, limits::NAME_CHARS_MAX)
                     .map_err(|reason| Invalid::one("official", reason))?;
             }
-            EventKind::Escalated { level } if !(1..=3).contains(level) => {
-                return Err(Invalid::one(
-                    "level",
-                    "is 1 (region), 2 (province) or 3 (federal)",
-                ));
-            }
             _ => {}
         }
         Ok(())
@@ -189,8 +245,10 @@ pub struct Status<S> {
     /// Every FIR number registered, on any replica (two stations registering different FIRs keep both).
     pub fir_numbers: BTreeSet<String>,
     pub fast_tracked: bool,
-    /// Highest office the record was escalated to (0 = none).
-    pub escalation_level: u8,
+    /// Highest office the record was escalated to, if any (0 in JSON for none).
+    #[serde(with = "level_or_zero")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u8))]
+    pub escalation_level: Option<EscalationLevel>,
     /// First time it was validated (alerts) or taken up for investigation (cases).
     pub first_validated_ms: Option<u64>,
     /// First time it was recovered, reunited or resolved.
@@ -213,7 +271,7 @@ fn accumulate<S: Ord + Copy>(
         stage: bottom,
         fir_numbers: BTreeSet::new(),
         fast_tracked: false,
-        escalation_level: 0,
+        escalation_level: None,
         first_validated_ms: None,
         first_resolved_ms: None,
     };
@@ -227,7 +285,7 @@ fn accumulate<S: Ord + Copy>(
             }
             EventKind::FastTracked => status.fast_tracked = true,
             EventKind::Escalated { level } => {
-                status.escalation_level = status.escalation_level.max(*level)
+                status.escalation_level = status.escalation_level.max(Some(*level))
             }
             EventKind::Validated | EventKind::UnderInvestigation => {
                 status.first_validated_ms = min_opt(status.first_validated_ms, event.at_ms);
@@ -281,7 +339,9 @@ mod tests {
             "[A-Z]{2}-[0-9]{1,3}".prop_map(|fir_number| EventKind::FirRegistered { fir_number }),
             Just(EventKind::UnderInvestigation),
             Just(EventKind::FastTracked),
-            (1u8..=3).prop_map(|level| EventKind::Escalated { level }),
+            (1u8..=3).prop_map(|n| EventKind::Escalated {
+                level: EscalationLevel::try_from(n).expect("1 to 3")
+            }),
             Just(EventKind::Recovered),
             Just(EventKind::Reunited),
             Just(EventKind::ResolvedByReconciliation),
@@ -388,10 +448,20 @@ mod tests {
     fn events_are_checked_against_the_record_kind() {
         assert!(EventKind::Mobilised.validate(RecordKind::Case).is_err());
         assert!(EventKind::FastTracked.validate(RecordKind::Alert).is_err());
+        // A level out of range cannot be made, nor read from JSON.
+        assert!(EscalationLevel::try_from(9).is_err());
+        let nine = serde_json::from_str::<EventKind>(r#"{"type":"escalated","level":9}"#);
         assert!(
-            EventKind::Escalated { level: 9 }
-                .validate(RecordKind::Alert)
-                .is_err()
+            nine.unwrap_err()
+                .to_string()
+                .contains(EscalationLevel::RULE)
+        );
+        let two = serde_json::from_str::<EventKind>(r#"{"type":"escalated","level":2}"#);
+        assert_eq!(
+            two.unwrap(),
+            EventKind::Escalated {
+                level: EscalationLevel::Province
+            }
         );
         assert!(
             EventKind::FirRegistered {

@@ -411,7 +411,7 @@ impl Actor {
         )?;
         let summary = Summary::of(record, doc, now_ms);
         self.store
-            .set_summary(batch, kind_code(doc.kind()), &record, &summary.encode());
+            .set_summary(batch, doc.kind(), &record, &summary.encode());
         self.changes.push(announced);
         Ok(())
     }

@@ -214,7 +214,7 @@ impl Engine {
                 next: None,
                 scanned: 0,
             };
-            for item in store.summaries(kind_code(kind), before.as_ref()) {
+            for item in store.summaries(kind, before.as_ref()) {
                 let (id, bytes) = item?;
                 page.scanned += 1;
                 if let Some(t) = pick(&bytes) {
@@ -261,7 +261,7 @@ impl Engine {
     ) -> Result<(A, bool), EngineError> {
         let store = self.local.store.clone();
         let folded = tokio::task::spawn_blocking(move || -> Result<(A, bool), StoreError> {
-            for (scanned, item) in store.summaries(kind_code(kind), None).enumerate() {
+            for (scanned, item) in store.summaries(kind, None).enumerate() {
                 if scanned == limits::STATS_SCAN_MAX {
                     return Ok((acc, false));
                 }

@@ -55,18 +55,6 @@ use summary::Summary;
 pub use summary::{AlertSummary, CaseSummary, Page};
 pub use verify::{LogReport, VerifyReport, verify_store};
 
-/// Record kinds as the store's record index writes them.
-pub const KIND_ALERT: u8 = 1;
-pub const KIND_CASE: u8 = 2;
-
-/// A record kind's code in the store.
-fn kind_code(kind: RecordKind) -> u8 {
-    match kind {
-        RecordKind::Alert => KIND_ALERT,
-        RecordKind::Case => KIND_CASE,
-    }
-}
-
 #[derive(Debug, Error)]
 pub enum EngineError {
     #[error("{0}")]

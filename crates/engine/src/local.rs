@@ -80,7 +80,7 @@ impl Local {
             actor,
             kind: doc.kind(),
             meta: RecordMeta {
-                kind: kind_code(doc.kind()),
+                kind: doc.kind(),
                 created_ms: now,
             },
             now_ms: now,

@@ -167,7 +167,7 @@ impl Actor {
             .get(record, &StoreSource(&self.store))
             .ok()
             .flatten()?;
-        let code = kind_code(doc.kind());
+        let code = doc.kind();
         let new = !matches!(self.store.record(&record), Ok(Some(_)));
         if new {
             self.store.set_record(

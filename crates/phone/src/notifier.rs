@@ -12,7 +12,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hifazat_domain::{AlertStage, EventKind, NoticeReason, Office, RecordId, RecordKind};
+use hifazat_domain::{
+    AlertStage, EscalationLevel, EventKind, NoticeReason, Office, RecordId, RecordKind,
+};
 use hifazat_engine::AlertRecord;
 use hifazat_sms::{Seen, template};
 use tokio::sync::broadcast::error::RecvError;
@@ -184,7 +186,7 @@ async fn look_at(phone: &Arc<Phone>, id: RecordId, first_seen_ms: u64) -> Result
     let mut escalated = alert.status.escalation_level;
     for task in &plan.due {
         let (official, _) = &phone.duties[task.official];
-        let level = task.escalate.filter(|l| escalated < *l);
+        let level = task.escalate.filter(|l| escalated < Some(*l));
         carry_out(
             phone,
             &alert,
@@ -196,7 +198,7 @@ async fn look_at(phone: &Arc<Phone>, id: RecordId, first_seen_ms: u64) -> Result
         )
         .await?;
         if let Some(l) = level {
-            escalated = escalated.max(l);
+            escalated = escalated.max(Some(l));
         }
     }
     Ok(plan.next_ms)
@@ -207,7 +209,7 @@ async fn carry_out(
     alert: &AlertRecord,
     official: &hifazat_sms::Official,
     reason: NoticeReason,
-    escalate: Option<u8>,
+    escalate: Option<EscalationLevel>,
     district: &hifazat_topology::District,
     raised_ms: u64,
 ) -> Result<(), ()> {
@@ -257,7 +259,7 @@ async fn carry_out(
             .await
             .map_err(|e| tracing::error!(record = %alert.id, error = %e, "an escalation could not be recorded"))?;
         phone.lock().stats.escalations += 1;
-        tracing::info!(record = %alert.id, level, "alert escalated");
+        tracing::info!(record = %alert.id, level = u8::from(level), "alert escalated");
     }
     phone
         .engine

@@ -173,7 +173,7 @@ proptest! {
         shuffle in any::<prop::sample::Index>(),
     ) {
         let kinds = [EventKind::Validated, EventKind::Mobilised, EventKind::Sighted,
-                     EventKind::Recovered, EventKind::Escalated { level: 1 }, EventKind::Closed];
+                     EventKind::Recovered, EventKind::Escalated { level: EscalationLevel::Region }, EventKind::Closed];
         let mut origin = Node::new(1);
         let creation = origin.create(ID);
         let mut a = Node::new(2);
@@ -322,7 +322,7 @@ proptest! {
                 EventKind::Validated,
                 EventKind::Mobilised,
                 EventKind::FirRegistered { fir_number: format!("FIR-{i}") },
-                EventKind::Escalated { level: 2 },
+                EventKind::Escalated { level: EscalationLevel::Province },
                 EventKind::Recovered,
             ][*k]
                 .clone();

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use hifazat_domain::{NoticeReason, Office};
+use hifazat_domain::{EscalationLevel, NoticeReason, Office};
 
 use crate::config::{Official, Timing};
 
@@ -41,7 +41,7 @@ pub struct Seen<'a> {
     pub validated: bool,
     /// Recovered, reunited or closed: nobody needs telling any more.
     pub ended: bool,
-    pub escalation_level: u8,
+    pub escalation_level: Option<EscalationLevel>,
     /// The notifications the timeline already records: (office, reason, official's name).
     pub notified: &'a BTreeSet<(Office, NoticeReason, String)>,
 }
@@ -53,7 +53,7 @@ pub struct Task {
     pub official: usize,
     pub reason: NoticeReason,
     /// The escalation level to record first, when the alert is not yet at it.
-    pub escalate: Option<u8>,
+    pub escalate: Option<EscalationLevel>,
 }
 
 /// What to do for an alert now, and when to look at it again.
@@ -74,16 +74,20 @@ fn area_of<'a>(office: Office, seen: &Seen<'a>) -> &'a str {
 
 /// The notifications an official gets about an alert, with the time each is owed from and the escalation
 /// level that goes with it.
-fn owed(office: Office, raised_ms: u64, timing: &Timing) -> Vec<(NoticeReason, u64, Option<u8>)> {
+fn owed(
+    office: Office,
+    raised_ms: u64,
+    timing: &Timing,
+) -> Vec<(NoticeReason, u64, Option<EscalationLevel>)> {
     let rpo = raised_ms.saturating_add(timing.escalate_rpo_after_s * 1_000);
     let ig = raised_ms.saturating_add(timing.escalate_ig_after_s * 1_000);
     match office {
         Office::Dpo => vec![(NoticeReason::Raised, raised_ms, None)],
         Office::Rpo => vec![
             (NoticeReason::Raised, raised_ms, None),
-            (NoticeReason::Escalated, rpo, Some(1)),
+            (NoticeReason::Escalated, rpo, Some(EscalationLevel::Region)),
         ],
-        Office::Ig => vec![(NoticeReason::Escalated, ig, Some(2))],
+        Office::Ig => vec![(NoticeReason::Escalated, ig, Some(EscalationLevel::Province))],
     }
 }
 
@@ -117,7 +121,7 @@ pub fn plan(seen: &Seen<'_>, officials: &[(Official, Duty)], timing: &Timing, no
                 out.due.push(Task {
                     official: i,
                     reason,
-                    escalate: level.filter(|l| seen.escalation_level < *l),
+                    escalate: level.filter(|l| seen.escalation_level < Some(*l)),
                 });
             } else {
                 out.next_ms = Some(out.next_ms.map_or(at, |n| n.min(at)));
@@ -160,7 +164,7 @@ mod tests {
             first_seen_ms: 1_000 * S,
             validated: false,
             ended: false,
-            escalation_level: 0,
+            escalation_level: None,
             notified,
         }
     }
@@ -174,7 +178,7 @@ mod tests {
         ]
     }
 
-    fn reasons(plan: &Plan) -> Vec<(usize, NoticeReason, Option<u8>)> {
+    fn reasons(plan: &Plan) -> Vec<(usize, NoticeReason, Option<EscalationLevel>)> {
         plan.due
             .iter()
             .map(|t| (t.official, t.reason, t.escalate))
@@ -203,14 +207,17 @@ mod tests {
         .into();
         assert!(plan(&seen(&told), &d, &t, 1_599 * S).due.is_empty());
         let p = plan(&seen(&told), &d, &t, 1_600 * S);
-        assert_eq!(reasons(&p), vec![(2, NoticeReason::Escalated, Some(1))]);
+        assert_eq!(
+            reasons(&p),
+            vec![(2, NoticeReason::Escalated, Some(EscalationLevel::Region))]
+        );
         assert_eq!(p.next_ms, Some(2_200 * S));
         let p = plan(&seen(&told), &d, &t, 2_200 * S);
         assert_eq!(
             reasons(&p),
             vec![
-                (2, NoticeReason::Escalated, Some(1)),
-                (3, NoticeReason::Escalated, Some(2))
+                (2, NoticeReason::Escalated, Some(EscalationLevel::Region)),
+                (3, NoticeReason::Escalated, Some(EscalationLevel::Province))
             ]
         );
         // Validated in time: no escalation at all.
@@ -220,7 +227,7 @@ mod tests {
         assert!(p.due.is_empty() && p.next_ms.is_none());
         // Already escalated to level 1 by another node: the RPO is told, the level is not recorded again.
         let mut e = seen(&told);
-        e.escalation_level = 1;
+        e.escalation_level = Some(EscalationLevel::Region);
         assert_eq!(
             reasons(&plan(&e, &d, &t, 1_600 * S)),
             vec![(2, NoticeReason::Escalated, None)]

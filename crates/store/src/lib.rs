@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hifazat_domain::RecordId;
+use hifazat_domain::{RecordId, RecordKind};
 use hifazat_log::{
     Author, ChainError, Entry, Hash, Head, LogId, Scope, VerifiedEntry, check_next, evidence_id,
     tree_leaf,
@@ -143,8 +143,8 @@ fn record_key(record: &RecordId) -> Vec<u8> {
     key(RECORD, &[&record.0])
 }
 
-fn summary_key(kind: u8, record: &RecordId) -> Vec<u8> {
-    key(SUMMARY, &[&[kind], &record.0])
+fn summary_key(kind: RecordKind, record: &RecordId) -> Vec<u8> {
+    key(SUMMARY, &[&[kind.code()], &record.0])
 }
 
 /// A complete subtree of a log's Merkle tree: `level` (leaves are 0), then its index at that level.
@@ -206,10 +206,20 @@ pub type EvidencePair = (Vec<u8>, Vec<u8>);
 /// What the store remembers of a record besides its entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordMeta {
-    /// 1 = alert, 2 = case (see `docs/storage.md`).
-    pub kind: u8,
+    pub kind: RecordKind,
     /// When the creating entry was written, milliseconds since the Unix epoch.
     pub created_ms: u64,
+}
+
+/// A record's index entry, 9 bytes checked by the caller: the kind's code, then the creation time.
+fn decode_meta(key: &[u8], v: &[u8]) -> Result<RecordMeta, StoreError> {
+    Ok(RecordMeta {
+        kind: RecordKind::from_code(v[0]).ok_or_else(|| StoreError::Corrupt {
+            key: hex::encode(key),
+            reason: format!("record kind {} is not known", v[0]),
+        })?,
+        created_ms: u64::from_be_bytes(v[1..9].try_into().expect("8")),
+    })
 }
 
 /// Writes to be committed together. Tracks the heads it advances so several entries of one log can go in one
@@ -376,10 +386,7 @@ impl Store {
                         reason: "record meta length".into(),
                     });
                 }
-                Ok(RecordMeta {
-                    kind: v[0],
-                    created_ms: u64::from_be_bytes(v[1..9].try_into().expect("8")),
-                })
+                decode_meta(&key, &v)
             })
             .transpose()
     }
@@ -398,10 +405,7 @@ impl Store {
             }
             out.push((
                 RecordId(k[1..17].try_into().expect("16")),
-                RecordMeta {
-                    kind: v[0],
-                    created_ms: u64::from_be_bytes(v[1..9].try_into().expect("8")),
-                },
+                decode_meta(&k, v)?,
             ));
         }
         Ok(out)
@@ -562,14 +566,20 @@ impl Store {
 
     /// Adds or replaces a record's entry in the record index.
     pub fn set_record(&self, batch: &mut WriteBatch, record: &RecordId, meta: RecordMeta) {
-        let mut v = vec![meta.kind];
+        let mut v = vec![meta.kind.code()];
         v.extend_from_slice(&meta.created_ms.to_be_bytes());
         batch.put(record_key(record), frame(&v));
     }
 
     /// Sets a record's summary (the engine's bytes, for lists) in `batch`, beside the entries
     /// that changed it, so the two never disagree on disk.
-    pub fn set_summary(&self, batch: &mut WriteBatch, kind: u8, record: &RecordId, summary: &[u8]) {
+    pub fn set_summary(
+        &self,
+        batch: &mut WriteBatch,
+        kind: RecordKind,
+        record: &RecordId,
+        summary: &[u8],
+    ) {
         batch.put(summary_key(kind, record), frame(summary));
     }
 
@@ -577,13 +587,13 @@ impl Store {
     /// creation time, so this is newest first.
     pub fn summaries(
         &self,
-        kind: u8,
+        kind: RecordKind,
         before: Option<&RecordId>,
     ) -> impl Iterator<Item = Result<(RecordId, Vec<u8>), StoreError>> + '_ {
         let start = summary_key(kind, &RecordId([0; 16]));
         let end = match before {
             Some(record) => summary_key(kind, record),
-            None => key(SUMMARY, &[&[kind + 1]]),
+            None => key(SUMMARY, &[&[kind.code() + 1]]),
         };
         self.db.range(start..end).rev().map(|item| {
             let (k, v) = item?;

@@ -61,7 +61,7 @@ fn reopening_gives_the_same_state() {
             let mut batch = store.batch();
             for e in group {
                 let meta = (e.content().seq <= 4).then_some(RecordMeta {
-                    kind: 1,
+                    kind: hifazat_domain::RecordKind::Alert,
                     created_ms: e.content().seq,
                 });
                 store.append(&mut batch, e, meta).unwrap();
