@@ -6,12 +6,14 @@
 //! batches, checks their place in a chain, and keeps the evidence when an author signs two histories.
 //! The only way to get a [`VerifiedEntry`] is through [`Verifier`] (or our own [`Signer`]).
 
+pub mod append;
 pub mod chain;
 pub mod entry;
 pub mod proof;
 pub mod scope;
 pub mod verify;
 
+pub use append::{BackfillError, LogEnd, backfill};
 pub use chain::{ChainError, Evidence, EvidenceError, Head, check_next, evidence_id};
 pub use entry::{Author, Content, DecodeError, Entry, Hash, LogId, SIGNATURE_CONTEXT};
 pub use proof::{ConsistencyProof, InclusionProof, ProveError};

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use ed25519_dalek::SigningKey;
 use hifazat_domain::{Invalid, validate};
 use hifazat_limits as limits;
-use hifazat_log::{Author, Content, Entry, Head, LogId, Scope, Signer, tree_leaf};
+use hifazat_log::{Author, BackfillError, Head, LogEnd, LogId, Scope, Signer, backfill};
 use hifazat_merkle::Frontier;
 use hifazat_note::{Checkpoint, SignerKey};
 use hifazat_store::{StoreError, Vault, VaultBatch};
@@ -262,9 +262,8 @@ pub struct RegisterConfig {
 
 #[derive(Debug)]
 struct State {
-    head: Option<Head>,
-    /// The right edge of the log's Merkle tree, as far as `head`.
-    frontier: Frontier,
+    /// The log's head and the right edge of its Merkle tree.
+    end: LogEnd,
     index: HashMap<[u8; 32], [u8; 16]>,
     guard: Guard,
     /// The last sequence number of each of these trees (so also how many there are).
@@ -401,12 +400,11 @@ impl Register {
             node_key,
             signer,
             note_key,
-            log,
+            log: log.clone(),
             districts,
             disclosure: config.disclosure,
             state: Mutex::new(State {
-                head: None,
-                frontier: Frontier::new(),
+                end: LogEnd::new(log.clone(), None, Frontier::new()),
                 index: HashMap::new(),
                 guard: Guard::new(config.guard),
                 consultations: 0,
@@ -432,16 +430,8 @@ impl Register {
                 self.vault.commit(batch)?;
             }
         }
-        if let Some((k, bytes)) = self.vault.last(LOG)? {
-            let entry = Entry::decode(&bytes).map_err(|e| {
-                RegisterError::Damaged(format!("register log entry {}: {e}", hex::encode(&k)))
-            })?;
-            st.head = Some(Head {
-                seq: entry.content().seq,
-                hash: entry.hash(),
-            });
-        }
-        self.load_tree(&mut st)?;
+        let head = self.log().head()?.map(|(_, head)| head);
+        st.end = self.load_tree(head)?;
         let mut from: Option<Vec<u8>> = None;
         loop {
             let page = self.vault.scan(INDEX, from.as_deref(), 10_000)?;
@@ -550,26 +540,23 @@ impl Register {
         change: &Change,
         now_ms: u64,
     ) -> Result<(), RegisterError> {
-        let seq = st.head.map_or(1, |h| h.seq + 1);
+        let seq = st.end.head().map_or(1, |h| h.seq + 1);
         let plain = serde_json::to_vec(change).expect("a change serialises");
         let payload = self.keys.seal(&context(LOG, &seq_key(seq)), &plain);
-        // At most the bytes an entry allows, cut at a character's edge (user names are shorter than that).
-        let mut end = actor.len().min(limits::ACTOR_BYTES_MAX);
-        while !actor.is_char_boundary(end) {
-            end -= 1;
-        }
-        let actor = actor[..end].to_owned();
-        let content = Content::following(self.log.clone(), st.head, now_ms, *id, actor, payload);
-        let entry = self
-            .signer
-            .sign(content)
+        // The actor is cut at a character's edge to the bytes an entry allows (user names are shorter than that).
+        let (entry, tree) = st
+            .end
+            .write(&self.signer, now_ms, *id, actor, payload)
             .map_err(|e| Invalid::one("(entry)", e.to_string()))?;
         batch.put(LOG, &seq_key(seq), entry.entry().bytes());
-        st.head = Some(entry.head());
-        for (level, index, hash) in st.frontier.push(tree_leaf(&entry.hash())) {
+        for (level, index, hash) in tree {
             batch.put(TREE, &node_key(level, index), &hash);
         }
-        batch.put(CHECKPOINT, &[], self.checkpoint(&st.frontier).as_bytes());
+        batch.put(
+            CHECKPOINT,
+            &[],
+            self.checkpoint(st.end.frontier()).as_bytes(),
+        );
         Ok(())
     }
 
@@ -588,46 +575,43 @@ impl Register {
 
     /// Reads the tree's right edge; writes the tree (and a checkpoint) of a log written before the register kept
     /// one, a page of entries per batch; signs a checkpoint if the newest kept does not cover the whole log.
-    fn load_tree(&self, st: &mut State) -> Result<(), RegisterError> {
-        let size = st.head.map_or(0, |h| h.seq);
+    fn load_tree(&self, head: Option<Head>) -> Result<LogEnd, RegisterError> {
+        let size = head.map_or(0, |h| h.seq);
         let log = self.log();
         if size > 0 && self.vault.get(TREE, &node_key(0, size - 1))?.is_none() {
             tracing::info!(entries = size, "writing the register log's Merkle tree");
-            let mut frontier = Frontier::new();
-            while frontier.size() < size {
-                let page = log.entries(frontier.size() + 1, RESTORE_PAGE)?;
-                if page.is_empty() {
-                    return Err(RegisterError::Damaged(format!(
-                        "register log entry #{} is missing, below the head #{size}",
-                        frontier.size() + 1
-                    )));
-                }
-                let mut batch = VaultBatch::default();
-                for bytes in page {
-                    let entry = Entry::decode(&bytes).map_err(|e| {
-                        RegisterError::Damaged(format!(
-                            "register log entry #{}: {e}",
-                            frontier.size() + 1
-                        ))
-                    })?;
-                    for (level, index, hash) in frontier.push(tree_leaf(&entry.hash())) {
+            backfill(
+                size,
+                |from| log.entries(from, RESTORE_PAGE),
+                |nodes| {
+                    let mut batch = VaultBatch::default();
+                    for (level, index, hash) in nodes {
                         batch.put(TREE, &node_key(level, index), &hash);
                     }
+                    Ok(self.vault.commit(batch)?)
+                },
+            )
+            .map_err(|e| match e {
+                BackfillError::Io(e) => e,
+                BackfillError::Missing { seq } => RegisterError::Damaged(format!(
+                    "register log entry #{seq} is missing, below the head #{size}"
+                )),
+                BackfillError::Damaged { seq, error } => {
+                    RegisterError::Damaged(format!("register log entry #{seq}: {error}"))
                 }
-                self.vault.commit(batch)?;
-            }
+            })?;
         }
-        st.frontier = Frontier::of(&log, size)?;
+        let end = LogEnd::new(self.log.clone(), head, Frontier::of(&log, size)?);
         let kept = log
             .checkpoint()?
             .and_then(|text| Checkpoint::read_unverified(text.as_bytes()))
             .map_or(0, |c| c.size);
         if size > 0 && kept != size {
             let mut batch = VaultBatch::default();
-            batch.put(CHECKPOINT, &[], self.checkpoint(&st.frontier).as_bytes());
+            batch.put(CHECKPOINT, &[], self.checkpoint(end.frontier()).as_bytes());
             self.vault.commit(batch)?;
         }
-        Ok(())
+        Ok(end)
     }
 
     /// Flushes, or stops the process: a register that cannot write must not answer as if it had.
@@ -1130,7 +1114,7 @@ impl Register {
 
     /// The register log's head.
     pub fn head(&self) -> Option<Head> {
-        self.lock().head
+        self.lock().end.head()
     }
 
     pub fn stats(&self) -> RegisterStats {

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use hifazat_domain::{RecordId, RecordKind};
 use hifazat_log::{
-    Author, ChainError, Entry, Hash, Head, LogId, Scope, VerifiedEntry, check_next, evidence_id,
-    tree_leaf,
+    Author, BackfillError, ChainError, Entry, Hash, Head, LogEnd, LogId, Scope, VerifiedEntry,
+    backfill, check_next, evidence_id,
 };
 use hifazat_merkle::{Digest, Frontier, Nodes};
 use thiserror::Error;
@@ -231,8 +231,8 @@ pub struct WriteBatch {
     /// Entries added to this batch, by (log id, seq): sled cannot read a batch back, and a later entry at a
     /// position behind the head must be compared with what is here as well as with what is on disk.
     entries: HashMap<(Hash, u64), Vec<u8>>,
-    /// The right edge of each log's Merkle tree as this batch leaves it.
-    frontiers: HashMap<Hash, Frontier>,
+    /// The end of each log this batch extends (its head and the right edge of its tree) as the batch leaves it.
+    ends: HashMap<Hash, LogEnd>,
     /// Keys written, of any kind.
     writes: usize,
 }
@@ -441,7 +441,7 @@ impl Store {
             batch: sled::Batch::default(),
             heads: HashMap::new(),
             entries: HashMap::new(),
-            frontiers: HashMap::new(),
+            ends: HashMap::new(),
             writes: 0,
         }
     }
@@ -509,20 +509,16 @@ impl Store {
             head: entry.head(),
         };
         batch.put(head_key(&digest), frame(&encode_head(&new_head)));
-        let frontier = match batch.frontiers.entry(digest) {
+        let end = match batch.ends.entry(digest) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let size = head.as_ref().map_or(0, |h| h.head.seq);
-                v.insert(Frontier::of(&self.tree(digest), size)?)
+                let head = head.map(|h| h.head);
+                let frontier = Frontier::of(&self.tree(digest), head.map_or(0, |h| h.seq))?;
+                v.insert(LogEnd::new(new_head.log.clone(), head, frontier))
             }
         };
-        let finished = frontier.push(tree_leaf(&entry.hash()));
         // The tree and the head move together: the tree now covers exactly the entries up to this one.
-        assert_eq!(
-            frontier.size(),
-            seq,
-            "the Merkle frontier of {digest} does not follow its log"
-        );
+        let finished = end.place(entry).expect("checked to follow the head above");
         for (level, index, hash) in finished {
             batch.put(tree_key(&digest, level, index), frame(&hash));
         }
@@ -540,28 +536,31 @@ impl Store {
     /// kept), from its entries. Returns how many entries it read.
     fn build_tree(&self, head: &StoredHead) -> Result<u64, StoreError> {
         let digest = head.log.digest();
-        let mut frontier = Frontier::new();
-        let mut batch = self.batch();
-        let mut seq = 1;
-        while seq <= head.head.seq {
-            let chunk = self.entries(&digest, seq, 4096)?;
-            if chunk.is_empty() {
-                break;
-            }
-            for bytes in &chunk {
-                let entry = Entry::decode(bytes).map_err(|e| StoreError::Corrupt {
-                    key: hex::encode(entry_key(&digest, seq)),
-                    reason: e.to_string(),
-                })?;
-                for (level, index, hash) in frontier.push(tree_leaf(&entry.hash())) {
+        let frontier = backfill(
+            head.head.seq,
+            |from| self.entries(&digest, from, 4096),
+            |nodes| {
+                let mut batch = self.batch();
+                for (level, index, hash) in nodes {
                     batch.put(tree_key(&digest, level, index), frame(&hash));
                 }
-                seq += 1;
+                self.apply(batch)
+            },
+        );
+        let frontier = match frontier {
+            Ok(frontier) => frontier,
+            // Read up to the gap, as before: log verify names a missing entry itself.
+            Err(BackfillError::Missing { seq }) => return self.flush().map(|()| seq - 1),
+            Err(BackfillError::Damaged { seq, error }) => {
+                return Err(StoreError::Corrupt {
+                    key: hex::encode(entry_key(&digest, seq)),
+                    reason: error.to_string(),
+                });
             }
-            self.apply(std::mem::replace(&mut batch, self.batch()))?;
-        }
+            Err(BackfillError::Io(e)) => return Err(e),
+        };
         self.flush()?;
-        Ok(seq - 1)
+        Ok(frontier.size())
     }
 
     /// Adds or replaces a record's entry in the record index.
@@ -707,9 +706,9 @@ impl Store {
                 Some(head.head.seq),
                 "the batch's head of {log} is not its newest entry"
             );
-            if let Some(frontier) = batch.frontiers.get(log) {
+            if let Some(end) = batch.ends.get(log) {
                 assert_eq!(
-                    frontier.size(),
+                    end.frontier().size(),
                     head.head.seq,
                     "the batch's tree of {log} lags its head"
                 );
