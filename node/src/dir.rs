@@ -2,12 +2,11 @@
 //! topology (the installed signed one, else the unsigned one from `init`), its store; and the two ways this
 //! binary writes files there (a secret that is never replaced, a file replaced atomically).
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use ed25519_dalek::SigningKey;
+use hifazat_files::Access;
 use hifazat_log::Signer;
 use hifazat_note::VerifierKey;
 use hifazat_store::Store;
@@ -130,24 +129,16 @@ pub fn open_node(data: &Path) -> anyhow::Result<NodeDir> {
 
 /// Writes a secret to a new file with mode 0600 and syncs it; refuses to replace an existing file.
 pub fn write_secret(path: &Path, secret: &[u8]) -> anyhow::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "creating {} (an existing secret is never overwritten)",
-                path.display()
-            )
-        })?;
-    file.write_all(secret)?;
-    file.sync_all()?;
-    Ok(())
+    hifazat_files::create_new(path, secret, Access::OwnerOnly).with_context(|| {
+        format!(
+            "creating {} (an existing secret is never overwritten)",
+            path.display()
+        )
+    })
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a crash leaves the old or the new file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    hifazat_net::write_atomically(path, bytes)
+    hifazat_files::replace(path, bytes, Access::Shared)
         .with_context(|| format!("writing {}", path.display()))
 }

@@ -224,28 +224,8 @@ impl Users {
             users: self.users.clone(),
         };
         let bytes = serde_json::to_vec_pretty(&file).expect("users serialise");
-        write_private(&path, &bytes).map_err(io(&path))
+        hifazat_files::replace(&path, &bytes, hifazat_files::Access::OwnerOnly).map_err(io(&path))
     }
-}
-
-/// Writes `bytes` to `path` readable by the owner alone, atomically: a temporary file, synced, renamed over it.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 /// Why a request's credentials were refused.

@@ -865,7 +865,11 @@ impl Actor {
                 for peer in allowed {
                     allow.allow_peer(peer);
                 }
-                if let Err(e) = write_atomically(&self.topology_path, &signed) {
+                if let Err(e) = hifazat_files::replace(
+                    &self.topology_path,
+                    &signed,
+                    hifazat_files::Access::Shared,
+                ) {
                     // Not fatal: the node runs the new topology now and gets it again from a peer after a restart.
                     tracing::error!(error = %e, path = %self.topology_path.display(), "could not store the new topology");
                 }
@@ -925,20 +929,6 @@ fn outcome(o: EntryOutcome) -> Outcome {
         EntryOutcome::Conflict => Outcome::Conflict,
         EntryOutcome::Invalid(reason) => Outcome::Invalid(reason),
     }
-}
-
-/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

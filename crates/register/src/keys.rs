@@ -5,7 +5,6 @@
 //! keys are derived from it with HKDF-SHA256 under distinct labels, so the index key and the encryption key never
 //! coincide. Neither the secret nor anything derived from it leaves the federal node.
 
-use std::io::Write;
 use std::path::Path;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -137,35 +136,22 @@ impl RegisterKeys {
 pub fn create_key_file(path: &Path) -> Result<RegisterKeys, KeyError> {
     let shown = path.display().to_string();
     let secret = RegisterKeys::generate_secret();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AlreadyExists {
-            KeyError::Exists {
-                path: shown.clone(),
-            }
-        } else {
-            KeyError::Write {
-                path: shown.clone(),
-                source,
-            }
-        }
-    })?;
     let line = Zeroizing::new(format!(
         "{KEY_FILE_VERSION} {}\n",
         hex::encode(secret.as_ref())
     ));
-    file.write_all(line.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|source| KeyError::Write {
-            path: shown.clone(),
-            source,
-        })?;
+    hifazat_files::create_new(path, line.as_bytes(), hifazat_files::Access::OwnerOnly).map_err(
+        |source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                KeyError::Exists { path: shown }
+            } else {
+                KeyError::Write {
+                    path: shown,
+                    source,
+                }
+            }
+        },
+    )?;
     Ok(RegisterKeys::from_secret(&secret))
 }
 
