@@ -6,6 +6,7 @@
 pub mod calendar;
 mod clock;
 pub mod geo;
+mod intake;
 pub mod model;
 pub mod suppress;
 pub mod timeline;
