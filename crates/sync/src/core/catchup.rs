@@ -3,6 +3,40 @@
 
 use super::*;
 
+/// Catch-up: pulls in flight, one per log, and the applies under way, each under a ticket given once.
+#[derive(Debug)]
+pub(super) struct CatchUp {
+    pub(super) pulls: BTreeMap<Hash, Pull>,
+    pub(super) applying: BTreeMap<Ticket, Origin>,
+    pub(super) next_ticket: Ticket,
+}
+
+impl Default for CatchUp {
+    fn default() -> CatchUp {
+        CatchUp {
+            pulls: BTreeMap::new(),
+            applying: BTreeMap::new(),
+            next_ticket: 1,
+        }
+    }
+}
+
+impl CatchUp {
+    /// Pulls and applies within their limits; every ticket under way was given.
+    pub(super) fn check(&self) -> Result<(), String> {
+        if self.pulls.len() > limits::SYNC_PULLS_MAX {
+            return Err(format!("{} pulls in flight", self.pulls.len()));
+        }
+        if self.applying.len() > limits::SYNC_APPLYING_MAX + limits::SYNC_PULLS_MAX {
+            return Err(format!("{} applies under way", self.applying.len()));
+        }
+        if let Some(ticket) = self.applying.keys().find(|t| **t >= self.next_ticket) {
+            return Err(format!("ticket {ticket} was never given"));
+        }
+        Ok(())
+    }
+}
+
 impl Sync {
     pub(super) fn entries(
         &mut self,
@@ -12,7 +46,7 @@ impl Sync {
         entries: Vec<Vec<u8>>,
         out: &mut Vec<Effect>,
     ) {
-        let is_pull = self.pulls.get(&log).is_some_and(|p| p.peer == peer);
+        let is_pull = self.catchup.pulls.get(&log).is_some_and(|p| p.peer == peer);
         let mut keep = Vec::with_capacity(entries.len());
         for bytes in entries {
             let ok = match Entry::decode(&bytes) {
@@ -31,7 +65,7 @@ impl Sync {
         }
         if keep.is_empty() {
             if is_pull {
-                self.pulls.remove(&log);
+                self.catchup.pulls.remove(&log);
             }
             return;
         }
@@ -43,7 +77,7 @@ impl Sync {
                 entries: keep.clone(),
             }
         };
-        if !is_pull && self.applying.len() >= limits::SYNC_APPLYING_MAX {
+        if !is_pull && self.catchup.applying.len() >= limits::SYNC_APPLYING_MAX {
             // Shed pushes under load; the periodic vectors bring what was dropped.
             return;
         }
@@ -57,9 +91,9 @@ impl Sync {
 
     /// A ticket for entries on their way to the store, remembering where they came from.
     pub(super) fn ticket(&mut self, origin: Origin) -> Ticket {
-        let ticket = self.next_ticket;
-        self.next_ticket += 1;
-        self.applying.insert(ticket, origin);
+        let ticket = self.catchup.next_ticket;
+        self.catchup.next_ticket += 1;
+        self.catchup.applying.insert(ticket, origin);
         ticket
     }
 
@@ -83,7 +117,7 @@ impl Sync {
         now_ms: u64,
         out: &mut Vec<Effect>,
     ) {
-        let Some(origin) = self.applying.remove(&ticket) else {
+        let Some(origin) = self.catchup.applying.remove(&ticket) else {
             return;
         };
         for o in &outcomes {
@@ -114,15 +148,21 @@ impl Sync {
                 let stored = matches!(outcomes.first(), Some(Outcome::Stored(_)));
                 // Once the newest relayed entry is applied, or any of them was not stored, the next gossiped
                 // entry must follow what the store holds.
-                if !stored || self.relaying.get(&log).is_some_and(|(s, _)| *s <= seq) {
-                    self.relaying.remove(&log);
+                if !stored
+                    || self
+                        .relay
+                        .relaying
+                        .get(&log)
+                        .is_some_and(|(s, _)| *s <= seq)
+                {
+                    self.relay.relaying.remove(&log);
                 }
                 if outcomes.contains(&Outcome::Gap) {
                     self.send_vector(from, now_ms, out);
                 }
             }
             Origin::Pull { log } => {
-                self.pulls.remove(&log);
+                self.catchup.pulls.remove(&log);
             }
             Origin::Push { peer, entries } => {
                 // Pass on along the case's line what was new here.
@@ -149,14 +189,14 @@ impl Sync {
     /// peer that holds most of it.
     pub(super) fn plan_pulls(&mut self, now_ms: u64, out: &mut Vec<Effect>) {
         let mut best: BTreeMap<Hash, (u64, Author)> = BTreeMap::new();
-        for (key, p) in &self.peers {
+        for (key, p) in &self.membership.peers {
             if !p.connected {
                 continue;
             }
             for (log, (seq, _)) in &p.vector {
                 let ours = self.heads.get(log).map_or(0, |h| h.seq);
                 if *seq > ours
-                    && !self.forked.contains(log)
+                    && !self.forks.forked.contains(log)
                     && best.get(log).is_none_or(|(s, _)| seq > s)
                 {
                     best.insert(*log, (*seq, *key));
@@ -164,10 +204,10 @@ impl Sync {
             }
         }
         for (log, (_, peer)) in best {
-            if self.pulls.len() >= limits::SYNC_PULLS_MAX {
+            if self.catchup.pulls.len() >= limits::SYNC_PULLS_MAX {
                 break;
             }
-            if self.pulls.contains_key(&log) {
+            if self.catchup.pulls.contains_key(&log) {
                 continue;
             }
             let after = self.heads.get(&log).map_or(0, |h| h.seq);
@@ -186,7 +226,7 @@ impl Sync {
         now_ms: u64,
         out: &mut Vec<Effect>,
     ) {
-        self.pulls.insert(
+        self.catchup.pulls.insert(
             log,
             Pull {
                 peer,

@@ -3,6 +3,26 @@
 
 use super::*;
 
+/// Checkpoints and witnessing: the newest checkpoint kept per log, those waiting until this node holds what they
+/// cover, and the logs with a check under way.
+#[derive(Debug, Default)]
+pub(super) struct Witness {
+    pub(super) checkpoints: BTreeMap<Hash, KeptCheckpoint>,
+    pub(super) waiting: BTreeMap<Hash, WaitingCheckpoint>,
+    /// Logs with a check under way.
+    pub(super) checking: BTreeSet<Hash>,
+}
+
+impl Witness {
+    /// Waiting checkpoints within their limit.
+    pub(super) fn check(&self) -> Result<(), String> {
+        if self.waiting.len() > limits::SYNC_CHECKPOINTS_PENDING_MAX {
+            return Err(format!("{} checkpoints waiting", self.waiting.len()));
+        }
+        Ok(())
+    }
+}
+
 impl Sync {
     /// Opens a checkpoint note of `log`: the author's signature verifies and it names the log. Returns it and
     /// whether it is settled (cosigned by the author's witness, or the author has none that may hold the log).
@@ -36,7 +56,8 @@ impl Sync {
 
     /// Whether a checkpoint of `size` entries, settled or not, is news beside the one kept for `log`.
     pub(super) fn newer_checkpoint(&self, log: &Hash, size: u64, settled: bool) -> bool {
-        self.checkpoints
+        self.witness
+            .checkpoints
             .get(log)
             .is_none_or(|k| size > k.size || (size == k.size && settled && !k.settled))
     }
@@ -52,7 +73,7 @@ impl Sync {
         if !self.newer_checkpoint(&log, checkpoint.size, settled) {
             return false;
         }
-        self.checkpoints.insert(
+        self.witness.checkpoints.insert(
             log,
             KeptCheckpoint {
                 size: checkpoint.size,
@@ -67,13 +88,13 @@ impl Sync {
     /// to anyone who may hold the log; an unsettled one only to the author's witness.
     pub(super) fn send_checkpoint(&self, peer: Author, log: Hash, out: &mut Vec<Effect>) {
         let (Some(kept), Some(held), Some(node)) = (
-            self.checkpoints.get(&log),
+            self.witness.checkpoints.get(&log),
             self.heads.get(&log),
             self.member(&peer),
         ) else {
             return;
         };
-        if !may_hold(&self.topology, node, &held.log.scope) || self.forked.contains(&log) {
+        if !may_hold(&self.topology, node, &held.log.scope) || self.forks.forked.contains(&log) {
             return;
         }
         if kept.settled || self.is_witness(&held.log.author, peer) {
@@ -123,11 +144,15 @@ impl Sync {
             self.counters.checkpoints_refused += 1;
             return;
         };
-        if self.forked.contains(&log)
+        if self.forks.forked.contains(&log)
             || !self.newer_checkpoint(&log, size, true)
-            || self.waiting.get(&log).is_some_and(|w| w.size >= size)
-            || (!self.waiting.contains_key(&log)
-                && self.waiting.len() >= limits::SYNC_CHECKPOINTS_PENDING_MAX)
+            || self
+                .witness
+                .waiting
+                .get(&log)
+                .is_some_and(|w| w.size >= size)
+            || (!self.witness.waiting.contains_key(&log)
+                && self.witness.waiting.len() >= limits::SYNC_CHECKPOINTS_PENDING_MAX)
         {
             return;
         }
@@ -139,7 +164,7 @@ impl Sync {
         if !(settled || cosign) {
             return;
         }
-        self.waiting.insert(
+        self.witness.waiting.insert(
             log,
             WaitingCheckpoint {
                 peer,
@@ -154,17 +179,18 @@ impl Sync {
     /// Starts a check of each waiting checkpoint this node holds enough entries for (one per log at a time).
     pub(super) fn start_checks(&mut self, out: &mut Vec<Effect>) {
         let ready: Vec<Hash> = self
+            .witness
             .waiting
             .iter()
             .filter(|(log, w)| {
-                !self.checking.contains(*log)
+                !self.witness.checking.contains(*log)
                     && self.heads.get(*log).is_some_and(|h| h.seq >= w.size)
             })
             .map(|(log, _)| *log)
             .collect();
         for log in ready {
-            let w = self.waiting.remove(&log).expect("listed");
-            self.checking.insert(log);
+            let w = self.witness.waiting.remove(&log).expect("listed");
+            self.witness.checking.insert(log);
             out.push(Effect::Check {
                 peer: w.peer,
                 log,
@@ -184,7 +210,7 @@ impl Sync {
         now_ms: u64,
         out: &mut Vec<Effect>,
     ) {
-        self.checking.remove(&log);
+        self.witness.checking.remove(&log);
         match result {
             CheckResult::Kept { note } => {
                 if self.keep_checkpoint(log, note) {
@@ -204,9 +230,13 @@ impl Sync {
                 self.counters.checkpoints_differing += 1;
                 // (An empty tree has one root: a signed checkpoint of size 0 with another is only a bad note.)
                 if size > 0
-                    && !self.forked.contains(&log)
-                    && !self.pulls.contains_key(&log)
-                    && self.peers.get(&peer).is_some_and(|p| p.connected)
+                    && !self.forks.forked.contains(&log)
+                    && !self.catchup.pulls.contains_key(&log)
+                    && self
+                        .membership
+                        .peers
+                        .get(&peer)
+                        .is_some_and(|p| p.connected)
                 {
                     self.pull(peer, log, size - 1, 1, now_ms, out);
                 }

@@ -3,6 +3,31 @@
 
 use super::*;
 
+/// Evidence of forks: the pairs of conflicting entries held, and the logs they freeze.
+#[derive(Debug, Default)]
+pub(super) struct Forks {
+    pub(super) evidence: BTreeMap<Hash, HeldEvidence>,
+    /// Logs with evidence against them: frozen here at what this node holds (no more pulls, no checkpoints).
+    pub(super) forked: BTreeSet<Hash>,
+}
+
+impl Forks {
+    /// Evidence within its limit, and every piece of it freezes its log.
+    pub(super) fn check(&self) -> Result<(), String> {
+        if self.evidence.len() > limits::SYNC_EVIDENCE_MAX {
+            return Err(format!("{} pieces of evidence held", self.evidence.len()));
+        }
+        match self
+            .evidence
+            .values()
+            .find(|e| !self.forked.contains(&e.log.digest()))
+        {
+            Some(e) => Err(format!("evidence against {} leaves it unfrozen", e.log)),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Sync {
     /// Records evidence this node holds durably. Returns its id when it is news.
     pub(super) fn hold_evidence(
@@ -13,16 +38,16 @@ impl Sync {
     ) -> Option<Hash> {
         let log = Entry::decode(&first).ok()?.into_content().log;
         let digest = log.digest();
-        self.forked.insert(digest);
-        self.waiting.remove(&digest);
+        self.forks.forked.insert(digest);
+        self.witness.waiting.remove(&digest);
         let id = evidence_id(&first, &second);
-        if let Some(held) = self.evidence.get_mut(&id) {
+        if let Some(held) = self.forks.evidence.get_mut(&id) {
             held.known.extend(from);
             return None;
         }
         self.counters.evidence_held += 1;
-        if self.evidence.len() < limits::SYNC_EVIDENCE_MAX {
-            self.evidence.insert(
+        if self.forks.evidence.len() < limits::SYNC_EVIDENCE_MAX {
+            self.forks.evidence.insert(
                 id,
                 HeldEvidence {
                     log,
@@ -40,7 +65,7 @@ impl Sync {
         let Some(node) = self.member(&peer).cloned() else {
             return;
         };
-        let Some(held) = self.evidence.get_mut(&id) else {
+        let Some(held) = self.forks.evidence.get_mut(&id) else {
             return;
         };
         if held.known.contains(&peer) || !may_hold(&self.topology, &node, &held.log.scope) {
@@ -72,7 +97,7 @@ impl Sync {
         out: &mut Vec<Effect>,
     ) {
         let id = evidence_id(&first, &second);
-        if let Some(held) = self.evidence.get_mut(&id) {
+        if let Some(held) = self.forks.evidence.get_mut(&id) {
             held.known.insert(peer);
             return;
         }

@@ -4,6 +4,13 @@
 use super::*;
 use hifazat_log::Scope;
 
+/// Gossip relay: per log, the newest gossiped entry passed on before it was applied (seq, hash); the next one
+/// relayed must follow it.
+#[derive(Debug, Default)]
+pub(super) struct Relay {
+    pub(super) relaying: BTreeMap<Hash, (u64, Hash)>,
+}
+
 impl Sync {
     pub(super) fn gossip(
         &mut self,
@@ -13,7 +20,12 @@ impl Sync {
         out: &mut Vec<Effect>,
     ) {
         let verdict = |v| Effect::Verdict { id, verdict: v };
-        if !self.peers.get(&from).is_some_and(|p| p.connected) {
+        if !self
+            .membership
+            .peers
+            .get(&from)
+            .is_some_and(|p| p.connected)
+        {
             self.counters.gossip_rejected += 1;
             return out.push(verdict(Verdict::Reject));
         }
@@ -28,7 +40,7 @@ impl Sync {
                 return out.push(verdict(Verdict::Reject));
             }
         };
-        if self.applying.len() >= limits::SYNC_APPLYING_MAX {
+        if self.catchup.applying.len() >= limits::SYNC_APPLYING_MAX {
             self.counters.gossip_ignored += 1;
             return out.push(verdict(Verdict::Ignore));
         }
@@ -43,7 +55,7 @@ impl Sync {
                 self.counters.gossip_accepted += 1;
                 out.push(verdict(Verdict::Accept));
                 let (seq, hash) = (verified.content().seq, verified.hash());
-                self.relaying.insert(log, (seq, hash));
+                self.relay.relaying.insert(log, (seq, hash));
                 let ticket = self.ticket(Origin::Relayed { log, seq, from });
                 out.push(Effect::Relay {
                     ticket,
@@ -61,12 +73,13 @@ impl Sync {
     /// frozen by evidence.
     pub(super) fn follows(&self, log: Hash, entry: &Entry) -> bool {
         let (seq, hash) = self
+            .relay
             .relaying
             .get(&log)
             .copied()
             .or_else(|| self.heads.get(&log).map(|h| (h.seq, h.hash)))
             .unwrap_or((0, Hash::ZERO));
-        !self.forked.contains(&log)
+        !self.forks.forked.contains(&log)
             && entry.content().seq == seq + 1
             && entry.content().prev == hash
     }
@@ -114,7 +127,7 @@ impl Sync {
         let Some(held) = self.heads.get(&log) else {
             return;
         };
-        for (key, p) in &self.peers {
+        for (key, p) in &self.membership.peers {
             if !p.connected || Some(*key) == except {
                 continue;
             }

@@ -3,6 +3,31 @@
 
 use super::*;
 
+/// Membership and dialing: the peers this node knows (connected or to dial) and when it last asked for a newer
+/// topology.
+#[derive(Debug, Default)]
+pub(super) struct Membership {
+    pub(super) peers: BTreeMap<Author, Peer>,
+    pub(super) topology_asked_ms: Option<u64>,
+}
+
+impl Membership {
+    /// A peer's dial back-off stays within its bounds once it has one.
+    pub(super) fn check(&self) -> Result<(), String> {
+        match self
+            .peers
+            .iter()
+            .find(|(_, p)| p.dial_backoff_ms > limits::SYNC_DIAL_BACKOFF_MAX_MS)
+        {
+            Some((peer, p)) => Err(format!(
+                "{peer} waits {} ms between dials",
+                p.dial_backoff_ms
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Sync {
     pub(super) fn connected(&mut self, peer: Author, now_ms: u64, out: &mut Vec<Effect>) {
         if peer == self.me || !self.members.contains_key(&peer) {
@@ -13,17 +38,17 @@ impl Sync {
             });
             return;
         }
-        let p = self.peers.entry(peer).or_default();
+        let p = self.membership.peers.entry(peer).or_default();
         p.connected = true;
         p.dial_backoff_ms = 0;
         p.vector_sent = None;
         self.send_vector(peer, now_ms, out);
         // What it may not have heard while apart: checkpoints and evidence.
-        let logs: Vec<Hash> = self.checkpoints.keys().copied().collect();
+        let logs: Vec<Hash> = self.witness.checkpoints.keys().copied().collect();
         for log in logs {
             self.send_checkpoint(peer, log, out);
         }
-        let ids: Vec<Hash> = self.evidence.keys().copied().collect();
+        let ids: Vec<Hash> = self.forks.evidence.keys().copied().collect();
         for id in ids {
             self.send_evidence(peer, id, out);
         }
@@ -46,7 +71,7 @@ impl Sync {
             })
             .collect();
         let epoch = self.epoch;
-        if let Some(p) = self.peers.get_mut(&peer) {
+        if let Some(p) = self.membership.peers.get_mut(&peer) {
             p.vector_sent = Some((epoch, now_ms));
         }
         out.push(Effect::Send {
@@ -59,13 +84,15 @@ impl Sync {
     }
 
     pub(super) fn tick(&mut self, now_ms: u64, out: &mut Vec<Effect>) {
-        let before = self.pulls.len();
-        self.pulls
+        let before = self.catchup.pulls.len();
+        self.catchup
+            .pulls
             .retain(|_, p| now_ms < p.sent_ms + limits::SYNC_PULL_TIMEOUT_MS);
-        self.counters.pulls_timed_out += (before - self.pulls.len()) as u64;
+        self.counters.pulls_timed_out += (before - self.catchup.pulls.len()) as u64;
         // Vectors: when there is news (at most every interval), and a refresh now and then in any case.
         let epoch = self.epoch;
         let due: Vec<Author> = self
+            .membership
             .peers
             .iter()
             .filter(|(_, p)| p.connected)
@@ -90,7 +117,7 @@ impl Sync {
             let Some(key) = n.key.map(Author) else {
                 continue;
             };
-            let p = self.peers.entry(key).or_default();
+            let p = self.membership.peers.entry(key).or_default();
             if p.connected || now_ms < p.next_dial_ms {
                 continue;
             }
@@ -109,7 +136,7 @@ impl Sync {
     }
 
     pub(super) fn topology_offered(&mut self, signed: Vec<u8>, now_ms: u64, out: &mut Vec<Effect>) {
-        self.topology_asked_ms = None;
+        self.membership.topology_asked_ms = None;
         // Old news, or a topology without this node, is not taken: this node keeps its last one (and is refused
         // by peers that take the new one).
         let running = Some(self.topology.version);
@@ -129,20 +156,23 @@ impl Sync {
             members: self.members(),
         });
         let gone: Vec<Author> = self
+            .membership
             .peers
             .iter()
             .filter(|(k, p)| p.connected && !self.members.contains_key(k))
             .map(|(k, _)| *k)
             .collect();
         for peer in gone {
-            self.peers.remove(&peer);
-            self.pulls.retain(|_, p| p.peer != peer);
+            self.membership.peers.remove(&peer);
+            self.catchup.pulls.retain(|_, p| p.peer != peer);
             out.push(Effect::Disconnect {
                 peer,
                 reason: "no longer a member of the newest topology".into(),
             });
         }
-        self.peers.retain(|k, _| self.members.contains_key(k));
+        self.membership
+            .peers
+            .retain(|k, _| self.members.contains_key(k));
         // Tell everyone: the new version in our vector makes them ask for it.
         for peer in self.connected_peers() {
             self.send_vector(peer, now_ms, out);
@@ -151,7 +181,8 @@ impl Sync {
 
     /// The peers connected now.
     pub(super) fn connected_peers(&self) -> Vec<Author> {
-        self.peers
+        self.membership
+            .peers
             .iter()
             .filter(|(_, p)| p.connected)
             .map(|(k, _)| *k)

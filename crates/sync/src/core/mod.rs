@@ -353,22 +353,14 @@ pub struct Sync {
     heads: BTreeMap<Hash, Held>,
     /// Raised whenever a head moves, so vectors are sent only when there is news (or to refresh).
     epoch: u64,
-    peers: BTreeMap<Author, Peer>,
-    pulls: BTreeMap<Hash, Pull>,
-    applying: BTreeMap<Ticket, Origin>,
-    next_ticket: Ticket,
-    topology_asked_ms: Option<u64>,
     counters: Counters,
-    checkpoints: BTreeMap<Hash, KeptCheckpoint>,
-    waiting: BTreeMap<Hash, WaitingCheckpoint>,
-    /// Logs with a check under way.
-    checking: BTreeSet<Hash>,
-    evidence: BTreeMap<Hash, HeldEvidence>,
-    /// Logs with evidence against them: frozen here at what this node holds (no more pulls, no checkpoints).
-    forked: BTreeSet<Hash>,
-    /// Per log, the newest gossiped entry passed on before it was applied (seq, hash): the next one follows it.
-    relaying: BTreeMap<Hash, (u64, Hash)>,
     verifier: Verifier,
+    /// Each sub-protocol's own state, beside the code that drives it.
+    membership: membership::Membership,
+    catchup: catchup::CatchUp,
+    relay: gossip::Relay,
+    witness: checkpoints::Witness,
+    forks: evidence::Forks,
 }
 
 fn members_of(topology: &Topology) -> BTreeMap<Author, usize> {
@@ -408,18 +400,12 @@ impl Sync {
             members,
             heads,
             epoch: 0,
-            peers: BTreeMap::new(),
-            pulls: BTreeMap::new(),
-            applying: BTreeMap::new(),
-            next_ticket: 1,
-            topology_asked_ms: None,
             counters: Counters::default(),
-            checkpoints: BTreeMap::new(),
-            waiting: BTreeMap::new(),
-            checking: BTreeSet::new(),
-            evidence: BTreeMap::new(),
-            forked: BTreeSet::new(),
-            relaying: BTreeMap::new(),
+            membership: membership::Membership::default(),
+            catchup: catchup::CatchUp::default(),
+            relay: gossip::Relay::default(),
+            witness: checkpoints::Witness::default(),
+            forks: evidence::Forks::default(),
             verifier: Verifier::new(),
         };
         for (log, note) in config.checkpoints {
@@ -463,26 +449,22 @@ impl Sync {
     /// node holds; every head kept under its log's digest. Run after every input in debug builds, and by the
     /// simulator after every input in any build.
     pub fn check(&self) -> Result<(), String> {
-        if self.pulls.len() > limits::SYNC_PULLS_MAX {
-            return Err(format!("{} pulls in flight", self.pulls.len()));
-        }
-        if let Some((log, pull)) = self
-            .pulls
-            .iter()
-            .find(|(_, p)| !self.peers.get(&p.peer).is_some_and(|peer| peer.connected))
-        {
+        self.membership.check()?;
+        self.catchup.check()?;
+        self.witness.check()?;
+        self.forks.check()?;
+        // Across sub-protocols: a pull goes to a connected peer; a check is of a log this node holds.
+        if let Some((log, pull)) = self.catchup.pulls.iter().find(|(_, p)| {
+            !self
+                .membership
+                .peers
+                .get(&p.peer)
+                .is_some_and(|peer| peer.connected)
+        }) {
             return Err(format!("a pull of {log} to {} is not connected", pull.peer));
         }
-        if self.applying.len() > limits::SYNC_APPLYING_MAX + limits::SYNC_PULLS_MAX {
-            return Err(format!("{} applies under way", self.applying.len()));
-        }
-        if let Some(ticket) = self.applying.keys().find(|t| **t >= self.next_ticket) {
-            return Err(format!("ticket {ticket} was never given"));
-        }
-        if self.waiting.len() > limits::SYNC_CHECKPOINTS_PENDING_MAX {
-            return Err(format!("{} checkpoints waiting", self.waiting.len()));
-        }
         if let Some(log) = self
+            .witness
             .checking
             .iter()
             .find(|log| !self.heads.contains_key(*log))
@@ -500,7 +482,7 @@ impl Sync {
 
     /// Whether any pull or apply is under way.
     pub fn busy(&self) -> bool {
-        !self.pulls.is_empty() || !self.applying.is_empty()
+        !self.catchup.pulls.is_empty() || !self.catchup.applying.is_empty()
     }
 
     /// The peers: every neighbour, and any other member that is connected.
@@ -515,7 +497,7 @@ impl Sync {
         keys.into_iter()
             .filter_map(|key| {
                 let node = self.member(&key)?;
-                let peer = self.peers.get(&key);
+                let peer = self.membership.peers.get(&key);
                 let (mut behind, mut ahead) = (0u64, 0u64);
                 if let Some(p) = peer.filter(|p| p.last_vector_ms.is_some()) {
                     for (log, (seq, _)) in &p.vector {
@@ -539,7 +521,12 @@ impl Sync {
                     entries_behind: behind,
                     entries_ahead: ahead,
                     last_vector_ms: peer.and_then(|p| p.last_vector_ms),
-                    pulls: self.pulls.values().filter(|p| p.peer == key).count(),
+                    pulls: self
+                        .catchup
+                        .pulls
+                        .values()
+                        .filter(|p| p.peer == key)
+                        .count(),
                 })
             })
             .collect()
@@ -552,17 +539,22 @@ impl Sync {
             Input::Connected { peer } => self.connected(peer, now_ms, &mut out),
             Input::Refused { .. } => self.counters.peers_refused += 1,
             Input::Disconnected { peer } => {
-                if let Some(p) = self.peers.get_mut(&peer) {
+                if let Some(p) = self.membership.peers.get_mut(&peer) {
                     p.connected = false;
                     p.vector.clear();
                     p.vector_sent = None;
                     p.next_dial_ms = now_ms + limits::SYNC_DIAL_BACKOFF_MIN_MS;
                 }
-                self.pulls.retain(|_, pull| pull.peer != peer);
+                self.catchup.pulls.retain(|_, pull| pull.peer != peer);
                 self.plan_pulls(now_ms, &mut out);
             }
             Input::Message { peer, message } => {
-                if self.peers.get(&peer).is_some_and(|p| p.connected) {
+                if self
+                    .membership
+                    .peers
+                    .get(&peer)
+                    .is_some_and(|p| p.connected)
+                {
                     self.message(peer, message, now_ms, &mut out);
                 } else {
                     self.counters.messages_refused += 1;
@@ -641,23 +633,24 @@ impl Sync {
                         && held.seq == *seq
                         && *seq > 0
                         && held.hash != *hash
-                        && !self.forked.contains(log)
-                        && !self.pulls.contains_key(log)
-                        && self.pulls.len() < limits::SYNC_PULLS_MAX
+                        && !self.forks.forked.contains(log)
+                        && !self.catchup.pulls.contains_key(log)
+                        && self.catchup.pulls.len() < limits::SYNC_PULLS_MAX
                     {
                         self.pull(peer, *log, *seq - 1, 1, now_ms, out);
                     }
                 }
-                let p = self.peers.entry(peer).or_default();
+                let p = self.membership.peers.entry(peer).or_default();
                 p.vector = vector;
                 p.topology_version = Some(topology_version);
                 p.last_vector_ms = Some(now_ms);
                 if topology_version > self.topology.version
                     && self
+                        .membership
                         .topology_asked_ms
                         .is_none_or(|t| now_ms >= t + limits::SYNC_PULL_TIMEOUT_MS)
                 {
-                    self.topology_asked_ms = Some(now_ms);
+                    self.membership.topology_asked_ms = Some(now_ms);
                     out.push(Effect::Send {
                         peer,
                         message: Message::TopologyRequest,
