@@ -67,6 +67,14 @@ pub(crate) struct Finisher {
 
 impl Finisher {
     pub(crate) fn finish(&self, mut groups: Vec<Applied>) {
+        // Persist before answering: a group that wrote no batch carries no new entry and no change to announce,
+        // so the flush below (or an earlier group's) covers everything any answer could have seen.
+        for g in &groups {
+            assert!(
+                g.dirty || (g.written.is_empty() && g.changes.is_empty()),
+                "a group with new entries or changes wrote nothing"
+            );
+        }
         if groups.iter().any(|g| g.dirty)
             && let Err(e) = self.store.flush()
         {

@@ -97,6 +97,13 @@ impl RegisterLog {
         let entry = Entry::decode(&bytes).map_err(|e| {
             RegisterError::Damaged(format!("register log entry {}: {e}", hex::encode(&k)))
         })?;
+        // Read back: the newest entry is kept under its own sequence number.
+        if k != seq_key(entry.content().seq) {
+            return Err(RegisterError::Damaged(format!(
+                "register log entry {} is kept under another number",
+                hex::encode(&k)
+            )));
+        }
         Ok(Some((
             entry.content().log.clone(),
             Head {

@@ -188,7 +188,7 @@ fn decode_head(key: &[u8], bytes: &[u8]) -> Result<StoredHead, StoreError> {
     if bytes.len() < 73 || bytes.len() != 73 + bytes[72] as usize {
         return Err(corrupt("head has the wrong length"));
     }
-    Ok(StoredHead {
+    let head = StoredHead {
         head: Head {
             seq: u64::from_be_bytes(bytes[..8].try_into().expect("8")),
             hash: Hash(bytes[8..40].try_into().expect("32")),
@@ -197,7 +197,15 @@ fn decode_head(key: &[u8], bytes: &[u8]) -> Result<StoredHead, StoreError> {
             author: Author(bytes[40..72].try_into().expect("32")),
             scope: Scope::decode(&bytes[73..]).map_err(|_| corrupt("scope is not valid"))?,
         },
-    })
+    };
+    // Read back: a head is kept under its own log's key, and a log has at least one entry.
+    if key != head_key(&head.log.digest()).as_slice() {
+        return Err(corrupt("head is kept under another log's key"));
+    }
+    if head.head.seq == 0 {
+        return Err(corrupt("head of a log with no entry"));
+    }
+    Ok(head)
 }
 
 /// Two conflicting entries' bytes, as stored.
