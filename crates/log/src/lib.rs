@@ -17,7 +17,7 @@ pub use append::{BackfillError, LogEnd, backfill};
 pub use chain::{ChainError, Evidence, EvidenceError, Head, check_next, evidence_id};
 pub use entry::{Author, Content, DecodeError, Entry, Hash, LogId, SIGNATURE_CONTEXT};
 pub use proof::{ConsistencyProof, InclusionProof, ProveError};
-pub use scope::{AreaCode, Scope, WireScope};
+pub use scope::{AreaCode, Scope, Unparsed, WireScope};
 pub use verify::{Signer, VerifiedEntry, Verifier, VerifyError};
 
 /// An entry's leaf in its log's RFC 6962 Merkle tree: the leaf hash of its 32-byte hash (the hash of its content,

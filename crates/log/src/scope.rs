@@ -37,6 +37,17 @@ impl AreaCode {
     }
 }
 
+/// The rest of a scope's wire form that no typed part describes (a register part, a scope this version does not
+/// know): well-formed, and made only by reading a scope.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Unparsed(String);
+
+impl Unparsed {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What a log is about.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -49,9 +60,9 @@ pub enum Scope {
     /// The confidential register.
     Register,
     /// A log kept under the register (`register/<part>`), held as the register is.
-    RegisterPart(String),
+    RegisterPart(Unparsed),
     /// A well-formed scope this version does not know.
-    Other(String),
+    Other(Unparsed),
 }
 
 /// A scope's wire bytes, on the stack.
@@ -97,13 +108,13 @@ impl Scope {
         } else if wire == "register" {
             Scope::Register
         } else if let Some(part) = wire.strip_prefix("register/") {
-            Scope::RegisterPart(part.to_owned())
+            Scope::RegisterPart(Unparsed(part.to_owned()))
         } else if let Some(code) = wire.strip_prefix("cases/").and_then(area) {
             Scope::Cases(code)
         } else if let Some(code) = wire.strip_prefix("notices/").and_then(area) {
             Scope::Notices(code)
         } else {
-            Scope::Other(wire.to_owned())
+            Scope::Other(Unparsed(wire.to_owned()))
         })
     }
 
@@ -138,7 +149,7 @@ impl Scope {
             Scope::Register => w.push("register"),
             Scope::RegisterPart(part) => {
                 w.push("register/");
-                w.push(part);
+                w.push(part.as_str());
             }
             Scope::Cases(code) => {
                 w.push("cases/");
@@ -148,7 +159,7 @@ impl Scope {
                 w.push("notices/");
                 w.push(code.as_str());
             }
-            Scope::Other(s) => w.push(s),
+            Scope::Other(s) => w.push(s.as_str()),
         }
         w
     }
