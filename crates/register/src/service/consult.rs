@@ -65,6 +65,30 @@ struct Asked<'a> {
 }
 
 impl Register {
+    /// The CNIC as asked, checked; a malformed one is refused and its consultation logged as invalid.
+    fn checked_cnic(
+        &self,
+        requester: &Requester,
+        channel: Channel,
+        cnic: &str,
+        now_ms: u64,
+    ) -> Result<String, RegisterError> {
+        validate::cnic(cnic).map_err(|reason| {
+            self.consulted(
+                Asked {
+                    requester,
+                    channel,
+                    cnic_hash: None,
+                    now_ms,
+                },
+                ConsultOutcome::Invalid,
+                None,
+                None,
+            );
+            Invalid::one("cnic", reason).into()
+        })
+    }
+
     /// Logs one consultation (and the alarm it started) and makes it durable.
     fn consulted(
         &self,
@@ -128,23 +152,7 @@ impl Register {
         cnic: &str,
         now_ms: u64,
     ) -> Result<VerifyReply, RegisterError> {
-        let cnic = match validate::cnic(cnic) {
-            Ok(c) => c,
-            Err(reason) => {
-                self.consulted(
-                    Asked {
-                        requester,
-                        channel,
-                        cnic_hash: None,
-                        now_ms,
-                    },
-                    ConsultOutcome::Invalid,
-                    None,
-                    None,
-                );
-                return Err(Invalid::one("cnic", reason).into());
-            }
-        };
+        let cnic = self.checked_cnic(requester, channel, cnic, now_ms)?;
         let hash = self.keys.cnic_hash(&cnic);
         let (verdict, alarm, id) = {
             let mut st = self.lock();
@@ -203,23 +211,7 @@ impl Register {
         now_ms: u64,
     ) -> Result<Option<Offender>, RegisterError> {
         let requester = Requester::User(officer.to_owned());
-        let cnic = match validate::cnic(cnic) {
-            Ok(c) => c,
-            Err(reason) => {
-                self.consulted(
-                    Asked {
-                        requester: &requester,
-                        channel: Channel::Officer,
-                        cnic_hash: None,
-                        now_ms,
-                    },
-                    ConsultOutcome::Invalid,
-                    None,
-                    None,
-                );
-                return Err(Invalid::one("cnic", reason).into());
-            }
-        };
+        let cnic = self.checked_cnic(&requester, Channel::Officer, cnic, now_ms)?;
         let hash = self.keys.cnic_hash(&cnic);
         let id = self.lock().index.get(&hash).copied();
         let found = id.map(|id| self.read_offender(&id)).transpose()?;
