@@ -1,0 +1,412 @@
+//! Statistics kept as aggregates, so a figure is read, not computed by scanning every record.
+//!
+//! Each record adds its [`Facts`] to a few [`Cell`]s, by kind and district: one for all time, one for the month
+//! and one for the day it was raised or filed (UTC), and one for the month it was first resolved, if it was (the
+//! trends count resolutions by that month). A change to a record takes its old facts out of their cells and puts
+//! its new facts in ([`Figures::change`]), so the cells always equal a sum over the records' current facts,
+//! whatever order changes come in. Counts are exact. Medians are exact while a cell's durations are few
+//! (`durations::EXACT_MAX`), else read from buckets within `durations::MEDIAN_RELATIVE_ERROR`. Pure: where the
+//! cells are kept, and in which batch, is the caller's business.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use hifazat_domain::RecordKind;
+
+mod cell;
+pub mod durations;
+
+pub use cell::{Cell, Facts};
+pub use durations::Durations;
+
+const DAY_MS: u64 = 86_400_000;
+
+/// A day: days since the Unix epoch (UTC).
+pub fn day_of(ms: u64) -> i64 {
+    (ms / DAY_MS) as i64
+}
+
+/// A month: months since year 0 (`year * 12 + month - 1`, UTC).
+pub fn month_of(ms: u64) -> i64 {
+    let (y, m, _) = hifazat_domain::calendar::civil_from_days(day_of(ms));
+    y * 12 + i64::from(m) - 1
+}
+
+/// Which records a cell sums: those raised or filed in a period, or those first resolved in a month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Period {
+    All,
+    Month(i64),
+    Day(i64),
+    ResolvedIn(i64),
+}
+
+/// A cell's place: the kind of record, the period, then the district (so a period's cells over all districts
+/// are next to each other).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    pub kind: RecordKind,
+    pub period: Period,
+    pub district: String,
+}
+
+/// The keys a record's facts count under.
+fn keys(f: &Facts) -> impl Iterator<Item = Key> + '_ {
+    let created = [
+        Period::All,
+        Period::Month(month_of(f.created_ms)),
+        Period::Day(day_of(f.created_ms)),
+    ];
+    created
+        .into_iter()
+        .chain(f.resolved_ms.map(|ms| Period::ResolvedIn(month_of(ms))))
+        .map(|period| Key {
+            kind: f.kind,
+            period,
+            district: f.district.clone(),
+        })
+}
+
+/// Which records a query counts by when they were raised or filed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    All,
+    /// One month (as [`month_of`] numbers them).
+    Month(i64),
+    /// Whole days, `[from, until)` (as [`day_of`] numbers them).
+    Days(i64, i64),
+}
+
+impl Window {
+    /// The window of `[from_ms, until_ms)` when it can be read from cells: no bounds, or bounds on UTC midnights.
+    pub fn of_times(from_ms: u64, until_ms: Option<u64>) -> Option<Window> {
+        match (from_ms, until_ms) {
+            (0, None) => Some(Window::All),
+            (from, until) if from % DAY_MS == 0 && until.is_none_or(|u| u % DAY_MS == 0) => {
+                Some(Window::Days(day_of(from), until.map_or(i64::MAX, day_of)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The cells of a node's records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    cells: BTreeMap<Key, Cell>,
+}
+
+impl Figures {
+    pub fn new() -> Figures {
+        Figures::default()
+    }
+
+    /// A record's facts changed from `old` (none for a record new here) to `new`. Returns the keys whose cells
+    /// changed, for the caller to write beside the change.
+    pub fn change(&mut self, old: Option<&Facts>, new: &Facts) -> Vec<Key> {
+        if old == Some(new) {
+            return Vec::new();
+        }
+        let mut touched = Vec::new();
+        if let Some(old) = old {
+            for key in keys(old) {
+                let cell = self
+                    .cells
+                    .get_mut(&key)
+                    .expect("a record's old facts were counted");
+                cell.remove(old);
+                if cell.is_empty() {
+                    self.cells.remove(&key);
+                }
+                touched.push(key);
+            }
+        }
+        for key in keys(new) {
+            self.cells.entry(key.clone()).or_default().add(new);
+            if !touched.contains(&key) {
+                touched.push(key);
+            }
+        }
+        touched
+    }
+
+    /// The cell under `key`, if any record counts there.
+    pub fn cell(&self, key: &Key) -> Option<&Cell> {
+        self.cells.get(key)
+    }
+
+    /// Puts a cell as read from storage (an empty one is not kept).
+    pub fn load(&mut self, key: Key, cell: Cell) {
+        if !cell.is_empty() {
+            self.cells.insert(key, cell);
+        }
+    }
+
+    /// Every cell, in key order.
+    pub fn cells(&self) -> impl Iterator<Item = (&Key, &Cell)> {
+        self.cells.iter()
+    }
+
+    fn period(
+        &self,
+        kind: RecordKind,
+        from: Period,
+        until: Bound<Period>,
+    ) -> impl Iterator<Item = (&Key, &Cell)> {
+        let start = Key {
+            kind,
+            period: from,
+            district: String::new(),
+        };
+        let end = match until {
+            Bound::Excluded(p) => Bound::Excluded(Key {
+                kind,
+                period: p,
+                district: String::new(),
+            }),
+            _ => Bound::Unbounded,
+        };
+        self.cells
+            .range((Bound::Included(start), end))
+            .take_while(move |(k, _)| k.kind == kind)
+    }
+
+    /// The sum of `kind`'s records raised or filed in `window`, in the districts `holds` accepts, with each
+    /// district's own count (for breakdowns by place).
+    pub fn sum(
+        &self,
+        kind: RecordKind,
+        window: Window,
+        holds: impl Fn(&str) -> bool,
+    ) -> (Cell, BTreeMap<String, u64>) {
+        let (from, until) = match window {
+            Window::All => (Period::All, Period::Month(i64::MIN)),
+            Window::Month(m) => (Period::Month(m), Period::Month(m + 1)),
+            Window::Days(a, b) => (Period::Day(a), Period::Day(b)),
+        };
+        let mut sum = Cell::default();
+        let mut by_district: BTreeMap<String, u64> = BTreeMap::new();
+        for (k, cell) in self.period(kind, from, Bound::Excluded(until)) {
+            if holds(&k.district) {
+                sum.merge(cell);
+                *by_district.entry(k.district.clone()).or_default() += cell.records;
+            }
+        }
+        (sum, by_district)
+    }
+
+    /// Per month in `[first, last]`, the sum of `kind`'s records raised or filed that month in the districts
+    /// `holds` accepts.
+    pub fn by_month(
+        &self,
+        kind: RecordKind,
+        first: i64,
+        last: i64,
+        holds: impl Fn(&str) -> bool,
+    ) -> BTreeMap<i64, Cell> {
+        let mut out: BTreeMap<i64, Cell> = BTreeMap::new();
+        for (k, cell) in self.period(
+            kind,
+            Period::Month(first),
+            Bound::Excluded(Period::Month(last + 1)),
+        ) {
+            if let Period::Month(m) = k.period
+                && holds(&k.district)
+            {
+                out.entry(m).or_default().merge(cell);
+            }
+        }
+        out
+    }
+
+    /// Per month in `[first, last]`, how many of `kind`'s records in the districts `holds` accepts were first
+    /// resolved that month.
+    pub fn resolved_by_month(
+        &self,
+        kind: RecordKind,
+        first: i64,
+        last: i64,
+        holds: impl Fn(&str) -> bool,
+    ) -> BTreeMap<i64, u64> {
+        let mut out = BTreeMap::new();
+        for (k, cell) in self.period(
+            kind,
+            Period::ResolvedIn(first),
+            Bound::Excluded(Period::ResolvedIn(last + 1)),
+        ) {
+            if let Period::ResolvedIn(m) = k.period
+                && holds(&k.district)
+            {
+                *out.entry(m).or_default() += cell.records;
+            }
+        }
+        out
+    }
+
+    /// Whether two sets of figures count the same, as far as each still knows its durations
+    /// ([`Cell::same`]); the keys of those that differ otherwise.
+    pub fn differences(&self, other: &Figures) -> Vec<Key> {
+        let mut out: Vec<Key> = self
+            .cells
+            .iter()
+            .filter(|(k, c)| other.cells.get(*k).is_none_or(|o| !c.same(o)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        out.extend(
+            other
+                .cells
+                .keys()
+                .filter(|k| !self.cells.contains_key(*k))
+                .cloned(),
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use hifazat_domain::{AlertStage, CaseCategory, CaseStage, EscalationLevel, Status};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const DISTRICTS: [&str; 3] = ["PB-LHR", "PB-KSR", "SD-HYD"];
+    const T0: u64 = 1_767_225_600_000; // 2026-01-01
+
+    fn status<S>(
+        stage: S,
+        fir: bool,
+        esc: bool,
+        validated: Option<u64>,
+        resolved: Option<u64>,
+    ) -> Status<S> {
+        Status {
+            stage,
+            fir_numbers: if fir {
+                BTreeSet::from(["FIR-1".to_owned()])
+            } else {
+                BTreeSet::new()
+            },
+            fast_tracked: esc,
+            escalation_level: esc.then_some(EscalationLevel::Region),
+            first_validated_ms: validated,
+            first_resolved_ms: resolved,
+        }
+    }
+
+    fn facts() -> impl Strategy<Value = Facts> {
+        (
+            any::<bool>(),
+            0usize..3,
+            0u64..(200 * DAY_MS),
+            0usize..4,
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of(0u64..(30 * DAY_MS)),
+            prop::option::of(0u64..(90 * DAY_MS)),
+        )
+            .prop_map(|(alert, d, at, stage, fir, esc, v, r)| {
+                let created = T0 + at;
+                let (v, r) = (v.map(|x| created + x), r.map(|x| created + x));
+                if alert {
+                    let stage = [
+                        AlertStage::Raised,
+                        AlertStage::Validated,
+                        AlertStage::Recovered,
+                        AlertStage::Closed,
+                    ][stage];
+                    Facts::alert(DISTRICTS[d], created, &status(stage, fir, esc, v, r))
+                } else {
+                    let stage = [
+                        CaseStage::Filed,
+                        CaseStage::UnderInvestigation,
+                        CaseStage::Resolved,
+                        CaseStage::Closed,
+                    ][stage];
+                    let category =
+                        [CaseCategory::DomesticViolence, CaseCategory::Harassment][d % 2];
+                    Facts::case(
+                        DISTRICTS[d],
+                        created,
+                        category,
+                        &status(stage, fir, esc, v, r),
+                    )
+                }
+            })
+    }
+
+    /// The figures built afresh from the records' current facts.
+    fn scan(records: &BTreeMap<u8, Facts>) -> Figures {
+        let mut f = Figures::new();
+        for facts in records.values() {
+            f.change(None, facts);
+        }
+        f
+    }
+
+    proptest! {
+        /// After any sequence of changes (new records, changed facts, the same change twice), the figures equal
+        /// those built afresh from the records as they now are, and every query agrees with a count over them.
+        #[test]
+        fn kept_figures_equal_a_full_scan(changes in prop::collection::vec((0u8..24, facts()), 1..120)) {
+            let mut kept = Figures::new();
+            let mut records: BTreeMap<u8, Facts> = BTreeMap::new();
+            for (id, new) in changes {
+                let old = records.get(&id).cloned();
+                kept.change(old.as_ref(), &new);
+                records.insert(id, new);
+            }
+            prop_assert!(kept.differences(&scan(&records)).is_empty());
+            for kind in [RecordKind::Alert, RecordKind::Case] {
+                let mine = |f: &&Facts| f.kind == kind && f.district != "SD-HYD";
+                let holds = |d: &str| d != "SD-HYD";
+                let (all, by_district) = kept.sum(kind, Window::All, holds);
+                prop_assert_eq!(all.records, records.values().filter(mine).count() as u64);
+                prop_assert_eq!(by_district.values().sum::<u64>(), all.records);
+                prop_assert_eq!(
+                    all.flag("fir_registered"),
+                    records.values().filter(mine).filter(|f| f.flags.contains(&"fir_registered")).count() as u64
+                );
+                let month = month_of(T0 + 40 * DAY_MS);
+                let (m, _) = kept.sum(kind, Window::Month(month), holds);
+                prop_assert_eq!(m.records, records.values().filter(mine).filter(|f| month_of(f.created_ms) == month).count() as u64);
+                let (a, b) = (day_of(T0) + 10, day_of(T0) + 70);
+                let (days, _) = kept.sum(kind, Window::Days(a, b), holds);
+                prop_assert_eq!(days.records, records.values().filter(mine).filter(|f| (a..b).contains(&day_of(f.created_ms))).count() as u64);
+                let resolved = kept.resolved_by_month(kind, month_of(T0), month_of(T0) + 12, holds);
+                let expected = records.values().filter(mine).filter(|f| f.resolved_ms.is_some_and(|r| month_of(r) <= month_of(T0) + 12)).count() as u64;
+                prop_assert_eq!(resolved.values().sum::<u64>(), expected);
+                // Medians: exact where the samples are kept, else within the stated error.
+                let mut samples: Vec<u64> = records.values().filter(mine).flat_map(|f| f.durations.iter().filter(|(n, _)| *n == "to_validation" || *n == "to_investigation").map(|(_, ms)| *ms)).collect();
+                let name = if kind == RecordKind::Alert { "to_validation" } else { "to_investigation" };
+                let d = all.durations.get(name).cloned().unwrap_or_default();
+                prop_assert_eq!(d.len(), samples.len() as u64);
+                if !samples.is_empty() {
+                    samples.sort_unstable();
+                    let (x, y) = (samples[(samples.len() - 1) / 2], samples[samples.len() / 2]);
+                    let truth = x / 2 + y / 2 + (x % 2 + y % 2) / 2;
+                    let got = d.median().unwrap();
+                    if d.is_exact() {
+                        prop_assert_eq!(got, truth);
+                    } else {
+                        let allowed = (truth as f64 * durations::MEDIAN_RELATIVE_ERROR).max(durations::SUB_SECOND_ERROR_MS as f64) + 1.0;
+                        prop_assert!((got as f64 - truth as f64).abs() <= allowed);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn windows_on_midnights_are_read_from_cells() {
+        assert_eq!(Window::of_times(0, None), Some(Window::All));
+        assert_eq!(
+            Window::of_times(T0, Some(T0 + 3 * DAY_MS)),
+            Some(Window::Days(day_of(T0), day_of(T0) + 3))
+        );
+        assert_eq!(Window::of_times(T0 + 1, None), None);
+        assert_eq!(month_of(T0), 2026 * 12);
+    }
+}
