@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use hifazat_engine::FiguresCheck;
 use hifazat_store::Store;
 
 use crate::dir;
@@ -11,7 +12,8 @@ use crate::progress::Progress;
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Re-verifies every entry in a node's store: decoding, the signature rule (in batches), the hash chain and
-    /// each log's head. Prints counts and every failure; exits with status 1 if anything fails.
+    /// each log's head; then rebuilds the statistics aggregates from the records' entries and compares them with
+    /// the stored ones. Prints counts and every failure; exits with status 1 if anything fails.
     Verify {
         /// The node's data directory; the node must not be running.
         #[arg(long)]
@@ -44,5 +46,35 @@ pub fn run(command: Command) -> anyhow::Result<bool> {
     if report.evidence > 0 {
         println!("equivocation evidence held: {}", report.evidence);
     }
-    Ok(report.failures == 0)
+    let records = store.records()?.len() as u64;
+    let mut progress = Progress::new("records rebuilt for the statistics aggregates");
+    let figures = hifazat_engine::verify_figures(&store, |done| progress.show(done, records))?;
+    progress.finish();
+    let figures_ok = match figures {
+        FiguresCheck::NotBuilt => {
+            println!(
+                "statistics aggregates: not built yet (a node builds them when it next starts)"
+            );
+            true
+        }
+        FiguresCheck::Checked {
+            records,
+            cells,
+            differences,
+        } => {
+            println!(
+                "statistics aggregates: {cells} cells against {records} records rebuilt from their entries: {}",
+                if differences.is_empty() {
+                    "agree"
+                } else {
+                    "DIFFER"
+                }
+            );
+            for cell in &differences {
+                println!("  FAIL  cell {cell}");
+            }
+            differences.is_empty()
+        }
+    };
+    Ok(report.failures == 0 && figures_ok)
 }

@@ -13,8 +13,10 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use hifazat_domain::CaseStage;
+use hifazat_domain::RecordKind;
 use hifazat_domain::calendar::days_from_civil;
 use hifazat_domain::suppress::{breakdown, count};
+use hifazat_figures::{Cell, Durations, Window, month_of};
 use hifazat_limits as limits;
 use hifazat_topology::Topology;
 use serde::{Deserialize, Serialize};
@@ -118,13 +120,25 @@ impl StatsQuery {
     }
 }
 
+/// The yes-or-no facts and durations the figures count, by kind (as `hifazat_figures::Facts` names them).
+const ALERT_FLAGS: [&str; 3] = ["fir_registered", "escalated", "recovered"];
+const ALERT_DURATIONS: [&str; 2] = ["to_validation", "to_recovery"];
+const CASE_FLAGS: [&str; 5] = [
+    "fir_registered",
+    "under_investigation",
+    "fast_tracked",
+    "resolved",
+    "closed",
+];
+const CASE_DURATIONS: [&str; 2] = ["to_investigation", "to_resolution"];
+
 /// Counts before publication.
 #[derive(Debug, Default)]
 struct Tally {
     total: u64,
     breakdowns: BTreeMap<&'static str, BTreeMap<String, u64>>,
     counts: BTreeMap<&'static str, u64>,
-    durations: BTreeMap<&'static str, Vec<u64>>,
+    durations: BTreeMap<&'static str, Durations>,
 }
 
 impl Tally {
@@ -144,24 +158,67 @@ impl Tally {
     fn duration(&mut self, name: &'static str, from_ms: u64, to_ms: Option<u64>) {
         let samples = self.durations.entry(name).or_default();
         if let Some(to) = to_ms {
-            samples.push(to.saturating_sub(from_ms));
+            samples.add(to.saturating_sub(from_ms));
         }
     }
 
     /// Where a record of `district` counts.
     fn place(&mut self, topology: &Topology, district: &str) {
         self.total += 1;
-        self.by("district", district);
-        match topology.district(district) {
-            Some(d) => {
-                self.by("region", &d.region);
-                self.by("province", &d.province);
-            }
-            None => {
-                self.by("region", "unknown");
-                self.by("province", "unknown");
+        self.places(topology, district, 1);
+    }
+
+    /// Where `n` records of `district` count, by district, region and province.
+    fn places(&mut self, topology: &Topology, district: &str, n: u64) {
+        let (region, province) = match topology.district(district) {
+            Some(d) => (d.region.as_str(), d.province.as_str()),
+            None => ("unknown", "unknown"),
+        };
+        for (breakdown, key) in [
+            ("district", district),
+            ("region", region),
+            ("province", province),
+        ] {
+            *self
+                .breakdowns
+                .entry(breakdown)
+                .or_default()
+                .entry(key.to_owned())
+                .or_default() += n;
+        }
+    }
+
+    /// The tally of a sum of the aggregates (`hifazat-figures`): the same counts as folding the summaries.
+    fn of_cells(
+        topology: &Topology,
+        (cell, by_district): (Cell, BTreeMap<String, u64>),
+        flags: &[&'static str],
+        durations: &[&'static str],
+    ) -> Tally {
+        let mut tally = Tally {
+            total: cell.records,
+            ..Tally::default()
+        };
+        for (d, n) in &by_district {
+            tally.places(topology, d, *n);
+        }
+        if !cell.by_status.is_empty() {
+            tally.breakdowns.insert("status", cell.by_status.clone());
+        }
+        if !cell.by_category.is_empty() {
+            tally
+                .breakdowns
+                .insert("category", cell.by_category.clone());
+        }
+        for name in flags {
+            tally.counts.insert(name, cell.flag(name));
+        }
+        for name in durations {
+            if let Some(d) = cell.durations.get(*name) {
+                tally.durations.insert(name, d.clone());
             }
         }
+        tally
     }
 
     fn publish(&mut self, suppress: bool) -> Published {
@@ -210,10 +267,20 @@ impl Published {
     }
 }
 
-/// The median of durations as published (`hifazat_domain::suppress`).
-fn median(samples: Vec<u64>, suppress: bool) -> Median {
-    let (median_ms, samples) = hifazat_domain::suppress::median(samples, suppress);
-    Median { median_ms, samples }
+/// The median of durations as published: not shown with fewer than `STATS_SUPPRESS_BELOW` samples when
+/// suppressing (`hifazat_domain::suppress`), nor with none. Exact while few, else within 1 % (`hifazat-figures`).
+fn median(samples: Durations, suppress: bool) -> Median {
+    let n = samples.len();
+    if n == 0 || (suppress && hifazat_domain::suppress::small(n)) {
+        return Median {
+            median_ms: None,
+            samples: count(n, suppress),
+        };
+    }
+    Median {
+        median_ms: samples.median(),
+        samples: Some(n),
+    }
 }
 
 /// The first and the next month's first millisecond of a `YYYY-MM` month (UTC).
@@ -336,49 +403,76 @@ pub(crate) async fn stats(
         until_ms = q.until;
     }
     let _permit = permit(&state)?;
-    let within = move |created: u64| created >= from_ms && until_ms.is_none_or(|u| created < u);
-    let (t, p) = (topology.clone(), places.clone());
-    let (mut alerts, alerts_complete) = state
-        .engine
-        .fold_alerts(Tally::default(), move |tally, a| {
-            if !within(a.created_ms) || !p.hold(&t, &a.district) {
-                return;
-            }
-            tally.place(&t, &a.district);
-            tally.by("status", &json_name(a.status.stage));
-            tally.count("fir_registered", !a.status.fir_numbers.is_empty());
-            tally.count("escalated", a.status.escalation_level.is_some());
-            tally.count("recovered", a.status.first_resolved_ms.is_some());
-            tally.duration("to_validation", a.created_ms, a.status.first_validated_ms);
-            tally.duration("to_recovery", a.created_ms, a.status.first_resolved_ms);
-        })
-        .await?;
-    let (t, p) = (topology, places);
-    let (mut cases, cases_complete) = state
-        .engine
-        .fold_cases(Tally::default(), move |tally, c| {
-            if !within(c.created_ms) || !p.hold(&t, &c.district) {
-                return;
-            }
-            tally.place(&t, &c.district);
-            tally.by("category", &json_name(c.category));
-            tally.by("status", &json_name(c.status.stage));
-            tally.count("fir_registered", !c.status.fir_numbers.is_empty());
-            tally.count(
-                "under_investigation",
-                c.status.stage == CaseStage::UnderInvestigation,
-            );
-            tally.count("fast_tracked", c.status.fast_tracked);
-            tally.count("resolved", c.status.first_resolved_ms.is_some());
-            tally.count("closed", c.status.stage == CaseStage::Closed);
-            tally.duration(
-                "to_investigation",
-                c.created_ms,
-                c.status.first_validated_ms,
-            );
-            tally.duration("to_resolution", c.created_ms, c.status.first_resolved_ms);
-        })
-        .await?;
+    // All time, a month, or whole days (UTC) are read from the aggregates; any other window is counted by
+    // folding the summaries.
+    let window = match &q.month {
+        Some(_) => Some(Window::Month(month_of(from_ms))),
+        None => Window::of_times(from_ms, until_ms),
+    };
+    let ((mut alerts, alerts_complete), (mut cases, cases_complete)) = match window {
+        Some(w) => {
+            let (t, p) = (topology.clone(), places.clone());
+            state
+                .engine
+                .read_figures(move |f| {
+                    let holds = |d: &str| p.hold(&t, d);
+                    let a = f.sum(RecordKind::Alert, w, holds);
+                    let c = f.sum(RecordKind::Case, w, holds);
+                    (
+                        (Tally::of_cells(&t, a, &ALERT_FLAGS, &ALERT_DURATIONS), true),
+                        (Tally::of_cells(&t, c, &CASE_FLAGS, &CASE_DURATIONS), true),
+                    )
+                })
+                .await?
+        }
+        None => {
+            let within =
+                move |created: u64| created >= from_ms && until_ms.is_none_or(|u| created < u);
+            let (t, p) = (topology.clone(), places.clone());
+            let alerts = state
+                .engine
+                .fold_alerts(Tally::default(), move |tally, a| {
+                    if !within(a.created_ms) || !p.hold(&t, &a.district) {
+                        return;
+                    }
+                    tally.place(&t, &a.district);
+                    tally.by("status", &json_name(a.status.stage));
+                    tally.count("fir_registered", !a.status.fir_numbers.is_empty());
+                    tally.count("escalated", a.status.escalation_level.is_some());
+                    tally.count("recovered", a.status.first_resolved_ms.is_some());
+                    tally.duration("to_validation", a.created_ms, a.status.first_validated_ms);
+                    tally.duration("to_recovery", a.created_ms, a.status.first_resolved_ms);
+                })
+                .await?;
+            let (t, p) = (topology, places);
+            let cases = state
+                .engine
+                .fold_cases(Tally::default(), move |tally, c| {
+                    if !within(c.created_ms) || !p.hold(&t, &c.district) {
+                        return;
+                    }
+                    tally.place(&t, &c.district);
+                    tally.by("category", &json_name(c.category));
+                    tally.by("status", &json_name(c.status.stage));
+                    tally.count("fir_registered", !c.status.fir_numbers.is_empty());
+                    tally.count(
+                        "under_investigation",
+                        c.status.stage == CaseStage::UnderInvestigation,
+                    );
+                    tally.count("fast_tracked", c.status.fast_tracked);
+                    tally.count("resolved", c.status.first_resolved_ms.is_some());
+                    tally.count("closed", c.status.stage == CaseStage::Closed);
+                    tally.duration(
+                        "to_investigation",
+                        c.created_ms,
+                        c.status.first_validated_ms,
+                    );
+                    tally.duration("to_resolution", c.created_ms, c.status.first_resolved_ms);
+                })
+                .await?;
+            (alerts, cases)
+        }
+    };
     let mut a = alerts.publish(!exact);
     let mut c = cases.publish(!exact);
     Ok(Json(Statistics {
@@ -451,12 +545,6 @@ pub(crate) struct TrendsQuery {
 /// The longest series `GET /api/v1/stats/trends` gives.
 const TREND_MONTHS_MAX: u32 = 60;
 
-/// The month (as months since year 0) a millisecond falls in, UTC.
-fn month_of(ms: u64) -> i64 {
-    let (y, m, _) = hifazat_domain::calendar::civil_from_days((ms / 86_400_000) as i64);
-    y * 12 + i64::from(m) - 1
-}
-
 #[derive(Debug, Default)]
 struct Series {
     alerts_raised: BTreeMap<i64, u64>,
@@ -501,45 +589,19 @@ pub(crate) async fn trends(
     let now = state.engine.now_ms();
     let last = month_of(now);
     let first = last - i64::from(months) + 1;
-    let within = move |m: i64| (first..=last).contains(&m);
-    let (t, p) = (topology.clone(), places.clone());
-    let (series, alerts_complete) = state
-        .engine
-        .fold_alerts(Series::default(), move |s, a| {
-            if !p.hold(&t, &a.district) {
-                return;
-            }
-            let raised = month_of(a.created_ms);
-            if within(raised) {
-                *s.alerts_raised.entry(raised).or_default() += 1;
-            }
-            if let Some(at) = a.status.first_resolved_ms.map(month_of)
-                && within(at)
-            {
-                *s.alerts_recovered.entry(at).or_default() += 1;
-            }
-        })
-        .await?;
     let (t, p) = (topology, places);
-    let (mut series, cases_complete) = state
+    let mut series = state
         .engine
-        .fold_cases(series, move |s, c| {
-            if !p.hold(&t, &c.district) {
-                return;
-            }
-            let filed = month_of(c.created_ms);
-            if within(filed) {
-                *s.cases_filed.entry(filed).or_default() += 1;
-                *s.cases_by_category
-                    .entry(filed)
-                    .or_default()
-                    .entry(json_name(c.category))
-                    .or_default() += 1;
-            }
-            if let Some(at) = c.status.first_resolved_ms.map(month_of)
-                && within(at)
-            {
-                *s.cases_resolved.entry(at).or_default() += 1;
+        .read_figures(move |f| {
+            let holds = |d: &str| p.hold(&t, d);
+            let raised = f.by_month(RecordKind::Alert, first, last, holds);
+            let filed = f.by_month(RecordKind::Case, first, last, holds);
+            Series {
+                alerts_raised: raised.iter().map(|(m, c)| (*m, c.records)).collect(),
+                alerts_recovered: f.resolved_by_month(RecordKind::Alert, first, last, holds),
+                cases_filed: filed.iter().map(|(m, c)| (*m, c.records)).collect(),
+                cases_resolved: f.resolved_by_month(RecordKind::Case, first, last, holds),
+                cases_by_category: filed.into_iter().map(|(m, c)| (m, c.by_category)).collect(),
             }
         })
         .await?;
@@ -576,7 +638,7 @@ pub(crate) async fn trends(
         cases_filed: line(&series.cases_filed),
         cases_by_category,
         cases_resolved: line(&series.cases_resolved),
-        complete: alerts_complete && cases_complete,
+        complete: true,
     }))
 }
 
@@ -616,18 +678,26 @@ mod tests {
         assert_eq!(count(4, false), Some(4));
     }
 
+    fn samples(v: &[u64]) -> Durations {
+        let mut d = Durations::default();
+        for ms in v {
+            d.add(*ms);
+        }
+        d
+    }
+
     #[test]
     fn medians_are_middles_and_small_sets_are_suppressed() {
-        assert_eq!(median(vec![5, 1, 3], false).median_ms, Some(3));
-        assert_eq!(median(vec![4, 1, 3, 10], false).median_ms, Some(3));
+        assert_eq!(median(samples(&[5, 1, 3]), false).median_ms, Some(3));
+        assert_eq!(median(samples(&[4, 1, 3, 10]), false).median_ms, Some(3));
         assert_eq!(
-            median(vec![u64::MAX, u64::MAX], false).median_ms,
+            median(samples(&[u64::MAX, u64::MAX]), false).median_ms,
             Some(u64::MAX)
         );
-        assert_eq!(median(vec![], false).median_ms, None);
-        let hidden = median(vec![1, 2, 3, 4], true);
+        assert_eq!(median(samples(&[]), false).median_ms, None);
+        let hidden = median(samples(&[1, 2, 3, 4]), true);
         assert_eq!((hidden.median_ms, hidden.samples), (None, None));
-        let shown = median(vec![1, 2, 3, 4, 5], true);
+        let shown = median(samples(&[1, 2, 3, 4, 5]), true);
         assert_eq!((shown.median_ms, shown.samples), (Some(3), Some(5)));
     }
 

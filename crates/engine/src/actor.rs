@@ -12,6 +12,9 @@ pub(crate) struct Actor {
     pub(crate) written: Vec<Vec<u8>>,
     /// The records this group changed.
     pub(crate) changes: Vec<Change>,
+    /// The statistics aggregates, and the facts this group's summaries hold until its batch is applied.
+    pub(crate) figures: SharedFigures,
+    pub(crate) pending: Pending,
 }
 
 /// A change made here, ready to be signed into this node's log.
@@ -66,6 +69,7 @@ impl Actor {
                 }
                 self.stats.commit_groups += 1;
             }
+            self.pending.clear();
             // Relayed entries are answered once applied, without waiting for the flush.
             early_answers.into_iter().for_each(|answer| answer());
             for read in reads {
@@ -285,8 +289,7 @@ impl Actor {
         };
         self.write(change, batch)?;
         self.replicas.adopt(new.record);
-        self.store
-            .set_summary(batch, new.meta.kind, &record, &new.summary.encode());
+        self.put_summary(batch, new.meta.kind, record, &new.summary, true);
         if let Some(code) = &new.tracking {
             self.store.set_tracking(batch, code, &record);
         }
@@ -410,8 +413,7 @@ impl Actor {
             batch,
         )?;
         let summary = Summary::of(record, doc, now_ms);
-        self.store
-            .set_summary(batch, doc.kind(), &record, &summary.encode());
+        self.put_summary(batch, doc.kind(), record, &summary, false);
         self.changes.push(announced);
         Ok(())
     }

@@ -7,6 +7,8 @@ impl Engine {
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         let (written, _) = tokio::sync::broadcast::channel(limits::WRITTEN_QUEUE_MAX);
         let (changes, _) = tokio::sync::broadcast::channel(limits::CHANGES_QUEUE_MAX);
+        let figures: SharedFigures =
+            Arc::new(std::sync::RwLock::new(aggregates::load(&config.store)?));
         let local = Arc::new(Local {
             node_name: config.node_name,
             clock: config.clock,
@@ -15,6 +17,7 @@ impl Engine {
             store: config.store.clone(),
             written: written.clone(),
             changes: changes.clone(),
+            figures: figures.clone(),
         });
         let actor = Actor {
             replicas: Replicas::new(local.author),
@@ -23,6 +26,8 @@ impl Engine {
             stats: Stats::default(),
             written: Vec::new(),
             changes: Vec::new(),
+            figures,
+            pending: Pending::default(),
         };
         let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
         let finisher = Finisher {

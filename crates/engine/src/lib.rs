@@ -13,6 +13,7 @@
 //! recovers from disk.
 
 mod actor;
+mod aggregates;
 mod audit;
 mod commit;
 mod handle;
@@ -41,6 +42,8 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use actor::*;
+pub use aggregates::{FiguresCheck, verify_figures};
+use aggregates::{Pending, SharedFigures};
 pub use audit::{AuditError, CheckpointCheck, TreeHead};
 use commit::*;
 pub use hifazat_domain::Clock;

@@ -14,6 +14,7 @@ pub(crate) struct Local {
     pub(crate) store: Store,
     pub(crate) written: tokio::sync::broadcast::Sender<Written>,
     pub(crate) changes: tokio::sync::broadcast::Sender<Change>,
+    pub(crate) figures: SharedFigures,
 }
 
 /// A new record made on the caller's thread, ready for the engine to sign and store.

@@ -184,8 +184,7 @@ impl Actor {
             }
         }
         let summary = Summary::of(record, &doc, created_ms);
-        self.store
-            .set_summary(batch, code, &record, &summary.encode());
+        self.put_summary(batch, code, record, &summary, new);
         Some((doc.kind(), new))
     }
 }

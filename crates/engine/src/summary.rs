@@ -1,10 +1,12 @@
 //! Record summaries: what lists, their filters and statistics need of a record, kept in the
 //! store beside the entries that change it (written in the same batch), so a list never materialises documents.
 
+use hifazat_domain::RecordKind;
 use hifazat_domain::{
     AlertStage, CaseCategory, CaseStage, Channel, RecordDoc, RecordId, Sex, Status, alert_status,
     case_status,
 };
+use hifazat_figures::Facts;
 use serde::{Deserialize, Serialize};
 
 /// An alert as lists show it: only its public part, and its status.
@@ -110,6 +112,35 @@ impl Summary {
                 updated_ms,
                 status: case_status(&c.timeline),
             }),
+        }
+    }
+
+    /// What the record adds to the statistics aggregates.
+    pub(crate) fn facts(&self) -> Facts {
+        match self {
+            Summary::Alert(a, _) => Facts::alert(&a.district, a.created_ms, &a.status),
+            Summary::Case(c) => Facts::case(&c.district, c.created_ms, c.category, &c.status),
+        }
+    }
+
+    /// The facts of a summary as stored, or `None` for bytes that are not one of `kind`.
+    pub(crate) fn stored_facts(kind: RecordKind, bytes: &[u8]) -> Option<Facts> {
+        match kind {
+            RecordKind::Alert => serde_json::from_slice::<Stored<AlertSummary>>(bytes)
+                .ok()
+                .map(|s| {
+                    Facts::alert(&s.summary.district, s.summary.created_ms, &s.summary.status)
+                }),
+            RecordKind::Case => serde_json::from_slice::<Stored<CaseSummary>>(bytes)
+                .ok()
+                .map(|s| {
+                    Facts::case(
+                        &s.summary.district,
+                        s.summary.created_ms,
+                        s.summary.category,
+                        &s.summary.status,
+                    )
+                }),
         }
     }
 

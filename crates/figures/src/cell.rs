@@ -153,6 +153,16 @@ fn down(map: &mut BTreeMap<String, u64>, key: &str) {
 }
 
 impl Cell {
+    /// The cell as stored (JSON).
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a cell serialises")
+    }
+
+    /// A cell as stored, or `None` for bytes that are not one.
+    pub fn decode(bytes: &[u8]) -> Option<Cell> {
+        serde_json::from_slice(bytes).ok()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records == 0
     }

@@ -36,6 +36,7 @@ const META: u8 = b'M';
 const SUMMARY: u8 = b'S';
 const TRACKING: u8 = b'T';
 const TREE: u8 = b'N';
+const FIGURE: u8 = b'F';
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -249,6 +250,11 @@ impl WriteBatch {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.writes += 1;
         self.batch.insert(key, value);
+    }
+
+    fn delete(&mut self, key: Vec<u8>) {
+        self.writes += 1;
+        self.batch.remove(key);
     }
 
     /// Entries added.
@@ -590,6 +596,33 @@ impl Store {
         batch.put(summary_key(kind, record), frame(summary));
     }
 
+    /// A record's summary, as stored.
+    pub fn summary(
+        &self,
+        kind: RecordKind,
+        record: &RecordId,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(&summary_key(kind, record))
+    }
+
+    /// Sets one cell of the statistics aggregates (its key and bytes as `hifazat-figures` writes them) in `batch`,
+    /// beside the summaries whose change moved it; `None` removes it.
+    pub fn set_figure(&self, batch: &mut WriteBatch, cell_key: &[u8], cell: Option<&[u8]>) {
+        let k = key(FIGURE, &[cell_key]);
+        match cell {
+            Some(bytes) => batch.put(k, frame(bytes)),
+            None => batch.delete(k),
+        }
+    }
+
+    /// Every cell of the statistics aggregates: its key (without the store's prefix) and bytes.
+    pub fn figures(&self) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + '_ {
+        self.db.scan_prefix([FIGURE]).map(|item| {
+            let (k, v) = item?;
+            Ok((k[1..].to_vec(), unframe(&k, &v)?.to_vec()))
+        })
+    }
+
     /// Summaries of records of `kind`, newest id first, starting below `before` when given. Ids begin with their
     /// creation time, so this is newest first.
     pub fn summaries(
@@ -742,6 +775,18 @@ impl Store {
     #[doc(hidden)]
     pub fn corrupt_for_test(&self, log: &Hash, seq: u64, value: &[u8]) -> Result<(), StoreError> {
         self.db.insert(entry_key(log, seq), value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Removes the statistics aggregates and the meta entry `marker`, as a store written before they were kept
+    /// would lack them: only for tests.
+    #[doc(hidden)]
+    pub fn drop_figures_for_test(&self, marker: &str) -> Result<(), StoreError> {
+        for item in self.db.scan_prefix([FIGURE]) {
+            self.db.remove(item?.0)?;
+        }
+        self.db.remove(key(META, &[marker.as_bytes()]))?;
         self.db.flush()?;
         Ok(())
     }

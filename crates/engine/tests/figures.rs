@@ -1,0 +1,161 @@
+//! The statistics aggregates kept with every change: equal to a rebuild from the summaries after local writes
+//! (several in one group), remote entries and duplicates, read back the same after a restart, and built once for
+//! a store that has none.
+
+use ed25519_dalek::SigningKey;
+use hifazat_domain::{AlertDraft, CaseDraft, EscalationLevel, EventKind, RecordKind};
+use hifazat_engine::{Engine, EngineConfig, FiguresCheck};
+use hifazat_figures::Window;
+use hifazat_log::Signer;
+use hifazat_store::Store;
+use hifazat_topology::Topology;
+
+fn engine(dir: &std::path::Path, name: &str, key: u8) -> Engine {
+    Engine::start(EngineConfig {
+        node_name: name.into(),
+        clock: hifazat_domain::Clock::system(),
+        topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
+        signer: Signer::new(SigningKey::from_bytes(&[key; 32])),
+        store: Store::open(&dir.join(name)).unwrap(),
+    })
+    .unwrap()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn alert(district: &str) -> AlertDraft {
+    serde_json::from_value(serde_json::json!({
+        "child_name": "Zara", "age_years": 5, "sex": "female", "description": "yellow dress",
+        "last_seen": {"district": district, "lat": 31.55, "lon": 74.34},
+        "last_seen_at_ms": now_ms() - 1_000,
+        "reporter": {"name": "Aunt", "mobile": "+923451234567"}, "channel": "police_station"
+    }))
+    .unwrap()
+}
+
+fn case() -> CaseDraft {
+    serde_json::from_value(serde_json::json!({
+        "category": "harassment", "district": "PB-LHR", "description": "followed home from school",
+        "channel": "police_station"
+    }))
+    .unwrap()
+}
+
+async fn totals(engine: &Engine) -> (u64, u64, u64, u64) {
+    engine
+        .read_figures(|f| {
+            let (alerts, _) = f.sum(RecordKind::Alert, Window::All, |_| true);
+            let (cases, _) = f.sum(RecordKind::Case, Window::All, |_| true);
+            (
+                alerts.records,
+                alerts.flag("escalated"),
+                alerts.flag("recovered"),
+                cases.records,
+            )
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_aggregates_equal_a_rebuild_through_local_remote_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let lahore = engine(dir.path(), "lahore", 1);
+    let punjab = engine(dir.path(), "punjab", 2);
+    let mut written = lahore.subscribe_written();
+
+    let mut alerts = Vec::new();
+    for _ in 0..3 {
+        alerts.push(
+            lahore
+                .raise_alert(alert("PB-LHR"), "clerk".into())
+                .await
+                .unwrap(),
+        );
+    }
+    lahore.file_case(case(), "clerk".into()).await.unwrap();
+    // Several events on one record at once, so some share a group: each moves the facts from the last.
+    let (a, b, c) = tokio::join!(
+        lahore.add_event(alerts[0], EventKind::Validated, None, "dpo".into()),
+        lahore.add_event(
+            alerts[0],
+            EventKind::Escalated {
+                level: EscalationLevel::Region,
+            },
+            None,
+            "dpo".into()
+        ),
+        lahore.add_event(alerts[0], EventKind::Recovered, None, "dpo".into()),
+    );
+    for done in [a, b, c] {
+        done.unwrap();
+    }
+    lahore
+        .add_event(alerts[1], EventKind::Validated, None, "dpo".into())
+        .await
+        .unwrap();
+    assert_eq!(totals(&lahore).await, (3, 1, 1, 1));
+    assert!(lahore.check_figures().await.unwrap().is_empty());
+
+    // The same records at Punjab, from the entries, in one apply and then again (duplicates change nothing).
+    let mut entries = Vec::new();
+    while entries.len() < 8 {
+        entries.extend(written.recv().await.unwrap().iter().cloned());
+    }
+    punjab.apply_remote(entries.clone()).await.unwrap();
+    punjab.apply_remote(entries).await.unwrap();
+    assert_eq!(totals(&punjab).await, (3, 1, 1, 1));
+    assert!(punjab.check_figures().await.unwrap().is_empty());
+
+    // After a restart the stored cells read back the same.
+    drop(punjab);
+    let (punjab, store) = reopen(dir.path(), "punjab", 2).await;
+    assert_eq!(totals(&punjab).await, (3, 1, 1, 1));
+    assert!(punjab.check_figures().await.unwrap().is_empty());
+
+    // `log verify`'s check: rebuilt from the records' entries, they agree with the stored cells.
+    match hifazat_engine::verify_figures(&store, |_| {}).unwrap() {
+        FiguresCheck::Checked {
+            records,
+            differences,
+            ..
+        } => assert_eq!((records, differences.len()), (4, 0)),
+        other => panic!("{other:?}"),
+    }
+
+    // A store written before the aggregates were kept gets them built once when the engine starts on it.
+    drop(punjab);
+    store.drop_figures_for_test("figures-v1").unwrap();
+    assert_eq!(
+        hifazat_engine::verify_figures(&store, |_| {}).unwrap(),
+        FiguresCheck::NotBuilt
+    );
+    drop(store);
+    let (punjab, _) = reopen(dir.path(), "punjab", 2).await;
+    assert_eq!(totals(&punjab).await, (3, 1, 1, 1));
+    assert!(punjab.check_figures().await.unwrap().is_empty());
+}
+
+/// Starts an engine on a store a dropped engine may still be letting go of.
+async fn reopen(dir: &std::path::Path, name: &str, key: u8) -> (Engine, Store) {
+    for _ in 0..50 {
+        if let Ok(store) = Store::open(&dir.join(name)) {
+            let engine = Engine::start(EngineConfig {
+                node_name: name.into(),
+                clock: hifazat_domain::Clock::system(),
+                topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
+                signer: Signer::new(SigningKey::from_bytes(&[key; 32])),
+                store: store.clone(),
+            })
+            .unwrap();
+            return (engine, store);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the store did not open again");
+}
