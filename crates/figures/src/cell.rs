@@ -212,6 +212,14 @@ impl Cell {
 
     /// Adds another cell (for a query's sum).
     pub fn merge(&mut self, other: &Cell) {
+        self.merge_counts(other);
+        for (k, d) in &other.durations {
+            self.durations.entry(k.clone()).or_default().merge(d);
+        }
+    }
+
+    /// Adds another cell's counts, not its durations (for series that show no medians).
+    pub fn merge_counts(&mut self, other: &Cell) {
         self.records += other.records;
         for (mine, theirs) in [
             (&mut self.by_status, &other.by_status),
@@ -221,9 +229,6 @@ impl Cell {
             for (k, n) in theirs {
                 *mine.entry(k.clone()).or_default() += n;
             }
-        }
-        for (k, d) in &other.durations {
-            self.durations.entry(k.clone()).or_default().merge(d);
         }
     }
 

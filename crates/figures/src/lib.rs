@@ -236,8 +236,8 @@ impl Figures {
         (sum, by_district)
     }
 
-    /// Per month in `[first, last]`, the sum of `kind`'s records raised or filed that month in the districts
-    /// `holds` accepts.
+    /// Per month in `[first, last]`, the counts (not the durations) of `kind`'s records raised or filed that month
+    /// in the districts `holds` accepts.
     pub fn by_month(
         &self,
         kind: RecordKind,
@@ -254,7 +254,7 @@ impl Figures {
             if let Period::Month(m) = k.period
                 && holds(&k.district)
             {
-                out.entry(m).or_default().merge(cell);
+                out.entry(m).or_default().merge_counts(cell);
             }
         }
         out
