@@ -1,5 +1,5 @@
 //! The statistics aggregates at national scale, in memory (what the engine keeps and the API sums): building them
-//! from N records' facts, their size, and the time to sum the national statistics (all time, and one month) and a
+//! from N records' facts, their number and the resident memory they add, and the time to sum the national statistics (all time, and one month) and a
 //! year of trends, beside a fold over the same facts (the scan the API did before), measured in the same run.
 //! Records are spread over every district of `topology/pakistan.toml` and over five years, from a seeded generator.
 //!
@@ -88,6 +88,16 @@ fn status<S>(stage: S, fir: bool, validated: Option<u64>, resolved: Option<u64>)
     }
 }
 
+/// The process's resident memory, in MB (Linux).
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 fn p99(mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     samples[samples.len() * 99 / 100]
@@ -114,18 +124,20 @@ fn main() {
         districts.len()
     );
     println!(
-        "| records | build | cells | national all time p99 | national month p99 | trends 12 months p99 | fold over facts (scan) p99 |"
+        "| records | build | cells | resident memory the cells added | national all time p99 | national month p99 | trends 12 months p99 | fold over facts (scan) p99 |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for n in sizes {
         let mut rng = Rng(0x5eed_0000 + n as u64);
         let all: Vec<Facts> = (0..n).map(|_| facts(&mut rng, &districts)).collect();
+        let before = rss_mb();
         let started = Instant::now();
         let mut figures = Figures::new();
         for f in &all {
             figures.change(None, f);
         }
         let build = started.elapsed();
+        let memory = rss_mb() - before;
         let cells = figures.cells().count();
         let month = month_of(START_MS + SPAN_MS / 2);
         let time = |q: &dyn Fn() -> u64| -> Duration {
@@ -167,7 +179,7 @@ fn main() {
             })
             .collect());
         println!(
-            "| {n} | {:.1} s | {cells} | {} | {} | {} | {} |",
+            "| {n} | {:.1} s | {cells} | {memory:.0} MB | {} | {} | {} | {} |",
             build.as_secs_f64(),
             ms(national),
             ms(in_month),
