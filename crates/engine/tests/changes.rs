@@ -1,51 +1,16 @@
 //! Change announcements: every record that changes on a node is announced once durable, local or remote, and a
 //! read made on hearing of it sees the change.
 
+mod common;
+
 use std::time::Duration;
 
-use ed25519_dalek::SigningKey;
-use hifazat_domain::{AlertDraft, CaseDraft, RecordKind};
-use hifazat_engine::{Change, Engine, EngineConfig, Origin};
-use hifazat_log::{Scope, Signer};
-use hifazat_store::Store;
-use hifazat_topology::Topology;
+use hifazat_domain::RecordKind;
+use hifazat_engine::{Change, Origin};
+use hifazat_log::Scope;
 use tokio::sync::broadcast::Receiver;
 
-fn engine(dir: &std::path::Path, name: &str, key: u8) -> Engine {
-    Engine::start(EngineConfig {
-        node_name: name.into(),
-        clock: hifazat_domain::Clock::system(),
-        topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
-        signer: Signer::new(SigningKey::from_bytes(&[key; 32])),
-        store: Store::open(&dir.join(name)).unwrap(),
-    })
-    .unwrap()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-fn alert() -> AlertDraft {
-    serde_json::from_value(serde_json::json!({
-        "child_name": "Zara", "age_years": 5, "sex": "female", "description": "yellow dress",
-        "last_seen": {"district": "PB-LHR", "lat": 31.55, "lon": 74.34},
-        "last_seen_at_ms": now_ms() - 1_000,
-        "reporter": {"name": "Aunt", "mobile": "+923451234567"}, "channel": "police_station"
-    }))
-    .unwrap()
-}
-
-fn case() -> CaseDraft {
-    serde_json::from_value(serde_json::json!({
-        "category": "harassment", "district": "PB-LHR", "description": "followed home from school",
-        "channel": "police_station"
-    }))
-    .unwrap()
-}
+use common::{alert, case, engine};
 
 async fn next(rx: &mut Receiver<Change>) -> Change {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
@@ -63,7 +28,10 @@ async fn local_and_remote_changes_are_announced_once_readable() {
     let mut at_punjab = punjab.subscribe_changes();
     let mut written = lahore.subscribe_written();
 
-    let alert_id = lahore.raise_alert(alert(), "clerk".into()).await.unwrap();
+    let alert_id = lahore
+        .raise_alert(alert("PB-LHR"), "clerk".into())
+        .await
+        .unwrap();
     let (case_id, code) = lahore.file_case(case(), "clerk".into()).await.unwrap();
     let first = next(&mut at_lahore).await;
     assert_eq!(

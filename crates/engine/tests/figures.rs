@@ -2,49 +2,17 @@
 //! (several in one group), remote entries and duplicates, read back the same after a restart, and built once for
 //! a store that has none.
 
+mod common;
+
 use ed25519_dalek::SigningKey;
-use hifazat_domain::{AlertDraft, CaseDraft, EscalationLevel, EventKind, RecordKind};
+use hifazat_domain::{EscalationLevel, EventKind, RecordKind};
 use hifazat_engine::{Engine, EngineConfig, FiguresCheck};
 use hifazat_figures::Window;
 use hifazat_log::Signer;
 use hifazat_store::Store;
 use hifazat_topology::Topology;
 
-fn engine(dir: &std::path::Path, name: &str, key: u8) -> Engine {
-    Engine::start(EngineConfig {
-        node_name: name.into(),
-        clock: hifazat_domain::Clock::system(),
-        topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
-        signer: Signer::new(SigningKey::from_bytes(&[key; 32])),
-        store: Store::open(&dir.join(name)).unwrap(),
-    })
-    .unwrap()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-fn alert(district: &str) -> AlertDraft {
-    serde_json::from_value(serde_json::json!({
-        "child_name": "Zara", "age_years": 5, "sex": "female", "description": "yellow dress",
-        "last_seen": {"district": district, "lat": 31.55, "lon": 74.34},
-        "last_seen_at_ms": now_ms() - 1_000,
-        "reporter": {"name": "Aunt", "mobile": "+923451234567"}, "channel": "police_station"
-    }))
-    .unwrap()
-}
-
-fn case() -> CaseDraft {
-    serde_json::from_value(serde_json::json!({
-        "category": "harassment", "district": "PB-LHR", "description": "followed home from school",
-        "channel": "police_station"
-    }))
-    .unwrap()
-}
+use common::{alert, case, engine};
 
 async fn totals(engine: &Engine) -> (u64, u64, u64, u64) {
     engine
@@ -114,7 +82,15 @@ async fn kept_aggregates_equal_a_rebuild_through_local_remote_and_restart() {
 
     // After a restart the stored cells read back the same.
     drop(punjab);
-    let (punjab, store) = reopen(dir.path(), "punjab", 2).await;
+    let store = Store::open(&dir.path().join("punjab")).unwrap();
+    let punjab = Engine::start(EngineConfig {
+        node_name: "punjab".into(),
+        clock: hifazat_domain::Clock::system(),
+        topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
+        signer: Signer::new(SigningKey::from_bytes(&[2; 32])),
+        store: store.clone(),
+    })
+    .unwrap();
     assert_eq!(totals(&punjab).await, (3, 1, 1, 1));
     assert!(punjab.check_figures().await.unwrap().is_empty());
 
@@ -136,26 +112,7 @@ async fn kept_aggregates_equal_a_rebuild_through_local_remote_and_restart() {
         FiguresCheck::NotBuilt
     );
     drop(store);
-    let (punjab, _) = reopen(dir.path(), "punjab", 2).await;
+    let punjab = engine(dir.path(), "punjab", 2);
     assert_eq!(totals(&punjab).await, (3, 1, 1, 1));
     assert!(punjab.check_figures().await.unwrap().is_empty());
-}
-
-/// Starts an engine on a store a dropped engine may still be letting go of.
-async fn reopen(dir: &std::path::Path, name: &str, key: u8) -> (Engine, Store) {
-    for _ in 0..50 {
-        if let Ok(store) = Store::open(&dir.join(name)) {
-            let engine = Engine::start(EngineConfig {
-                node_name: name.into(),
-                clock: hifazat_domain::Clock::system(),
-                topology: Topology::parse(include_str!("../../../topology/demo.toml")).unwrap(),
-                signer: Signer::new(SigningKey::from_bytes(&[key; 32])),
-                store: store.clone(),
-            })
-            .unwrap();
-            return (engine, store);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the store did not open again");
 }
