@@ -152,7 +152,12 @@ fn main() {
         let national = time(&|| {
             let (a, _) = figures.sum(RecordKind::Alert, Window::All, |_| true);
             let (c, _) = figures.sum(RecordKind::Case, Window::All, |_| true);
-            a.records + c.records + a.durations.values().filter_map(|d| d.median()).sum::<u64>()
+            a.records
+                + c.records
+                + ["to_validation", "to_recovery"]
+                    .iter()
+                    .filter_map(|n| a.durations(n)?.median())
+                    .sum::<u64>()
         });
         let in_month = time(&|| {
             let (a, _) = figures.sum(RecordKind::Alert, Window::Month(month), |_| true);

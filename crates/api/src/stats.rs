@@ -202,19 +202,18 @@ impl Tally {
         for (d, n) in &by_district {
             tally.places(topology, d, *n);
         }
-        if !cell.by_status.is_empty() {
-            tally.breakdowns.insert("status", cell.by_status.clone());
+        let (statuses, categories) = (cell.statuses(), cell.categories());
+        if !statuses.is_empty() {
+            tally.breakdowns.insert("status", statuses);
         }
-        if !cell.by_category.is_empty() {
-            tally
-                .breakdowns
-                .insert("category", cell.by_category.clone());
+        if !categories.is_empty() {
+            tally.breakdowns.insert("category", categories);
         }
         for name in flags {
             tally.counts.insert(name, cell.flag(name));
         }
         for name in durations {
-            if let Some(d) = cell.durations.get(*name) {
+            if let Some(d) = cell.durations(name) {
                 tally.durations.insert(name, d.clone());
             }
         }
@@ -601,7 +600,7 @@ pub(crate) async fn trends(
                 alerts_recovered: f.resolved_by_month(RecordKind::Alert, first, last, holds),
                 cases_filed: filed.iter().map(|(m, c)| (*m, c.records)).collect(),
                 cases_resolved: f.resolved_by_month(RecordKind::Case, first, last, holds),
-                cases_by_category: filed.into_iter().map(|(m, c)| (m, c.by_category)).collect(),
+                cases_by_category: filed.iter().map(|(m, c)| (*m, c.categories())).collect(),
             }
         })
         .await?;

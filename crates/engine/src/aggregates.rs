@@ -9,8 +9,9 @@ use hifazat_figures::{Facts, Figures, Key};
 
 use super::*;
 
-/// The store's marker that its aggregates are complete: written in the batch that finishes building them.
-const BUILT: &str = "figures-v1";
+/// The store's marker that its aggregates are complete: written in the batch that finishes building them. (The
+/// first form, `figures-v1`, stored cells as JSON; a store that has only that gets them built again.)
+pub const BUILT: &str = "figures-v2";
 /// Cells written per batch while building.
 const BUILD_BATCH_CELLS: usize = 4_096;
 
@@ -146,6 +147,18 @@ pub fn verify_figures(
 pub(crate) fn load(store: &Store) -> Result<Figures, StoreError> {
     if let Some(figures) = stored(store)? {
         return Ok(figures);
+    }
+    // Cells left by an earlier form, or by a build a crash cut short, go first.
+    let old: Vec<Vec<u8>> = store
+        .figures()
+        .map(|item| item.map(|(k, _)| k))
+        .collect::<Result<_, _>>()?;
+    for chunk in old.chunks(BUILD_BATCH_CELLS) {
+        let mut batch = store.batch();
+        for k in chunk {
+            store.set_figure(&mut batch, k, None);
+        }
+        store.apply(batch)?;
     }
     let figures = rebuild(store)?;
     let cells: Vec<(Key, Vec<u8>)> = figures

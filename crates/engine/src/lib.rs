@@ -42,7 +42,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use actor::*;
-pub use aggregates::{FiguresCheck, verify_figures};
+pub use aggregates::{BUILT as FIGURES_BUILT, FiguresCheck, verify_figures};
 use aggregates::{Pending, SharedFigures};
 pub use audit::{AuditError, CheckpointCheck, TreeHead};
 use commit::*;

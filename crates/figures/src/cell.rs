@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use hifazat_domain::{AlertStatus, CaseCategory, CaseStage, CaseStatus, RecordKind};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::durations::Durations;
+use crate::names::{self, Counts};
 
 /// A status or category as its JSON name (`under_investigation`, `domestic_violence`).
 fn json_name<S: Serialize>(value: S) -> String {
@@ -123,65 +124,87 @@ impl Facts {
 }
 
 /// A sum of records' facts: how many, by stage and category, how many with each yes-or-no fact, and their
-/// durations. Entries that fall to zero are dropped, so a sum equals one built afresh from what remains.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// durations. Entries that fall to zero are dropped, so a sum equals one built afresh from what remains. Small in
+/// memory (names as one-byte codes, counts in short sorted vectors), since a national node keeps hundreds of
+/// thousands of them; stored in a compact binary form (`codec`).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cell {
     pub records: u64,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub by_status: BTreeMap<String, u64>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub by_category: BTreeMap<String, u64>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub flags: BTreeMap<String, u64>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub durations: BTreeMap<String, Durations>,
-}
-
-fn up(map: &mut BTreeMap<String, u64>, key: &str) {
-    *map.entry(key.to_owned()).or_default() += 1;
-}
-
-fn down(map: &mut BTreeMap<String, u64>, key: &str) {
-    let n = map
-        .get_mut(key)
-        .filter(|n| **n > 0)
-        .expect("a count taken away was added");
-    *n -= 1;
-    if *n == 0 {
-        map.remove(key);
-    }
+    pub(crate) by_status: Counts,
+    pub(crate) by_category: Counts,
+    pub(crate) flags: Counts,
+    /// Durations by name's code, sorted by code.
+    pub(crate) durations: Vec<(u8, Durations)>,
 }
 
 impl Cell {
-    /// The cell as stored (JSON).
+    /// The cell as stored.
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a cell serialises")
+        crate::codec::encode(self)
     }
 
     /// A cell as stored, or `None` for bytes that are not one.
     pub fn decode(bytes: &[u8]) -> Option<Cell> {
-        serde_json::from_slice(bytes).ok()
+        crate::codec::decode(bytes)
     }
 
     pub fn is_empty(&self) -> bool {
         self.records == 0
     }
 
+    /// Records by stage (`validated`, `under_investigation`).
+    pub fn statuses(&self) -> BTreeMap<String, u64> {
+        self.by_status
+            .iter()
+            .map(|(k, n)| (k.to_owned(), n))
+            .collect()
+    }
+
+    /// Cases by category (`harassment`).
+    pub fn categories(&self) -> BTreeMap<String, u64> {
+        self.by_category
+            .iter()
+            .map(|(k, n)| (k.to_owned(), n))
+            .collect()
+    }
+
+    /// How many records have the yes-or-no fact `name`.
+    pub fn flag(&self, name: &str) -> u64 {
+        self.flags.get(name)
+    }
+
+    /// The durations named `name`, if any record has one.
+    pub fn durations(&self, name: &str) -> Option<&Durations> {
+        let code = names::code(name)?;
+        self.durations
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, d)| d)
+    }
+
+    fn durations_mut(&mut self, code: u8) -> &mut Durations {
+        let i = match self.durations.binary_search_by_key(&code, |(c, _)| *c) {
+            Ok(i) => i,
+            Err(i) => {
+                self.durations.insert(i, (code, Durations::default()));
+                i
+            }
+        };
+        &mut self.durations[i].1
+    }
+
     /// Counts a record in.
     pub fn add(&mut self, f: &Facts) {
         self.records += 1;
-        up(&mut self.by_status, &f.status);
+        self.by_status.add(names::known(&f.status), 1);
         if let Some(c) = &f.category {
-            up(&mut self.by_category, c);
+            self.by_category.add(names::known(c), 1);
         }
         for flag in &f.flags {
-            up(&mut self.flags, flag);
+            self.flags.add(names::known(flag), 1);
         }
         for (name, ms) in &f.durations {
-            self.durations
-                .entry((*name).to_owned())
-                .or_default()
-                .add(*ms);
+            self.durations_mut(names::known(name)).add(*ms);
         }
     }
 
@@ -191,21 +214,22 @@ impl Cell {
             .records
             .checked_sub(1)
             .expect("a record taken away was added");
-        down(&mut self.by_status, &f.status);
+        self.by_status.take_one(names::known(&f.status));
         if let Some(c) = &f.category {
-            down(&mut self.by_category, c);
+            self.by_category.take_one(names::known(c));
         }
         for flag in &f.flags {
-            down(&mut self.flags, flag);
+            self.flags.take_one(names::known(flag));
         }
         for (name, ms) in &f.durations {
-            let d = self
+            let code = names::known(name);
+            let i = self
                 .durations
-                .get_mut(*name)
+                .binary_search_by_key(&code, |(c, _)| *c)
                 .expect("a duration taken away was added");
-            d.remove(*ms);
-            if d.is_empty() {
-                self.durations.remove(*name);
+            self.durations[i].1.remove(*ms);
+            if self.durations[i].1.is_empty() {
+                self.durations.remove(i);
             }
         }
     }
@@ -213,28 +237,17 @@ impl Cell {
     /// Adds another cell (for a query's sum).
     pub fn merge(&mut self, other: &Cell) {
         self.merge_counts(other);
-        for (k, d) in &other.durations {
-            self.durations.entry(k.clone()).or_default().merge(d);
+        for (code, d) in &other.durations {
+            self.durations_mut(*code).merge(d);
         }
     }
 
     /// Adds another cell's counts, not its durations (for series that show no medians).
     pub fn merge_counts(&mut self, other: &Cell) {
         self.records += other.records;
-        for (mine, theirs) in [
-            (&mut self.by_status, &other.by_status),
-            (&mut self.by_category, &other.by_category),
-            (&mut self.flags, &other.flags),
-        ] {
-            for (k, n) in theirs {
-                *mine.entry(k.clone()).or_default() += n;
-            }
-        }
-    }
-
-    /// How many records have the yes-or-no fact `name`.
-    pub fn flag(&self, name: &str) -> u64 {
-        self.flags.get(name).copied().unwrap_or(0)
+        self.by_status.merge(&other.by_status);
+        self.by_category.merge(&other.by_category);
+        self.flags.merge(&other.flags);
     }
 
     /// Whether two cells count the same records, as far as each still knows its durations
@@ -248,6 +261,7 @@ impl Cell {
             && self
                 .durations
                 .iter()
-                .all(|(k, d)| other.durations.get(k).is_some_and(|o| d.same_samples(o)))
+                .zip(&other.durations)
+                .all(|((a, x), (b, y))| a == b && x.same_samples(y))
     }
 }

@@ -2,11 +2,7 @@
 //! one before, so a median read from the buckets is within 1 % of the true one (under a second, within half a
 //! second); and the samples themselves while there are few, so a small set's median is exact.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
-/// Samples kept exactly, at most, in one set (a cell of the aggregates).
+/// Samples kept exactly, at most, in one set (a cell of the aggregates, or a query's sum of cells).
 pub const EXACT_MAX: usize = 32;
 /// Each bucket's upper bound over its lower bound.
 pub const BUCKET_RATIO: f64 = 1.02;
@@ -31,14 +27,15 @@ fn middle(bucket: u32) -> u64 {
     (1_000.0 * BUCKET_RATIO.powf(f64::from(bucket) - 0.5)).round() as u64
 }
 
-/// A multiset of durations in milliseconds, as counts per bucket, and exactly while small.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A multiset of durations in milliseconds: the samples themselves while few, then counts per bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Durations {
     n: u64,
-    /// Every sample, sorted, while there have never been more than `EXACT_MAX` (in a query's sum: while every
-    /// part still had them).
+    /// Every sample, sorted, while the set has never held more than `EXACT_MAX` (a query's sum: while the parts
+    /// together hold no more); then `None`, and the buckets hold them.
     exact: Option<Vec<u64>>,
-    buckets: BTreeMap<u32, u64>,
+    /// Samples per bucket, sorted by bucket, with no zero counts; empty while the samples are kept.
+    buckets: Vec<(u32, u32)>,
 }
 
 impl Default for Durations {
@@ -46,9 +43,33 @@ impl Default for Durations {
         Durations {
             n: 0,
             exact: Some(Vec::new()),
-            buckets: BTreeMap::new(),
+            buckets: Vec::new(),
         }
     }
+}
+
+/// A set's samples as stored: the samples themselves (`Ok`) or their buckets.
+pub(crate) type Parts<'a> = Result<&'a [u64], &'a [(u32, u32)]>;
+
+/// Adds `n` samples to `bucket` in a sorted bucket list.
+fn bucket_add(buckets: &mut Vec<(u32, u32)>, bucket: u32, n: u32) {
+    match buckets.binary_search_by_key(&bucket, |(b, _)| *b) {
+        Ok(i) => buckets[i].1 += n,
+        Err(i) => buckets.insert(i, (bucket, n)),
+    }
+}
+
+/// Sorted samples as a bucket list.
+fn bucketed(samples: &[u64]) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for s in samples {
+        let b = bucket(*s);
+        match out.last_mut() {
+            Some((last, n)) if *last == b => *n += 1,
+            _ => out.push((b, 1)),
+        }
+    }
+    out
 }
 
 impl Durations {
@@ -65,54 +86,84 @@ impl Durations {
         self.exact.is_some()
     }
 
+    /// Stops keeping the samples: from now on only their buckets.
+    fn forget_samples(&mut self) {
+        if let Some(samples) = self.exact.take() {
+            self.buckets = bucketed(&samples);
+        }
+    }
+
     pub fn add(&mut self, ms: u64) {
         self.n += 1;
-        *self.buckets.entry(bucket(ms)).or_default() += 1;
         if let Some(samples) = &mut self.exact {
             if samples.len() < EXACT_MAX {
                 let at = samples.partition_point(|s| *s <= ms);
                 samples.insert(at, ms);
-            } else {
-                self.exact = None;
+                return;
             }
+            self.forget_samples();
         }
+        bucket_add(&mut self.buckets, bucket(ms), 1);
     }
 
     /// Takes away one sample of `ms`, which must be there: the aggregates take away only what they added.
     pub fn remove(&mut self, ms: u64) {
-        let b = bucket(ms);
-        let in_bucket = self
-            .buckets
-            .get_mut(&b)
-            .filter(|n| **n > 0)
+        self.n = self
+            .n
+            .checked_sub(1)
             .expect("a duration taken away was added");
-        *in_bucket -= 1;
-        if *in_bucket == 0 {
-            self.buckets.remove(&b);
-        }
-        self.n -= 1;
         if let Some(samples) = &mut self.exact {
             let at = samples
                 .binary_search(&ms)
                 .expect("a duration taken away was added");
             samples.remove(at);
+            return;
+        }
+        let b = bucket(ms);
+        let i = self
+            .buckets
+            .binary_search_by_key(&b, |(k, _)| *k)
+            .expect("a duration taken away was added");
+        self.buckets[i].1 -= 1;
+        if self.buckets[i].1 == 0 {
+            self.buckets.remove(i);
         }
     }
 
-    /// Adds another set's samples (for a query's sum over cells).
+    /// Adds another set's samples (for a query's sum over cells). The sum keeps the samples only while both
+    /// parts did and they are together no more than `EXACT_MAX`.
     pub fn merge(&mut self, other: &Durations) {
         self.n += other.n;
-        for (b, n) in &other.buckets {
-            *self.buckets.entry(*b).or_default() += n;
-        }
-        self.exact = match (self.exact.take(), &other.exact) {
-            (Some(mut mine), Some(theirs)) => {
-                mine.extend_from_slice(theirs);
-                mine.sort_unstable();
-                Some(mine)
+        if let (Some(mine), Some(theirs)) = (&mut self.exact, &other.exact)
+            && mine.len() + theirs.len() <= EXACT_MAX
+        {
+            let mut merged = Vec::with_capacity(mine.len() + theirs.len());
+            let (mut a, mut b) = (mine.iter().peekable(), theirs.iter().peekable());
+            while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+                if x <= y {
+                    merged.push(*a.next().expect("peeked"));
+                } else {
+                    merged.push(*b.next().expect("peeked"));
+                }
             }
-            _ => None,
-        };
+            merged.extend(a);
+            merged.extend(b);
+            *mine = merged;
+            return;
+        }
+        self.forget_samples();
+        match &other.exact {
+            Some(samples) => {
+                for s in samples {
+                    bucket_add(&mut self.buckets, bucket(*s), 1);
+                }
+            }
+            None => {
+                for (b, n) in &other.buckets {
+                    bucket_add(&mut self.buckets, *b, *n);
+                }
+            }
+        }
     }
 
     /// The median: exact while the samples are kept, else read from the buckets (within
@@ -134,7 +185,7 @@ impl Durations {
     fn at_rank(&self, rank: u64) -> u64 {
         let mut seen = 0;
         for (b, n) in &self.buckets {
-            seen += n;
+            seen += u64::from(*n);
             if seen > rank {
                 return middle(*b);
             }
@@ -146,12 +197,49 @@ impl Durations {
     /// and the same samples where both kept them. (A set that once had more than `EXACT_MAX` no longer keeps its
     /// samples, while one built afresh from the same samples may.)
     pub fn same_samples(&self, other: &Durations) -> bool {
+        let buckets = |d: &Durations| match &d.exact {
+            Some(samples) => bucketed(samples),
+            None => d.buckets.clone(),
+        };
         self.n == other.n
-            && self.buckets == other.buckets
             && match (&self.exact, &other.exact) {
                 (Some(a), Some(b)) => a == b,
-                _ => true,
+                _ => buckets(self) == buckets(other),
             }
+    }
+
+    /// The parts as stored: the count, then the samples or the buckets.
+    pub(crate) fn parts(&self) -> (u64, Parts<'_>) {
+        match &self.exact {
+            Some(samples) => (self.n, Ok(samples)),
+            None => (self.n, Err(&self.buckets)),
+        }
+    }
+
+    /// A set from its stored parts, or `None` when they do not agree (unsorted, zero counts, a count that does not
+    /// add up, more samples than are kept).
+    pub(crate) fn from_parts(
+        n: u64,
+        parts: Result<Vec<u64>, Vec<(u32, u32)>>,
+    ) -> Option<Durations> {
+        match parts {
+            Ok(samples) => {
+                (samples.len() as u64 == n && samples.len() <= EXACT_MAX && samples.is_sorted())
+                    .then_some(Durations {
+                        n,
+                        exact: Some(samples),
+                        buckets: Vec::new(),
+                    })
+            }
+            Err(buckets) => (buckets.iter().map(|(_, c)| u64::from(*c)).sum::<u64>() == n
+                && buckets.iter().all(|(_, c)| *c > 0)
+                && buckets.windows(2).all(|w| w[0].0 < w[1].0))
+            .then_some(Durations {
+                n,
+                exact: None,
+                buckets,
+            }),
+        }
     }
 }
 

@@ -14,7 +14,9 @@ use std::ops::Bound;
 use hifazat_domain::RecordKind;
 
 mod cell;
+mod codec;
 pub mod durations;
+pub mod names;
 
 pub use cell::{Cell, Facts};
 pub use durations::Durations;
@@ -422,7 +424,7 @@ mod tests {
                 // Medians: exact where the samples are kept, else within the stated error.
                 let mut samples: Vec<u64> = records.values().filter(mine).flat_map(|f| f.durations.iter().filter(|(n, _)| *n == "to_validation" || *n == "to_investigation").map(|(_, ms)| *ms)).collect();
                 let name = if kind == RecordKind::Alert { "to_validation" } else { "to_investigation" };
-                let d = all.durations.get(name).cloned().unwrap_or_default();
+                let d = all.durations(name).cloned().unwrap_or_default();
                 prop_assert_eq!(d.len(), samples.len() as u64);
                 if !samples.is_empty() {
                     samples.sort_unstable();
@@ -436,6 +438,23 @@ mod tests {
                         prop_assert!((got as f64 - truth as f64).abs() <= allowed);
                     }
                 }
+            }
+        }
+    }
+
+    proptest! {
+        /// A cell reads back as it was stored, whether its durations are kept exactly or in buckets; no strict
+        /// prefix of a stored cell reads as one.
+        #[test]
+        fn cells_read_back_as_stored(all in prop::collection::vec(facts(), 1..90)) {
+            let mut cell = Cell::default();
+            for f in &all {
+                cell.add(f);
+            }
+            let bytes = cell.encode();
+            prop_assert_eq!(Cell::decode(&bytes), Some(cell.clone()));
+            for cut in 0..bytes.len() {
+                prop_assert!(Cell::decode(&bytes[..cut]).is_none());
             }
         }
     }
