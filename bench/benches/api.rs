@@ -228,7 +228,11 @@ fn main() {
                     let e = e.clone();
                     let page = handle
                         .spawn(async move {
-                            e.list_alerts(|s, _| s.district == "PB-LHR", None, PAGE)
+                            let narrow = hifazat_engine::Narrow {
+                                districts: Some(vec!["PB-LHR".into()]),
+                                stage: None,
+                            };
+                            e.list_alerts(|s, _| s.district == "PB-LHR", narrow, None, PAGE)
                                 .await
                         })
                         .await

@@ -33,6 +33,12 @@ impl Conn {
     /// Sends a request and reads the whole answer; returns the status and the body's length. An empty token
     /// sends no `Authorization` (the public).
     pub async fn exchange(&mut self, method: &str, path: &str, body: &str) -> (u16, usize) {
+        let (status, body) = self.fetch(method, path, body).await;
+        (status, body.len())
+    }
+
+    /// Sends a request and reads the whole answer; returns the status and the body.
+    pub async fn fetch(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
         let authorization = if self.token.is_empty() {
             String::new()
         } else {
@@ -64,7 +70,7 @@ impl Conn {
         }
         let mut body = vec![0u8; length];
         self.reader.read_exact(&mut body).await.unwrap();
-        (status, length)
+        (status, body)
     }
 }
 

@@ -232,6 +232,7 @@ pub(crate) async fn list(
     let before = q.before.as_deref().map(record_id).transpose()?;
     let topology = state.engine.topology().clone();
     let (status, since) = (q.status, q.since.unwrap_or(0));
+    let narrow = places.narrow(&topology, |_| true, status);
     let page = state
         .engine
         .list_alerts(
@@ -241,6 +242,7 @@ pub(crate) async fn list(
                     && places.hold(&topology, &s.district)
                     && (text.is_empty() || search.contains(&text))
             },
+            narrow,
             before,
             limit,
         )

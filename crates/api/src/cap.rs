@@ -88,6 +88,7 @@ pub(crate) async fn feed(
                 s.status.first_validated_ms.is_some()
                     && (s.status.stage < AlertStage::Recovered || s.updated_ms >= ended_since)
             },
+            hifazat_engine::Narrow::default(),
             None,
             limits::FEED_ENTRIES_MAX,
         )

@@ -160,6 +160,7 @@ pub(crate) async fn list(
     let topology = state.engine.topology().clone();
     let caller = who.caller.clone();
     let (status, category, since) = (q.status, q.category, q.since.unwrap_or(0));
+    let narrow = places.narrow(&topology, |d| caller.sees_cases(&topology, d), status);
     let page = state
         .engine
         .list_cases(
@@ -170,6 +171,7 @@ pub(crate) async fn list(
                     && s.created_ms >= since
                     && places.hold(&topology, &s.district)
             },
+            narrow,
             before,
             limit,
         )

@@ -350,6 +350,29 @@ impl Places {
         })
     }
 
+    /// What a list needs to read: the districts that pass, and that `also` lets through (`None` when every
+    /// district does), and the stage asked for, by its name.
+    fn narrow<S: serde::Serialize>(
+        &self,
+        topology: &Topology,
+        also: impl Fn(&str) -> bool,
+        stage: Option<S>,
+    ) -> hifazat_engine::Narrow {
+        let districts: Vec<String> = topology
+            .districts
+            .iter()
+            .filter(|d| self.hold(topology, &d.code) && also(&d.code))
+            .map(|d| d.code.clone())
+            .collect();
+        hifazat_engine::Narrow {
+            districts: (districts.len() < topology.districts.len()).then_some(districts),
+            stage: stage.and_then(|s| match serde_json::to_value(s) {
+                Ok(serde_json::Value::String(name)) => Some(name),
+                _ => None,
+            }),
+        }
+    }
+
     /// Whether a record of `district` passes.
     fn hold(&self, topology: &Topology, district: &str) -> bool {
         let d = topology.district(district);

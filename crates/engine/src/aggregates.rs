@@ -49,6 +49,17 @@ impl Actor {
                 Err(e) => fatal(&e),
             },
         };
+        let moved = old
+            .as_ref()
+            .is_none_or(|o| o.district != new.district || o.status != new.status);
+        if moved {
+            if let Some(o) = old.as_ref().filter(|o| o.district != new.district) {
+                self.store
+                    .set_place(batch, kind, &o.district, &record, None);
+            }
+            self.store
+                .set_place(batch, kind, &new.district, &record, Some(&new.status));
+        }
         let mut figures = self.figures.write().expect("figures lock");
         for key in figures.change(old.as_ref(), &new) {
             let cell = figures.cell(&key).map(|c| c.encode());

@@ -9,6 +9,7 @@ impl Engine {
         let (changes, _) = tokio::sync::broadcast::channel(limits::CHANGES_QUEUE_MAX);
         let figures: SharedFigures =
             Arc::new(std::sync::RwLock::new(aggregates::load(&config.store)?));
+        places::ensure(&config.store)?;
         let local = Arc::new(Local {
             node_name: config.node_name,
             clock: config.clock,
@@ -171,15 +172,16 @@ impl Engine {
     }
 
     /// A page of this node's alerts, newest first, that `keep` keeps (given each summary and its lower-case
-    /// searchable text: name, description, place): at most `limit`, starting below `before`. Stops after looking
-    /// at `LIST_SCAN_MAX` summaries and says where to go on.
+    /// searchable text: name, description, place): at most `limit`, starting below `before`, reading only the
+    /// records `narrow` allows. Stops after looking at `LIST_SCAN_MAX` records and says where to go on.
     pub async fn list_alerts(
         &self,
         keep: impl Fn(&AlertSummary, &str) -> bool + Send + 'static,
+        narrow: Narrow,
         before: Option<RecordId>,
         limit: usize,
     ) -> Result<Page<AlertSummary>, EngineError> {
-        self.list(RecordKind::Alert, before, limit, move |bytes| {
+        self.list(RecordKind::Alert, narrow, before, limit, move |bytes| {
             serde_json::from_slice::<summary::Stored<AlertSummary>>(bytes)
                 .ok()
                 .filter(|s| keep(&s.summary, &s.search))
@@ -192,10 +194,11 @@ impl Engine {
     pub async fn list_cases(
         &self,
         keep: impl Fn(&CaseSummary) -> bool + Send + 'static,
+        narrow: Narrow,
         before: Option<RecordId>,
         limit: usize,
     ) -> Result<Page<CaseSummary>, EngineError> {
-        self.list(RecordKind::Case, before, limit, move |bytes| {
+        self.list(RecordKind::Case, narrow, before, limit, move |bytes| {
             serde_json::from_slice::<summary::Stored<CaseSummary>>(bytes)
                 .ok()
                 .map(|s| s.summary)
@@ -207,6 +210,7 @@ impl Engine {
     async fn list<T: Send + 'static>(
         &self,
         kind: RecordKind,
+        narrow: Narrow,
         before: Option<RecordId>,
         limit: usize,
         pick: impl Fn(&[u8]) -> Option<T> + Send + 'static,
@@ -214,6 +218,17 @@ impl Engine {
         let store = self.local.store.clone();
         let limit = limit.clamp(1, limits::LIST_PAGE_MAX);
         let page = tokio::task::spawn_blocking(move || -> Result<Page<T>, StoreError> {
+            if let Some(districts) = &narrow.districts {
+                return places::page(
+                    &store,
+                    kind,
+                    &narrow,
+                    districts,
+                    before.as_ref(),
+                    limit,
+                    pick,
+                );
+            }
             let mut page = Page {
                 items: Vec::new(),
                 next: None,

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use hifazat_domain::RecordKind;
-use hifazat_engine::{Change, Origin};
+use hifazat_engine::{Change, Narrow, Origin};
 use hifazat_log::Scope;
 use tokio::sync::broadcast::Receiver;
 
@@ -82,11 +82,19 @@ async fn local_and_remote_changes_are_announced_once_readable() {
     );
     assert!(punjab.case(case_id).await.is_ok());
     // Arrived records are listed and tracked there too.
-    let page = punjab.list_alerts(|_, _| true, None, 10).await.unwrap();
+    let page = punjab
+        .list_alerts(|_, _| true, Narrow::default(), None, 10)
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].id, alert_id);
     assert_eq!(
-        punjab.list_cases(|_| true, None, 10).await.unwrap().items[0].id,
+        punjab
+            .list_cases(|_| true, Narrow::default(), None, 10)
+            .await
+            .unwrap()
+            .items[0]
+            .id,
         case_id
     );
     assert_eq!(

@@ -122,10 +122,27 @@ async fn kept_aggregates_equal_a_rebuild_through_local_remote_and_restart() {
     let mut batch = store.batch();
     store.set_figure(&mut batch, &stale.encode(), Some(br#"{"records":7}"#));
     store.commit(batch).unwrap();
+    // The index of places likewise: built once on open, and a list narrowed to Lahore finds its alerts again.
+    store
+        .drop_places_for_test(hifazat_engine::PLACES_BUILT)
+        .unwrap();
+    assert_eq!(store.places(RecordKind::Alert, "PB-LHR", None).count(), 0);
     drop(store);
     let punjab = engine(dir.path(), "punjab", 2);
     assert_eq!(totals(&punjab).await, (3, 1, 1, 1));
     assert!(punjab.check_figures().await.unwrap().is_empty());
+    let lahore_only = hifazat_engine::Narrow {
+        districts: Some(vec!["PB-LHR".into()]),
+        stage: Some("recovered".into()),
+    };
+    let page = punjab
+        .list_alerts(|_, _| true, lahore_only, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![alerts[0]]
+    );
     drop(punjab);
     let store = Store::open(&dir.path().join("punjab")).unwrap();
     match hifazat_engine::verify_figures(&store, |_| {}).unwrap() {

@@ -107,6 +107,7 @@ async fn watch_all(phone: &Phone, watched: &mut HashMap<RecordId, Watch>) {
             .engine
             .list_alerts(
                 |s, _| s.status.stage < AlertStage::Recovered,
+                hifazat_engine::Narrow::default(),
                 before,
                 START_PAGE,
             )

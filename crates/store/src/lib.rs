@@ -37,6 +37,7 @@ const SUMMARY: u8 = b'S';
 const TRACKING: u8 = b'T';
 const TREE: u8 = b'N';
 const FIGURE: u8 = b'F';
+const PLACE: u8 = b'P';
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -126,6 +127,12 @@ fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
         k.extend_from_slice(part);
     }
     k
+}
+
+/// A record's key in the index of places: kind, district, a zero byte, then its id (when given).
+fn place_key(kind: RecordKind, district: &str, record: Option<&RecordId>) -> Vec<u8> {
+    let id: &[u8] = record.map_or(&[], |r| &r.0);
+    key(PLACE, &[&[kind.code()], district.as_bytes(), &[0], id])
 }
 
 fn entry_key(log: &Hash, seq: u64) -> Vec<u8> {
@@ -648,6 +655,67 @@ impl Store {
         })
     }
 
+    /// Files a record under its district in `batch`, with its stage's name (the index of lists narrowed to a
+    /// place); `None` takes it out.
+    pub fn set_place(
+        &self,
+        batch: &mut WriteBatch,
+        kind: RecordKind,
+        district: &str,
+        record: &RecordId,
+        stage: Option<&str>,
+    ) {
+        let k = place_key(kind, district, Some(record));
+        match stage {
+            Some(stage) => batch.put(k, frame(stage.as_bytes())),
+            None => batch.delete(k),
+        }
+    }
+
+    /// The records of `kind` filed under `district` ([`Store::set_place`]), newest id first, starting below
+    /// `before` when given: each id and its stage's name.
+    pub fn places(
+        &self,
+        kind: RecordKind,
+        district: &str,
+        before: Option<&RecordId>,
+    ) -> impl Iterator<Item = Result<(RecordId, Vec<u8>), StoreError>> + '_ {
+        let start = place_key(kind, district, None);
+        let mut end = start.clone();
+        match before {
+            Some(record) => end.extend_from_slice(&record.0),
+            // Past every id: the separator after the district, plus one.
+            None => *end.last_mut().expect("a separator") += 1,
+        }
+        let id_at = start.len();
+        self.db.range(start..end).rev().map(move |item| {
+            let (k, v) = item?;
+            if k.len() != id_at + 16 {
+                return Err(StoreError::Corrupt {
+                    key: hex::encode(&k),
+                    reason: "place key length".into(),
+                });
+            }
+            let record = RecordId(k[id_at..].try_into().expect("16"));
+            Ok((record, unframe(&k, &v)?.to_vec()))
+        })
+    }
+
+    /// Takes every record out of the index of places (before it is built again); how many there were.
+    pub fn clear_places(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        let mut batch = sled::Batch::default();
+        for item in self.db.scan_prefix([PLACE]) {
+            batch.remove(item?.0);
+            n += 1;
+            if n % 4_096 == 0 {
+                self.db.apply_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        self.db.apply_batch(batch)?;
+        Ok(n)
+    }
+
     /// Files a case's tracking code in `batch`.
     pub fn set_tracking(&self, batch: &mut WriteBatch, code: &str, record: &RecordId) {
         batch.put(tracking_key(code), frame(&record.0));
@@ -775,6 +843,16 @@ impl Store {
     #[doc(hidden)]
     pub fn corrupt_for_test(&self, log: &Hash, seq: u64, value: &[u8]) -> Result<(), StoreError> {
         self.db.insert(entry_key(log, seq), value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Removes the index of places and its marker, as a store written before it was kept would lack them: only
+    /// for tests.
+    #[doc(hidden)]
+    pub fn drop_places_for_test(&self, marker: &str) -> Result<(), StoreError> {
+        self.clear_places()?;
+        self.db.remove(key(META, &[marker.as_bytes()]))?;
         self.db.flush()?;
         Ok(())
     }

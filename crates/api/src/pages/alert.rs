@@ -35,6 +35,7 @@ pub(crate) async fn home(
                     AlertStage::Validated | AlertStage::Mobilised | AlertStage::Sighted
                 )
             },
+            hifazat_engine::Narrow::default(),
             before,
             HOME_PAGE_ALERTS,
         )
