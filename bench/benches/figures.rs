@@ -138,7 +138,7 @@ fn main() {
         }
         let build = started.elapsed();
         let memory = rss_mb() - before;
-        let cells = figures.cells().count();
+        let cells = figures.len();
         let month = month_of(START_MS + SPAN_MS / 2);
         let time = |q: &dyn Fn() -> u64| -> Duration {
             p99((0..QUERIES)

@@ -19,7 +19,7 @@
 //!
 //! Run: `cargo build --release && cargo bench -p hifazat-bench --bench national`. Sizes: `HIFAZAT_NATIONAL`
 //! (`10000,100000,1000000,5000000`); where the stores go: `HIFAZAT_NATIONAL_DIR` (the temporary directory;
-//! 5,000,000 records take about 20 GB). Nodes on 127.0.0.91-93. Bounded: fixed counts, every wait with a limit.
+//! 5,000,000 records take about 20 GB; `HIFAZAT_NATIONAL_KEEP=1` keeps them). Nodes on 127.0.0.91-93. Bounded: fixed counts, every wait with a limit.
 
 // A benchmark program: its tables on standard output are the result.
 #![allow(clippy::print_stdout)]
@@ -824,5 +824,8 @@ fn main() {
     }
     if !sizes.is_empty() {
         curve(base.path(), &sizes);
+    }
+    if std::env::var_os("HIFAZAT_NATIONAL_KEEP").is_some() {
+        eprintln!("stores kept in {}", base.keep().display());
     }
 }

@@ -9,9 +9,10 @@ use hifazat_figures::{Facts, Figures, Key};
 
 use super::*;
 
-/// The store's marker that its aggregates are complete: written in the batch that finishes building them. (The
-/// first form, `figures-v1`, stored cells as JSON; a store that has only that gets them built again.)
-pub const BUILT: &str = "figures-v2";
+/// The store's marker that its aggregates are complete: written in the batch that finishes building them. A store
+/// with only an earlier form's marker gets them built again: `figures-v1` stored cells as JSON, `figures-v2`
+/// stored all-time cells and months with durations.
+pub const BUILT: &str = "figures-v3";
 /// Cells written per batch while building.
 const BUILD_BATCH_CELLS: usize = 4_096;
 
@@ -62,7 +63,7 @@ impl Actor {
         }
         let mut figures = self.figures.write().expect("figures lock");
         for key in figures.change(old.as_ref(), &new) {
-            let cell = figures.cell(&key).map(|c| c.encode());
+            let cell = figures.encoded(&key);
             self.store.set_figure(batch, &key.encode(), cell.as_deref());
         }
         drop(figures);
@@ -145,7 +146,7 @@ pub fn verify_figures(
     }
     Ok(FiguresCheck::Checked {
         records: records.len() as u64,
-        cells: kept.cells().count(),
+        cells: kept.stored_cells().count(),
         differences: kept
             .differences(&fresh)
             .iter()
@@ -173,8 +174,8 @@ pub(crate) fn load(store: &Store) -> Result<Figures, StoreError> {
     }
     let figures = rebuild(store)?;
     let cells: Vec<(Key, Vec<u8>)> = figures
-        .cells()
-        .map(|(k, c)| (k.clone(), c.encode()))
+        .stored_cells()
+        .map(|(k, c)| (k.clone(), c))
         .collect();
     tracing::info!(cells = cells.len(), "writing the statistics aggregates");
     for chunk in cells.chunks(BUILD_BATCH_CELLS) {

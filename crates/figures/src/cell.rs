@@ -123,6 +123,17 @@ impl Facts {
     }
 }
 
+/// How much of a record a cell counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Everything: counts and durations.
+    Full,
+    /// The counts, not the durations.
+    Counts,
+    /// Only that the record is there.
+    Records,
+}
+
 /// A sum of records' facts: how many, by stage and category, how many with each yes-or-no fact, and their
 /// durations. Entries that fall to zero are dropped, so a sum equals one built afresh from what remains. Small in
 /// memory (names as one-byte codes, counts in short sorted vectors), since a national node keeps hundreds of
@@ -193,9 +204,12 @@ impl Cell {
         &mut self.durations[i].1
     }
 
-    /// Counts a record in.
-    pub fn add(&mut self, f: &Facts) {
+    /// Counts a record in, as much of it as `part` says.
+    pub fn add(&mut self, f: &Facts, part: Part) {
         self.records += 1;
+        if part == Part::Records {
+            return;
+        }
         self.by_status.add(names::known(&f.status), 1);
         if let Some(c) = &f.category {
             self.by_category.add(names::known(c), 1);
@@ -203,23 +217,32 @@ impl Cell {
         for flag in &f.flags {
             self.flags.add(names::known(flag), 1);
         }
+        if part == Part::Counts {
+            return;
+        }
         for (name, ms) in &f.durations {
             self.durations_mut(names::known(name)).add(*ms);
         }
     }
 
-    /// Counts a record out: exactly what [`Cell::add`] counted in for the same facts.
-    pub fn remove(&mut self, f: &Facts) {
+    /// Counts a record out: exactly what [`Cell::add`] counted in for the same facts and part.
+    pub fn remove(&mut self, f: &Facts, part: Part) {
         self.records = self
             .records
             .checked_sub(1)
             .expect("a record taken away was added");
+        if part == Part::Records {
+            return;
+        }
         self.by_status.take_one(names::known(&f.status));
         if let Some(c) = &f.category {
             self.by_category.take_one(names::known(c));
         }
         for flag in &f.flags {
             self.flags.take_one(names::known(flag));
+        }
+        if part == Part::Counts {
+            return;
         }
         for (name, ms) in &f.durations {
             let code = names::known(name);
@@ -237,6 +260,13 @@ impl Cell {
     /// Adds another cell (for a query's sum).
     pub fn merge(&mut self, other: &Cell) {
         self.merge_counts(other);
+        for (code, d) in &other.durations {
+            self.durations_mut(*code).merge(d);
+        }
+    }
+
+    /// Adds another cell's durations, not its counts (a month's medians, from its days).
+    pub fn merge_durations(&mut self, other: &Cell) {
         for (code, d) in &other.durations {
             self.durations_mut(*code).merge(d);
         }

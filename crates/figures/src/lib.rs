@@ -7,9 +7,13 @@
 //! whatever order changes come in. Counts are exact. Medians are exact while a cell's durations are few
 //! (`durations::EXACT_MAX`), else read from buckets within `durations::MEDIAN_RELATIVE_ERROR`. Pure: where the
 //! cells are kept, and in which batch, is the caller's business.
+//!
+//! What is stored stays small, since every change rewrites its cells: a day's cell counts everything, a month's
+//! only the counts (its medians are read from its days), a month of resolution only the records, and the
+//! all-time cells are not stored at all: they are the sum of the days, made when the cells are loaded
+//! ([`Figures::load`]) and kept in memory.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use hifazat_domain::RecordKind;
 
@@ -18,7 +22,7 @@ mod codec;
 pub mod durations;
 pub mod names;
 
-pub use cell::{Cell, Facts};
+pub use cell::{Cell, Facts, Part};
 pub use durations::Durations;
 
 const DAY_MS: u64 = 86_400_000;
@@ -32,6 +36,15 @@ pub fn day_of(ms: u64) -> i64 {
 pub fn month_of(ms: u64) -> i64 {
     let (y, m, _) = hifazat_domain::calendar::civil_from_days(day_of(ms));
     y * 12 + i64::from(m) - 1
+}
+
+/// The first day of a month (as [`month_of`] and [`day_of`] number them).
+fn first_day(month: i64) -> i64 {
+    hifazat_domain::calendar::days_from_civil(
+        month.div_euclid(12),
+        month.rem_euclid(12) as u32 + 1,
+        1,
+    )
 }
 
 /// Which records a cell sums: those raised or filed in a period, or those first resolved in a month.
@@ -93,6 +106,22 @@ impl Key {
     }
 }
 
+impl Period {
+    /// How much of each record a cell of this period counts.
+    pub fn part(self) -> Part {
+        match self {
+            Period::All | Period::Day(_) => Part::Full,
+            Period::Month(_) => Part::Counts,
+            Period::ResolvedIn(_) => Part::Records,
+        }
+    }
+
+    /// Whether cells of this period are stored (the all-time ones are made from the days when loading).
+    pub fn stored(self) -> bool {
+        self != Period::All
+    }
+}
+
 /// The keys a record's facts count under.
 fn keys(f: &Facts) -> impl Iterator<Item = Key> + '_ {
     let created = [
@@ -133,10 +162,20 @@ impl Window {
     }
 }
 
-/// The cells of a node's records.
+/// The cells of a node's records. Days' cells, the most numerous (every district, every day), are held as
+/// stored ([`Cell::encode`]), a few dozen bytes each, and read when a query or a change needs them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
     cells: BTreeMap<Key, Cell>,
+    days: BTreeMap<Key, Box<[u8]>>,
+}
+
+fn is_day(key: &Key) -> bool {
+    matches!(key.period, Period::Day(_))
+}
+
+fn day_cell(bytes: &[u8]) -> Cell {
+    Cell::decode(bytes).expect("a day's cell held here reads back")
 }
 
 impl Figures {
@@ -144,8 +183,28 @@ impl Figures {
         Figures::default()
     }
 
-    /// A record's facts changed from `old` (none for a record new here) to `new`. Returns the keys whose cells
-    /// changed, for the caller to write beside the change.
+    /// Applies `edit` to the cell under `key` (empty if none), dropping it when it counts nothing.
+    fn edit(&mut self, key: &Key, edit: impl FnOnce(&mut Cell)) {
+        if is_day(key) {
+            let mut cell = self.days.get(key).map(|b| day_cell(b)).unwrap_or_default();
+            edit(&mut cell);
+            if cell.is_empty() {
+                self.days.remove(key);
+            } else {
+                self.days
+                    .insert(key.clone(), cell.encode().into_boxed_slice());
+            }
+        } else {
+            let cell = self.cells.entry(key.clone()).or_default();
+            edit(cell);
+            if cell.is_empty() {
+                self.cells.remove(key);
+            }
+        }
+    }
+
+    /// A record's facts changed from `old` (none for a record new here) to `new`. Returns the keys of the stored
+    /// cells that changed, for the caller to write beside the change ([`Figures::encoded`]).
     pub fn change(&mut self, old: Option<&Facts>, new: &Facts) -> Vec<Key> {
         if old == Some(new) {
             return Vec::new();
@@ -153,65 +212,96 @@ impl Figures {
         let mut touched = Vec::new();
         if let Some(old) = old {
             for key in keys(old) {
-                let cell = self
-                    .cells
-                    .get_mut(&key)
-                    .expect("a record's old facts were counted");
-                cell.remove(old);
-                if cell.is_empty() {
-                    self.cells.remove(&key);
+                assert!(self.cell_exists(&key), "a record's old facts were counted");
+                self.edit(&key, |cell| cell.remove(old, key.period.part()));
+                if key.period.stored() {
+                    touched.push(key);
                 }
-                touched.push(key);
             }
         }
         for key in keys(new) {
-            self.cells.entry(key.clone()).or_default().add(new);
-            if !touched.contains(&key) {
+            self.edit(&key, |cell| cell.add(new, key.period.part()));
+            if key.period.stored() && !touched.contains(&key) {
                 touched.push(key);
             }
         }
         touched
     }
 
-    /// The cell under `key`, if any record counts there.
-    pub fn cell(&self, key: &Key) -> Option<&Cell> {
-        self.cells.get(key)
+    fn cell_exists(&self, key: &Key) -> bool {
+        if is_day(key) {
+            self.days.contains_key(key)
+        } else {
+            self.cells.contains_key(key)
+        }
     }
 
-    /// Puts a cell as read from storage (an empty one is not kept).
+    /// The cell under `key`, if any record counts there.
+    pub fn cell(&self, key: &Key) -> Option<Cell> {
+        if is_day(key) {
+            self.days.get(key).map(|b| day_cell(b))
+        } else {
+            self.cells.get(key).cloned()
+        }
+    }
+
+    /// The cell under `key` as stored, if any record counts there.
+    pub fn encoded(&self, key: &Key) -> Option<Vec<u8>> {
+        if is_day(key) {
+            self.days.get(key).map(|b| b.to_vec())
+        } else {
+            self.cells.get(key).map(Cell::encode)
+        }
+    }
+
+    /// Puts a cell as read from storage (an empty one, or one of a period not stored, is not kept); a day's cell
+    /// also adds to its district's all-time cell.
     pub fn load(&mut self, key: Key, cell: Cell) {
-        if !cell.is_empty() {
+        if cell.is_empty() || !key.period.stored() {
+            return;
+        }
+        if is_day(&key) {
+            let all = Key {
+                period: Period::All,
+                ..key.clone()
+            };
+            self.cells.entry(all).or_default().merge(&cell);
+            self.days.insert(key, cell.encode().into_boxed_slice());
+        } else {
             self.cells.insert(key, cell);
         }
     }
 
-    /// Every cell, in key order.
-    pub fn cells(&self) -> impl Iterator<Item = (&Key, &Cell)> {
-        self.cells.iter()
+    /// How many cells there are, all-time ones included.
+    pub fn len(&self) -> usize {
+        self.cells.len() + self.days.len()
     }
 
-    fn period(
-        &self,
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every stored cell ([`Period::stored`]) as stored: months' and months of resolution first, then days.
+    pub fn stored_cells(&self) -> impl Iterator<Item = (&Key, Vec<u8>)> {
+        self.cells
+            .iter()
+            .filter(|(k, _)| k.period.stored())
+            .map(|(k, c)| (k, c.encode()))
+            .chain(self.days.iter().map(|(k, b)| (k, b.to_vec())))
+    }
+
+    fn range<'a, V>(
+        map: &'a BTreeMap<Key, V>,
         kind: RecordKind,
         from: Period,
-        until: Bound<Period>,
-    ) -> impl Iterator<Item = (&Key, &Cell)> {
-        let start = Key {
+        until: Period,
+    ) -> impl Iterator<Item = (&'a Key, &'a V)> {
+        let at = |period| Key {
             kind,
-            period: from,
+            period,
             district: String::new(),
         };
-        let end = match until {
-            Bound::Excluded(p) => Bound::Excluded(Key {
-                kind,
-                period: p,
-                district: String::new(),
-            }),
-            _ => Bound::Unbounded,
-        };
-        self.cells
-            .range((Bound::Included(start), end))
-            .take_while(move |(k, _)| k.kind == kind)
+        map.range(at(from)..at(until))
     }
 
     /// The sum of `kind`'s records raised or filed in `window`, in the districts `holds` accepts, with each
@@ -222,17 +312,46 @@ impl Figures {
         window: Window,
         holds: impl Fn(&str) -> bool,
     ) -> (Cell, BTreeMap<String, u64>) {
-        let (from, until) = match window {
-            Window::All => (Period::All, Period::Month(i64::MIN)),
-            Window::Month(m) => (Period::Month(m), Period::Month(m + 1)),
-            Window::Days(a, b) => (Period::Day(a), Period::Day(b)),
-        };
         let mut sum = Cell::default();
         let mut by_district: BTreeMap<String, u64> = BTreeMap::new();
-        for (k, cell) in self.period(kind, from, Bound::Excluded(until)) {
-            if holds(&k.district) {
-                sum.merge(cell);
-                *by_district.entry(k.district.clone()).or_default() += cell.records;
+        let mut count = |k: &Key, cell: &Cell, sum: &mut Cell| {
+            sum.merge(cell);
+            *by_district.entry(k.district.clone()).or_default() += cell.records;
+        };
+        match window {
+            Window::All => {
+                for (k, cell) in
+                    Self::range(&self.cells, kind, Period::All, Period::Month(i64::MIN))
+                {
+                    if holds(&k.district) {
+                        count(k, cell, &mut sum);
+                    }
+                }
+            }
+            Window::Month(m) => {
+                for (k, cell) in
+                    Self::range(&self.cells, kind, Period::Month(m), Period::Month(m + 1))
+                {
+                    if holds(&k.district) {
+                        count(k, cell, &mut sum);
+                    }
+                }
+                // A month's cells count without durations: its medians come from its days.
+                let (first, next) = (first_day(m), first_day(m + 1));
+                for (k, bytes) in
+                    Self::range(&self.days, kind, Period::Day(first), Period::Day(next))
+                {
+                    if holds(&k.district) {
+                        sum.merge_durations(&day_cell(bytes));
+                    }
+                }
+            }
+            Window::Days(a, b) => {
+                for (k, bytes) in Self::range(&self.days, kind, Period::Day(a), Period::Day(b)) {
+                    if holds(&k.district) {
+                        count(k, &day_cell(bytes), &mut sum);
+                    }
+                }
             }
         }
         (sum, by_district)
@@ -248,10 +367,11 @@ impl Figures {
         holds: impl Fn(&str) -> bool,
     ) -> BTreeMap<i64, Cell> {
         let mut out: BTreeMap<i64, Cell> = BTreeMap::new();
-        for (k, cell) in self.period(
+        for (k, cell) in Self::range(
+            &self.cells,
             kind,
             Period::Month(first),
-            Bound::Excluded(Period::Month(last + 1)),
+            Period::Month(last + 1),
         ) {
             if let Period::Month(m) = k.period
                 && holds(&k.district)
@@ -272,10 +392,11 @@ impl Figures {
         holds: impl Fn(&str) -> bool,
     ) -> BTreeMap<i64, u64> {
         let mut out = BTreeMap::new();
-        for (k, cell) in self.period(
+        for (k, cell) in Self::range(
+            &self.cells,
             kind,
             Period::ResolvedIn(first),
-            Bound::Excluded(Period::ResolvedIn(last + 1)),
+            Period::ResolvedIn(last + 1),
         ) {
             if let Period::ResolvedIn(m) = k.period
                 && holds(&k.district)
@@ -289,20 +410,28 @@ impl Figures {
     /// Whether two sets of figures count the same, as far as each still knows its durations
     /// ([`Cell::same`]); the keys of those that differ otherwise.
     pub fn differences(&self, other: &Figures) -> Vec<Key> {
-        let mut out: Vec<Key> = self
-            .cells
+        let mine: BTreeMap<&Key, Cell> = self.every().collect();
+        let theirs: BTreeMap<&Key, Cell> = other.every().collect();
+        let mut out: Vec<Key> = mine
             .iter()
-            .filter(|(k, c)| other.cells.get(*k).is_none_or(|o| !c.same(o)))
-            .map(|(k, _)| k.clone())
+            .filter(|(k, c)| theirs.get(*k).is_none_or(|o| !c.same(o)))
+            .map(|(k, _)| (*k).clone())
             .collect();
         out.extend(
-            other
-                .cells
+            theirs
                 .keys()
-                .filter(|k| !self.cells.contains_key(*k))
-                .cloned(),
+                .filter(|k| !mine.contains_key(*k))
+                .map(|k| (*k).clone()),
         );
         out
+    }
+
+    /// Every cell, read.
+    fn every(&self) -> impl Iterator<Item = (&Key, Cell)> {
+        self.cells
+            .iter()
+            .map(|(k, c)| (k, c.clone()))
+            .chain(self.days.iter().map(|(k, b)| (k, day_cell(b))))
     }
 }
 
@@ -402,6 +531,12 @@ mod tests {
                 records.insert(id, new);
             }
             prop_assert!(kept.differences(&scan(&records)).is_empty());
+            // Stored and loaded again (the all-time cells made from the days), they count the same.
+            let mut loaded = Figures::new();
+            for (k, c) in kept.stored_cells() {
+                loaded.load(Key::decode(&k.encode()).unwrap(), Cell::decode(&c).unwrap());
+            }
+            prop_assert!(kept.differences(&loaded).is_empty());
             for kind in [RecordKind::Alert, RecordKind::Case] {
                 let mine = |f: &&Facts| f.kind == kind && f.district != "SD-HYD";
                 let holds = |d: &str| d != "SD-HYD";
@@ -414,7 +549,14 @@ mod tests {
                 );
                 let month = month_of(T0 + 40 * DAY_MS);
                 let (m, _) = kept.sum(kind, Window::Month(month), holds);
-                prop_assert_eq!(m.records, records.values().filter(mine).filter(|f| month_of(f.created_ms) == month).count() as u64);
+                let in_month = |f: &&Facts| month_of(f.created_ms) == month;
+                prop_assert_eq!(m.records, records.values().filter(mine).filter(in_month).count() as u64);
+                // A month's medians come from its days: every duration of the month's records, and no other.
+                let name = if kind == RecordKind::Alert { "to_recovery" } else { "to_resolution" };
+                prop_assert_eq!(
+                    m.durations(name).map_or(0, |d| d.len()),
+                    records.values().filter(mine).filter(in_month).filter(|f| f.durations.iter().any(|(n, _)| *n == name)).count() as u64
+                );
                 let (a, b) = (day_of(T0) + 10, day_of(T0) + 70);
                 let (days, _) = kept.sum(kind, Window::Days(a, b), holds);
                 prop_assert_eq!(days.records, records.values().filter(mine).filter(|f| (a..b).contains(&day_of(f.created_ms))).count() as u64);
@@ -449,7 +591,7 @@ mod tests {
         fn cells_read_back_as_stored(all in prop::collection::vec(facts(), 1..90)) {
             let mut cell = Cell::default();
             for f in &all {
-                cell.add(f);
+                cell.add(f, Part::Full);
             }
             let bytes = cell.encode();
             prop_assert_eq!(Cell::decode(&bytes), Some(cell.clone()));
@@ -476,14 +618,16 @@ mod tests {
                 ),
             ),
         );
-        let mut encoded: Vec<Vec<u8>> = Vec::new();
-        for (k, c) in f.cells() {
+        let mut keys: Vec<Key> = Vec::new();
+        for (k, c) in f.stored_cells() {
             assert_eq!(Key::decode(&k.encode()).as_ref(), Some(k));
-            assert_eq!(Cell::decode(&c.encode()).as_ref(), Some(c));
-            encoded.push(k.encode());
+            assert_eq!(Cell::decode(&c), f.cell(k));
+            keys.push(k.clone());
         }
         // Stored keys sort as the keys do.
-        assert!(encoded.windows(2).all(|w| w[0] < w[1]));
+        keys.sort();
+        assert!(keys.windows(2).all(|w| w[0].encode() < w[1].encode()));
+        assert_eq!(keys.len(), 3);
         let before = Key {
             kind: RecordKind::Alert,
             period: Period::Day(-3),

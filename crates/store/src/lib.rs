@@ -53,6 +53,10 @@ pub enum StoreError {
 /// How long an open waits for the directory's lock while another handle in this process is still letting it go.
 pub const LOCK_WAIT: Duration = Duration::from_secs(2);
 
+/// What sled may keep of the store in memory (its default is 1 GiB): a node must fit in well under 1 GB with
+/// everything else it holds.
+const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Opens the sled database in `dir`. Dropping a handle does not release the directory's lock at once: a write
 /// of its last log buffer may still be finishing on sled's IO pool, which holds the file (and its lock) until
 /// it is done. An open in the same process right after a drop (a tool, a test) would then fail, so a lock held
@@ -64,6 +68,7 @@ pub(crate) fn open_db(dir: &Path) -> Result<sled::Db, sled::Error> {
         match sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
+            .cache_capacity(CACHE_BYTES)
             .open()
         {
             Err(sled::Error::Io(e))
