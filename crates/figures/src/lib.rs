@@ -290,12 +290,12 @@ impl Figures {
             .chain(self.days.iter().map(|(k, b)| (k, b.to_vec())))
     }
 
-    fn range<'a, V>(
-        map: &'a BTreeMap<Key, V>,
+    fn range<V>(
+        map: &BTreeMap<Key, V>,
         kind: RecordKind,
         from: Period,
         until: Period,
-    ) -> impl Iterator<Item = (&'a Key, &'a V)> {
+    ) -> impl Iterator<Item = (&Key, &V)> {
         let at = |period| Key {
             kind,
             period,
