@@ -481,8 +481,6 @@ impl Replicas {
             self.cache(record, AutoCommit::new().with_actor(actor));
         }
         let doc = self.docs.get_mut(&record).expect("cached above");
-        let mut ready: Vec<Change> = Vec::new();
-        let mut ready_hashes: HashSet<ChangeHash> = HashSet::new();
         let mut seen: HashSet<ChangeHash> = HashSet::new();
         let mut pending: Vec<Change> = Vec::new();
         // A record is created exactly once: a document accepts one change without dependencies, its first.
@@ -501,38 +499,55 @@ impl Replicas {
                 pending.push(change);
             }
         }
-        // Move changes whose dependencies are all present to `ready`, until nothing more moves.
+        let mut touched = false;
+        // Move changes whose dependencies are all present to `ready`, until nothing more moves; apply them; and go
+        // again, since applying may have placed changes automerge itself held back (stored changes read when the
+        // document was loaded), on which some still pending depend.
         loop {
-            let before = pending.len();
-            let mut rest = Vec::new();
-            for change in pending {
-                let deps_met = change
-                    .deps()
-                    .iter()
-                    .all(|d| ready_hashes.contains(d) || doc.get_change_by_hash(d).is_some());
-                if deps_met {
-                    ready_hashes.insert(change.hash());
-                    ready.push(change);
-                } else {
-                    rest.push(change);
+            let mut ready: Vec<Change> = Vec::new();
+            let mut ready_hashes: HashSet<ChangeHash> = HashSet::new();
+            loop {
+                let before = pending.len();
+                let mut rest = Vec::new();
+                for change in pending {
+                    let deps_met = change
+                        .deps()
+                        .iter()
+                        .all(|d| ready_hashes.contains(d) || doc.get_change_by_hash(d).is_some());
+                    if deps_met {
+                        ready_hashes.insert(change.hash());
+                        ready.push(change);
+                    } else {
+                        rest.push(change);
+                    }
+                }
+                pending = rest;
+                if pending.len() == before {
+                    break;
                 }
             }
-            pending = rest;
-            if pending.len() == before {
+            if ready.is_empty() {
                 break;
             }
-        }
-        if !ready.is_empty() {
             let n = ready.len();
             match doc.apply_changes_batch(ready) {
                 Ok(()) => {
                     report.applied += n;
-                    report.touched.push(record);
+                    touched = true;
                 }
-                Err(e) => report
-                    .refused
-                    .push((record, format!("automerge refused the batch: {e}"))),
+                Err(e) => {
+                    report
+                        .refused
+                        .push((record, format!("automerge refused the batch: {e}")));
+                    break;
+                }
             }
+            if pending.is_empty() {
+                break;
+            }
+        }
+        if touched {
+            report.touched.push(record);
         }
         if doc.get_heads().is_empty() {
             // Nothing applied to a document we made for this batch: forget it again.
