@@ -1,6 +1,6 @@
 //! The federal node at national scale, as a process, and a district node catching up after a week offline.
 //!
-//! 1. The curve: one federal node's store grows through the sizes asked for (10,000 to 5,000,000 records by
+//! 1. The curve: one federal node's store grows through the sizes asked for (10,000 to 3,000,000 records by
 //!    default). Records are alerts (one in four) and cases over every district of `topology/pakistan.toml`, from
 //!    a seeded generator, written through the engine (`raise_alert`, `file_case`, `add_event`: validations,
 //!    recoveries, investigations, FIRs, resolutions, about 1.6 entries per record) by 64 writers, under a clock
@@ -18,8 +18,8 @@
 //!    beside idle.
 //!
 //! Run: `cargo build --release && cargo bench -p hifazat-bench --bench national`. Sizes: `HIFAZAT_NATIONAL`
-//! (`10000,100000,1000000,5000000`); where the stores go: `HIFAZAT_NATIONAL_DIR` (the temporary directory;
-//! 5,000,000 records take about 20 GB; `HIFAZAT_NATIONAL_KEEP=1` keeps them). Nodes on 127.0.0.91-93. Bounded: fixed counts, every wait with a limit.
+//! (`10000,100000,1000000,3000000`); where the stores go: `HIFAZAT_NATIONAL_DIR` (the temporary directory;
+//! 3,000,000 records take about 25 GB of disk, 5,000,000 about 41 GB; `HIFAZAT_NATIONAL_KEEP=1` keeps them). Nodes on 127.0.0.91-93. Bounded: fixed counts, every wait with a limit.
 
 // A benchmark program: its tables on standard output are the result.
 #![allow(clippy::print_stdout)]
@@ -799,7 +799,7 @@ fn main() {
         binary().display()
     );
     let sizes: Vec<usize> = std::env::var("HIFAZAT_NATIONAL")
-        .unwrap_or_else(|_| "10000,100000,1000000,5000000".into())
+        .unwrap_or_else(|_| "10000,100000,1000000,3000000".into())
         .split(',')
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
