@@ -31,8 +31,9 @@ impl Pending {
 }
 
 impl Actor {
-    /// Writes a record's summary and moves its facts in the aggregates, in one batch. `new_record` says the record
-    /// has no summary yet (so none is read).
+    /// Writes a record's summary, moves its facts in the aggregates and files it in the index of places under its
+    /// district and stage (`places`), in one batch. `new_record` says the record has no summary yet (so none is
+    /// read).
     pub(crate) fn put_summary(
         &mut self,
         batch: &mut hifazat_store::WriteBatch,
