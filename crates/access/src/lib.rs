@@ -1,5 +1,5 @@
 //! Who may do what on a node: the roles of the API's users and the areas they cover ([`policy`]), and the users
-//! themselves with their tokens ([`users`]). The API asks [`Caller`]'s methods before it acts or shows anything.
+//! themselves with their tokens ([`users`]), and officials' page sessions ([`sessions`]). The API asks [`Caller`]'s methods before it acts or shows anything.
 //!
 //! | role | area | sees | may |
 //! |---|---|---|---|
@@ -12,7 +12,9 @@
 //! | auditor | national | public parts | audit reads (their own issue) |
 
 pub mod policy;
+pub mod sessions;
 pub mod users;
 
 pub use policy::{Area, Caller, Denied, Role};
+pub use sessions::{Current, SESSION_COOKIE, Sessions, SignedIn};
 pub use users::{AccessError, AuthError, Directory, TOKEN_PREFIX, USERS_FILE, User, Users};

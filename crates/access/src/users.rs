@@ -68,7 +68,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AccessError + '_ {
     }
 }
 
-fn token_hash(token: &str) -> [u8; 32] {
+pub(crate) fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -320,13 +320,25 @@ impl Directory {
             .strip_prefix("Bearer ")
             .map(str::trim)
             .ok_or(AuthError::Malformed)?;
+        self.caller_of_token(token)
+    }
+
+    /// The user holding `token`, as a caller.
+    pub fn caller_of_token(&self, token: &str) -> Result<Caller, AuthError> {
         if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
             return Err(AuthError::Unknown);
         }
+        self.caller_of_hash(&token_hash(token))
+            .ok_or(AuthError::Unknown)
+    }
+
+    /// The user whose token hashes to `hash`, as a caller, as the users now are (a session holds the hash, never
+    /// the token, and asks again at each use, so a removed user's sessions end at once).
+    pub fn caller_of_hash(&self, hash: &[u8; 32]) -> Option<Caller> {
         self.refresh();
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-        let user = state.users.find(token).ok_or(AuthError::Unknown)?;
-        Ok(Caller::User {
+        let user = &state.users.users[*state.users.by_hash.get(hash)?];
+        Some(Caller::User {
             name: user.name.clone(),
             role: user.role,
             area: user.area.clone(),

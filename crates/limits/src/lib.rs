@@ -16,6 +16,11 @@ pub const ACTOR_BYTES_MAX: usize = 64;
 pub const USER_NAME_CHARS_MAX: usize = 40;
 /// API users one node keeps.
 pub const USERS_MAX: usize = 10_000;
+/// Officials' page sessions one node keeps at once; past that, signing in ends the least recently used.
+pub const SESSIONS_MAX: usize = 10_000;
+/// How long a page session lasts at most from signing in (a shift and a half), and unused.
+pub const SESSION_LIFETIME_MS: u64 = 12 * 3_600_000;
+pub const SESSION_IDLE_MS: u64 = 3_600_000;
 /// Fixed part of an encoded entry, in bytes: everything but the scope, actor and payload bodies.
 /// version 1 + author 32 + scope len 1 + seq 8 + prev 32 + time 8 + record 16 + actor len 1 + payload len 4 + sig 64.
 pub const ENTRY_FIXED_BYTES: usize = 1 + 32 + 1 + 8 + 32 + 8 + 16 + 1 + 4 + 64;
