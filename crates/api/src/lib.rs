@@ -36,7 +36,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hifazat_access::Directory;
+use hifazat_access::{Directory, Sessions};
 use hifazat_domain::RecordId;
 use hifazat_engine::Engine;
 use hifazat_limits as limits;
@@ -64,6 +64,8 @@ pub struct AppState {
     /// The SMS service, where the node has one.
     phone: Option<Arc<Phone>>,
     users: Arc<Directory>,
+    /// Officials' page sessions.
+    sessions: Arc<Sessions>,
     streams: Arc<Semaphore>,
     limiter: Arc<RateLimiter>,
     stats: Arc<Semaphore>,
@@ -143,6 +145,7 @@ impl Api {
             register: self.register,
             phone: self.phone,
             users: self.users,
+            sessions: Arc::new(Sessions::default()),
             streams: Arc::new(Semaphore::new(limits::EVENT_STREAMS_MAX)),
             limiter: Arc::new(RateLimiter::new(self.public_rate.0, self.public_rate.1)),
             stats: Arc::new(Semaphore::new(limits::STATS_CONCURRENCY_MAX)),
@@ -211,6 +214,12 @@ impl Api {
             .route("/complaint/filed", get(pages::complaint_filed))
             .route("/statistics", get(pages::statistics))
             .route("/status", get(pages::status))
+            .route("/office", get(pages::office))
+            .route(
+                "/office/sign-in",
+                get(pages::sign_in_form).post(pages::sign_in),
+            )
+            .route("/office/sign-out", post(pages::sign_out))
             .route("/lang/{code}", get(pages::switch))
             .route("/assets/{name}", get(pages::asset))
             .route_layer(track)

@@ -40,7 +40,7 @@ pub const LANG_COOKIE: &str = "hifazat_lang";
 
 /// Every template's source, for the catalogue tests.
 #[cfg(test)]
-const TEMPLATE_SOURCES: [&str; 12] = [
+const TEMPLATE_SOURCES: [&str; 14] = [
     include_str!("../templates/forms.html"),
     include_str!("../templates/stats.html"),
     include_str!("../templates/complaint.html"),
@@ -53,4 +53,6 @@ const TEMPLATE_SOURCES: [&str; 12] = [
     include_str!("../templates/raise.html"),
     include_str!("../templates/poster.html"),
     include_str!("../templates/status.html"),
+    include_str!("../templates/sign_in.html"),
+    include_str!("../templates/office.html"),
 ];

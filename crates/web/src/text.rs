@@ -173,6 +173,7 @@ mod tests {
             include_str!("pages/alerts.rs"),
             include_str!("pages/forms.rs"),
             include_str!("pages/stats.rs"),
+            include_str!("pages/office.rs"),
             include_str!("text.rs"),
         ]);
         for source in sources {

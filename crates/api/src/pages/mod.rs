@@ -24,11 +24,13 @@ use crate::{AppState, record_id};
 
 mod alert;
 mod complaint;
+mod office;
 mod raise;
 mod stats;
 mod status;
 pub(crate) use alert::{alert, home, poster, sighting};
 pub(crate) use complaint::{complaint_file, complaint_filed, complaint_form, track};
+pub(crate) use office::{office, sign_in, sign_in_form, sign_out};
 pub(crate) use raise::{raise_alert, raise_form};
 pub(crate) use stats::statistics;
 pub(crate) use status::status;

@@ -8,9 +8,11 @@ use crate::Text;
 
 mod alerts;
 mod forms;
+mod office;
 mod stats;
 pub use alerts::*;
 pub use forms::*;
+pub use office::*;
 pub use stats::*;
 
 /// The names that views carry as data and pages show through the catalogue (`alert.stage.validated`, …).
@@ -68,6 +70,7 @@ pub fn run_time_keys() -> Vec<String> {
         prefixed("escalation.level", &["1", "2", "3"]),
         prefixed("stats.map.title", &["cases", "alerts"]),
         prefixed("status.role", &["federal", "province", "district", "alone"]),
+        prefixed("role", &ROLES),
         prefixed("stats.map.show", &["cases", "alerts"]),
         COMPLAINT_FIELDS
             .iter()
