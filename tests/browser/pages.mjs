@@ -7,9 +7,10 @@
 // critical axe violation; no request leaving the node (every request is intercepted and checked); nothing
 // overflowing sideways; no heading clipped; in Urdu the Nastaliq font loaded and the layout mirrored. Then flows
 // with JavaScript off: raise an alert with the form and, once the police validate it, find it listed; file an
-// anonymous complaint, note its code, track it; report a sighting of the alert. And with JavaScript on: an alert
-// raised at the other node appears on an open home page without a reload. Prints one line per check failed and
-// exits 1 if any did; writes a screenshot of each page in each language and width.
+// anonymous complaint, note its code, track it; report a sighting of the alert; sign in as an official, see the
+// office, sign out. And with JavaScript on: an alert raised at the other node appears on an open home page
+// without a reload. Prints one line per check failed and exits 1 if any did; writes a screenshot of each page in
+// each language and width.
 
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -36,6 +37,7 @@ const pages = [
   { name: "statistics", path: "/statistics", status: 200 },
   { name: "statistics-alerts", path: "/statistics?map=alerts", status: 200 },
   { name: "status", path: "/status", status: 200 },
+  { name: "sign-in", path: "/office/sign-in", status: 200 },
   { name: "statistics-error", path: "/statistics?month=2026-13", status: 422 },
   { name: "not-found", path: "/no/such/page", status: 404 },
 ];
@@ -326,11 +328,56 @@ for (const lang of languages) {
   await ctx.close();
 }
 
+// With JavaScript off: an official signs in with their token (a wrong one first), sees their office, and signs
+// out; the session's cookie is HttpOnly and SameSite=Strict.
+for (const lang of languages) {
+  const where = `sign-in flow ${lang.code}, JavaScript off`;
+  const ctx = await context(where, {
+    javaScriptEnabled: false,
+    viewport: { width: 360, height: 800 },
+    extraHTTPHeaders: { "accept-language": lang.code },
+  });
+  const page = await ctx.newPage();
+  await page.goto(base + "/office");
+  if (!page.url().endsWith("/office/sign-in")) {
+    fail(where, `not sent to sign in: ${page.url()}`);
+  }
+  await page.fill("#token", "hz_" + "0".repeat(64));
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/office/sign-in")),
+    page.click("button[type=submit]"),
+  ]);
+  await page.waitForLoadState("load");
+  if ((await page.locator("#token-error").count()) !== 1) {
+    fail(where, "no error beside a token the node does not know");
+  }
+  await page.fill("#token", token);
+  await Promise.all([page.waitForURL("**/office"), page.click("button[type=submit]")]);
+  if (!(await page.textContent("main")).includes("demo")) {
+    fail(where, "the office does not say who is signed in");
+  }
+  const axe = await new AxeBuilder({ page }).analyze();
+  for (const v of axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical")) {
+    fail(where, `axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  }
+  const session = (await ctx.cookies()).find((c) => c.name === "hz_session");
+  if (!session || !session.httpOnly || session.sameSite !== "Strict") {
+    fail(where, `the session cookie is not HttpOnly and SameSite=Strict: ${JSON.stringify(session)}`);
+  }
+  await page.screenshot({ path: `${shots}/office-${lang.code}-360.png`, fullPage: true });
+  await Promise.all([page.waitForURL("**/office/sign-in"), page.click("form[action='/office/sign-out'] button")]);
+  await page.goto(base + "/office");
+  if (!page.url().endsWith("/office/sign-in")) {
+    fail(where, "still signed in after signing out");
+  }
+  await ctx.close();
+}
+
 await browser.close();
 for (const f of failures) {
   console.log(`FAIL ${f}`);
 }
 console.log(
-  `${pages.length * languages.length * widths.length} page views and ${3 * languages.length + 1} flows checked, ${failures.length} failures`,
+  `${pages.length * languages.length * widths.length} page views and ${4 * languages.length + 1} flows checked, ${failures.length} failures`,
 );
 process.exit(failures.length === 0 ? 0 : 1);

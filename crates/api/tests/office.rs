@@ -97,8 +97,12 @@ async fn an_official_signs_in_sees_their_office_and_signs_out() {
             "{html}"
         );
         assert!(!html.contains(&n.tokens["dpo"]), "the token is never shown");
-        let (_, _, html_ur) =
-            page(&n, "/office", &[("cookie", &format!("{cookie}; hifazat_lang=ur"))]).await;
+        let (_, _, html_ur) = page(
+            &n,
+            "/office",
+            &[("cookie", &format!("{cookie}; hifazat_lang=ur"))],
+        )
+        .await;
         assert!(
             html_ur.contains("ڈسٹرکٹ پولیس افسر") && html_ur.contains("لاہور"),
             "{html_ur}"
