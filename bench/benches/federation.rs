@@ -25,7 +25,6 @@
 #![allow(clippy::print_stdout)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -429,19 +428,8 @@ fn watch_alerts(index: usize, addr: SocketAddr, seen: Seen<String>) {
     }
 }
 
-fn binary() -> PathBuf {
-    std::env::var_os("HIFAZAT_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../target/release/hifazat"
-            ))
-        })
-}
-
 fn demo_processes(alerts: usize) -> (Vec<Duration>, Cpu) {
-    let bin = binary();
+    let bin = hifazat_bench::hifazat_binary();
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build --release` first",

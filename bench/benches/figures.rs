@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use hifazat_bench::Rng;
 use hifazat_domain::{AlertStage, CaseCategory, CaseStage, RecordKind, Status};
 use hifazat_figures::{Facts, Figures, Window, month_of};
 use hifazat_topology::Topology;
@@ -22,22 +23,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const START_MS: u64 = 1_640_995_200_000; // 2022-01-01
 const SPAN_MS: u64 = 5 * 365 * 86_400_000;
 const QUERIES: usize = 200;
-
-/// A small seeded generator (xorshift64*), so every run makes the same records.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn facts(rng: &mut Rng, districts: &[String]) -> Facts {
     let district = &districts[rng.below(districts.len() as u64) as usize];

@@ -26,13 +26,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
+use hifazat_bench::Rng;
 use hifazat_bench::load::Conn;
 use hifazat_domain::{CaseCategory, CaseDraft, Channel, Clock, EventKind};
 use hifazat_engine::{Engine, EngineConfig};
@@ -79,37 +80,6 @@ const RAW_VERIFY_MAX: usize = 1_000_000;
 
 fn topology_text() -> String {
     format!("{PAKISTAN}\n{NODES}")
-}
-
-fn binary() -> PathBuf {
-    std::env::var_os("HIFAZAT_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../target/release/hifazat"
-            ))
-        })
-}
-
-/// A small seeded generator (xorshift64*), one per record, so a record does not depend on which writer made it.
-struct Rng(u64);
-
-impl Rng {
-    fn of(n: u64) -> Rng {
-        Rng((n + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn percentile(samples: &mut [Duration], q: f64) -> f64 {
@@ -198,7 +168,7 @@ fn demo(data: &Path, skip: &[&str]) -> (Child, serde_json::Value) {
     let layout = data.join("layout.toml");
     std::fs::create_dir_all(data).expect("data directory");
     std::fs::write(&layout, topology_text()).expect("layout");
-    let mut command = Command::new(binary());
+    let mut command = Command::new(hifazat_bench::hifazat_binary());
     command
         .args(["demo", "--topology"])
         .arg(&layout)
@@ -232,7 +202,7 @@ fn token(tokens: &serde_json::Value, node: &str) -> String {
 }
 
 fn serve(data: &Path, node: &str) -> Child {
-    Command::new(binary())
+    Command::new(hifazat_bench::hifazat_binary())
         .args(["serve", "--data"])
         .arg(data.join(node))
         .stdout(Stdio::null())
@@ -467,7 +437,7 @@ fn raw_verify_rate(store: &Store) -> f64 {
 /// aggregates' rebuild, and whether it passed.
 fn log_verify(data: &Path) -> (u64, f64, f64, bool) {
     let started = Instant::now();
-    let mut child = Command::new(binary())
+    let mut child = Command::new(hifazat_bench::hifazat_binary())
         .args(["log", "verify", "--data"])
         .arg(data.join("federal"))
         .stdout(Stdio::piped())
@@ -794,9 +764,9 @@ fn percentile_pair(samples: &mut [Duration]) -> (f64, f64) {
 
 fn main() {
     assert!(
-        binary().exists(),
+        hifazat_bench::hifazat_binary().exists(),
         "{} is missing: run `cargo build --release` first",
-        binary().display()
+        hifazat_bench::hifazat_binary().display()
     );
     let sizes: Vec<usize> = std::env::var("HIFAZAT_NATIONAL")
         .unwrap_or_else(|_| "10000,100000,1000000,3000000".into())

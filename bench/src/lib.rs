@@ -5,6 +5,40 @@ use hifazat_domain::AlertDraft;
 
 pub mod load;
 
+/// The `hifazat` binary the process benchmarks run: `HIFAZAT_BIN`, else the workspace's release build.
+pub fn hifazat_binary() -> std::path::PathBuf {
+    std::env::var_os("HIFAZAT_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/release/hifazat"
+            ))
+        })
+}
+
+/// A small seeded generator (xorshift64*), so every run of a benchmark makes the same records.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A generator for item `n` of a run, so an item does not depend on which writer made it.
+    pub fn of(n: u64) -> Rng {
+        Rng((n + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
 /// The alert every benchmark raises: a child last seen in Lahore a minute before `now_ms` (the simulator's alert).
 pub fn alert_draft(now_ms: u64) -> AlertDraft {
     hifazat_sim::alert_draft("PB-LHR", 31.55, 74.34, now_ms)
