@@ -147,7 +147,7 @@ pub fn verify_figures(
     }
     Ok(FiguresCheck::Checked {
         records: records.len() as u64,
-        cells: kept.stored_cells().count(),
+        cells: kept.stored_len(),
         differences: kept
             .differences(&fresh)
             .iter()

@@ -281,6 +281,11 @@ impl Figures {
         self.len() == 0
     }
 
+    /// How many cells are stored ([`Period::stored`]).
+    pub fn stored_len(&self) -> usize {
+        self.cells.keys().filter(|k| k.period.stored()).count() + self.days.len()
+    }
+
     /// Every stored cell ([`Period::stored`]) as stored: months' and months of resolution first, then days.
     pub fn stored_cells(&self) -> impl Iterator<Item = (&Key, Vec<u8>)> {
         self.cells
