@@ -244,61 +244,82 @@ fn demo_threads(nodes: usize) -> usize {
     (cores / nodes.max(1)).max(1)
 }
 
-/// On the first run, adds one official to each demo node and keeps their tokens in `demo-tokens.json`, so the
-/// API can be tried at once: a station officer at each district node, the province's IG at each province node, the
-/// ministry at the federal node, and there also a register officer (`federal/register_officer`) and a verifying
-/// institution (`federal/verifier`). Later runs keep them.
+/// Adds the demo's officials, one of every role, and keeps their tokens in `demo-tokens.json`, so the API and the
+/// officials' pages can be tried at once:
+/// - at each district node, a station officer (key: the node's name) and the DPO (`<node>/dpo`);
+/// - at each province node, the IG (the node's name) and the RPO of each region it has (`<node>/rpo/<region>`);
+/// - at the federal node, the ministry (`federal`), a register officer, an institution that verifies and an
+///   auditor (`federal/<role>`).
+///
+/// Later runs keep those already made and add any missing (a demo made before a role was added gets it).
 fn demo_officials(topology: &Topology, data: &Path) -> anyhow::Result<()> {
     use hifazat_access::{Area, Role, Users};
     let path = data.join(DEMO_TOKENS);
-    if path.exists() {
-        return Ok(());
-    }
-    let mut tokens = std::collections::BTreeMap::new();
+    let mut tokens: std::collections::BTreeMap<String, serde_json::Value> = if path.exists() {
+        serde_json::from_slice(&std::fs::read(&path)?)
+            .with_context(|| format!("reading {}", path.display()))?
+    } else {
+        Default::default()
+    };
+    let before = tokens.len();
     for node in &topology.nodes {
-        let (role, area) = match node.role {
-            hifazat_topology::Role::District => (
-                Role::StationOfficer,
-                Area::District(
-                    node.district
-                        .clone()
-                        .context("a district node's district")?,
-                ),
-            ),
-            hifazat_topology::Role::Province => (
-                Role::Ig,
-                Area::Province(
-                    node.province
-                        .clone()
-                        .context("a province node's province")?,
-                ),
-            ),
-            hifazat_topology::Role::Federal => (Role::Ministry, Area::National),
-        };
-        let name = format!("demo {role} {}", node.name);
-        let (_, token) = Users::add(&data.join(&node.name), topology, node, &name, role, area)?;
-        tokens.insert(
-            node.name.clone(),
-            serde_json::json!({ "role": role, "name": name, "token": token }),
-        );
-        // The federal node also gets the register's people: a register officer and an institution that verifies.
-        if node.role == hifazat_topology::Role::Federal {
-            for role in [Role::RegisterOfficer, Role::Verifier] {
-                let name = format!("demo {role}");
-                let (_, token) = Users::add(
-                    &data.join(&node.name),
-                    topology,
-                    node,
-                    &name,
-                    role,
-                    Area::National,
-                )?;
-                tokens.insert(
-                    format!("{}/{role}", node.name),
-                    serde_json::json!({ "role": role, "name": name, "token": token }),
-                );
+        let mut wanted: Vec<(String, Role, Area)> = Vec::new();
+        match node.role {
+            hifazat_topology::Role::District => {
+                let district = node
+                    .district
+                    .clone()
+                    .context("a district node's district")?;
+                wanted.push((
+                    node.name.clone(),
+                    Role::StationOfficer,
+                    Area::District(district.clone()),
+                ));
+                wanted.push((
+                    format!("{}/dpo", node.name),
+                    Role::Dpo,
+                    Area::District(district),
+                ));
+            }
+            hifazat_topology::Role::Province => {
+                let province = node
+                    .province
+                    .clone()
+                    .context("a province node's province")?;
+                for region in topology.regions.iter().filter(|r| r.province == province) {
+                    wanted.push((
+                        format!("{}/rpo/{}", node.name, region.code),
+                        Role::Rpo,
+                        Area::Region(region.code.clone()),
+                    ));
+                }
+                wanted.push((node.name.clone(), Role::Ig, Area::Province(province)));
+            }
+            hifazat_topology::Role::Federal => {
+                wanted.push((node.name.clone(), Role::Ministry, Area::National));
+                for role in [Role::RegisterOfficer, Role::Verifier, Role::Auditor] {
+                    wanted.push((format!("{}/{role}", node.name), role, Area::National));
+                }
             }
         }
+        for (key, role, area) in wanted {
+            if tokens.contains_key(&key) {
+                continue;
+            }
+            let name = match &area {
+                Area::Region(code) => format!("demo {role} {code}"),
+                _ if node.role == hifazat_topology::Role::Federal => format!("demo {role}"),
+                _ => format!("demo {role} {}", node.name),
+            };
+            let (_, token) = Users::add(&data.join(&node.name), topology, node, &name, role, area)?;
+            tokens.insert(
+                key,
+                serde_json::json!({ "role": role, "name": name, "token": token }),
+            );
+        }
+    }
+    if tokens.len() == before {
+        return Ok(());
     }
     let text = serde_json::to_string_pretty(&tokens)?;
     dir::write_secret(&path, text.as_bytes())

@@ -27,6 +27,7 @@ use hifazat_topology::Topology;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+pub use hifazat_sms::Timing;
 pub use outbox::{Message, Outbox, OutboxError, Outgoing, Purpose, ReplyAbout, State};
 
 /// How often queued messages are handed to the gateway again while it does not take them.
@@ -183,6 +184,11 @@ impl Phone {
     }
 
     /// The officials this node acts for, and why.
+    /// When alerts not validated go to the RPO and the IG, and when a parent covers for a silent district.
+    pub fn timing(&self) -> Timing {
+        self.config.timing
+    }
+
     pub fn duties(&self) -> &[(Official, Duty)] {
         &self.duties
     }

@@ -14,7 +14,7 @@ mod text;
 
 pub use askama::Error as RenderError;
 pub use lang::Lang;
-pub use text::{Text, parse_local_time};
+pub use text::{Number, Text, parse_local_time};
 
 /// Headers every page is sent with: nothing loads from anywhere but the node, no inline script or style, no
 /// framing, no guessing of types, no referrer leaving the node.
@@ -40,7 +40,7 @@ pub const LANG_COOKIE: &str = "hifazat_lang";
 
 /// Every template's source, for the catalogue tests.
 #[cfg(test)]
-const TEMPLATE_SOURCES: [&str; 14] = [
+const TEMPLATE_SOURCES: [&str; 19] = [
     include_str!("../templates/forms.html"),
     include_str!("../templates/stats.html"),
     include_str!("../templates/complaint.html"),
@@ -55,4 +55,9 @@ const TEMPLATE_SOURCES: [&str; 14] = [
     include_str!("../templates/status.html"),
     include_str!("../templates/sign_in.html"),
     include_str!("../templates/office.html"),
+    include_str!("../templates/queue.html"),
+    include_str!("../templates/desk_alert.html"),
+    include_str!("../templates/cases.html"),
+    include_str!("../templates/desk_case.html"),
+    include_str!("../templates/node.html"),
 ];

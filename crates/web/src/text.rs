@@ -9,6 +9,30 @@ use crate::Lang;
 /// Pakistan Standard Time, UTC+5 all year (no daylight saving), in milliseconds.
 const PKT_OFFSET_MS: i64 = 5 * 3_600_000;
 
+/// A whole number as templates hold it: by value, or behind however many references a template's loops and
+/// matches add.
+pub trait Number {
+    fn number(&self) -> u64;
+}
+
+impl Number for u64 {
+    fn number(&self) -> u64 {
+        *self
+    }
+}
+
+impl Number for usize {
+    fn number(&self) -> u64 {
+        *self as u64
+    }
+}
+
+impl<T: Number + ?Sized> Number for &T {
+    fn number(&self) -> u64 {
+        (**self).number()
+    }
+}
+
 /// One language's strings.
 #[derive(Debug)]
 pub struct Text {
@@ -62,11 +86,11 @@ impl Text {
     }
 
     /// A count with thousands grouped (`12,345`), in digits both languages read.
-    pub fn count(&self, n: impl std::borrow::Borrow<u64>) -> String {
-        let digits = n.borrow().to_string();
+    pub fn count(&self, n: impl Number) -> String {
+        let digits = n.number().to_string();
         let mut out = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -76,8 +100,8 @@ impl Text {
 
     /// A moment (ms since the Unix epoch) in Pakistan Standard Time, as this language writes it:
     /// `5 December 2026, 14:05` in English, `5 دسمبر 2026، 14:05` in Urdu.
-    pub fn when(&self, ms: impl std::borrow::Borrow<u64>) -> String {
-        let local = i64::try_from(*ms.borrow()).unwrap_or(i64::MAX - PKT_OFFSET_MS) + PKT_OFFSET_MS;
+    pub fn when(&self, ms: impl Number) -> String {
+        let local = i64::try_from(ms.number()).unwrap_or(i64::MAX - PKT_OFFSET_MS) + PKT_OFFSET_MS;
         let days = local.div_euclid(86_400_000);
         let in_day = local.rem_euclid(86_400_000);
         let (year, month, day) = hifazat_domain::calendar::civil_from_days(days);
@@ -88,6 +112,32 @@ impl Text {
             Lang::Ur => "\u{060C}",
         };
         format!("{day} {month_name} {year}{comma} {hour:02}:{minute:02}")
+    }
+}
+
+impl Text {
+    /// A length of time as this language says it, to the minute: `under a minute`, `25 min`, `3 h 5 min`,
+    /// `2 days 4 h`.
+    pub fn duration(&self, ms: impl Number) -> String {
+        let minutes = ms.number() / 60_000;
+        let (days, hours, mins) = (minutes / 1_440, minutes % 1_440 / 60, minutes % 60);
+        let unit = |n: u64, one: &str, many: &str| {
+            format!("{n} {}", self.get(if n == 1 { one } else { many }))
+        };
+        match (days, hours, mins) {
+            (0, 0, 0) => self.get("time.under_minute").to_owned(),
+            (0, 0, m) => unit(m, "time.minute", "time.minutes"),
+            (0, h, m) => format!(
+                "{} {}",
+                unit(h, "time.hour", "time.hours"),
+                unit(m, "time.minute", "time.minutes")
+            ),
+            (d, h, _) => format!(
+                "{} {}",
+                unit(d, "time.day", "time.days"),
+                unit(h, "time.hour", "time.hours")
+            ),
+        }
     }
 }
 
@@ -174,6 +224,7 @@ mod tests {
             include_str!("pages/forms.rs"),
             include_str!("pages/stats.rs"),
             include_str!("pages/office.rs"),
+            include_str!("pages/desk.rs"),
             include_str!("text.rs"),
         ]);
         for source in sources {
@@ -258,19 +309,28 @@ mod tests {
     #[test]
     fn dates_and_counts_per_language() {
         // 2026-12-05 09:05 UTC is 14:05 in Pakistan.
-        let ms = 1_796_461_500_000;
+        let ms = 1_796_461_500_000u64;
         assert_eq!(Text::of(Lang::En).when(ms), "5 December 2026, 14:05");
         assert_eq!(Text::of(Lang::Ur).when(ms), "5 دسمبر 2026\u{060C} 14:05");
         // 19:00 UTC on New Year's Eve is already the new year in Pakistan.
         assert_eq!(
-            Text::of(Lang::En).when(1_798_743_600_000),
+            Text::of(Lang::En).when(1_798_743_600_000u64),
             "1 January 2027, 00:00"
         );
         let en = Text::of(Lang::En);
-        assert_eq!(en.count(0), "0");
-        assert_eq!(en.count(999), "999");
-        assert_eq!(en.count(1_000), "1,000");
-        assert_eq!(en.count(82_639), "82,639");
-        assert_eq!(en.count(5_000_000), "5,000,000");
+        assert_eq!(en.count(0u64), "0");
+        assert_eq!(en.count(999u64), "999");
+        assert_eq!(en.count(1_000u64), "1,000");
+        assert_eq!(en.count(82_639u64), "82,639");
+        assert_eq!(en.count(5_000_000u64), "5,000,000");
+        assert_eq!(en.duration(59_999_u64), "under a minute");
+        assert_eq!(en.duration(60_000_u64), "1 min");
+        assert_eq!(en.duration(25 * 60_000_u64), "25 min");
+        assert_eq!(en.duration((3 * 60 + 5_u64) * 60_000), "3 h 5 min");
+        assert_eq!(
+            en.duration((2 * 1_440 + 4 * 60 + 9_u64) * 60_000),
+            "2 days 4 h"
+        );
+        assert_eq!(en.duration(1_440 * 60_000_u64), "1 day 0 h");
     }
 }

@@ -72,6 +72,13 @@ pub struct AlertPage<'a> {
     pub raised: bool,
 }
 
+impl AlertPage<'_> {
+    /// Where the sighting form posts.
+    pub fn sighting_action(&self) -> String {
+        format!("/alerts/{}/sighting", self.card.id)
+    }
+}
+
 /// One language's half of a poster: its catalogue and the district's name in it.
 #[derive(Debug, Clone)]
 pub struct PosterHalf {

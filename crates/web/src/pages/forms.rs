@@ -21,6 +21,8 @@ pub struct SightingForm {
     pub problems: Vec<FieldProblem>,
     /// A report was just taken: the page thanks the reader.
     pub sent: bool,
+    /// On an official's page, the channels it may have come in on ([`INTAKE_CHANNELS`]); empty for the public.
+    pub channels: Vec<Choice>,
 }
 
 impl SightingForm {
@@ -116,6 +118,10 @@ pub struct ComplaintForm<'a> {
     pub name: String,
     pub mobile: String,
     pub problems: Vec<FieldProblem>,
+    /// Where the form posts: `/complaint`, or `/office/cases/new` on an official's page.
+    pub action: &'static str,
+    /// On an official's page, the channels the complaint may have come in on; empty for the public.
+    pub channels: Vec<Choice>,
 }
 
 impl ComplaintForm<'_> {
@@ -139,13 +145,14 @@ impl ComplaintForm<'_> {
 
 /// The complaint's input fields, in the form's order, with the catalogue key of what to tell the reader when the
 /// node refuses each (the node names the field it refuses; these say it in the reader's language).
-pub const COMPLAINT_FIELDS: [(&str, &str); 6] = [
+pub const COMPLAINT_FIELDS: [(&str, &str); 7] = [
     ("category", "complaint.problem.category"),
     ("district", "complaint.problem.district"),
     ("description", "complaint.problem.description"),
     ("victim_age", "complaint.problem.victim_age"),
     ("name", "complaint.problem.name"),
     ("mobile", "complaint.problem.mobile"),
+    ("channel", "intake.problem.channel"),
 ];
 
 /// What to tell the reader about a refused complaint field, in their language.
@@ -184,6 +191,15 @@ pub struct RaiseForm<'a> {
     pub name: String,
     pub mobile: String,
     pub problems: Vec<FieldProblem>,
+    /// Where the form posts: `/raise`, or `/office/raise` on an official's page.
+    pub action: &'static str,
+    /// On an official's page, the channels the report may have come in on; empty for the public, who raise
+    /// through the portal.
+    pub channels: Vec<Choice>,
+    /// The government office it was raised at (officials only).
+    pub office: String,
+    /// The police's own notes (officials only; never public).
+    pub police_notes: String,
 }
 
 impl RaiseForm<'_> {
@@ -207,7 +223,7 @@ impl RaiseForm<'_> {
 
 /// The alert's input fields, in the form's order, with the catalogue key of what to tell the reader when the node
 /// refuses each.
-pub const RAISE_FIELDS: [(&str, &str); 10] = [
+pub const RAISE_FIELDS: [(&str, &str); 13] = [
     ("child_name", "raise.problem.child_name"),
     ("age_years", "raise.problem.age_years"),
     ("sex", "raise.problem.sex"),
@@ -218,6 +234,9 @@ pub const RAISE_FIELDS: [(&str, &str); 10] = [
     ("position", "raise.problem.position"),
     ("name", "raise.problem.name"),
     ("mobile", "raise.problem.mobile"),
+    ("channel", "intake.problem.channel"),
+    ("office", "intake.problem.office"),
+    ("police_notes", "intake.problem.police_notes"),
 ];
 
 /// What to tell the reader about a refused alert field, in their language.

@@ -7,10 +7,12 @@ use askama::Template;
 use crate::Text;
 
 mod alerts;
+mod desk;
 mod forms;
 mod office;
 mod stats;
 pub use alerts::*;
+pub use desk::*;
 pub use forms::*;
 pub use office::*;
 pub use stats::*;
@@ -71,6 +73,14 @@ pub fn run_time_keys() -> Vec<String> {
         prefixed("stats.map.title", &["cases", "alerts"]),
         prefixed("status.role", &["federal", "province", "district", "alone"]),
         prefixed("role", &ROLES),
+        prefixed("step", &STEPS),
+        prefixed("channel", &CHANNELS),
+        prefixed("sms.state", &SMS_STATES),
+        prefixed("desk.link", &DESK_LINKS),
+        STEP_FIELDS
+            .iter()
+            .map(|(_, key)| (*key).to_owned())
+            .collect(),
         prefixed("stats.map.show", &["cases", "alerts"]),
         COMPLAINT_FIELDS
             .iter()
@@ -93,6 +103,8 @@ pub struct Frame<'a> {
     pub node: &'a str,
     /// This page's path and query, starting with `/`.
     pub here: &'a str,
+    /// On an official's pages: who is signed in, the pages their role opens and the node's link upward.
+    pub desk: Option<&'a Desk>,
 }
 
 impl Frame<'_> {
@@ -212,6 +224,7 @@ mod tests {
             t: Text::of(lang),
             node: "lahore",
             here: "/alerts/ab?x=1&y=<2>",
+            desk: None,
         }
     }
 
@@ -388,6 +401,8 @@ pub enum Problem {
     NoSuchCode,
     /// The reader may not do this here.
     Forbidden,
+    /// The reader may not do this here, and why, already in their language.
+    Refused(String),
     /// Too many requests from this address: try again after this many seconds.
     RateLimited { seconds: u64 },
     /// The node is busy or a part of it is not running.
@@ -402,7 +417,7 @@ impl Problem {
         match self {
             Problem::NotFound | Problem::NoSuchCode => 404,
             Problem::BadCode => 422,
-            Problem::Forbidden => 403,
+            Problem::Forbidden | Problem::Refused(_) => 403,
             Problem::RateLimited { .. } => 429,
             Problem::Unavailable => 503,
             Problem::Internal => 500,
@@ -416,6 +431,7 @@ impl Problem {
             Problem::BadCode => t.get("problem.bad_code").to_owned(),
             Problem::NoSuchCode => t.get("problem.no_such_code").to_owned(),
             Problem::Forbidden => t.get("problem.forbidden").to_owned(),
+            Problem::Refused(why) => why.clone(),
             Problem::RateLimited { seconds } => format!(
                 "{} {} {}",
                 t.get("problem.rate_limited"),

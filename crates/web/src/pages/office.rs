@@ -1,4 +1,6 @@
-//! The officials' pages: signing in with one's token, and the office page of who is signed in.
+//! The officials' pages: signing in with one's token, what every official's page carries (the desk: who is signed
+//! in, the pages their role opens, and whether the node is cut off from its parent), and the office page of a
+//! role whose own pages are not built yet.
 
 use askama::Template;
 
@@ -15,19 +17,52 @@ pub struct SignInPage<'a> {
     pub error: Option<String>,
 }
 
-/// The official signed in: who, in which role and area, and how to sign out.
-#[derive(Debug, Template)]
-#[template(path = "office.html")]
-pub struct OfficePage<'a> {
-    pub frame: Frame<'a>,
+/// What every official's page carries: who is signed in, the pages their role opens, and the node's link upward.
+#[derive(Debug, Clone)]
+pub struct Desk {
     pub name: String,
     /// The role's name as data (`dpo`), shown through the catalogue.
     pub role: String,
     /// The area the role covers, in the reader's language.
     pub area: String,
-    /// The session's anti-forgery token, carried by the sign-out form.
+    /// The session's anti-forgery token, carried by every form (signing out too).
     pub csrf: String,
+    pub links: Vec<DeskLink>,
+    /// Set while the node is cut off from its parent.
+    pub offline: Option<Offline>,
 }
+
+/// One page in the desk's menu.
+#[derive(Debug, Clone)]
+pub struct DeskLink {
+    pub href: &'static str,
+    /// The catalogue key of its name (`desk.link.` and one of [`DESK_LINKS`]).
+    pub key: &'static str,
+    /// This is the page being read.
+    pub current: bool,
+}
+
+/// The node is cut off from its parent: since when (the last time it was heard), and how many of this node's
+/// changes wait to reach it.
+#[derive(Debug, Clone)]
+pub struct Offline {
+    pub parent: String,
+    /// When the parent was last heard from, if it has been since this node started.
+    pub since_ms: Option<u64>,
+    pub waiting: u64,
+}
+
+/// The official signed in: who, in which role and area, and how to sign out; for roles whose own pages are
+/// still missing, it says so.
+#[derive(Debug, Template)]
+#[template(path = "office.html")]
+pub struct OfficePage<'a> {
+    pub frame: Frame<'a>,
+    pub desk: &'a Desk,
+}
+
+/// The desk's pages' names (`desk.link.queue`, …).
+pub const DESK_LINKS: [&str; 6] = ["queue", "cases", "raise", "file", "node", "office"];
 
 /// The roles' names that office pages show (`role.dpo`, …).
 pub const ROLES: [&str; 8] = [
