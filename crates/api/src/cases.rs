@@ -19,9 +19,9 @@ use crate::{AppState, Places, record_id};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Filed {
-    id: RecordId,
+    pub(crate) id: RecordId,
     /// For the complainant: `GET /api/v1/track/{tracking_code}` follows the case.
-    tracking_code: String,
+    pub(crate) tracking_code: String,
 }
 
 /// `POST /api/v1/cases`: the public (through the portal or an app; anonymous when `complainant` is left out) and
@@ -62,12 +62,12 @@ pub(crate) async fn file(
 /// A case in full, for the police of its district and the ministry.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CaseOut {
-    id: RecordId,
+    pub(crate) id: RecordId,
     #[serde(flatten)]
-    intake: CaseIntake,
-    anonymous: bool,
-    status: Status<CaseStage>,
-    timeline: Vec<Event>,
+    pub(crate) intake: CaseIntake,
+    pub(crate) anonymous: bool,
+    pub(crate) status: Status<CaseStage>,
+    pub(crate) timeline: Vec<Event>,
 }
 
 /// Whether an official may see `case` (the caller is known to be an official).
@@ -129,6 +129,28 @@ pub(crate) struct CaseQuery {
     limit: Option<usize>,
     /// The `next` of the previous page.
     before: Option<String>,
+}
+
+impl CaseQuery {
+    /// What the officials' list of cases asks: a stage, a category, a district, a page.
+    pub(crate) fn page(
+        status: Option<CaseStage>,
+        category: Option<CaseCategory>,
+        district: Option<String>,
+        before: Option<String>,
+        limit: usize,
+    ) -> CaseQuery {
+        CaseQuery {
+            status,
+            category,
+            district,
+            region: None,
+            province: None,
+            since: None,
+            limit: Some(limit),
+            before,
+        }
+    }
 }
 
 /// `GET /api/v1/cases`: officials who see cases, over their area only.

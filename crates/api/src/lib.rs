@@ -157,6 +157,7 @@ impl Api {
         // Live event streams last as long as their clients listen: they have their own limit, and no timeout.
         let live = Router::new()
             .route("/api/v1/events", get(live::events))
+            .route("/office/events", get(pages::office_events))
             .route_layer(track.clone());
         let api = Router::new()
             .route("/alerts", post(alerts::raise).get(alerts::list))
@@ -215,6 +216,24 @@ impl Api {
             .route("/statistics", get(pages::statistics))
             .route("/status", get(pages::status))
             .route("/office", get(pages::office))
+            .route("/office/alerts/{id}", get(pages::office_alert))
+            .route("/office/alerts/{id}/steps", post(pages::alert_step))
+            .route(
+                "/office/alerts/{id}/sightings",
+                post(pages::office_sighting),
+            )
+            .route("/office/cases", get(pages::office_cases))
+            .route(
+                "/office/cases/new",
+                get(pages::office_file_form).post(pages::office_file),
+            )
+            .route("/office/cases/{id}", get(pages::office_case))
+            .route("/office/cases/{id}/steps", post(pages::case_step))
+            .route(
+                "/office/raise",
+                get(pages::office_raise_form).post(pages::office_raise),
+            )
+            .route("/office/node", get(pages::office_node))
             .route(
                 "/office/sign-in",
                 get(pages::sign_in_form).post(pages::sign_in),

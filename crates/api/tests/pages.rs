@@ -89,13 +89,17 @@ async fn the_home_page_lists_the_active_validated_alerts_in_the_readers_language
             "{script}"
         );
         assert!(
-            html.contains("<div id=\"alerts\">") && html.contains("id=\"alerts-status\""),
+            html.contains("<div id=\"alerts\" data-live>")
+                && html.contains("data-stream=\"/api/v1/events?kind=alert\""),
             "{html}"
         );
         let (status, headers, js) = page(&n, &script, &[]).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
-        assert!(js.contains("/api/v1/events?kind=alert"), "{js}");
+        assert!(
+            js.contains("new EventSource(status.getAttribute(\"data-stream\"))"),
+            "{js}"
+        );
         assert!(!js.contains("http://") && !js.contains("https://"), "{js}");
     })
     .await;

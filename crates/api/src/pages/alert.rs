@@ -115,19 +115,11 @@ async fn alert_page(
     };
     let sightings = record.doc.sightings.len() as u64;
     let events = record.doc.timeline.iter().map(PublicEvent::of).collect();
+    let card = alert_card(state, reader.lang, &record);
     let public = record.doc.intake.public;
     let page = pages::AlertPage {
         frame: reader.frame(state),
-        card: AlertCard {
-            id: record.id.to_string(),
-            child_name: public.child_name,
-            age_years: public.age_years,
-            sex: name_of(&public.sex),
-            district: district_name(state, reader.lang, &public.last_seen.district),
-            last_seen: public.last_seen.text,
-            last_seen_at_ms: public.last_seen_at_ms,
-            stage: name_of(&record.status.stage),
-        },
+        card,
         description: public.description,
         contact_line: public.contact_line,
         events: event_lines(events),
@@ -136,6 +128,25 @@ async fn alert_page(
         raised,
     };
     html(status, pages::render(&page))
+}
+
+/// An alert's public part as a card, in `lang`.
+pub(crate) fn alert_card(
+    state: &AppState,
+    lang: Lang,
+    record: &hifazat_engine::AlertRecord,
+) -> AlertCard {
+    let public = &record.doc.intake.public;
+    AlertCard {
+        id: record.id.to_string(),
+        child_name: public.child_name.clone(),
+        age_years: public.age_years,
+        sex: name_of(&public.sex),
+        district: district_name(state, lang, &public.last_seen.district),
+        last_seen: public.last_seen.text.clone(),
+        last_seen_at_ms: public.last_seen_at_ms,
+        stage: name_of(&record.status.stage),
+    }
 }
 
 /// `GET /alerts/{id}/poster`: a printable poster of the alert's public part, in both languages, the reader's first.
@@ -151,6 +162,7 @@ pub(crate) async fn poster(
         Ok(record) => record,
         Err(e) => return reader.failed(&state, e.into()),
     };
+    let card = alert_card(&state, reader.lang, &record);
     let public = record.doc.intake.public;
     let halves = [reader.lang, reader.lang.other()]
         .into_iter()
@@ -161,16 +173,7 @@ pub(crate) async fn poster(
         .collect();
     let page = pages::PosterPage {
         frame: reader.frame(&state),
-        card: AlertCard {
-            id: record.id.to_string(),
-            child_name: public.child_name,
-            age_years: public.age_years,
-            sex: name_of(&public.sex),
-            district: district_name(&state, reader.lang, &public.last_seen.district),
-            last_seen: public.last_seen.text,
-            last_seen_at_ms: public.last_seen_at_ms,
-            stage: name_of(&record.status.stage),
-        },
+        card,
         description: public.description,
         contact_line: public.contact_line,
         halves,
@@ -182,18 +185,83 @@ pub(crate) async fn poster(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct SightingBody {
-    csrf: String,
+    pub(crate) csrf: String,
     seen_at: String,
     description: String,
     anonymous: String,
     name: String,
     mobile: String,
+    /// How it came in (officials' form only).
+    pub(crate) channel: String,
 }
 
 impl Posted for SightingBody {
     fn csrf(&self) -> &str {
         &self.csrf
     }
+}
+
+impl SightingBody {
+    /// The form as it was sent, with what to correct.
+    pub(crate) fn form(
+        &self,
+        csrf: &str,
+        problems: Vec<pages::FieldProblem>,
+    ) -> pages::SightingForm {
+        pages::SightingForm {
+            csrf: csrf.to_owned(),
+            seen_at: self.seen_at.clone(),
+            description: self.description.clone(),
+            anonymous: self.anonymous != "no",
+            name: self.name.clone(),
+            mobile: self.mobile.clone(),
+            problems,
+            sent: false,
+            channels: Vec::new(),
+        }
+    }
+
+    /// The draft the API would be sent, on `channel`, or the field that cannot become one.
+    pub(crate) fn draft(
+        &self,
+        t: &Text,
+        channel: hifazat_domain::Channel,
+    ) -> Result<hifazat_domain::SightingDraft, pages::FieldProblem> {
+        let seen_at_ms = hifazat_web::parse_local_time(&self.seen_at)
+            .ok_or_else(|| pages::sighting_problem(t, "seen_at"))?;
+        Ok(hifazat_domain::SightingDraft {
+            seen_at_ms,
+            place: None,
+            description: self.description.clone(),
+            reporter: (self.anonymous == "no").then(|| hifazat_domain::ContactDraft {
+                name: self.name.clone(),
+                mobile: Some(self.mobile.trim().to_owned()).filter(|m| !m.is_empty()),
+                cnic: None,
+            }),
+            channel,
+        })
+    }
+}
+
+/// The sighting form's fields the validator's refusals name, each said once in the reader's language.
+pub(crate) fn sighting_problems(
+    t: &Text,
+    errors: &[hifazat_domain::FieldError],
+) -> Vec<pages::FieldProblem> {
+    let mut problems: Vec<pages::FieldProblem> = Vec::new();
+    for error in errors {
+        let field = match error.field.as_str() {
+            "seen_at_ms" => "seen_at",
+            "description" => "description",
+            "reporter.name" => "name",
+            "reporter.mobile" => "mobile",
+            _ => "",
+        };
+        if !problems.iter().any(|p| p.field == field) {
+            problems.push(pages::sighting_problem(t, field));
+        }
+    }
+    problems
 }
 
 /// `POST /alerts/{id}/sighting`: records a sighting as `POST /api/v1/alerts/{id}/sightings` records the public's
@@ -209,21 +277,11 @@ pub(crate) async fn sighting(
 ) -> Response {
     let frame = reader.frame(&state);
     let (csrf, new) = csrf_token(&headers);
-    let form = |body: &SightingBody, problems: Vec<pages::FieldProblem>| pages::SightingForm {
-        csrf: csrf.clone(),
-        seen_at: body.seen_at.clone(),
-        description: body.description.clone(),
-        anonymous: body.anonymous != "no",
-        name: body.name.clone(),
-        mobile: body.mobile.clone(),
-        problems,
-        sent: false,
-    };
     let respond = |response: Response| with_csrf(response, &csrf, new);
     let body = match checked(body, &csrf, new, frame.t) {
         Ok(body) => body,
         Err((body, status, problems)) => {
-            let sighting = form(&body, problems);
+            let sighting = body.form(&csrf, problems);
             return respond(alert_page(&state, &reader, &id, sighting, false, status).await);
         }
     };
@@ -234,21 +292,13 @@ pub(crate) async fn sighting(
     let Ok(record) = record_id(&id) else {
         return reader.problem(&state, Problem::NotFound);
     };
-    let Some(seen_at_ms) = hifazat_web::parse_local_time(&body.seen_at) else {
-        let sighting = form(&body, vec![pages::sighting_problem(frame.t, "seen_at")]);
-        let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return respond(alert_page(&state, &reader, &id, sighting, false, status).await);
-    };
-    let draft = hifazat_domain::SightingDraft {
-        seen_at_ms,
-        place: None,
-        description: body.description.clone(),
-        reporter: (body.anonymous == "no").then(|| hifazat_domain::ContactDraft {
-            name: body.name.clone(),
-            mobile: Some(body.mobile.trim().to_owned()).filter(|m| !m.is_empty()),
-            cnic: None,
-        }),
-        channel: hifazat_domain::Channel::CitizenPortal,
+    let draft = match body.draft(frame.t, hifazat_domain::Channel::CitizenPortal) {
+        Ok(draft) => draft,
+        Err(problem) => {
+            let sighting = body.form(&csrf, vec![problem]);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return respond(alert_page(&state, &reader, &id, sighting, false, status).await);
+        }
     };
     match state
         .engine
@@ -257,20 +307,7 @@ pub(crate) async fn sighting(
     {
         Ok(_) => Redirect::to(&format!("/alerts/{record}?sent=1#sighting")).into_response(),
         Err(hifazat_engine::EngineError::Invalid(invalid)) => {
-            let mut problems: Vec<pages::FieldProblem> = Vec::new();
-            for error in invalid.errors {
-                let field = match error.field.as_str() {
-                    "seen_at_ms" => "seen_at",
-                    "description" => "description",
-                    "reporter.name" => "name",
-                    "reporter.mobile" => "mobile",
-                    _ => "",
-                };
-                if !problems.iter().any(|p| p.field == field) {
-                    problems.push(pages::sighting_problem(frame.t, field));
-                }
-            }
-            let sighting = form(&body, problems);
+            let sighting = body.form(&csrf, sighting_problems(frame.t, &invalid.errors));
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             respond(alert_page(&state, &reader, &id, sighting, false, status).await)
         }

@@ -63,14 +63,16 @@ pub(crate) async fn track(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct ComplaintBody {
-    csrf: String,
+    pub(crate) csrf: String,
     category: String,
-    district: String,
+    pub(crate) district: String,
     description: String,
     victim_age: String,
-    anonymous: String,
+    pub(crate) anonymous: String,
     name: String,
     mobile: String,
+    /// Officials' form only: how the complaint came in.
+    pub(crate) channel: String,
 }
 
 impl Posted for ComplaintBody {
@@ -80,16 +82,29 @@ impl Posted for ComplaintBody {
 }
 
 impl ComplaintBody {
-    /// The form as it was sent, with what to correct.
-    fn form<'a>(
+    /// The form as it was sent, with what to correct: the public's, or on an official's page (`may_file` then
+    /// says which districts they file for) with the channels.
+    pub(crate) fn form<'a>(
         self,
         state: &AppState,
         frame: Frame<'a>,
         csrf: String,
         problems: Vec<pages::FieldProblem>,
+        may_file: impl Fn(&str) -> bool,
     ) -> pages::ComplaintForm<'a> {
+        let official = frame.desk.is_some();
         pages::ComplaintForm {
-            districts: complaint_districts(state, frame.t.lang(), &self.district),
+            districts: complaint_districts(state, frame.t.lang(), &self.district, may_file),
+            action: if official {
+                "/office/cases/new"
+            } else {
+                "/complaint"
+            },
+            channels: if official {
+                super::office::intake_channels(frame.t, &self.channel)
+            } else {
+                Vec::new()
+            },
             frame,
             csrf,
             category: self.category,
@@ -103,14 +118,90 @@ impl ComplaintBody {
     }
 }
 
-/// The districts this node files complaints for, `chosen` selected.
-fn complaint_districts(state: &AppState, lang: Lang, chosen: &str) -> Vec<pages::Choice> {
+impl ComplaintBody {
+    /// The draft the API would be sent, on `channel`, or the fields that cannot become one.
+    pub(crate) fn draft(
+        &self,
+        state: &AppState,
+        t: &Text,
+        channel: hifazat_domain::Channel,
+    ) -> Result<hifazat_domain::CaseDraft, Vec<pages::FieldProblem>> {
+        let mut problems = Vec::new();
+        let category = serde_json::from_value::<hifazat_domain::CaseCategory>(
+            serde_json::Value::String(self.category.clone()),
+        );
+        if category.is_err() {
+            problems.push(pages::complaint_problem(t, "category"));
+        }
+        if !state.engine.files_cases_for(&self.district) {
+            problems.push(pages::complaint_problem(t, "district"));
+        }
+        let victim_age = match self.victim_age.trim() {
+            "" => Ok(None),
+            age => age.parse::<u8>().map(Some),
+        };
+        if victim_age.is_err() {
+            problems.push(pages::complaint_problem(t, "victim_age"));
+        }
+        let complainant = (self.anonymous == "no").then(|| hifazat_domain::ContactDraft {
+            name: self.name.clone(),
+            mobile: Some(self.mobile.trim().to_owned()).filter(|m| !m.is_empty()),
+            cnic: None,
+        });
+        match (category, victim_age) {
+            (Ok(category), Ok(victim_age)) if problems.is_empty() => {
+                Ok(hifazat_domain::CaseDraft {
+                    category,
+                    district: self.district.clone(),
+                    place: None,
+                    description: self.description.clone(),
+                    channel,
+                    victim_age_years: victim_age,
+                    complainant,
+                })
+            }
+            _ => Err(problems),
+        }
+    }
+}
+
+/// The complaint form's fields the validator's refusals name, each said once in the reader's language.
+pub(crate) fn case_problems(
+    t: &Text,
+    errors: &[hifazat_domain::FieldError],
+) -> Vec<pages::FieldProblem> {
+    let mut problems: Vec<pages::FieldProblem> = Vec::new();
+    for error in errors {
+        let field = match error.field.as_str() {
+            "category" => "category",
+            "district" | "place.district" => "district",
+            "description" => "description",
+            "victim_age_years" => "victim_age",
+            "complainant.name" => "name",
+            "complainant.mobile" => "mobile",
+            "channel" => "channel",
+            _ => "",
+        };
+        if !problems.iter().any(|p| p.field == field) {
+            problems.push(pages::complaint_problem(t, field));
+        }
+    }
+    problems
+}
+
+/// The districts this node files complaints for that `may_file` allows, `chosen` selected.
+fn complaint_districts(
+    state: &AppState,
+    lang: Lang,
+    chosen: &str,
+    may_file: impl Fn(&str) -> bool,
+) -> Vec<pages::Choice> {
     state
         .engine
         .topology()
         .districts
         .iter()
-        .filter(|d| state.engine.files_cases_for(&d.code))
+        .filter(|d| state.engine.files_cases_for(&d.code) && may_file(&d.code))
         .map(|d| pages::Choice {
             value: d.code.clone(),
             label: lang.pick(&d.name, &d.name_ur).to_owned(),
@@ -131,7 +222,7 @@ pub(crate) async fn complaint_form(
         anonymous: "yes".into(),
         ..ComplaintBody::default()
     }
-    .form(&state, frame, csrf.clone(), vec![]);
+    .form(&state, frame, csrf.clone(), vec![], |_| true);
     with_csrf(html(StatusCode::OK, pages::render(&form)), &csrf, new)
 }
 
@@ -151,7 +242,7 @@ pub(crate) async fn complaint_file(
     let frame = reader.frame(&state);
     let (csrf, new) = csrf_token(&headers);
     let refuse = |body: ComplaintBody, status: StatusCode, problems: Vec<pages::FieldProblem>| {
-        let form = body.form(&state, frame, csrf.clone(), problems);
+        let form = body.form(&state, frame, csrf.clone(), problems, |_| true);
         with_csrf(html(status, pages::render(&form)), &csrf, new)
     };
     let body = match checked(body, &csrf, new, frame.t) {
@@ -162,42 +253,9 @@ pub(crate) async fn complaint_file(
         Ok(who) => who,
         Err(page) => return *page,
     };
-    let mut problems = Vec::new();
-    let category = serde_json::from_value::<hifazat_domain::CaseCategory>(
-        serde_json::Value::String(body.category.clone()),
-    );
-    if category.is_err() {
-        problems.push(pages::complaint_problem(frame.t, "category"));
-    }
-    if !state.engine.files_cases_for(&body.district) {
-        problems.push(pages::complaint_problem(frame.t, "district"));
-    }
-    let victim_age = match body.victim_age.trim() {
-        "" => Ok(None),
-        age => age.parse::<u8>().map(Some),
-    };
-    if victim_age.is_err() {
-        problems.push(pages::complaint_problem(frame.t, "victim_age"));
-    }
-    let complainant = (body.anonymous == "no").then(|| hifazat_domain::ContactDraft {
-        name: body.name.clone(),
-        mobile: Some(body.mobile.trim().to_owned()).filter(|m| !m.is_empty()),
-        cnic: None,
-    });
-    let (Ok(category), Ok(victim_age)) = (category, victim_age) else {
-        return refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems);
-    };
-    if !problems.is_empty() {
-        return refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems);
-    }
-    let draft = hifazat_domain::CaseDraft {
-        category,
-        district: body.district.clone(),
-        place: None,
-        description: body.description.clone(),
-        channel: hifazat_domain::Channel::CitizenPortal,
-        victim_age_years: victim_age,
-        complainant,
+    let draft = match body.draft(&state, frame.t, hifazat_domain::Channel::CitizenPortal) {
+        Ok(draft) => draft,
+        Err(problems) => return refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems),
     };
     match state.engine.file_case(draft, who.caller.actor()).await {
         Ok((_, code)) => {
@@ -211,21 +269,7 @@ pub(crate) async fn complaint_file(
             response
         }
         Err(hifazat_engine::EngineError::Invalid(invalid)) => {
-            let mut problems: Vec<pages::FieldProblem> = Vec::new();
-            for error in invalid.errors {
-                let field = match error.field.as_str() {
-                    "category" => "category",
-                    "district" | "place.district" => "district",
-                    "description" => "description",
-                    "victim_age_years" => "victim_age",
-                    "complainant.name" => "name",
-                    "complainant.mobile" => "mobile",
-                    _ => "",
-                };
-                if !problems.iter().any(|p| p.field == field) {
-                    problems.push(pages::complaint_problem(frame.t, field));
-                }
-            }
+            let problems = case_problems(frame.t, &invalid.errors);
             refuse(body, StatusCode::UNPROCESSABLE_ENTITY, problems)
         }
         Err(e) => reader.failed(&state, e.into()),

@@ -30,7 +30,12 @@ mod stats;
 mod status;
 pub(crate) use alert::{alert, home, poster, sighting};
 pub(crate) use complaint::{complaint_file, complaint_filed, complaint_form, track};
-pub(crate) use office::{office, sign_in, sign_in_form, sign_out};
+pub(crate) use office::{
+    alert as office_alert, alert_sighting as office_sighting, alert_step, case as office_case,
+    case_step, cases as office_cases, events as office_events, file_case as office_file,
+    file_form as office_file_form, node as office_node, office, raise_alert as office_raise,
+    raise_form as office_raise_form, sign_in, sign_in_form, sign_out,
+};
 pub(crate) use raise::{raise_alert, raise_form};
 pub(crate) use stats::statistics;
 pub(crate) use status::status;
@@ -71,6 +76,7 @@ impl Reader {
             t: Text::of(self.lang),
             node: state.engine.node_name(),
             here: &self.here,
+            desk: None,
         }
     }
 
@@ -95,18 +101,20 @@ impl Reader {
 
     /// The page for an API error, in the reader's language.
     fn failed(&self, state: &AppState, error: ApiError) -> Response {
-        let problem = match error {
-            ApiError::NotFound(_) | ApiError::Invalid(_) => Problem::NotFound,
-            ApiError::Forbidden(_) | ApiError::Unauthenticated(_) => Problem::Forbidden,
-            ApiError::RateLimited(seconds) | ApiError::Throttled { seconds, .. } => {
-                Problem::RateLimited { seconds }
-            }
-            ApiError::Unavailable | ApiError::Busy(_) | ApiError::NotRunning(_) => {
-                Problem::Unavailable
-            }
-            _ => Problem::Internal,
-        };
-        self.problem(state, problem)
+        self.problem(state, problem_of(error))
+    }
+}
+
+/// What a page says of an API error.
+fn problem_of(error: ApiError) -> Problem {
+    match error {
+        ApiError::NotFound(_) | ApiError::Invalid(_) => Problem::NotFound,
+        ApiError::Forbidden(_) | ApiError::Unauthenticated(_) => Problem::Forbidden,
+        ApiError::RateLimited(seconds) | ApiError::Throttled { seconds, .. } => {
+            Problem::RateLimited { seconds }
+        }
+        ApiError::Unavailable | ApiError::Busy(_) | ApiError::NotRunning(_) => Problem::Unavailable,
+        _ => Problem::Internal,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::error::ApiError;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct RaiseBody {
-    csrf: String,
+    pub(crate) csrf: String,
     child_name: String,
     age_years: String,
     sex: String,
@@ -30,6 +30,10 @@ pub(crate) struct RaiseBody {
     position: String,
     name: String,
     mobile: String,
+    /// Officials' form only: how the report came in, the government office, the police's notes.
+    pub(crate) channel: String,
+    pub(crate) office: String,
+    pub(crate) police_notes: String,
 }
 
 impl Posted for RaiseBody {
@@ -39,14 +43,20 @@ impl Posted for RaiseBody {
 }
 
 impl RaiseBody {
-    /// The form as it was sent, with what to correct.
-    fn form<'a>(
+    /// The form as it was sent, with what to correct: the public's, or with `channels` an official's.
+    pub(crate) fn form<'a>(
         self,
         state: &AppState,
         frame: Frame<'a>,
         csrf: String,
         problems: Vec<pages::FieldProblem>,
     ) -> pages::RaiseForm<'a> {
+        let official = frame.desk.is_some();
+        let channels = if official {
+            super::office::intake_channels(frame.t, &self.channel)
+        } else {
+            Vec::new()
+        };
         let lang = frame.t.lang();
         let topology = state.engine.topology();
         let districts = topology
@@ -81,12 +91,16 @@ impl RaiseBody {
             name: self.name,
             mobile: self.mobile,
             problems,
+            action: if official { "/office/raise" } else { "/raise" },
+            channels,
+            office: self.office,
+            police_notes: self.police_notes,
         }
     }
 
     /// The draft the API would be sent, or the fields that cannot become one. Coordinates left empty are the
     /// district headquarters' (from the topology).
-    fn draft(
+    pub(crate) fn draft(
         &self,
         state: &AppState,
         t: &hifazat_web::Text,
@@ -150,7 +164,7 @@ impl RaiseBody {
 }
 
 /// The form field a refusal of the engine's validator names.
-fn field_of(refused: &str) -> &'static str {
+pub(crate) fn field_of(refused: &str) -> &'static str {
     match refused {
         "child_name" => "child_name",
         "age_years" => "age_years",
@@ -162,6 +176,9 @@ fn field_of(refused: &str) -> &'static str {
         "last_seen_at_ms" => "last_seen_at",
         "reporter.name" => "name",
         "reporter.mobile" => "mobile",
+        "channel" => "channel",
+        "office" => "office",
+        "police_notes" => "police_notes",
         _ => "",
     }
 }

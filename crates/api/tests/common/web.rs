@@ -136,3 +136,34 @@ pub fn local_time(offset_ms: i64) -> String {
         in_day % 3_600_000 / 60_000
     )
 }
+
+/// Signs `who` (a role name from `users_for`) in to the officials' pages; the cookie header that carries the
+/// session, and the session's anti-forgery token (from the sign-out form every official's page has).
+pub async fn signed_in(n: &Node, who: &str) -> (String, String) {
+    let (_, headers, _) = page(n, "/office/sign-in", &[]).await;
+    let csrf = set_cookie(&headers, "hifazat_csrf").expect("an anti-forgery cookie");
+    let (status, headers, html) = post_form(
+        n,
+        "/office/sign-in",
+        &[("cookie", &format!("hifazat_csrf={csrf}"))],
+        &[("csrf", &csrf), ("token", &n.tokens[who])],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let cookie = format!(
+        "hz_session={}",
+        set_cookie(&headers, "hz_session").expect("a session cookie")
+    );
+    let (status, _, html) = page(n, "/office/node", &[("cookie", &cookie)]).await;
+    assert!(
+        status == StatusCode::OK || status == StatusCode::FORBIDDEN,
+        "{status} {html}"
+    );
+    (cookie, hidden_csrf(&html))
+}
+
+/// The first hidden anti-forgery field's value in a page.
+pub fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..].split('"').next().unwrap().to_owned()
+}

@@ -1,21 +1,40 @@
-//! The officials' pages: `GET /office/sign-in` and `POST /office/sign-in` (the token, once; the node then keeps a
-//! session), `GET /office` (who is signed in, in which role and area) and `POST /office/sign-out`. The session is
-//! the node's own (`hifazat_access::sessions`); its id travels in a cookie that scripts cannot read and other
-//! sites cannot send (HttpOnly, SameSite=Strict), and every form after signing in carries the session's own
-//! anti-forgery token.
+//! The officials' pages. `GET /office/sign-in` and `POST /office/sign-in` (the token, once; the node then keeps a
+//! session), `GET /office` (the role's own first page), `POST /office/sign-out`, and `GET /office/events` (the
+//! live stream of what the official may hear of). The session is the node's own (`hifazat_access::sessions`); its
+//! id travels in a cookie that scripts cannot read and other sites cannot send (HttpOnly, SameSite=Strict), and
+//! every form after signing in carries the session's own anti-forgery token.
+//!
+//! Each page acts as its official through the API's own handlers and rules (`Official::who` is the caller the
+//! API would see with their token): the station's work (`station`), alerts and cases with the steps the official
+//! may record (`records`), intake on a citizen's behalf (`intake`), and the node's links (`node`).
 
-use axum::extract::State;
-use axum::extract::rejection::FormRejection;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::header::{self, HeaderValue};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use hifazat_access::{Area, Caller, Current, SESSION_COOKIE};
-use hifazat_web::pages::{self, Problem};
+use hifazat_access::{Area, Caller, Current, Role, SESSION_COOKIE};
+use hifazat_web::pages::{self, Desk, DeskLink, Frame, Problem};
 use hifazat_web::{Lang, Text};
 use serde::Deserialize;
 
-use super::{Posted, Reader, checked, cookie, csrf_token, html, name_of, with_csrf};
+use super::{Posted, Reader, checked, cookie, csrf_token, html, with_csrf};
 use crate::AppState;
+use crate::caller::Who;
+use crate::error::ApiError;
+
+mod intake;
+mod node;
+mod records;
+mod station;
+pub(crate) use intake::{file_case, file_form, raise_alert, raise_form};
+pub(crate) use node::node;
+pub(crate) use records::{
+    alert, alert_sighting, alert_step, case, case_step, cases, intake_channels,
+};
 
 /// How long the browser keeps the session's cookie, in seconds: the session's own lifetime.
 const SESSION_COOKIE_MAX_AGE_SECS: u64 = hifazat_limits::SESSION_LIFETIME_MS / 1_000;
@@ -142,26 +161,227 @@ fn area_name(state: &AppState, lang: Lang, area: &Area) -> String {
     }
 }
 
-/// `GET /office`: who is signed in; without a session, the sign-in form (303).
+/// An official signed in to the pages: the caller the API would see with their token (and the client's address),
+/// and their session's anti-forgery token. A request without a live session is sent to the sign-in form.
+#[derive(Debug, Clone)]
+pub(crate) struct Official {
+    pub(crate) who: Who,
+    pub(crate) role: Role,
+    pub(crate) area: Area,
+    name: String,
+    current: Current,
+}
+
+impl FromRequestParts<AppState> for Official {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Official, Response> {
+        let signed_out = || Redirect::to("/office/sign-in").into_response();
+        let (_, current) = session(state, &parts.headers).ok_or_else(signed_out)?;
+        let Caller::User { name, role, area } = current.caller.clone() else {
+            return Err(signed_out());
+        };
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        Ok(Official {
+            who: Who {
+                caller: current.caller.clone(),
+                client,
+            },
+            role,
+            area,
+            name,
+            current,
+        })
+    }
+}
+
+impl Official {
+    /// Whether a posted form carries this session's anti-forgery token.
+    pub(crate) fn csrf_matches(&self, given: &str) -> bool {
+        self.current.csrf_matches(given)
+    }
+
+    pub(crate) fn csrf(&self) -> &str {
+        &self.current.csrf
+    }
+
+    /// The district a station's roles (station officer, DPO) work in.
+    pub(crate) fn district(&self) -> Option<&str> {
+        match (&self.area, self.role) {
+            (Area::District(d), Role::StationOfficer | Role::Dpo) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// The pages each role opens, in its menu's order (the first is `/office`).
+fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
+    const STATION: &[(&str, &str)] = &[
+        ("/office", "desk.link.queue"),
+        ("/office/cases", "desk.link.cases"),
+        ("/office/raise", "desk.link.raise"),
+        ("/office/cases/new", "desk.link.file"),
+        ("/office/node", "desk.link.node"),
+    ];
+    const POLICE_ABOVE: &[(&str, &str)] = &[
+        ("/office", "desk.link.office"),
+        ("/office/cases", "desk.link.cases"),
+        ("/office/raise", "desk.link.raise"),
+        ("/office/cases/new", "desk.link.file"),
+        ("/office/node", "desk.link.node"),
+    ];
+    const MINISTRY: &[(&str, &str)] = &[
+        ("/office", "desk.link.office"),
+        ("/office/cases", "desk.link.cases"),
+        ("/office/node", "desk.link.node"),
+    ];
+    const OTHERS: &[(&str, &str)] = &[
+        ("/office", "desk.link.office"),
+        ("/office/node", "desk.link.node"),
+    ];
+    match role {
+        Role::StationOfficer | Role::Dpo => STATION,
+        Role::Rpo | Role::Ig => POLICE_ABOVE,
+        Role::Ministry => MINISTRY,
+        Role::RegisterOfficer | Role::Auditor | Role::Verifier => OTHERS,
+    }
+}
+
+/// What an official's page carries: who, their pages (with `current` marked), and, while this node is cut off
+/// from its parent, since when and how many changes wait to reach it.
+pub(crate) async fn desk(
+    state: &AppState,
+    reader: &Reader,
+    official: &Official,
+    current: &str,
+) -> Desk {
+    let links = links_of(official.role)
+        .iter()
+        .map(|(href, key)| DeskLink {
+            href,
+            key,
+            current: *href == current,
+        })
+        .collect();
+    Desk {
+        name: official.name.clone(),
+        role: official.role.as_str().to_owned(),
+        area: area_name(state, reader.lang, &official.area),
+        csrf: official.csrf().to_owned(),
+        links,
+        offline: offline(state).await,
+    }
+}
+
+/// The node's parent as its network sees it now: `Some` while the link to it is down.
+async fn offline(state: &AppState) -> Option<pages::Offline> {
+    let topology = state.engine.topology();
+    let me = topology.node(state.engine.node_name())?;
+    let parent = hifazat_topology::parent_of(topology, me)?;
+    let report = state.net.as_ref()?.peers().await.ok()?;
+    let view = report.peers.iter().find(|p| p.name == parent.name);
+    if view.is_some_and(|p| p.connected) {
+        return None;
+    }
+    let since_ms = view.and_then(|p| p.last_vector_ms).map(|heard| {
+        let ago = report.now_ms.saturating_sub(heard);
+        state.engine.now_ms().saturating_sub(ago)
+    });
+    Some(pages::Offline {
+        parent: parent.name.clone(),
+        since_ms,
+        waiting: view.map_or(0, |p| p.entries_ahead),
+    })
+}
+
+impl Reader {
+    /// The frame of an official's page: the public frame with the desk.
+    pub(crate) fn desk_frame<'a>(&'a self, state: &'a AppState, desk: &'a Desk) -> Frame<'a> {
+        Frame {
+            desk: Some(desk),
+            ..self.frame(state)
+        }
+    }
+
+    /// An official's page that says what went wrong, with the desk.
+    pub(crate) fn desk_problem(&self, state: &AppState, desk: &Desk, problem: Problem) -> Response {
+        let frame = self.desk_frame(state, desk);
+        let page = pages::ErrorPage {
+            frame,
+            status: problem.status(),
+            message: problem.message(frame.t),
+        };
+        let status = StatusCode::from_u16(problem.status()).unwrap_or(StatusCode::FORBIDDEN);
+        html(status, pages::render(&page))
+    }
+
+    /// The page for an API error on an official's page, in the reader's language.
+    pub(crate) fn desk_failed(&self, state: &AppState, desk: &Desk, error: ApiError) -> Response {
+        self.desk_problem(state, desk, super::problem_of(error))
+    }
+}
+
+/// Why a page is not for this official's role, in the reader's language (403).
+pub(crate) fn not_for_role(t: &Text, role: Role) -> Problem {
+    Problem::Refused(format!(
+        "{} {}{}",
+        t.get("problem.role_pages"),
+        t.named("role", role.as_str()),
+        t.get("sentence.end")
+    ))
+}
+
+/// Why a record of `district` is outside this official's area, in the reader's language: `lead` says what.
+pub(crate) fn outside_area(
+    state: &AppState,
+    lang: Lang,
+    official: &Official,
+    lead: &str,
+    district: &str,
+) -> String {
+    let t = Text::of(lang);
+    format!(
+        "{} {}{} {} {}{}",
+        t.get(lead),
+        super::district_name(state, lang, district),
+        t.get("list.comma"),
+        t.get("problem.your_area"),
+        area_name(state, lang, &official.area),
+        t.get("sentence.end")
+    )
+}
+
+/// `GET /office`: the role's first page: the station's work queue for station officers and DPOs; for other
+/// roles, who is signed in (their own pages are not built yet). Without a session, the sign-in form (303).
 pub(crate) async fn office(
     State(state): State<AppState>,
     reader: Reader,
-    headers: HeaderMap,
+    official: Official,
 ) -> Response {
-    let Some((_, current)) = session(&state, &headers) else {
-        return Redirect::to("/office/sign-in").into_response();
-    };
-    let Caller::User { name, role, area } = &current.caller else {
-        return Redirect::to("/office/sign-in").into_response();
-    };
+    let desk = desk(&state, &reader, &official, "/office").await;
+    if official.district().is_some() {
+        return station::queue(&state, &reader, &official, &desk).await;
+    }
     let page = pages::OfficePage {
-        frame: reader.frame(&state),
-        name: name.clone(),
-        role: name_of(role),
-        area: area_name(&state, reader.lang, area),
-        csrf: current.csrf.clone(),
+        frame: reader.desk_frame(&state, &desk),
+        desk: &desk,
     };
     html(StatusCode::OK, pages::render(&page))
+}
+
+/// `GET /office/events`: the live stream `GET /api/v1/events` gives this official, for the pages' live updates.
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    official: Official,
+    query: Result<Query<crate::live::EventFilter>, QueryRejection>,
+) -> Response {
+    match crate::live::events(State(state), official.who, query).await {
+        Ok(stream) => stream.into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// `POST /office/sign-out`: ends the session (its form must carry the session's anti-forgery token, else 403)
