@@ -196,6 +196,29 @@ pub(crate) struct AlertQuery {
     before: Option<String>,
 }
 
+impl AlertQuery {
+    /// What the officials' list of alerts asks: a stage, a place, a page.
+    pub(crate) fn page(
+        status: Option<AlertStage>,
+        district: Option<String>,
+        region: Option<String>,
+        province: Option<String>,
+        before: Option<String>,
+        limit: usize,
+    ) -> AlertQuery {
+        AlertQuery {
+            status,
+            district,
+            region,
+            province,
+            since: None,
+            text: None,
+            limit: Some(limit),
+            before,
+        }
+    }
+}
+
 /// `GET /api/v1/alerts`: newest first, public summaries for everyone.
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(AlertQuery),
     responses(

@@ -216,6 +216,7 @@ impl Api {
             .route("/statistics", get(pages::statistics))
             .route("/status", get(pages::status))
             .route("/office", get(pages::office))
+            .route("/office/alerts", get(pages::office_alerts))
             .route("/office/alerts/{id}", get(pages::office_alert))
             .route("/office/alerts/{id}/steps", post(pages::alert_step))
             .route(

@@ -541,6 +541,18 @@ pub(crate) struct TrendsQuery {
     months: Option<u32>,
 }
 
+impl TrendsQuery {
+    /// The last `months` months over the whole of what the node holds.
+    pub(crate) fn national(months: u32) -> TrendsQuery {
+        TrendsQuery {
+            district: None,
+            region: None,
+            province: None,
+            months: Some(months),
+        }
+    }
+}
+
 /// The longest series `GET /api/v1/stats/trends` gives.
 const TREND_MONTHS_MAX: u32 = 60;
 

@@ -328,8 +328,9 @@ async fn the_role_matrix_over_the_officials_pages() {
         let case_id = body["id"].as_str().unwrap().to_owned();
         let alert_page = format!("/office/alerts/{alert}");
         let case_page = format!("/office/cases/{case_id}");
-        let pages_: [&str; 7] = [
+        let pages_: [&str; 8] = [
             "/office",
+            "/office/alerts",
             "/office/cases",
             "/office/raise",
             "/office/cases/new",
@@ -339,16 +340,16 @@ async fn the_role_matrix_over_the_officials_pages() {
         ];
         const OK: u16 = 200;
         const NO: u16 = 403;
-        let matrix: [(&str, [u16; 7]); 9] = [
-            ("station_officer", [OK, OK, OK, OK, OK, OK, OK]),
-            ("dpo", [OK, OK, OK, OK, OK, OK, OK]),
-            ("rpo", [OK, OK, OK, OK, OK, OK, OK]),
-            ("ig", [OK, OK, OK, OK, OK, OK, OK]),
-            ("ministry", [OK, OK, NO, NO, OK, OK, OK]),
-            ("auditor", [OK, NO, NO, NO, OK, OK, NO]),
-            ("register_officer", [OK, NO, NO, NO, OK, OK, NO]),
-            ("verifier", [OK, NO, NO, NO, OK, OK, NO]),
-            ("dpo_karachi", [OK, OK, OK, OK, OK, OK, NO]),
+        let matrix: [(&str, [u16; 8]); 9] = [
+            ("station_officer", [OK, OK, OK, OK, OK, OK, OK, OK]),
+            ("dpo", [OK, OK, OK, OK, OK, OK, OK, OK]),
+            ("rpo", [OK, OK, OK, OK, OK, OK, OK, OK]),
+            ("ig", [OK, OK, OK, OK, OK, OK, OK, OK]),
+            ("ministry", [OK, OK, OK, NO, NO, OK, OK, OK]),
+            ("auditor", [OK, NO, NO, NO, NO, OK, OK, NO]),
+            ("register_officer", [OK, NO, NO, NO, NO, OK, OK, NO]),
+            ("verifier", [OK, NO, NO, NO, NO, OK, OK, NO]),
+            ("dpo_karachi", [OK, OK, OK, OK, OK, OK, OK, NO]),
         ];
         for (who, expected) in matrix {
             let (cookie, _) = signed_in(&n, who).await;
@@ -428,6 +429,178 @@ async fn the_role_matrix_over_the_officials_pages() {
         )
         .await;
         assert_eq!(status, StatusCode::SEE_OTHER);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_region_and_the_province_see_their_districts_side_by_side() {
+    within(async {
+        // Alerts go to the RPO after a second here, so one can be late within the test.
+        let topology = common::demo();
+        let config = hifazat_sms::SmsConfig::parse(
+            "[timing]\ncover_after_s = 1\nescalate_rpo_after_s = 1\nescalate_ig_after_s = 2\n",
+            &hifazat_phone::TopologyPlaces(&topology),
+        )
+        .unwrap();
+        let n = node_with_sms("punjab", config);
+        let late = n.raise("Bushra").await;
+        let escalated = n.raise("Kamran").await;
+        let (status, body) = n
+            .call(
+                "dpo",
+                "POST",
+                &format!("/api/v1/alerts/{escalated}/events"),
+                r#"{"type":"escalated","level":1}"#,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        for _ in 0..2 {
+            let (status, body) = n
+                .call(
+                    "dpo",
+                    "POST",
+                    "/api/v1/cases",
+                    &case("PB-LHR", "police_station"),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+
+        let (cookie, _) = signed_in(&n, "rpo").await;
+        let (status, headers, html) = page(&n, "/office", &[("cookie", &cookie)]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert_page(&headers, &html, "en", "ltr");
+        // Escalated to the region: the one escalated, not the one merely late.
+        let escalations = &html[html.find("id=\"escalated-title\"").unwrap()
+            ..html.find("id=\"districts-title\"").unwrap()];
+        assert!(
+            escalations.contains(&format!("/office/alerts/{escalated}")),
+            "{escalations}"
+        );
+        assert!(
+            !escalations.contains(&format!("/office/alerts/{late}")),
+            "{escalations}"
+        );
+        // Lahore's row: 2 open alerts, 2 late (neither validated), 1 escalated, 2 cases filed; Kasur's all zero.
+        let row = |name: &str| -> Vec<String> {
+            let at = html
+                .find(&format!("<th scope=\"row\">{name}<br>"))
+                .unwrap_or_else(|| panic!("{name}: {html}"));
+            let tr = &html[at..at + html[at..].find("</tr>").unwrap()];
+            tr.split("<bdi dir=\"ltr\">")
+                .skip(1)
+                .map(|c| c.split('<').next().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(row("Lahore"), ["2", "2", "1", "2", "0", "0", "0", "0"]);
+        assert_eq!(row("Kasur"), ["0", "0", "0", "0", "0", "0", "0", "0"]);
+        assert!(
+            html.contains("/office/cases?district=PB-LHR")
+                && html.contains("/office/alerts?district=PB-LHR"),
+            "{html}"
+        );
+        // The map of the area: Punjab shaded, the other provinces outside it.
+        assert!(
+            html.contains("class=\"area outside\"") && html.contains("outside your area"),
+            "{html}"
+        );
+        // Drill down: the district's alerts.
+        let (status, _, list) = page(
+            &n,
+            "/office/alerts?district=PB-LHR&stage=raised",
+            &[("cookie", &cookie)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            list.contains(&format!("/office/alerts/{late}"))
+                && list.contains(&format!("/office/alerts/{escalated}")),
+            "{list}"
+        );
+        let (status, _, _) =
+            page(&n, "/office/alerts?district=SD-KHS", &[("cookie", &cookie)]).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a district outside the region is not its to list"
+        );
+
+        // The IG sees escalations to the province only.
+        let (cookie, _) = signed_in(&n, "ig").await;
+        let (_, _, html) = page(
+            &n,
+            "/office",
+            &[("cookie", &format!("{cookie}; hifazat_lang=ur"))],
+        )
+        .await;
+        assert!(html.contains("پنجاب"), "{html}");
+        assert!(
+            html.contains("کوئی کھلا الرٹ اس دفتر کو نہیں بھیجا گیا۔"),
+            "{html}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ministry_sees_the_national_dashboard() {
+    within(async {
+        let n = node("federal", (1000, 1000));
+        for name in ["Sana", "Ali", "Hina"] {
+            n.raise(name).await;
+        }
+        let (status, body) = n
+            .call(
+                "dpo_karachi",
+                "POST",
+                "/api/v1/cases",
+                &case("SD-KHS", "police_station"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (cookie, _) = signed_in(&n, "ministry").await;
+        let (status, headers, html) = page(&n, "/office", &[("cookie", &cookie)]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert_page(&headers, &html, "en", "ltr");
+        // Exact figures (3 alerts is below the public's threshold of 5, shown here as is).
+        let total = &html[html.find("Alerts raised").expect("the alerts tile")..];
+        assert!(total.contains("<bdi dir=\"ltr\">3</bdi>"), "{html}");
+        // Two monthly charts drawn on the node, each with its numbers in a table; the current month has the 3.
+        assert_eq!(
+            html.matches("<svg class=\"chart-drawing\"").count(),
+            2,
+            "{html}"
+        );
+        assert_eq!(html.matches("<polyline class=\"line").count(), 4, "{html}");
+        assert!(html.contains("<title>Reported: 3</title>"), "{html}");
+        // The map with exact counts, and every other node with how fresh its part is.
+        assert!(html.contains("class=\"map-drawing\""), "{html}");
+        for node in [
+            "punjab",
+            "sindh",
+            "lahore",
+            "kasur",
+            "karachi-south",
+            "hyderabad",
+        ] {
+            assert!(
+                html.contains(&format!("<bdi>{node}</bdi>")),
+                "{node}: {html}"
+            );
+        }
+        // In Urdu, the charts too.
+        let (_, _, ur) = page(
+            &n,
+            "/office",
+            &[("cookie", &format!("{cookie}; hifazat_lang=ur"))],
+        )
+        .await;
+        assert!(
+            ur.contains("قومی ڈیش بورڈ") && ur.contains("ہر مہینے کے الرٹس"),
+            "{ur}"
+        );
     })
     .await;
 }

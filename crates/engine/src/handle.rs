@@ -443,6 +443,32 @@ impl Engine {
             .map_err(|_| EngineError::Stopped)??)
     }
 
+    /// For each author whose logs this node holds, the newest time (by the author's own clock) among those logs'
+    /// last entries: how fresh this node's picture of that author's work is.
+    pub async fn newest_by_author(
+        &self,
+    ) -> Result<std::collections::BTreeMap<hifazat_log::Author, u64>, EngineError> {
+        let store = self.local.store.clone();
+        let newest = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            let mut newest = std::collections::BTreeMap::new();
+            for head in store.heads()? {
+                let last = store.entries(&head.log.digest(), head.head.seq, 1)?;
+                let Some(Ok(entry)) = last.first().map(|b| hifazat_log::Entry::decode(b)) else {
+                    continue;
+                };
+                let at = entry.content().timestamp_ms;
+                newest
+                    .entry(head.log.author)
+                    .and_modify(|t: &mut u64| *t = (*t).max(at))
+                    .or_insert(at);
+            }
+            Ok(newest)
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)??;
+        Ok(newest)
+    }
+
     /// Entries `after + 1 ..= up_to` of a log, in order, stopping before their bytes would pass `bytes_max`
     /// (at least one entry is returned if there is one).
     pub async fn log_range(

@@ -7,6 +7,7 @@
 //! properties only), and load nothing from outside the node ([`SECURITY_HEADERS`]).
 
 pub mod assets;
+pub mod chart;
 mod lang;
 pub mod map;
 pub mod pages;
@@ -40,7 +41,7 @@ pub const LANG_COOKIE: &str = "hifazat_lang";
 
 /// Every template's source, for the catalogue tests.
 #[cfg(test)]
-const TEMPLATE_SOURCES: [&str; 19] = [
+const TEMPLATE_SOURCES: [&str; 23] = [
     include_str!("../templates/forms.html"),
     include_str!("../templates/stats.html"),
     include_str!("../templates/complaint.html"),
@@ -60,4 +61,8 @@ const TEMPLATE_SOURCES: [&str; 19] = [
     include_str!("../templates/cases.html"),
     include_str!("../templates/desk_case.html"),
     include_str!("../templates/node.html"),
+    include_str!("../templates/map.html"),
+    include_str!("../templates/area.html"),
+    include_str!("../templates/national.html"),
+    include_str!("../templates/alerts.html"),
 ];

@@ -225,6 +225,8 @@ mod tests {
             include_str!("pages/stats.rs"),
             include_str!("pages/office.rs"),
             include_str!("pages/desk.rs"),
+            include_str!("pages/dashboards.rs"),
+            include_str!("chart.rs"),
             include_str!("text.rs"),
         ]);
         for source in sources {

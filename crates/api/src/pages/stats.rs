@@ -71,16 +71,38 @@ pub(crate) async fn statistics(
         }
         Err(e) => return reader.failed(&state, e),
     };
-    let province_name = |code: &str| {
-        topology
-            .provinces
-            .iter()
-            .find(|p| p.code == code)
-            .map_or_else(
-                || code.to_owned(),
-                |p| reader.lang.pick(&p.name, &p.name_ur).to_owned(),
-            )
+    let measure = pages::Measure::from_query(&q.map);
+    let other = match measure {
+        pages::Measure::Cases => pages::Measure::Alerts,
+        pages::Measure::Alerts => pages::Measure::Cases,
     };
+    let other = format!(
+        "/statistics?province={}&district={}&month={}&map={}",
+        pages::percent_encode(&q.province),
+        pages::percent_encode(&q.district),
+        pages::percent_encode(&q.month),
+        other.name()
+    );
+    page.map = Some(map_view(&state, reader.lang, &stats, measure, other));
+    page.figures = Some(figures_view(&state, reader.lang, &stats));
+    html(StatusCode::OK, pages::render(&page))
+}
+
+/// A province's name in `lang` (its code when the topology has no such province).
+fn province_name(state: &AppState, lang: Lang, code: &str) -> String {
+    state.engine.topology().province(code).map_or_else(
+        || code.to_owned(),
+        |p| lang.pick(&p.name, &p.name_ur).to_owned(),
+    )
+}
+
+/// The figures of `stats` as a page shows them, in `lang`.
+pub(crate) fn figures_view(
+    state: &AppState,
+    lang: Lang,
+    stats: &crate::stats::Statistics,
+) -> pages::Figures {
+    let t = Text::of(lang);
     let places = |alerts: &std::collections::BTreeMap<String, Option<u64>>,
                   cases: &std::collections::BTreeMap<String, Option<u64>>,
                   name: &dyn Fn(&str) -> String| {
@@ -95,54 +117,7 @@ pub(crate) async fn statistics(
             })
             .collect()
     };
-    let measure = pages::Measure::from_query(&q.map);
-    let (area_counts, point_counts) = match measure {
-        pages::Measure::Cases => (&stats.cases.by_province, &stats.cases.by_district),
-        pages::Measure::Alerts => (&stats.alerts.by_province, &stats.alerts.by_district),
-    };
-    let names: Vec<(String, Option<u64>)> = area_counts
-        .iter()
-        .map(|(code, n)| (province_name(code), *n))
-        .collect();
-    let areas: Vec<pages::Counted<'_>> = area_counts
-        .iter()
-        .zip(&names)
-        .map(|((code, _), (name, n))| pages::Counted {
-            code,
-            name,
-            at: None,
-            figure: *n,
-        })
-        .collect();
-    let district_names: Vec<String> = point_counts
-        .keys()
-        .map(|code| district_name(&state, reader.lang, code))
-        .collect();
-    let points: Vec<pages::Counted<'_>> = point_counts
-        .iter()
-        .zip(&district_names)
-        .map(|((code, n), name)| pages::Counted {
-            code,
-            name,
-            at: topology.district(code).map(|d| (d.lat, d.lon)),
-            figure: *n,
-        })
-        .collect();
-    let other = match measure {
-        pages::Measure::Cases => pages::Measure::Alerts,
-        pages::Measure::Alerts => pages::Measure::Cases,
-    };
-    let other = format!(
-        "/statistics?province={}&district={}&month={}&map={}",
-        pages::percent_encode(&q.province),
-        pages::percent_encode(&q.district),
-        pages::percent_encode(&q.month),
-        other.name()
-    );
-    page.map = Some(pages::MapView::build(
-        frame.t, measure, &areas, &points, other,
-    ));
-    page.figures = Some(pages::Figures {
+    pages::Figures {
         exact: stats.exact,
         alerts: stats.alerts.total,
         recovered: stats.alerts.recovered,
@@ -157,21 +132,65 @@ pub(crate) async fn statistics(
             .by_category
             .iter()
             .map(|(category, figure)| pages::Row {
-                label: frame.t.named("case.category", category).to_owned(),
+                label: t.named("case.category", category).to_owned(),
                 figure: *figure,
             })
             .collect(),
         provinces: places(
             &stats.alerts.by_province,
             &stats.cases.by_province,
-            &province_name,
+            &|code| province_name(state, lang, code),
         ),
         districts: places(
             &stats.alerts.by_district,
             &stats.cases.by_district,
-            &|code| district_name(&state, reader.lang, code),
+            &|code| district_name(state, lang, code),
         ),
         complete: stats.complete,
-    });
-    html(StatusCode::OK, pages::render(&page))
+    }
+}
+
+/// The map of `stats` for `measure`, provinces shaded and districts as points; `other` is the address of the map
+/// of the other measure.
+pub(crate) fn map_view(
+    state: &AppState,
+    lang: Lang,
+    stats: &crate::stats::Statistics,
+    measure: pages::Measure,
+    other: String,
+) -> pages::MapView {
+    let topology = state.engine.topology();
+    let (area_counts, point_counts) = match measure {
+        pages::Measure::Cases => (&stats.cases.by_province, &stats.cases.by_district),
+        pages::Measure::Alerts => (&stats.alerts.by_province, &stats.alerts.by_district),
+    };
+    let names: Vec<String> = area_counts
+        .keys()
+        .map(|code| province_name(state, lang, code))
+        .collect();
+    let areas: Vec<pages::Counted<'_>> = area_counts
+        .iter()
+        .zip(&names)
+        .map(|((code, n), name)| pages::Counted {
+            code,
+            name,
+            at: None,
+            figure: *n,
+        })
+        .collect();
+    let district_names: Vec<String> = point_counts
+        .keys()
+        .map(|code| district_name(state, lang, code))
+        .collect();
+    let points: Vec<pages::Counted<'_>> = point_counts
+        .iter()
+        .zip(&district_names)
+        .map(|((code, n), name)| pages::Counted {
+            code,
+            name,
+            at: topology.district(code).map(|d| (d.lat, d.lon)),
+            figure: *n,
+        })
+        .collect();
+    pages::MapView::build(Text::of(lang), measure, &areas, &points, other)
 }

@@ -14,6 +14,8 @@ pub struct QueueAlert {
     pub age_years: u8,
     /// Where the child was last seen, in people's words.
     pub place: String,
+    /// The district's name in the reader's language.
+    pub district: String,
     /// One of [`ALERT_STAGES`].
     pub stage: String,
     pub raised_ms: u64,

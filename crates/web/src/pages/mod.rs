@@ -7,11 +7,13 @@ use askama::Template;
 use crate::Text;
 
 mod alerts;
+mod dashboards;
 mod desk;
 mod forms;
 mod office;
 mod stats;
 pub use alerts::*;
+pub use dashboards::*;
 pub use desk::*;
 pub use forms::*;
 pub use office::*;

@@ -62,7 +62,9 @@ pub struct OfficePage<'a> {
 }
 
 /// The desk's pages' names (`desk.link.queue`, …).
-pub const DESK_LINKS: [&str; 6] = ["queue", "cases", "raise", "file", "node", "office"];
+pub const DESK_LINKS: [&str; 9] = [
+    "queue", "cases", "raise", "file", "node", "office", "alerts", "area", "national",
+];
 
 /// The roles' names that office pages show (`role.dpo`, …).
 pub const ROLES: [&str; 8] = [

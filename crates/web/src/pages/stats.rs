@@ -103,6 +103,8 @@ impl Measure {
 /// A province or territory on the map, shaded by its count.
 #[derive(Debug, Clone)]
 pub struct MapArea {
+    /// The province's or territory's code.
+    pub code: &'static str,
     pub d: &'static str,
     /// `shade-0` (none) to `shade-4` (the most), or `hidden`.
     pub class: &'static str,
@@ -193,6 +195,7 @@ impl MapView {
             .map(|area| {
                 let counted = areas.iter().find(|c| c.code == area.code);
                 MapArea {
+                    code: area.code,
                     d: area.d.as_str(),
                     class: match counted.map(|c| c.figure) {
                         Some(None) => "hidden",
@@ -259,6 +262,35 @@ impl MapView {
             legend,
             other,
         }
+    }
+}
+
+impl MapView {
+    /// The same map for an official who gets exact figures: nothing on it is hidden, so the legend does not
+    /// explain hiding.
+    pub fn exact(mut self) -> MapView {
+        self.legend.retain(|step| step.class != "hidden");
+        self
+    }
+
+    /// The same map for an official whose area is part of the country: provinces `keep` refuses are drawn as
+    /// outside the area, without a count, and the legend says so.
+    pub fn within(mut self, t: &Text, keep: impl Fn(&str) -> bool) -> MapView {
+        let mut any = false;
+        for area in &mut self.areas {
+            if !keep(area.code) {
+                area.class = "outside";
+                area.title = format!("{}: {}", area.code, t.get("map.outside"));
+                any = true;
+            }
+        }
+        if any {
+            self.legend.push(LegendStep {
+                class: "outside",
+                label: t.get("map.outside").to_owned(),
+            });
+        }
+        self
     }
 }
 

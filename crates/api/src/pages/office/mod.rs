@@ -26,10 +26,12 @@ use crate::AppState;
 use crate::caller::Who;
 use crate::error::ApiError;
 
+mod dashboards;
 mod intake;
 mod node;
 mod records;
 mod station;
+pub(crate) use dashboards::alerts as alert_list;
 pub(crate) use intake::{file_case, file_form, raise_alert, raise_form};
 pub(crate) use node::node;
 pub(crate) use records::{
@@ -142,7 +144,7 @@ pub(crate) async fn sign_in(
 }
 
 /// The area a role covers, in the reader's language.
-fn area_name(state: &AppState, lang: Lang, area: &Area) -> String {
+pub(crate) fn area_name(state: &AppState, lang: Lang, area: &Area) -> String {
     let topology = state.engine.topology();
     match area {
         Area::District(code) => topology.district(code).map_or_else(
@@ -221,20 +223,23 @@ impl Official {
 fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
     const STATION: &[(&str, &str)] = &[
         ("/office", "desk.link.queue"),
+        ("/office/alerts", "desk.link.alerts"),
         ("/office/cases", "desk.link.cases"),
         ("/office/raise", "desk.link.raise"),
         ("/office/cases/new", "desk.link.file"),
         ("/office/node", "desk.link.node"),
     ];
     const POLICE_ABOVE: &[(&str, &str)] = &[
-        ("/office", "desk.link.office"),
+        ("/office", "desk.link.area"),
+        ("/office/alerts", "desk.link.alerts"),
         ("/office/cases", "desk.link.cases"),
         ("/office/raise", "desk.link.raise"),
         ("/office/cases/new", "desk.link.file"),
         ("/office/node", "desk.link.node"),
     ];
     const MINISTRY: &[(&str, &str)] = &[
-        ("/office", "desk.link.office"),
+        ("/office", "desk.link.national"),
+        ("/office/alerts", "desk.link.alerts"),
         ("/office/cases", "desk.link.cases"),
         ("/office/node", "desk.link.node"),
     ];
@@ -354,16 +359,28 @@ pub(crate) fn outside_area(
     )
 }
 
-/// `GET /office`: the role's first page: the station's work queue for station officers and DPOs; for other
-/// roles, who is signed in (their own pages are not built yet). Without a session, the sign-in form (303).
+/// `GET /office`: the role's first page: the station's work queue for station officers and DPOs, the area's
+/// dashboard for RPOs and IGs, the national dashboard for the ministry; for other roles, who is signed in (their
+/// own pages are not built yet). Without a session, the sign-in form (303).
 pub(crate) async fn office(
     State(state): State<AppState>,
     reader: Reader,
     official: Official,
+    query: Result<Query<dashboards::MapQuery>, QueryRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office").await;
-    if official.district().is_some() {
-        return station::queue(&state, &reader, &official, &desk).await;
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    match official.role {
+        Role::StationOfficer | Role::Dpo => {
+            return station::queue(&state, &reader, &official, &desk).await;
+        }
+        Role::Rpo | Role::Ig => {
+            return dashboards::area(&state, &reader, &official, &desk, query).await;
+        }
+        Role::Ministry => {
+            return dashboards::national(&state, &reader, &official, &desk, query).await;
+        }
+        Role::RegisterOfficer | Role::Auditor | Role::Verifier => {}
     }
     let page = pages::OfficePage {
         frame: reader.desk_frame(&state, &desk),

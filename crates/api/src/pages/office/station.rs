@@ -50,7 +50,14 @@ async fn alerts_at(
     Ok(page.items)
 }
 
-fn queue_alert(a: &AlertSummary, now_ms: u64, escalate_after_ms: u64) -> pages::QueueAlert {
+/// An alert as a line of the queue and the dashboards' lists, in `lang`.
+pub(crate) fn queue_alert(
+    state: &AppState,
+    lang: hifazat_web::Lang,
+    a: &AlertSummary,
+    now_ms: u64,
+    escalate_after_ms: u64,
+) -> pages::QueueAlert {
     let waited_ms = now_ms.saturating_sub(a.created_ms);
     let waiting = a.status.stage == AlertStage::Raised && a.status.escalation_level.is_none();
     pages::QueueAlert {
@@ -58,6 +65,7 @@ fn queue_alert(a: &AlertSummary, now_ms: u64, escalate_after_ms: u64) -> pages::
         child_name: a.child_name.clone(),
         age_years: a.age_years,
         place: a.last_seen.clone(),
+        district: district_name(state, lang, &a.district),
         stage: name_of(&a.status.stage),
         raised_ms: a.created_ms,
         waited_ms,
@@ -67,6 +75,15 @@ fn queue_alert(a: &AlertSummary, now_ms: u64, escalate_after_ms: u64) -> pages::
         escalated: a.status.escalation_level.map(u8::from),
         sightings: a.sightings as u64,
     }
+}
+
+/// How long an alert may wait for validation before it goes to the RPO: this node's SMS timing, or its default.
+pub(crate) fn escalate_rpo_after_ms(state: &AppState) -> u64 {
+    let timing = state
+        .phone
+        .as_ref()
+        .map_or_else(hifazat_phone::Timing::default, |p| p.timing());
+    timing.escalate_rpo_after_s * 1_000
 }
 
 /// The station's queue for `official`, whose district it is.
@@ -98,15 +115,11 @@ async fn gather<'a>(
     frame: pages::Frame<'a>,
 ) -> Result<pages::QueuePage<'a>, crate::ApiError> {
     let now_ms = state.engine.now_ms();
-    let timing = state
-        .phone
-        .as_ref()
-        .map_or_else(hifazat_phone::Timing::default, |p| p.timing());
-    let escalate_after_ms = timing.escalate_rpo_after_s * 1_000;
+    let escalate_after_ms = escalate_rpo_after_ms(state);
     let waiting: Vec<pages::QueueAlert> = alerts_at(state, district, AlertStage::Raised)
         .await?
         .iter()
-        .map(|a| queue_alert(a, now_ms, escalate_after_ms))
+        .map(|a| queue_alert(state, reader.lang, a, now_ms, escalate_after_ms))
         .collect();
     let mut open = Vec::new();
     for stage in [
@@ -140,7 +153,7 @@ async fn gather<'a>(
     sightings.truncate(SIGHTINGS_MAX);
     let open = open
         .iter()
-        .map(|a| queue_alert(a, now_ms, escalate_after_ms))
+        .map(|a| queue_alert(state, reader.lang, a, now_ms, escalate_after_ms))
         .collect();
     // Cases by stage, from the statistics this official gets (exact over their district).
     let axum::Json(figures) = crate::stats::stats(
