@@ -235,6 +235,24 @@ impl Api {
                 get(pages::office_raise_form).post(pages::office_raise),
             )
             .route("/office/node", get(pages::office_node))
+            .route("/office/register", get(pages::register_entries))
+            .route("/office/register/search", post(pages::register_search))
+            .route(
+                "/office/register/new",
+                get(pages::register_new_form).post(pages::register_create),
+            )
+            .route(
+                "/office/register/offenders/{id}",
+                get(pages::register_offender),
+            )
+            .route(
+                "/office/register/offenders/{id}/updates",
+                post(pages::register_update),
+            )
+            .route("/office/register/{journal}", get(pages::register_journal))
+            .route("/office/verify", post(pages::verify))
+            .route("/office/audit/logs/{log}", get(pages::audit_log))
+            .route("/office/audit/history", get(pages::audit_history))
             .route(
                 "/office/sign-in",
                 get(pages::sign_in_form).post(pages::sign_in),
@@ -303,9 +321,9 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct SeqQuery {
     /// Items older than this sequence number (from `next`).
-    before: Option<u64>,
+    pub(crate) before: Option<u64>,
     /// 1 to 200; 50 when not given.
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
 }
 
 impl SeqQuery {
@@ -321,10 +339,10 @@ impl SeqQuery {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SeqPage<T> {
-    items: Vec<T>,
+    pub(crate) items: Vec<T>,
     /// Pass as `before` for the next page; absent on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<u64>,
+    pub(crate) next: Option<u64>,
 }
 
 impl<T> SeqPage<T> {

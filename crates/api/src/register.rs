@@ -27,7 +27,7 @@ use crate::{AppState, SeqPage, SeqQuery};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CnicBody {
-    cnic: String,
+    pub(crate) cnic: String,
 }
 
 fn here(state: &AppState) -> Result<Arc<Register>, ApiError> {
@@ -155,17 +155,17 @@ pub(crate) async fn create(
 #[serde(deny_unknown_fields)]
 pub(crate) struct OffendersQuery {
     /// Go on after this entry id (from `next`).
-    after: Option<String>,
+    pub(crate) after: Option<String>,
     /// 1 to 200; 50 when not given.
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct OffenderPage {
-    items: Vec<OffenderSummary>,
+    pub(crate) items: Vec<OffenderSummary>,
     /// Pass as `after` for the next page; absent on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 /// `GET /api/v1/register/offenders`: register officers list the entries, in id order.

@@ -41,7 +41,7 @@ pub const LANG_COOKIE: &str = "hifazat_lang";
 
 /// Every template's source, for the catalogue tests.
 #[cfg(test)]
-const TEMPLATE_SOURCES: [&str; 23] = [
+const TEMPLATE_SOURCES: [&str; 30] = [
     include_str!("../templates/forms.html"),
     include_str!("../templates/stats.html"),
     include_str!("../templates/complaint.html"),
@@ -55,7 +55,6 @@ const TEMPLATE_SOURCES: [&str; 23] = [
     include_str!("../templates/poster.html"),
     include_str!("../templates/status.html"),
     include_str!("../templates/sign_in.html"),
-    include_str!("../templates/office.html"),
     include_str!("../templates/queue.html"),
     include_str!("../templates/desk_alert.html"),
     include_str!("../templates/cases.html"),
@@ -65,4 +64,12 @@ const TEMPLATE_SOURCES: [&str; 23] = [
     include_str!("../templates/area.html"),
     include_str!("../templates/national.html"),
     include_str!("../templates/alerts.html"),
+    include_str!("../templates/register.html"),
+    include_str!("../templates/offender.html"),
+    include_str!("../templates/offender_new.html"),
+    include_str!("../templates/register_log.html"),
+    include_str!("../templates/verify.html"),
+    include_str!("../templates/audit.html"),
+    include_str!("../templates/audit_log.html"),
+    include_str!("../templates/audit_history.html"),
 ];

@@ -226,6 +226,8 @@ mod tests {
             include_str!("pages/office.rs"),
             include_str!("pages/desk.rs"),
             include_str!("pages/dashboards.rs"),
+            include_str!("pages/register.rs"),
+            include_str!("pages/audit.rs"),
             include_str!("chart.rs"),
             include_str!("text.rs"),
         ]);

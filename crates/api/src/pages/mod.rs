@@ -32,9 +32,11 @@ pub(crate) use alert::{alert, home, poster, sighting};
 pub(crate) use complaint::{complaint_file, complaint_filed, complaint_form, track};
 pub(crate) use office::{
     alert as office_alert, alert_list as office_alerts, alert_sighting as office_sighting,
-    alert_step, case as office_case, case_step, cases as office_cases, events as office_events,
-    file_case as office_file, file_form as office_file_form, node as office_node, office,
-    raise_alert as office_raise, raise_form as office_raise_form, sign_in, sign_in_form, sign_out,
+    alert_step, audit_history, audit_log, case as office_case, case_step, cases as office_cases,
+    events as office_events, file_case as office_file, file_form as office_file_form,
+    node as office_node, office, raise_alert as office_raise, raise_form as office_raise_form,
+    register_create, register_entries, register_journal, register_new_form, register_offender,
+    register_search, register_update, sign_in, sign_in_form, sign_out, verify,
 };
 pub(crate) use raise::{raise_alert, raise_form};
 pub(crate) use stats::statistics;

@@ -7,16 +7,20 @@ use askama::Template;
 use crate::Text;
 
 mod alerts;
+mod audit;
 mod dashboards;
 mod desk;
 mod forms;
 mod office;
+mod register;
 mod stats;
 pub use alerts::*;
+pub use audit::*;
 pub use dashboards::*;
 pub use desk::*;
 pub use forms::*;
 pub use office::*;
+pub use register::*;
 pub use stats::*;
 
 /// The names that views carry as data and pages show through the catalogue (`alert.stage.validated`, …).

@@ -1,6 +1,5 @@
-//! The officials' pages: signing in with one's token, what every official's page carries (the desk: who is signed
-//! in, the pages their role opens, and whether the node is cut off from its parent), and the office page of a
-//! role whose own pages are not built yet.
+//! The officials' pages: signing in with one's token, and what every official's page carries (the desk: who is
+//! signed in, the pages their role opens, and whether the node is cut off from its parent).
 
 use askama::Template;
 
@@ -52,18 +51,24 @@ pub struct Offline {
     pub waiting: u64,
 }
 
-/// The official signed in: who, in which role and area, and how to sign out; for roles whose own pages are
-/// still missing, it says so.
-#[derive(Debug, Template)]
-#[template(path = "office.html")]
-pub struct OfficePage<'a> {
-    pub frame: Frame<'a>,
-    pub desk: &'a Desk,
-}
-
 /// The desk's pages' names (`desk.link.queue`, …).
-pub const DESK_LINKS: [&str; 9] = [
-    "queue", "cases", "raise", "file", "node", "office", "alerts", "area", "national",
+pub const DESK_LINKS: [&str; 16] = [
+    "queue",
+    "cases",
+    "raise",
+    "file",
+    "node",
+    "office",
+    "alerts",
+    "area",
+    "national",
+    "register",
+    "register_new",
+    "consultations",
+    "alarms",
+    "notices",
+    "verify",
+    "audit",
 ];
 
 /// The roles' names that office pages show (`role.dpo`, …).

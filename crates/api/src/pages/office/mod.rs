@@ -26,16 +26,24 @@ use crate::AppState;
 use crate::caller::Who;
 use crate::error::ApiError;
 
+mod audit;
 mod dashboards;
 mod intake;
 mod node;
 mod records;
+mod register;
 mod station;
+pub(crate) use audit::{history as audit_history, log as audit_log};
 pub(crate) use dashboards::alerts as alert_list;
 pub(crate) use intake::{file_case, file_form, raise_alert, raise_form};
 pub(crate) use node::node;
 pub(crate) use records::{
     alert, alert_sighting, alert_step, case, case_step, cases, intake_channels,
+};
+pub(crate) use register::{
+    create as register_create, entries as register_entries, journal as register_journal,
+    new_form as register_new_form, offender as register_offender, search as register_search,
+    update as register_update, verify,
 };
 
 /// How long the browser keeps the session's cookie, in seconds: the session's own lifetime.
@@ -243,15 +251,26 @@ fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/office/cases", "desk.link.cases"),
         ("/office/node", "desk.link.node"),
     ];
-    const OTHERS: &[(&str, &str)] = &[
-        ("/office", "desk.link.office"),
+    const REGISTER: &[(&str, &str)] = &[
+        ("/office", "desk.link.register"),
+        ("/office/register/new", "desk.link.register_new"),
+        ("/office/register/consultations", "desk.link.consultations"),
+        ("/office/register/alarms", "desk.link.alarms"),
+        ("/office/register/notices", "desk.link.notices"),
         ("/office/node", "desk.link.node"),
     ];
+    const AUDITOR: &[(&str, &str)] = &[
+        ("/office", "desk.link.audit"),
+        ("/office/node", "desk.link.node"),
+    ];
+    const VERIFIER: &[(&str, &str)] = &[("/office", "desk.link.verify")];
     match role {
         Role::StationOfficer | Role::Dpo => STATION,
         Role::Rpo | Role::Ig => POLICE_ABOVE,
         Role::Ministry => MINISTRY,
-        Role::RegisterOfficer | Role::Auditor | Role::Verifier => OTHERS,
+        Role::RegisterOfficer => REGISTER,
+        Role::Auditor => AUDITOR,
+        Role::Verifier => VERIFIER,
     }
 }
 
@@ -360,8 +379,8 @@ pub(crate) fn outside_area(
 }
 
 /// `GET /office`: the role's first page: the station's work queue for station officers and DPOs, the area's
-/// dashboard for RPOs and IGs, the national dashboard for the ministry; for other roles, who is signed in (their
-/// own pages are not built yet). Without a session, the sign-in form (303).
+/// dashboard for RPOs and IGs, the national dashboard for the ministry, the register for register officers, the
+/// logs for auditors, the verification form for verifying institutions. Without a session, the sign-in form (303).
 pub(crate) async fn office(
     State(state): State<AppState>,
     reader: Reader,
@@ -371,22 +390,43 @@ pub(crate) async fn office(
     let desk = desk(&state, &reader, &official, "/office").await;
     let query = query.map(|Query(q)| q).unwrap_or_default();
     match official.role {
-        Role::StationOfficer | Role::Dpo => {
-            return station::queue(&state, &reader, &official, &desk).await;
+        Role::StationOfficer | Role::Dpo => station::queue(&state, &reader, &official, &desk).await,
+        Role::Rpo | Role::Ig => dashboards::area(&state, &reader, &official, &desk, query).await,
+        Role::Ministry => dashboards::national(&state, &reader, &official, &desk, query).await,
+        Role::RegisterOfficer => {
+            register::home(
+                &state,
+                &reader,
+                &official,
+                &desk,
+                None,
+                None,
+                StatusCode::OK,
+            )
+            .await
         }
-        Role::Rpo | Role::Ig => {
-            return dashboards::area(&state, &reader, &official, &desk, query).await;
+        Role::Auditor => {
+            audit::home(
+                &state,
+                &reader,
+                &official,
+                &desk,
+                String::new(),
+                None,
+                StatusCode::OK,
+            )
+            .await
         }
-        Role::Ministry => {
-            return dashboards::national(&state, &reader, &official, &desk, query).await;
-        }
-        Role::RegisterOfficer | Role::Auditor | Role::Verifier => {}
+        Role::Verifier => register::verify_page(
+            &state,
+            &reader,
+            &official,
+            &desk,
+            None,
+            None,
+            StatusCode::OK,
+        ),
     }
-    let page = pages::OfficePage {
-        frame: reader.desk_frame(&state, &desk),
-        desk: &desk,
-    };
-    html(StatusCode::OK, pages::render(&page))
 }
 
 /// `GET /office/events`: the live stream `GET /api/v1/events` gives this official, for the pages' live updates.
