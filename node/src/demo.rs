@@ -127,11 +127,16 @@ async fn demo(args: Args) -> anyhow::Result<()> {
             "Open the public pages in a browser: http://{}:{}/ ({}; every node serves its own).",
             district.host, district.http_port, district.name
         );
+        println!(
+            "Officials sign in at http://{}:{}/office/sign-in (each node's own /office/sign-in) with a token from {}:",
+            district.host,
+            district.http_port,
+            data.join(DEMO_TOKENS).display()
+        );
+        println!(
+            "  one for every role (station officer, DPO, RPO, IG, ministry, register officer, verifier, auditor), by node."
+        );
     }
-    println!(
-        "Each node has a demo official; their API tokens are in {}.",
-        data.join(DEMO_TOKENS).display()
-    );
     println!(
         "The root's verifier key is in {} (for `hifazat audit verify --root`).",
         root.display()
