@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use hifazat_limits as limits;
 
+use hifazat_tests::netns::{Cut, layout};
 use hifazat_tests::{
     Stopper, alert_body_in, case_body, demo_tokens, exe, http_as, id_of, status_as, status_of,
     wait_until,
@@ -28,137 +29,6 @@ use hifazat_tests::{
 /// How long the federation may take to converge after the link comes back (the README states this bound).
 const CONVERGENCE_LIMIT: Duration = Duration::from_secs(60);
 
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .expect("iproute2's `ip`");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The metric of the `unreachable` routes behind the test's links: higher (weaker) than the links' own routes.
-const FALLBACK_METRIC: &str = "4242";
-
-/// The namespace, links and fallback routes this test made; removed on drop.
-struct Cut {
-    ns: String,
-    p2p_host: String,
-    /// The subnets given an `unreachable` route.
-    fenced: Vec<String>,
-}
-
-impl Cut {
-    fn new(id: u32, net: u32) -> Cut {
-        let ns = format!("hz{id}");
-        let (p2p_host, p2p_ns) = (format!("hzp{id}h"), format!("hzp{id}n"));
-        let (ctl_host, ctl_ns) = (format!("hzc{id}h"), format!("hzc{id}n"));
-        let mut cut = Cut {
-            ns: ns.clone(),
-            p2p_host: p2p_host.clone(),
-            fenced: Vec::new(),
-        };
-        // Before any link exists or goes down: these subnets route nowhere but to the test's links.
-        for subnet in [213, 214] {
-            let prefix = format!("10.{subnet}.{net}.0/24");
-            ip(&[
-                "route",
-                "add",
-                "unreachable",
-                &prefix,
-                "metric",
-                FALLBACK_METRIC,
-            ]);
-            cut.fenced.push(prefix);
-        }
-        ip(&["netns", "add", &ns]);
-        ip(&["-n", &ns, "link", "set", "lo", "up"]);
-        for (host, inner, subnet) in [(&p2p_host, &p2p_ns, 213), (&ctl_host, &ctl_ns, 214)] {
-            ip(&["link", "add", host, "type", "veth", "peer", "name", inner]);
-            ip(&["link", "set", inner, "netns", &ns]);
-            ip(&[
-                "addr",
-                "add",
-                &format!("10.{subnet}.{net}.1/24"),
-                "dev",
-                host,
-            ]);
-            ip(&[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("10.{subnet}.{net}.2/24"),
-                "dev",
-                inner,
-            ]);
-            ip(&["link", "set", host, "up"]);
-            ip(&["-n", &ns, "link", "set", inner, "up"]);
-        }
-        cut
-    }
-
-    fn link(&self, up: bool) {
-        ip(&[
-            "link",
-            "set",
-            &self.p2p_host,
-            if up { "up" } else { "down" },
-        ]);
-    }
-}
-
-impl Drop for Cut {
-    fn drop(&mut self) {
-        // Deleting the namespace deletes the veth ends inside it, and so both pairs; the fallback routes go last,
-        // once no link of the test is left.
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        for prefix in &self.fenced {
-            let _ = Command::new("ip")
-                .args([
-                    "route",
-                    "del",
-                    "unreachable",
-                    prefix,
-                    "metric",
-                    FALLBACK_METRIC,
-                ])
-                .status();
-        }
-    }
-}
-
-/// The demo layout with every node on the test's links: the host side shares one address (ports apart), and
-/// Hyderabad has the far end of the peer-to-peer link.
-fn layout(net: u32) -> String {
-    let demo = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../topology/demo.toml"
-    ))
-    .unwrap();
-    let mut text = demo;
-    for (i, n) in [2, 3, 4, 5, 6, 7].iter().enumerate() {
-        text = text.replacen(
-            &format!("host = \"127.0.0.{n}\""),
-            &format!(
-                "host = \"10.213.{net}.1\"\nhttp_port = {}\np2p_port = {}",
-                18080 + i,
-                19080 + i
-            ),
-            1,
-        );
-    }
-    text.replacen(
-        "host = \"127.0.0.8\"",
-        &format!("host = \"10.213.{net}.2\"\nhttp_port = 18090\np2p_port = 19090"),
-        1,
-    )
-}
-
 #[test]
 fn a_district_cut_off_for_real_converges_after_the_heal() {
     let id = std::process::id() % 10_000;
@@ -166,7 +36,7 @@ fn a_district_cut_off_for_real_converges_after_the_heal() {
     let cut = Cut::new(id, net);
     let dir = tempfile::tempdir().unwrap();
     let layout_file = dir.path().join("layout.toml");
-    std::fs::write(&layout_file, layout(net)).unwrap();
+    std::fs::write(&layout_file, layout(net, "hyderabad")).unwrap();
     let data = dir.path().join("data");
     let mut demo = Command::new(exe())
         .args(["demo", "--skip", "hyderabad", "--topology"])

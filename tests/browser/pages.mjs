@@ -328,8 +328,8 @@ for (const lang of languages) {
   await ctx.close();
 }
 
-// With JavaScript off: an official signs in with their token (a wrong one first), sees their office, and signs
-// out; the session's cookie is HttpOnly and SameSite=Strict.
+// With JavaScript off: an official signs in with their token (a wrong one first), sees who is signed in on their
+// first page, and signs out; the session's cookie is HttpOnly and SameSite=Strict.
 for (const lang of languages) {
   const where = `sign-in flow ${lang.code}, JavaScript off`;
   const ctx = await context(where, {
@@ -353,7 +353,7 @@ for (const lang of languages) {
   }
   await page.fill("#token", token);
   await Promise.all([page.waitForURL("**/office"), page.click("button[type=submit]")]);
-  if (!(await page.textContent("main")).includes("demo")) {
+  if (!(await page.textContent(".desk-who")).includes("demo")) {
     fail(where, "the office does not say who is signed in");
   }
   const session = (await ctx.cookies()).find((c) => c.name === "hz_session");

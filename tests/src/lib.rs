@@ -2,6 +2,8 @@
 //! finding the binary, starting nodes and demos, HTTP requests over real sockets, request bodies, waiting with a
 //! bound, and stopping exactly the processes a test started. `tests/README.md` says what each test proves.
 
+pub mod netns;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
