@@ -382,9 +382,35 @@ fn queries(month: &str) -> Vec<Query> {
     ]
 }
 
-/// Each query `WARM` times untimed, then `REQUESTS` times timed, round robin on one connection; p50 and p99.
+/// The officials' pages asked by the ministry's page session: the national dashboard (its figures, twelve months'
+/// trends, the map, each node's freshness) and the list of cases.
+fn page_queries() -> Vec<Query> {
+    vec![
+        Query {
+            name: "page: the national dashboard (the ministry's /office)",
+            path: "/office".into(),
+        },
+        Query {
+            name: "page: the ministry's cases, first page",
+            path: "/office/cases".into(),
+        },
+        Query {
+            name: "page: Lahore's cases, under investigation",
+            path: "/office/cases?district=PB-LHR&stage=under_investigation".into(),
+        },
+    ]
+}
+
+/// Each query `WARM` times untimed, then `REQUESTS` times timed, round robin on one connection (the ministry's
+/// token for the API, its page session for pages); p50 and p99.
 async fn ask(addr: &str, token: &str, queries: &[Query]) -> Vec<(f64, f64)> {
-    let mut conn = Conn::open(addr.parse().expect("address"), token).await;
+    let addr = addr.parse().expect("address");
+    let mut conn = if queries.iter().all(|q| q.path.starts_with("/office")) {
+        let cookie = hifazat_bench::load::sign_in(addr, token).await;
+        Conn::with_cookie(addr, &cookie).await
+    } else {
+        Conn::open(addr, token).await
+    };
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); queries.len()];
     for round in 0..WARM + REQUESTS {
         for (q, s) in queries.iter().zip(&mut samples) {
@@ -513,8 +539,11 @@ fn curve(base: &Path, sizes: &[usize]) {
             let m = hifazat_figures::month_of(START_MS + (n as u64 * step_ms) / 2);
             format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
         };
-        let qs = queries(&month);
-        let times = rt.block_on(ask(FEDERAL, &ministry, &qs));
+        let mut qs = queries(&month);
+        let mut times = rt.block_on(ask(FEDERAL, &ministry, &qs));
+        let pages = page_queries();
+        times.extend(rt.block_on(ask(FEDERAL, &ministry, &pages)));
+        qs.extend(pages);
         let (rss, peak) = memory_mb(node.id());
         stop(node);
         rows.push((

@@ -12,6 +12,8 @@ pub struct Conn {
     reader: BufReader<TcpStream>,
     host: String,
     token: String,
+    /// A `Cookie` header's value sent with every request (an official's page session), when not empty.
+    cookie: String,
 }
 
 impl Conn {
@@ -22,7 +24,15 @@ impl Conn {
             reader: BufReader::new(stream),
             host: addr.to_string(),
             token: token.to_owned(),
+            cookie: String::new(),
         }
+    }
+
+    /// A connection that sends no token but this `Cookie` (an official's page session, from [`sign_in`]).
+    pub async fn with_cookie(addr: SocketAddr, cookie: &str) -> Conn {
+        let mut conn = Conn::open(addr, "").await;
+        conn.cookie = cookie.to_owned();
+        conn
     }
 
     /// Sends a request and reads the whole answer; returns the status.
@@ -39,13 +49,28 @@ impl Conn {
 
     /// Sends a request and reads the whole answer; returns the status and the body.
     pub async fn fetch(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
-        let authorization = if self.token.is_empty() {
-            String::new()
-        } else {
-            format!("Authorization: Bearer {}\r\n", self.token)
-        };
+        let (status, _, body) = self.send(method, path, "application/json", body).await;
+        (status, body)
+    }
+
+    /// Sends a request with a body of `content_type` and reads the whole answer; returns the status, the
+    /// headers (names in lower case) and the body.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut extra = String::new();
+        if !self.token.is_empty() {
+            extra.push_str(&format!("Authorization: Bearer {}\r\n", self.token));
+        }
+        if !self.cookie.is_empty() {
+            extra.push_str(&format!("Cookie: {}\r\n", self.cookie));
+        }
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{extra}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             self.host,
             body.len()
         );
@@ -56,22 +81,56 @@ impl Conn {
         self.reader.read_line(&mut line).await.unwrap();
         let status: u16 = line.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
         let mut length = 0usize;
+        let mut headers = Vec::new();
         loop {
             line.clear();
             self.reader.read_line(&mut line).await.unwrap();
             if line == "\r\n" {
                 break;
             }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap();
+            if let Some((name, value)) = line.split_once(':') {
+                let (name, value) = (name.to_ascii_lowercase(), value.trim().to_owned());
+                if name == "content-length" {
+                    length = value.parse().unwrap();
+                }
+                headers.push((name, value));
             }
         }
         let mut body = vec![0u8; length];
         self.reader.read_exact(&mut body).await.unwrap();
-        (status, body)
+        (status, headers, body)
     }
+}
+
+/// The value a `Set-Cookie` among `headers` gives cookie `name`.
+fn set_cookie(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .find_map(|(_, v)| v.strip_prefix(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Signs an official in to the pages of the node at `addr` with the sign-in form, as a browser does; the `Cookie`
+/// value that carries their session.
+pub async fn sign_in(addr: SocketAddr, token: &str) -> String {
+    let mut conn = Conn::open(addr, "").await;
+    let (status, headers, _) = conn.send("GET", "/office/sign-in", "text/plain", "").await;
+    assert_eq!(status, 200, "the sign-in form");
+    let csrf = set_cookie(&headers, "hifazat_csrf").expect("an anti-forgery cookie");
+    conn.cookie = format!("hifazat_csrf={csrf}");
+    let form = format!("csrf={csrf}&token={token}");
+    let (status, headers, _) = conn
+        .send(
+            "POST",
+            "/office/sign-in",
+            "application/x-www-form-urlencoded",
+            &form,
+        )
+        .await;
+    assert_eq!(status, 303, "signing in");
+    let session = set_cookie(&headers, "hz_session").expect("a session cookie");
+    format!("hz_session={session}")
 }
 
 /// Throughput and latency of one phase.

@@ -50,6 +50,10 @@ async fn the_station_validates_an_alert_from_its_queue() {
             html.contains("Aunt") && html.contains("+923451234567"),
             "the reporter: {html}"
         );
+        assert!(
+            html.contains(&format!("/office/audit/history?record={id}")),
+            "a link to its signed history: {html}"
+        );
         for step in [
             "validated",
             "mobilised",
@@ -67,16 +71,15 @@ async fn the_station_validates_an_alert_from_its_queue() {
             "a case's step is not an alert's"
         );
 
-        // A forged form is refused; the DPO's own validates, as the API would.
+        // A forged form, or one without the session's token, is refused; the DPO's own validates, as the API would.
         let uri = format!("/office/alerts/{id}/steps");
-        let (status, _, _) = post_form(
-            &n,
-            &uri,
-            &[("cookie", &cookie)],
-            &[("csrf", "forged"), ("step", "validated")],
-        )
-        .await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
+        for fields in [
+            &[("csrf", "forged"), ("step", "validated")][..],
+            &[("step", "validated")][..],
+        ] {
+            let (status, _, _) = post_form(&n, &uri, &[("cookie", &cookie)], fields).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{fields:?}");
+        }
         let (status, headers, _) =
             post_form(&n, &uri, &[], &[("csrf", &csrf), ("step", "validated")]).await;
         assert_eq!(
