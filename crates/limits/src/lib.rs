@@ -156,6 +156,20 @@ pub const FIR_NUMBER_CHARS_MAX: usize = 40;
 /// Oldest age, in years, for which a missing-person alert is a child alert (Zainab Alert covers under-18s).
 pub const CHILD_AGE_YEARS_MAX: u8 = 17;
 
+// Photos (`hifazat-photos`): what an upload may be, and what is kept.
+/// Largest photo upload, in bytes.
+pub const PHOTO_BYTES_MAX: usize = 5 * 1024 * 1024;
+/// Most pixels a photo may have, read from its header before any pixel is decoded.
+pub const PHOTO_PIXELS_MAX: u64 = 40_000_000;
+/// Most memory one photo's decoding may take.
+pub const PHOTO_DECODE_BYTES_MAX: u64 = 256 * 1024 * 1024;
+/// Fewest pixels a side: smaller shows no face worth matching.
+pub const PHOTO_SIDE_MIN: u32 = 64;
+/// Most pixels a side as kept; larger photos are scaled down.
+pub const PHOTO_SIDE_MAX: u32 = 1600;
+/// The kept JPEG's quality (1 to 100).
+pub const PHOTO_JPEG_QUALITY: u8 = 85;
+
 /// The register (federal node only). Names and a parent's name, in characters: they go into verification
 /// replies, which have one fixed size.
 pub const REGISTER_NAME_CHARS_MAX: usize = 80;
@@ -210,6 +224,9 @@ const _: () = assert!(SYNC_VECTOR_INTERVAL_MS < SYNC_VECTOR_REFRESH_MS);
 const _: () = assert!(TOPOLOGY_BYTES_MAX + NOTE_SIGNATURES_MAX * 512 <= NOTE_BYTES_MAX);
 const _: () = assert!(ACTOR_BYTES_MAX <= u8::MAX as usize);
 const _: () = assert!(ENTRY_BYTES_MAX < HTTP_BODY_BYTES_MAX);
+const _: () = assert!(PHOTO_SIDE_MIN < PHOTO_SIDE_MAX);
+const _: () = assert!(PHOTO_PIXELS_MAX * 4 <= PHOTO_DECODE_BYTES_MAX);
+const _: () = assert!(PHOTO_JPEG_QUALITY >= 1 && PHOTO_JPEG_QUALITY <= 100);
 const _: () = assert!(COMMIT_GROUP_MAX <= ENGINE_QUEUE_MAX);
 const _: () = assert!(VERIFY_BATCH_ENTRIES_MAX <= PENDING_CHANGES_MAX);
 // A verification reply holds two messages, each naming the offender and a parent (up to 4 bytes per character),
