@@ -24,6 +24,10 @@ if [ ! -d tests/browser/node_modules ] || [ tests/browser/package-lock.json -nt 
   touch tests/browser/node_modules
 fi
 
+# dlib itself, from PyPI, pinned by hash into a git-ignored virtualenv under target/faces, computes the reference
+# the face network's port is tested against (crates/faces/tests/dlib.rs); again whenever its inputs change.
+bash scripts/faces/reference.sh
+
 echo "== format"
 cargo fmt --all -- --check
 echo "== clippy"
