@@ -7,8 +7,15 @@
 //! - [`recognition`]: dlib's face-recognition ResNet (`dlib_face_recognition_resnet_model_v1`), which maps an
 //!   aligned 150 × 150 face to 128 numbers; two photos of one person lie closer than 0.6 (dlib's threshold).
 //!
+//! - [`landmarks`]: dlib's 5-point shape predictor, read from dlib's own model file ([`dlib`] reads dlib's
+//!   serialisation), puts the eyes' corners and the nose's base on a face found in a box.
+//! - [`chip`]: cuts the aligned 150 × 150 face from the photo by those points, as dlib's `get_face_chip` does.
+//!
 //! Pure: bytes and pixels in, numbers out.
 
+pub mod chip;
+pub mod dlib;
+pub mod landmarks;
 pub mod recognition;
 pub mod tensor;
 pub mod weights;

@@ -133,6 +133,9 @@ mod tests {
             Weights::read(manifest, &[shards.as_slice(), &[0]].concat()),
             Err(WeightsError::Size { .. })
         ));
-        assert!(matches!(Weights::read(b"{", &shards), Err(WeightsError::Manifest(_))));
+        assert!(matches!(
+            Weights::read(b"{", &shards),
+            Err(WeightsError::Manifest(_))
+        ));
     }
 }

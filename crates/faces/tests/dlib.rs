@@ -114,3 +114,98 @@ fn descriptions_and_decisions_agree_with_dlib() {
         faces.len()
     );
 }
+
+#[test]
+fn landmarks_and_aligned_faces_agree_with_dlib() {
+    use hifazat_faces::chip::{Rgb, face_chip};
+    use hifazat_faces::landmarks::{FaceBox, Grey, ShapePredictor};
+
+    let dir = reference_dir();
+    let text = std::fs::read(dir.join("reference.json")).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
+            dir.display()
+        )
+    });
+    let reference: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let model = std::fs::read(reference["five_point_model"].as_str().unwrap()).unwrap();
+    let predictor = ShapePredictor::read(&model).unwrap();
+    assert_eq!(predictor.parts(), 5);
+    let network = Recognizer::bundled();
+    let decoded = dir.join("decoded");
+    let (mut worst_point, mut worst_embedding, mut worst_chip) = (0.0f64, 0.0f32, 0usize);
+    let mut n = 0;
+    for (photo, entry) in reference["photos"].as_object().unwrap() {
+        // The pixels as dlib decoded the JPEG, so the computations are compared from the very same input.
+        let image = image::open(decoded.join(format!("{photo}.png")))
+            .unwrap()
+            .to_rgb8();
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let grey = Grey::from_rgb(width, height, image.as_raw());
+        let rgb = Rgb {
+            width,
+            height,
+            data: image.into_raw(),
+        };
+        for face in entry["faces"].as_array().unwrap() {
+            let b: Vec<f64> = face["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            let points = predictor.predict(
+                &grey,
+                FaceBox {
+                    left: b[0],
+                    top: b[1],
+                    right: b[2],
+                    bottom: b[3],
+                },
+            );
+            for (mine, theirs) in points.iter().zip(face["landmarks"].as_array().unwrap()) {
+                let (x, y) = (theirs[0].as_f64().unwrap(), theirs[1].as_f64().unwrap());
+                worst_point = worst_point.max((mine.0 - x).abs().max((mine.1 - y).abs()));
+            }
+            let chip = face_chip(&rgb, &points, 150, 0.25);
+            let theirs = image::open(dir.join("chips").join(face["chip"].as_str().unwrap()))
+                .unwrap()
+                .to_rgb8();
+            let off = chip
+                .iter()
+                .zip(theirs.as_raw())
+                .filter(|(a, b)| a.abs_diff(**b) > 1)
+                .count();
+            worst_chip = worst_chip.max(off);
+            let dlib = Embedding(
+                face["descriptor"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+                    .collect(),
+            );
+            let d = network.embed(&chip).distance(&dlib);
+            worst_embedding = worst_embedding.max(d);
+            n += 1;
+        }
+    }
+    eprintln!(
+        "{n} faces from dlib's boxes: landmarks within {worst_point} px of dlib's; at most {worst_chip} of a \
+         chip's 67,500 values more than one level from dlib's; the whole pipeline's descriptions within \
+         {worst_embedding:.4} of dlib's"
+    );
+    // From the very same pixels the computations are dlib's: the same landmarks, the same chip but for rounding.
+    assert_eq!(
+        worst_point, 0.0,
+        "a landmark is {worst_point} px from dlib's"
+    );
+    assert!(
+        worst_chip < 100,
+        "{worst_chip} of a chip's values differ from dlib's"
+    );
+    assert!(
+        worst_embedding < AGREEMENT,
+        "a description is {worst_embedding} from dlib's"
+    );
+}
