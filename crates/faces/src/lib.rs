@@ -11,14 +11,21 @@
 //!   serialisation), puts the eyes' corners and the nose's base on a face found in a box.
 //! - [`chip`]: cuts the aligned 150 × 150 face from the photo by those points, as dlib's `get_face_chip` does.
 //!
+//! - [`gallery`]: the faces a node holds, and those within a threshold of a new one, nearest first.
+//! - [`evaluate`]: the threshold for a stated false-match rate on a node's own pairs of photos, and the share of
+//!   true pairs it matches.
+//!
 //! Pure: bytes and pixels in, numbers out.
 
 pub mod chip;
 pub mod dlib;
+pub mod evaluate;
+pub mod gallery;
 pub mod landmarks;
 pub mod recognition;
 pub mod tensor;
 pub mod weights;
 
+pub use gallery::{Gallery, Match};
 pub use recognition::{Embedding, Recognizer};
 pub use weights::{Weights, WeightsError};

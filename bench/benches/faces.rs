@@ -1,0 +1,169 @@
+//! Face matching's costs on one core (a plain program: `cargo bench -p hifazat-bench --bench faces`).
+//!
+//! - The network alone: one aligned face described (`Recognizer::embed`), and dlib itself describing the same
+//!   face in the same run (its Python module from the reference's virtualenv, when there).
+//! - Alignment: dlib's 5-point landmarks and the face chip cut from a photo, from dlib's box.
+//! - Matching one face against 10,000 and 100,000 faces held (`Gallery::within`), beside the raw scan it is made
+//!   of: the same squared distances over the same array, keeping only the least.
+//!
+//! The photographs, boxes and landmark model are the reference `scripts/faces/reference.sh` makes (under
+//! `target/faces`); without it the alignment row is left out and the network reads a synthetic face. Each figure
+//! is the p50 and p99 over its runs, after a warm-up.
+
+#![allow(clippy::print_stdout)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hifazat_bench::Rng;
+use hifazat_faces::chip::{Rgb, face_chip};
+use hifazat_faces::gallery::DIMENSIONS;
+use hifazat_faces::landmarks::{FaceBox, Grey, ShapePredictor};
+use hifazat_faces::{Embedding, Gallery, Recognizer};
+
+const RUNS: usize = 200;
+const WARM: usize = 20;
+
+fn p(samples: &mut [Duration], q: f64) -> f64 {
+    samples.sort();
+    samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)].as_secs_f64() * 1000.0
+}
+
+fn time(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
+    for _ in 0..WARM {
+        f();
+    }
+    let mut samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    (p(&mut samples, 0.5), p(&mut samples, 0.99))
+}
+
+fn random_face(rng: &mut Rng) -> Embedding {
+    Embedding(
+        (0..DIMENSIONS)
+            .map(|_| (rng.below(2000) as f32 - 1000.0) / 10_000.0)
+            .collect(),
+    )
+}
+
+fn main() {
+    let reference = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/faces/reference"
+    ));
+    let json: Option<serde_json::Value> = std::fs::read(reference.join("reference.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let network = Recognizer::bundled();
+    println!("| what | p50 (ms) | p99 (ms) |");
+    println!("|---|---|---|");
+    // A face to describe: a reference chip, or a synthetic one.
+    let chip_file: Option<PathBuf> = json.as_ref().and_then(|j| {
+        let first = j["photos"].as_object()?.values().next()?["faces"][0]["chip"].as_str()?;
+        Some(reference.join("chips").join(first))
+    });
+    let chip: Vec<u8> = chip_file
+        .as_ref()
+        .and_then(|f| Some(image::open(f).ok()?.to_rgb8().into_raw()))
+        .unwrap_or_else(|| (0..150 * 150 * 3).map(|i| (i * 7 % 251) as u8).collect());
+    let (a, b) = time(RUNS, || {
+        std::hint::black_box(network.embed(&chip));
+    });
+    println!("| the network: one aligned face described (the port) | {a:.2} | {b:.2} |");
+    // dlib itself on the same face, in the same run (its Python module, one thread), where the reference's
+    // virtualenv is there.
+    let python = reference.join("../venv/bin/python");
+    if let (Some(chip_file), true) = (&chip_file, python.exists()) {
+        let out = std::process::Command::new(&python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../scripts/faces/time_dlib.py"
+            ))
+            .arg(chip_file)
+            .arg(RUNS.to_string())
+            .env("OMP_NUM_THREADS", "1")
+            .output();
+        if let Ok(out) = out
+            && out.status.success()
+        {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let mut it = text.split_whitespace();
+            if let (Some(a), Some(b)) = (it.next(), it.next()) {
+                println!("| dlib 20.0.1 itself (PyPI's `dlib-bin`), the same face | {a} | {b} |");
+            }
+        }
+    }
+    if let Some(j) = &json {
+        let model = std::fs::read(j["five_point_model"].as_str().unwrap_or_default()).ok();
+        let photo = j["photos"].as_object().and_then(|o| o.iter().next());
+        if let (Some(model), Some((name, entry))) = (model, photo) {
+            let predictor = ShapePredictor::read(&model).expect("the landmark model");
+            let image = image::open(reference.join("decoded").join(format!("{name}.png")))
+                .expect("a decoded photo")
+                .to_rgb8();
+            let (w, h) = (image.width() as usize, image.height() as usize);
+            let b: Vec<f64> = entry["faces"][0]["box"]
+                .as_array()
+                .expect("a box")
+                .iter()
+                .map(|v| v.as_f64().unwrap_or_default())
+                .collect();
+            let face = FaceBox {
+                left: b[0],
+                top: b[1],
+                right: b[2],
+                bottom: b[3],
+            };
+            let rgb = Rgb {
+                width: w,
+                height: h,
+                data: image.into_raw(),
+            };
+            let (a, b) = time(RUNS / 4, || {
+                let grey = Grey::from_rgb(w, h, &rgb.data);
+                let points = predictor.predict(&grey, face);
+                std::hint::black_box(face_chip(&rgb, &points, 150, 0.25));
+            });
+            println!(
+                "| alignment: landmarks and chip from a {w} × {h} photo (grey conversion included) | {a:.2} | {b:.2} |"
+            );
+        }
+    }
+    let mut rng = Rng::of(7);
+    for n in [10_000usize, 100_000] {
+        let mut gallery = Gallery::default();
+        let faces: Vec<Embedding> = (0..n).map(|_| random_face(&mut rng)).collect();
+        for (i, f) in faces.iter().enumerate() {
+            gallery.insert(i, f);
+        }
+        let flat: Vec<f32> = faces.iter().flat_map(|f| f.0.iter().copied()).collect();
+        let queries: Vec<Embedding> = (0..RUNS + WARM).map(|_| random_face(&mut rng)).collect();
+        let mut q = queries.iter().cycle();
+        let (a, b) = time(RUNS, || {
+            std::hint::black_box(gallery.within(q.next().unwrap_or(&faces[0]), 0.6));
+        });
+        println!(
+            "| matching one face against {n} held (`Gallery::within`, threshold 0.6) | {a:.2} | {b:.2} |"
+        );
+        let mut q = queries.iter().cycle();
+        let (a, b) = time(RUNS, || {
+            let query = q.next().unwrap_or(&faces[0]);
+            let least = flat
+                .chunks_exact(DIMENSIONS)
+                .map(|f| {
+                    f.iter()
+                        .zip(&query.0)
+                        .map(|(x, y)| (x - y) * (x - y))
+                        .sum::<f32>()
+                })
+                .fold(f32::INFINITY, f32::min);
+            std::hint::black_box(least);
+        });
+        println!("| raw: the same distances over {n} faces, keeping the least | {a:.2} | {b:.2} |");
+    }
+}
