@@ -163,4 +163,3 @@ pub fn host_http(net: u32, inside: &str, name: &str) -> std::net::SocketAddr {
 pub fn inside_http(net: u32) -> std::net::SocketAddr {
     format!("10.214.{net}.2:18090").parse().unwrap()
 }
-
