@@ -9,7 +9,7 @@ use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hifazat_web::Text;
-use hifazat_web::pages::{self, Problem};
+use hifazat_web::pages;
 
 use super::super::complaint::{ComplaintBody, case_problems};
 use super::super::raise::{RaiseBody, field_of};
@@ -50,12 +50,10 @@ pub(crate) async fn raise_alert(
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/raise").await;
     let t = Text::of(reader.lang);
-    let Ok(axum::Form(body)) = body else {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+    let body = match official.posted(&state, &reader, &desk, body) {
+        Ok(form) => form,
+        Err(page) => return *page,
     };
-    if !official.csrf_matches(&body.csrf) {
-        return reader.desk_problem(&state, &desk, Problem::Forbidden);
-    }
     if official.who.caller.may_raise_alert().is_err() {
         return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
     }
@@ -142,12 +140,10 @@ pub(crate) async fn file_case(
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/cases/new").await;
     let t = Text::of(reader.lang);
-    let Ok(axum::Form(body)) = body else {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+    let body = match official.posted(&state, &reader, &desk, body) {
+        Ok(form) => form,
+        Err(page) => return *page,
     };
-    if !official.csrf_matches(&body.csrf) {
-        return reader.desk_problem(&state, &desk, Problem::Forbidden);
-    }
     if !official.role.is_police() {
         return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
     }

@@ -218,6 +218,33 @@ impl Official {
         &self.current.csrf
     }
 
+    /// A form posted from one of this official's pages: read, and carrying the session's anti-forgery token; else
+    /// the page that says why (a form that cannot be read answers as a bad address does, 404; one without the
+    /// session's token, forged from elsewhere, 403).
+    pub(crate) fn posted<B: Posted>(
+        &self,
+        state: &AppState,
+        reader: &Reader,
+        desk: &Desk,
+        body: Result<axum::Form<B>, FormRejection>,
+    ) -> Result<B, Box<Response>> {
+        let Ok(axum::Form(form)) = body else {
+            return Err(Box::new(reader.desk_problem(
+                state,
+                desk,
+                Problem::NotFound,
+            )));
+        };
+        if !self.csrf_matches(form.csrf()) {
+            return Err(Box::new(reader.desk_problem(
+                state,
+                desk,
+                Problem::Forbidden,
+            )));
+        }
+        Ok(form)
+    }
+
     /// The district a station's roles (station officer, DPO) work in.
     pub(crate) fn district(&self) -> Option<&str> {
         match (&self.area, self.role) {

@@ -107,6 +107,12 @@ pub(crate) struct StepBody {
     note: String,
 }
 
+impl super::super::Posted for StepBody {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 impl StepBody {
     /// The event the API would be sent, or the fields to correct.
     fn event(&self, t: &Text) -> Result<EventBody, Vec<pages::FieldProblem>> {
@@ -467,12 +473,10 @@ pub(crate) async fn alert_step(
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
     let t = Text::of(reader.lang);
-    let Ok(axum::Form(body)) = body else {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+    let body = match official.posted(&state, &reader, &desk, body) {
+        Ok(form) => form,
+        Err(page) => return *page,
     };
-    if !official.csrf_matches(&body.csrf) {
-        return reader.desk_problem(&state, &desk, Problem::Forbidden);
-    }
     let retry = |problems: Vec<pages::FieldProblem>, district: String| {
         let steps = steps_for(&state, &official.who.caller, RecordKind::Alert, &district);
         body.form(&official, steps, problems)
@@ -555,12 +559,10 @@ pub(crate) async fn alert_sighting(
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
     let t = Text::of(reader.lang);
-    let Ok(axum::Form(body)) = body else {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+    let body = match official.posted(&state, &reader, &desk, body) {
+        Ok(form) => form,
+        Err(page) => return *page,
     };
-    if !official.csrf_matches(&body.csrf) {
-        return reader.desk_problem(&state, &desk, Problem::Forbidden);
-    }
     let status = StatusCode::UNPROCESSABLE_ENTITY;
     let Some(channel) = intake_channel(&body.channel) else {
         let sighting = body.form(official.csrf(), vec![pages::FieldProblem::unreadable(t)]);
@@ -825,12 +827,10 @@ pub(crate) async fn case_step(
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
     let t = Text::of(reader.lang);
-    let Ok(axum::Form(body)) = body else {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+    let body = match official.posted(&state, &reader, &desk, body) {
+        Ok(form) => form,
+        Err(page) => return *page,
     };
-    if !official.csrf_matches(&body.csrf) {
-        return reader.desk_problem(&state, &desk, Problem::Forbidden);
-    }
     let district = match record_id(&id) {
         Ok(r) => match state.engine.case(r).await {
             Ok(c) => c.doc.intake.district,

@@ -15,7 +15,7 @@ use hifazat_web::pages::{self, Desk, Problem};
 use hifazat_web::{Lang, Text};
 use serde::Deserialize;
 
-use super::super::{Reader, district_name, html, name_of};
+use super::super::{Posted, Reader, district_name, html, name_of};
 use super::{Official, desk, not_for_role};
 use crate::AppState;
 use crate::error::ApiError;
@@ -188,6 +188,12 @@ pub(crate) struct CnicForm {
     cnic: String,
 }
 
+impl Posted for CnicForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /office/register/search`: finds the entry with a CNIC (a logged consultation, as the API's search) and
 /// opens it; or says, beside the field, that none has it.
 pub(crate) async fn search(
@@ -201,12 +207,10 @@ pub(crate) async fn search(
     if let Some(refused) = keeper(&state, &reader, &official, &desk) {
         return refused;
     }
-    let Ok(axum::Form(form)) = body else {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+    let form = match official.posted(&state, &reader, &desk, body) {
+        Ok(form) => form,
+        Err(page) => return *page,
     };
-    if !official.csrf_matches(&form.csrf) {
-        return reader.desk_problem(&state, &desk, Problem::Forbidden);
-    }
     let found = crate::register::search(
         State(state.clone()),
         official.who.clone(),
@@ -357,6 +361,12 @@ pub(crate) struct UpdateForm {
     status: String,
 }
 
+impl Posted for UpdateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 impl UpdateForm {
     /// The change the API would be sent (its JSON, read as the API reads it).
     fn update(&self) -> Option<Update> {
@@ -394,12 +404,10 @@ pub(crate) async fn update(
     if let Some(refused) = keeper(&state, &reader, &official, &desk) {
         return refused;
     }
-    let Ok(axum::Form(form)) = body else {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+    let form = match official.posted(&state, &reader, &desk, body) {
+        Ok(form) => form,
+        Err(page) => return *page,
     };
-    if !official.csrf_matches(&form.csrf) {
-        return reader.desk_problem(&state, &desk, Problem::Forbidden);
-    }
     let result = match form.update() {
         Some(update) => {
             crate::register::update(
@@ -447,6 +455,12 @@ pub(crate) struct NewForm {
     address: String,
     district: String,
     since: String,
+}
+
+impl Posted for NewForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 impl NewForm {
@@ -530,12 +544,10 @@ pub(crate) async fn create(
     if let Some(refused) = keeper(&state, &reader, &official, &desk) {
         return refused;
     }
-    let Ok(axum::Form(form)) = body else {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+    let form = match official.posted(&state, &reader, &desk, body) {
+        Ok(form) => form,
+        Err(page) => return *page,
     };
-    if !official.csrf_matches(&form.csrf) {
-        return reader.desk_problem(&state, &desk, Problem::Forbidden);
-    }
     let created = match form.draft() {
         Ok(draft) => {
             crate::register::create(State(state.clone()), official.who.clone(), Ok(Json(draft)))
@@ -719,12 +731,10 @@ pub(crate) async fn verify(
     if state.register.is_none() {
         return reader.desk_problem(&state, &desk, Problem::NotFound);
     }
-    let Ok(axum::Form(form)) = body else {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+    let form = match official.posted(&state, &reader, &desk, body) {
+        Ok(form) => form,
+        Err(page) => return *page,
     };
-    if !official.csrf_matches(&form.csrf) {
-        return reader.desk_problem(&state, &desk, Problem::Forbidden);
-    }
     let asked = crate::register::verify(
         State(state.clone()),
         official.who.clone(),
