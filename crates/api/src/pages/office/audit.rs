@@ -10,12 +10,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hifazat_web::Text;
-use hifazat_web::pages::{self, Desk, Problem};
+use hifazat_web::pages::{self, Problem};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::{Reader, html};
-use super::{Official, desk, not_for_role};
+use super::{Ctx, Official, desk, not_for_role};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -36,17 +36,20 @@ fn log_line(v: &Value) -> pages::LogLine {
 
 /// The auditors' first page, with the history form's record and why it found nothing.
 pub(super) async fn home(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
+    cx: Ctx<'_>,
     record: String,
     problem: Option<String>,
     status: StatusCode,
 ) -> Response {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
     let t = Text::of(reader.lang);
     if official.who.caller.may_audit_logs().is_err() {
-        return reader.desk_problem(state, desk, not_for_role(t, official.role));
+        return cx.problem(not_for_role(t, official.role));
     }
     let logs = crate::audit::logs(State(state.clone()), official.who.clone()).await;
     let evidence = crate::audit::evidence(State(state.clone()), official.who.clone()).await;
@@ -55,10 +58,10 @@ pub(super) async fn home(
             serde_json::to_value(logs).unwrap_or_default(),
             serde_json::to_value(evidence).unwrap_or_default(),
         ),
-        (Err(e), _) | (_, Err(e)) => return reader.desk_failed(state, desk, e),
+        (Err(e), _) | (_, Err(e)) => return cx.failed(e),
     };
     let page = pages::AuditPage {
-        frame: reader.desk_frame(state, desk),
+        frame: cx.frame(),
         logs: logs
             .as_array()
             .into_iter()
@@ -90,15 +93,16 @@ pub(crate) async fn log(
     Path(log): Path<String>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let got = crate::audit::checkpoint(State(state.clone()), official.who.clone(), Path(log)).await;
     let value = match got {
         Ok(Json(c)) => serde_json::to_value(c).unwrap_or_default(),
         Err(ApiError::Forbidden(_) | ApiError::Unauthenticated(_)) => {
             let t = Text::of(reader.lang);
-            return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
+            return cx.problem(not_for_role(t, official.role));
         }
-        Err(ApiError::Invalid(_)) => return reader.desk_problem(&state, &desk, Problem::NotFound),
-        Err(e) => return reader.desk_failed(&state, &desk, e),
+        Err(ApiError::Invalid(_)) => return cx.problem(Problem::NotFound),
+        Err(e) => return cx.failed(e),
     };
     let checkpoint = value["checkpoint"].as_str().map(str::to_owned);
     // A signed note's signature lines begin with an em dash and the signer's key name.
@@ -113,7 +117,7 @@ pub(crate) async fn log(
         })
         .unwrap_or_default();
     let page = pages::AuditLogPage {
-        frame: reader.desk_frame(&state, &desk),
+        frame: cx.frame(),
         line: log_line(&value),
         checkpoint,
         signers,
@@ -136,6 +140,7 @@ pub(crate) async fn history(
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
     let record = query.map(|Query(q)| q.record).unwrap_or_default();
     let record = record.trim().to_lowercase();
@@ -152,20 +157,20 @@ pub(crate) async fn history(
                 ApiError::Invalid(_) => ("audit.record.bad", StatusCode::UNPROCESSABLE_ENTITY),
                 ApiError::NotFound(_) => ("audit.record.none", StatusCode::NOT_FOUND),
                 ApiError::Forbidden(_) => {
-                    return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
+                    return cx.problem(not_for_role(t, official.role));
                 }
-                e => return reader.desk_failed(&state, &desk, e),
+                e => return cx.failed(e),
             };
             let typed: String = record.chars().take(40).collect();
             let problem = Some(t.get(why).to_owned());
             if official.role == hifazat_access::Role::Auditor {
-                return home(&state, &reader, &official, &desk, typed, problem, status).await;
+                return home(cx, typed, problem, status).await;
             }
-            return reader.desk_problem(&state, &desk, Problem::NotFound);
+            return cx.problem(Problem::NotFound);
         }
     };
     let page = pages::HistoryPage {
-        frame: reader.desk_frame(&state, &desk),
+        frame: cx.frame(),
         record: text(&value, "record"),
         kind: text(&value, "kind"),
         changes: value["changes"]

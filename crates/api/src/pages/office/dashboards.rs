@@ -17,13 +17,13 @@ use hifazat_figures::{Key, Period};
 use hifazat_topology::Role as NodeRole;
 use hifazat_web::Text;
 use hifazat_web::chart::{Chart, Series};
-use hifazat_web::pages::{self, Desk};
+use hifazat_web::pages;
 use serde::Deserialize;
 
 use super::super::stats::{figures_view, map_view};
 use super::super::{Reader, district_name, html, name_of};
 use super::station::{escalate_rpo_after_ms, queue_alert};
-use super::{Official, desk, not_for_role};
+use super::{Ctx, Official, desk, not_for_role};
 use crate::AppState;
 use crate::alerts::AlertQuery;
 use crate::error::ApiError;
@@ -91,18 +91,18 @@ async fn alerts_in(
 }
 
 /// The dashboard of an RPO's region or an IG's province.
-pub(super) async fn area(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
-    query: MapQuery,
-) -> Response {
+pub(super) async fn area(cx: Ctx<'_>, query: MapQuery) -> Response {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
     let t = Text::of(reader.lang);
     let level: u8 = match official.role {
         Role::Rpo => 1,
         Role::Ig => 2,
-        role => return reader.desk_problem(state, desk, not_for_role(t, role)),
+        role => return cx.problem(not_for_role(t, role)),
     };
     let districts = districts_of(state, &official.area);
     let now_ms = state.engine.now_ms();
@@ -213,7 +213,7 @@ pub(super) async fn area(
             .within(t, |code| province.as_deref() == Some(code))
             .exact();
         Ok(pages::AreaPage {
-            frame: reader.desk_frame(state, desk),
+            frame: cx.frame(),
             area: area_name.clone(),
             kind: if level == 1 { "region" } else { "province" },
             level,
@@ -236,7 +236,7 @@ pub(super) async fn area(
     .await;
     match built {
         Ok(page) => html(StatusCode::OK, pages::render(&page)),
-        Err(e) => reader.desk_failed(state, desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 
@@ -254,16 +254,16 @@ fn month_label(t: &Text, label: &str) -> String {
 }
 
 /// The ministry's national dashboard.
-pub(super) async fn national(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
-    query: MapQuery,
-) -> Response {
+pub(super) async fn national(cx: Ctx<'_>, query: MapQuery) -> Response {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
     let t = Text::of(reader.lang);
     if official.role != Role::Ministry {
-        return reader.desk_problem(state, desk, not_for_role(t, official.role));
+        return cx.problem(not_for_role(t, official.role));
     }
     let built: Result<pages::NationalPage<'_>, ApiError> = async {
         let Json(stats) = crate::stats::stats(
@@ -326,7 +326,7 @@ pub(super) async fn national(
         };
         let map = map_view(state, reader.lang, &stats, measure, other.to_owned()).exact();
         Ok(pages::NationalPage {
-            frame: reader.desk_frame(state, desk),
+            frame: cx.frame(),
             figures: figures_view(state, reader.lang, &stats),
             alert_stages: stages(&pages::ALERT_STAGES, &stats.alerts.by_status),
             case_stages: stages(&pages::CASE_STAGES, &stats.cases.by_status),
@@ -338,7 +338,7 @@ pub(super) async fn national(
     .await;
     match built {
         Ok(page) => html(StatusCode::OK, pages::render(&page)),
-        Err(e) => reader.desk_failed(state, desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 
@@ -398,9 +398,10 @@ pub(crate) async fn alerts(
     query: Result<Query<AlertsQuery>, QueryRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/alerts").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
     if !official.role.is_police() && official.role != Role::Ministry {
-        return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
+        return cx.problem(not_for_role(t, official.role));
     }
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let topology = state.engine.topology();
@@ -417,7 +418,7 @@ pub(crate) async fn alerts(
     };
     let district_ok = q.district.is_empty() || mine.iter().any(|d| d.code == q.district);
     let mut page = pages::AlertListPage {
-        frame: reader.desk_frame(&state, &desk),
+        frame: cx.frame(),
         stages: pages::ALERT_STAGES
             .iter()
             .map(|s| pages::Choice {
@@ -466,7 +467,7 @@ pub(crate) async fn alerts(
         crate::alerts::list(State(state.clone()), official.who.clone(), Ok(Query(asked))).await;
     let listed = match listed {
         Ok(Json(listed)) => listed,
-        Err(e) => return reader.desk_failed(&state, &desk, e),
+        Err(e) => return cx.failed(e),
     };
     let now_ms = state.engine.now_ms();
     let after = escalate_rpo_after_ms(&state);

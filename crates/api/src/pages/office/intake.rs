@@ -15,7 +15,7 @@ use super::super::complaint::{ComplaintBody, case_problems};
 use super::super::raise::{RaiseBody, field_of};
 use super::super::{Reader, html};
 use super::records::intake_channel;
-use super::{Official, desk, not_for_role};
+use super::{Ctx, Official, desk, not_for_role};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -26,18 +26,14 @@ pub(crate) async fn raise_form(
     official: Official,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/raise").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     if official.who.caller.may_raise_alert().is_err() {
         let t = Text::of(reader.lang);
-        return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
+        return cx.problem(not_for_role(t, official.role));
     }
     let mut body = RaiseBody::default();
     body.channel = "police_station".into();
-    let form = body.form(
-        &state,
-        reader.desk_frame(&state, &desk),
-        official.csrf().to_owned(),
-        vec![],
-    );
+    let form = body.form(&state, cx.frame(), official.csrf().to_owned(), vec![]);
     html(StatusCode::OK, pages::render(&form))
 }
 
@@ -49,16 +45,17 @@ pub(crate) async fn raise_alert(
     body: Result<axum::Form<RaiseBody>, FormRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/raise").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
-    let body = match official.posted(&state, &reader, &desk, body) {
+    let body = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
     if official.who.caller.may_raise_alert().is_err() {
-        return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
+        return cx.problem(not_for_role(t, official.role));
     }
     let refuse = |body: RaiseBody, problems: Vec<pages::FieldProblem>| {
-        let frame = reader.desk_frame(&state, &desk);
+        let frame = cx.frame();
         let form = body.form(&state, frame, official.csrf().to_owned(), problems);
         html(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&form))
     };
@@ -91,7 +88,7 @@ pub(crate) async fn raise_alert(
             }
             refuse(body, problems)
         }
-        Err(e) => reader.desk_failed(&state, &desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 
@@ -112,9 +109,10 @@ pub(crate) async fn file_form(
     official: Official,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/cases/new").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     if !official.role.is_police() {
         let t = Text::of(reader.lang);
-        return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
+        return cx.problem(not_for_role(t, official.role));
     }
     let mut body = ComplaintBody::default();
     body.anonymous = "yes".into();
@@ -122,7 +120,7 @@ pub(crate) async fn file_form(
     body.district = official.district().unwrap_or_default().to_owned();
     let form = body.form(
         &state,
-        reader.desk_frame(&state, &desk),
+        cx.frame(),
         official.csrf().to_owned(),
         vec![],
         |d| may_file(&state, &official, d),
@@ -139,16 +137,17 @@ pub(crate) async fn file_case(
     body: Result<axum::Form<ComplaintBody>, FormRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/cases/new").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
-    let body = match official.posted(&state, &reader, &desk, body) {
+    let body = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
     if !official.role.is_police() {
-        return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
+        return cx.problem(not_for_role(t, official.role));
     }
     let refuse = |body: ComplaintBody, problems: Vec<pages::FieldProblem>| {
-        let frame = reader.desk_frame(&state, &desk);
+        let frame = cx.frame();
         let form = body.form(&state, frame, official.csrf().to_owned(), problems, |d| {
             may_file(&state, &official, d)
         });
@@ -179,6 +178,6 @@ pub(crate) async fn file_case(
             Redirect::to(&format!("/office/cases/{}", filed.id)).into_response()
         }
         Err(ApiError::Invalid(errors)) => refuse(body, case_problems(t, &errors)),
-        Err(e) => reader.desk_failed(&state, &desk, e),
+        Err(e) => cx.failed(e),
     }
 }

@@ -254,6 +254,55 @@ impl Official {
     }
 }
 
+/// An official's request as their pages answer it: the node, the reader, who is signed in, and their desk.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) state: &'a AppState,
+    pub(crate) reader: &'a Reader,
+    pub(crate) official: &'a Official,
+    pub(crate) desk: &'a Desk,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn of(
+        state: &'a AppState,
+        reader: &'a Reader,
+        official: &'a Official,
+        desk: &'a Desk,
+    ) -> Ctx<'a> {
+        Ctx {
+            state,
+            reader,
+            official,
+            desk,
+        }
+    }
+
+    /// The frame of the page: the public frame with the desk.
+    pub(crate) fn frame(&self) -> Frame<'a> {
+        self.reader.desk_frame(self.state, self.desk)
+    }
+
+    /// The page that says what went wrong.
+    pub(crate) fn problem(&self, problem: Problem) -> Response {
+        self.reader.desk_problem(self.state, self.desk, problem)
+    }
+
+    /// The page for an API error, in the reader's language.
+    pub(crate) fn failed(&self, error: ApiError) -> Response {
+        self.reader.desk_failed(self.state, self.desk, error)
+    }
+
+    /// A posted form, read and checked (`Official::posted`).
+    pub(crate) fn posted<B: Posted>(
+        &self,
+        body: Result<axum::Form<B>, FormRejection>,
+    ) -> Result<B, Box<Response>> {
+        self.official
+            .posted(self.state, self.reader, self.desk, body)
+    }
+}
+
 /// The pages each role opens, in its menu's order (the first is `/office`).
 fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
     const STATION: &[(&str, &str)] = &[
@@ -415,44 +464,15 @@ pub(crate) async fn office(
     query: Result<Query<dashboards::MapQuery>, QueryRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let query = query.map(|Query(q)| q).unwrap_or_default();
     match official.role {
-        Role::StationOfficer | Role::Dpo => station::queue(&state, &reader, &official, &desk).await,
-        Role::Rpo | Role::Ig => dashboards::area(&state, &reader, &official, &desk, query).await,
-        Role::Ministry => dashboards::national(&state, &reader, &official, &desk, query).await,
-        Role::RegisterOfficer => {
-            register::home(
-                &state,
-                &reader,
-                &official,
-                &desk,
-                None,
-                None,
-                StatusCode::OK,
-            )
-            .await
-        }
-        Role::Auditor => {
-            audit::home(
-                &state,
-                &reader,
-                &official,
-                &desk,
-                String::new(),
-                None,
-                StatusCode::OK,
-            )
-            .await
-        }
-        Role::Verifier => register::verify_page(
-            &state,
-            &reader,
-            &official,
-            &desk,
-            None,
-            None,
-            StatusCode::OK,
-        ),
+        Role::StationOfficer | Role::Dpo => station::queue(cx).await,
+        Role::Rpo | Role::Ig => dashboards::area(cx, query).await,
+        Role::Ministry => dashboards::national(cx, query).await,
+        Role::RegisterOfficer => register::home(cx, None, None, StatusCode::OK).await,
+        Role::Auditor => audit::home(cx, String::new(), None, StatusCode::OK).await,
+        Role::Verifier => register::verify_page(cx, None, None, StatusCode::OK),
     }
 }
 

@@ -10,7 +10,7 @@ use hifazat_web::Text;
 use hifazat_web::pages;
 
 use super::super::{Reader, html};
-use super::{Official, desk, not_for_role};
+use super::{Ctx, Official, desk, not_for_role};
 use crate::AppState;
 
 pub(crate) async fn node(
@@ -19,9 +19,10 @@ pub(crate) async fn node(
     official: Official,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/node").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     if official.who.caller.may_see_peers().is_err() {
         let t = Text::of(reader.lang);
-        return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
+        return cx.problem(not_for_role(t, official.role));
     }
     let topology = state.engine.topology();
     let parent = topology
@@ -60,7 +61,7 @@ pub(crate) async fn node(
         })
         .unwrap_or_default();
     let page = pages::NodePage {
-        frame: reader.desk_frame(&state, &desk),
+        frame: cx.frame(),
         networked: state.net.is_some(),
         unknown: state.net.is_some() && report.is_none(),
         peers,

@@ -14,13 +14,13 @@ use hifazat_domain::{
     CaseCategory, CaseStage, Channel, EscalationLevel, Event, EventKind, RecordKind,
 };
 use hifazat_engine::CaseSummary;
-use hifazat_web::pages::{self, Desk, Problem};
+use hifazat_web::pages::{self, Problem};
 use hifazat_web::{Lang, Text};
 use serde::Deserialize;
 
 use super::super::alert::{SightingBody, alert_card, sighting_problems};
 use super::super::{Reader, district_name, html, name_of};
-use super::{Official, desk, outside_area};
+use super::{Ctx, Official, desk, outside_area};
 use crate::alerts::{AlertOut, EventBody};
 use crate::cases::{CaseOut, CaseQuery};
 use crate::error::ApiError;
@@ -263,23 +263,25 @@ fn contact_view(c: &hifazat_domain::Contact) -> pages::ContactView {
 }
 
 /// The alert page of record `id` for `official`, with these forms, answered with `status`.
-#[allow(clippy::too_many_arguments)]
 async fn alert_page(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
+    cx: Ctx<'_>,
     id: &str,
     step: Option<pages::StepForm>,
     mut sighting: pages::SightingForm,
     status: StatusCode,
 ) -> Response {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
     let Ok(record_id) = record_id(id) else {
-        return reader.desk_problem(state, desk, Problem::NotFound);
+        return cx.problem(Problem::NotFound);
     };
     let record = match state.engine.alert(record_id).await {
         Ok(record) => record,
-        Err(e) => return reader.desk_failed(state, desk, e.into()),
+        Err(e) => return cx.failed(e.into()),
     };
     let t = Text::of(reader.lang);
     let card = alert_card(state, reader.lang, &record);
@@ -298,7 +300,7 @@ async fn alert_page(
             sighting_reports,
             ..
         } => pages::DeskAlertPage {
-            frame: reader.desk_frame(state, desk),
+            frame: cx.frame(),
             sighting_count: sighting_reports.len() as u64,
             sightings: sighting_reports
                 .into_iter()
@@ -360,7 +362,7 @@ async fn alert_page(
                 ..status_of
             };
             pages::DeskAlertPage {
-                frame: reader.desk_frame(state, desk),
+                frame: cx.frame(),
                 sighting_count: sightings as u64,
                 sightings: Vec::new(),
                 card,
@@ -432,6 +434,7 @@ pub(crate) async fn alert(
     query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let sighting = pages::SightingForm {
         anonymous: true,
@@ -449,17 +452,7 @@ pub(crate) async fn alert(
         form.done = Some(done);
         step = Some(form);
     }
-    alert_page(
-        &state,
-        &reader,
-        &official,
-        &desk,
-        &id,
-        step,
-        sighting,
-        StatusCode::OK,
-    )
-    .await
+    alert_page(cx, &id, step, sighting, StatusCode::OK).await
 }
 
 /// `POST /office/alerts/{id}/steps`: records the step as `POST /api/v1/alerts/{id}/events` does for this official;
@@ -472,8 +465,9 @@ pub(crate) async fn alert_step(
     body: Result<axum::Form<StepBody>, FormRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
-    let body = match official.posted(&state, &reader, &desk, body) {
+    let body = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
@@ -484,9 +478,9 @@ pub(crate) async fn alert_step(
     let district = match record_id(&id) {
         Ok(r) => match state.engine.alert(r).await {
             Ok(a) => a.doc.intake.public.last_seen.district,
-            Err(e) => return reader.desk_failed(&state, &desk, e.into()),
+            Err(e) => return cx.failed(e.into()),
         },
-        Err(_) => return reader.desk_problem(&state, &desk, Problem::NotFound),
+        Err(_) => return cx.problem(Problem::NotFound),
     };
     let event = match body.event(t) {
         Ok(event) => event,
@@ -494,17 +488,7 @@ pub(crate) async fn alert_step(
             let step = retry(problems, district);
             let sighting = pages::SightingForm::default();
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return alert_page(
-                &state,
-                &reader,
-                &official,
-                &desk,
-                &id,
-                Some(step),
-                sighting,
-                status,
-            )
-            .await;
+            return alert_page(cx, &id, Some(step), sighting, status).await;
         }
     };
     let added = crate::alerts::add_event(
@@ -526,25 +510,15 @@ pub(crate) async fn alert_step(
                 "problem.outside_step",
                 &district,
             );
-            reader.desk_problem(&state, &desk, Problem::Refused(why))
+            cx.problem(Problem::Refused(why))
         }
         Err(e @ ApiError::Invalid(_)) => {
             let step = retry(step_problems(t, &e), district);
             let sighting = pages::SightingForm::default();
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            alert_page(
-                &state,
-                &reader,
-                &official,
-                &desk,
-                &id,
-                Some(step),
-                sighting,
-                status,
-            )
-            .await
+            alert_page(cx, &id, Some(step), sighting, status).await
         }
-        Err(e) => reader.desk_failed(&state, &desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 
@@ -558,27 +532,22 @@ pub(crate) async fn alert_sighting(
     body: Result<axum::Form<SightingBody>, FormRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
-    let body = match official.posted(&state, &reader, &desk, body) {
+    let body = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
     let status = StatusCode::UNPROCESSABLE_ENTITY;
     let Some(channel) = intake_channel(&body.channel) else {
         let sighting = body.form(official.csrf(), vec![pages::FieldProblem::unreadable(t)]);
-        return alert_page(
-            &state, &reader, &official, &desk, &id, None, sighting, status,
-        )
-        .await;
+        return alert_page(cx, &id, None, sighting, status).await;
     };
     let draft = match body.draft(t, channel) {
         Ok(draft) => draft,
         Err(problem) => {
             let sighting = body.form(official.csrf(), vec![problem]);
-            return alert_page(
-                &state, &reader, &official, &desk, &id, None, sighting, status,
-            )
-            .await;
+            return alert_page(cx, &id, None, sighting, status).await;
         }
     };
     let added = crate::alerts::add_sighting(
@@ -592,12 +561,9 @@ pub(crate) async fn alert_sighting(
         Ok(_) => Redirect::to(&format!("/office/alerts/{id}?sent=1#sighting")).into_response(),
         Err(ApiError::Invalid(errors)) => {
             let sighting = body.form(official.csrf(), sighting_problems(t, &errors));
-            alert_page(
-                &state, &reader, &official, &desk, &id, None, sighting, status,
-            )
-            .await
+            alert_page(cx, &id, None, sighting, status).await
         }
-        Err(e) => reader.desk_failed(&state, &desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 
@@ -628,9 +594,10 @@ pub(crate) async fn cases(
     query: Result<Query<CasesQuery>, QueryRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/cases").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
     if official.who.caller.may_list_cases().is_err() {
-        return reader.desk_problem(&state, &desk, super::not_for_role(t, official.role));
+        return cx.problem(super::not_for_role(t, official.role));
     }
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let topology = state.engine.topology();
@@ -655,7 +622,7 @@ pub(crate) async fn cases(
             .collect()
     };
     let mut page = pages::CaseListPage {
-        frame: reader.desk_frame(&state, &desk),
+        frame: cx.frame(),
         stages: choices(&pages::CASE_STAGES, "case.stage", &q.stage),
         categories: choices(&pages::CATEGORIES, "case.category", &q.category),
         districts: if visible.len() > 1 {
@@ -689,7 +656,7 @@ pub(crate) async fn cases(
         crate::cases::list(State(state.clone()), official.who.clone(), Ok(Query(asked))).await;
     let listed = match listed {
         Ok(Json(listed)) => listed,
-        Err(e) => return reader.desk_failed(&state, &desk, e),
+        Err(e) => return cx.failed(e),
     };
     let now_ms = state.engine.now_ms();
     page.cases = listed
@@ -711,14 +678,17 @@ pub(crate) async fn cases(
 /// The case page of record `id` for `official`, with this step form, answered with `status`; a case outside
 /// what they see answers 403 with why.
 async fn case_page(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
+    cx: Ctx<'_>,
     id: &str,
     step: Option<pages::StepForm>,
     status: StatusCode,
 ) -> Response {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
     let got = crate::cases::get(
         State(state.clone()),
         official.who.clone(),
@@ -728,16 +698,16 @@ async fn case_page(
     let case: CaseOut = match got {
         Ok(Json(case)) => case,
         Err(ApiError::Forbidden(_)) => {
-            return outside_case(state, reader, official, desk, id).await;
+            return outside_case(cx, id).await;
         }
-        Err(e) => return reader.desk_failed(state, desk, e),
+        Err(e) => return cx.failed(e),
     };
     let district = case.intake.district.clone();
     let steps = steps_for(state, &official.who.caller, RecordKind::Case, &district);
     let step = step.unwrap_or_else(|| StepBody::default().form(official, steps, Vec::new()));
     let filed_ms = case.timeline.first().map_or(0, |e| e.at_ms);
     let page = pages::DeskCasePage {
-        frame: reader.desk_frame(state, desk),
+        frame: cx.frame(),
         id: case.id.to_string(),
         category: name_of(&case.intake.category),
         district: district_name(state, reader.lang, &district),
@@ -761,13 +731,13 @@ async fn case_page(
 }
 
 /// 403 for a case outside what the official sees, saying whose it is and what their area is.
-async fn outside_case(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
-    id: &str,
-) -> Response {
+async fn outside_case(cx: Ctx<'_>, id: &str) -> Response {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
     let district = match record_id(id) {
         Ok(r) => state
             .engine
@@ -784,7 +754,7 @@ async fn outside_case(
             ),
             _ => super::not_for_role(Text::of(reader.lang), official.role),
         };
-    reader.desk_problem(state, desk, problem)
+    cx.problem(problem)
 }
 
 /// `GET /office/cases/{id}`: the case, for the police of its area and the ministry, with the steps the official
@@ -797,6 +767,7 @@ pub(crate) async fn case(
     query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let mut step = None;
     if let Some(done) = done_step(query.done.as_deref())
@@ -813,7 +784,7 @@ pub(crate) async fn case(
         form.done = Some(done);
         step = Some(form);
     }
-    case_page(&state, &reader, &official, &desk, &id, step, StatusCode::OK).await
+    case_page(cx, &id, step, StatusCode::OK).await
 }
 
 /// `POST /office/cases/{id}/steps`: records the step as `POST /api/v1/cases/{id}/events` does for this official;
@@ -826,17 +797,18 @@ pub(crate) async fn case_step(
     body: Result<axum::Form<StepBody>, FormRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
-    let body = match official.posted(&state, &reader, &desk, body) {
+    let body = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
     let district = match record_id(&id) {
         Ok(r) => match state.engine.case(r).await {
             Ok(c) => c.doc.intake.district,
-            Err(e) => return reader.desk_failed(&state, &desk, e.into()),
+            Err(e) => return cx.failed(e.into()),
         },
-        Err(_) => return reader.desk_problem(&state, &desk, Problem::NotFound),
+        Err(_) => return cx.problem(Problem::NotFound),
     };
     let retry = |problems| {
         let steps = steps_for(&state, &official.who.caller, RecordKind::Case, &district);
@@ -846,16 +818,7 @@ pub(crate) async fn case_step(
     let event = match body.event(t) {
         Ok(event) => event,
         Err(problems) => {
-            return case_page(
-                &state,
-                &reader,
-                &official,
-                &desk,
-                &id,
-                retry(problems),
-                status,
-            )
-            .await;
+            return case_page(cx, &id, retry(problems), status).await;
         }
     };
     let added = crate::cases::add_event(
@@ -869,12 +832,12 @@ pub(crate) async fn case_step(
         Ok(_) => {
             Redirect::to(&format!("/office/cases/{id}?done={}#step", body.step)).into_response()
         }
-        Err(ApiError::Forbidden(_)) => outside_case(&state, &reader, &official, &desk, &id).await,
+        Err(ApiError::Forbidden(_)) => outside_case(cx, &id).await,
         Err(e @ ApiError::Invalid(_)) => {
             let step = retry(step_problems(t, &e));
-            case_page(&state, &reader, &official, &desk, &id, step, status).await
+            case_page(cx, &id, step, status).await
         }
-        Err(e) => reader.desk_failed(&state, &desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 

@@ -11,12 +11,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hifazat_access::Role;
 use hifazat_register::{NoticeOutcome, Offender, OffenderDraft, Update};
-use hifazat_web::pages::{self, Desk, Problem};
+use hifazat_web::pages::{self, Problem};
 use hifazat_web::{Lang, Text};
 use serde::Deserialize;
 
 use super::super::{Posted, Reader, district_name, html, name_of};
-use super::{Official, desk, not_for_role};
+use super::{Ctx, Official, desk, not_for_role};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::register::{CnicBody, OffendersQuery};
@@ -26,13 +26,19 @@ use crate::{SeqPage, SeqQuery};
 const PAGE: usize = 50;
 
 /// Refuses any role but the register officers' (403, with why), and any node without the register (404).
-fn keeper(state: &AppState, reader: &Reader, official: &Official, desk: &Desk) -> Option<Response> {
+fn keeper(cx: Ctx<'_>) -> Option<Response> {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
     if official.who.caller.may_keep_register().is_err() {
         let t = Text::of(reader.lang);
-        return Some(reader.desk_problem(state, desk, not_for_role(t, official.role)));
+        return Some(cx.problem(not_for_role(t, official.role)));
     }
     if state.register.is_none() {
-        return Some(reader.desk_problem(state, desk, Problem::NotFound));
+        return Some(cx.problem(Problem::NotFound));
     }
     None
 }
@@ -90,15 +96,18 @@ fn register_problems(t: &Text, error: &ApiError) -> Vec<pages::FieldProblem> {
 /// The register officers' first page: search, entries, and counts of alarms and unmatched notifications among the
 /// newest (`GET /office` for them).
 pub(super) async fn home(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
+    cx: Ctx<'_>,
     after: Option<String>,
     search: Option<(String, String)>,
     status: StatusCode,
 ) -> Response {
-    if let Some(refused) = keeper(state, reader, official, desk) {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
+    if let Some(refused) = keeper(cx) {
         return refused;
     }
     let listed = crate::register::list(
@@ -112,7 +121,7 @@ pub(super) async fn home(
     .await;
     let page = match listed {
         Ok(Json(page)) => page,
-        Err(e) => return reader.desk_failed(state, desk, e),
+        Err(e) => return cx.failed(e),
     };
     let newest = || {
         Ok(Query(SeqQuery {
@@ -133,7 +142,7 @@ pub(super) async fn home(
         });
     let (cnic, search) = search.map_or((String::new(), None), |(c, why)| (c, Some(why)));
     let home = pages::RegisterHome {
-        frame: reader.desk_frame(state, desk),
+        frame: cx.frame(),
         csrf: official.csrf().to_owned(),
         cnic,
         search,
@@ -168,17 +177,9 @@ pub(crate) async fn entries(
     query: Result<Query<AfterQuery>, QueryRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let after = query.ok().and_then(|Query(q)| q.after);
-    home(
-        &state,
-        &reader,
-        &official,
-        &desk,
-        after,
-        None,
-        StatusCode::OK,
-    )
-    .await
+    home(cx, after, None, StatusCode::OK).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -203,11 +204,12 @@ pub(crate) async fn search(
     body: Result<axum::Form<CnicForm>, FormRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
-    if let Some(refused) = keeper(&state, &reader, &official, &desk) {
+    if let Some(refused) = keeper(cx) {
         return refused;
     }
-    let form = match official.posted(&state, &reader, &desk, body) {
+    let form = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
@@ -226,37 +228,30 @@ pub(crate) async fn search(
         }
         Err(ApiError::NotFound(_)) => t.get("register.search.none"),
         Err(ApiError::Invalid(_)) => t.get("register.problem.cnic"),
-        Err(e) => return reader.desk_failed(&state, &desk, e),
+        Err(e) => return cx.failed(e),
     };
     let typed: String = form.cnic.chars().take(20).collect();
     let status = StatusCode::UNPROCESSABLE_ENTITY;
-    home(
-        &state,
-        &reader,
-        &official,
-        &desk,
-        None,
-        Some((typed, why.to_owned())),
-        status,
-    )
-    .await
+    home(cx, None, Some((typed, why.to_owned())), status).await
 }
 
 /// An entry's page, with what to correct in the change just sent.
-#[allow(clippy::too_many_arguments)]
 async fn offender_page(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
+    cx: Ctx<'_>,
     offender: Offender,
     problems: Vec<pages::FieldProblem>,
     done: bool,
     status: StatusCode,
 ) -> Response {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
     let lang = reader.lang;
     let page = pages::OffenderPage {
-        frame: reader.desk_frame(state, desk),
+        frame: cx.frame(),
         csrf: official.csrf().to_owned(),
         id: offender.id,
         cnic: offender.cnic,
@@ -319,25 +314,14 @@ pub(crate) async fn offender(
     query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
-    if let Some(refused) = keeper(&state, &reader, &official, &desk) {
+    let cx = Ctx::of(&state, &reader, &official, &desk);
+    if let Some(refused) = keeper(cx) {
         return refused;
     }
     let done = query.is_ok_and(|Query(q)| q.done.is_some());
     match crate::register::get(State(state.clone()), official.who.clone(), Path(id)).await {
-        Ok(Json(offender)) => {
-            offender_page(
-                &state,
-                &reader,
-                &official,
-                &desk,
-                offender,
-                vec![],
-                done,
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(e) => reader.desk_failed(&state, &desk, e),
+        Ok(Json(offender)) => offender_page(cx, offender, vec![], done, StatusCode::OK).await,
+        Err(e) => cx.failed(e),
     }
 }
 
@@ -400,11 +384,12 @@ pub(crate) async fn update(
     body: Result<axum::Form<UpdateForm>, FormRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
-    if let Some(refused) = keeper(&state, &reader, &official, &desk) {
+    if let Some(refused) = keeper(cx) {
         return refused;
     }
-    let form = match official.posted(&state, &reader, &desk, body) {
+    let form = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
@@ -427,15 +412,12 @@ pub(crate) async fn update(
             match crate::register::get(State(state.clone()), official.who.clone(), Path(id)).await {
                 Ok(Json(offender)) => {
                     let status = StatusCode::UNPROCESSABLE_ENTITY;
-                    offender_page(
-                        &state, &reader, &official, &desk, offender, problems, false, status,
-                    )
-                    .await
+                    offender_page(cx, offender, problems, false, status).await
                 }
-                Err(e) => reader.desk_failed(&state, &desk, e),
+                Err(e) => cx.failed(e),
             }
         }
-        Err(e) => reader.desk_failed(&state, &desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 
@@ -520,14 +502,15 @@ pub(crate) async fn new_form(
     official: Official,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/register/new").await;
-    if let Some(refused) = keeper(&state, &reader, &official, &desk) {
+    let cx = Ctx::of(&state, &reader, &official, &desk);
+    if let Some(refused) = keeper(cx) {
         return refused;
     }
     let form = NewForm {
         relation: "son_of".into(),
         ..NewForm::default()
     };
-    let frame = reader.desk_frame(&state, &desk);
+    let frame = cx.frame();
     let page = form.page(&state, &reader, frame, official.csrf().to_owned(), vec![]);
     html(StatusCode::OK, pages::render(&page))
 }
@@ -540,11 +523,12 @@ pub(crate) async fn create(
     body: Result<axum::Form<NewForm>, FormRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/register/new").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
-    if let Some(refused) = keeper(&state, &reader, &official, &desk) {
+    if let Some(refused) = keeper(cx) {
         return refused;
     }
-    let form = match official.posted(&state, &reader, &desk, body) {
+    let form = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
@@ -563,11 +547,11 @@ pub(crate) async fn create(
         .into_response(),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             let problems = register_problems(t, &e);
-            let frame = reader.desk_frame(&state, &desk);
+            let frame = cx.frame();
             let page = form.page(&state, &reader, frame, official.csrf().to_owned(), problems);
             html(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
         }
-        Err(e) => reader.desk_failed(&state, &desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 
@@ -587,7 +571,8 @@ pub(crate) async fn journal(
 ) -> Response {
     let Some(which) = pages::REGISTER_JOURNALS.iter().find(|j| **j == which) else {
         let desk = desk(&state, &reader, &official, "").await;
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+        let cx = Ctx::of(&state, &reader, &official, &desk);
+        return cx.problem(Problem::NotFound);
     };
     let here: &'static str = match *which {
         "consultations" => "/office/register/consultations",
@@ -595,7 +580,8 @@ pub(crate) async fn journal(
         _ => "/office/register/notices",
     };
     let desk = desk(&state, &reader, &official, here).await;
-    if let Some(refused) = keeper(&state, &reader, &official, &desk) {
+    let cx = Ctx::of(&state, &reader, &official, &desk);
+    if let Some(refused) = keeper(cx) {
         return refused;
     }
     let before = query.ok().and_then(|Query(q)| q.before);
@@ -607,7 +593,7 @@ pub(crate) async fn journal(
     };
     let (s, who) = (State(state.clone()), official.who.clone());
     let mut page = pages::RegisterLogPage {
-        frame: reader.desk_frame(&state, &desk),
+        frame: cx.frame(),
         which,
         consultations: Vec::new(),
         alarms: Vec::new(),
@@ -683,7 +669,7 @@ pub(crate) async fn journal(
     };
     match read {
         Ok(()) => html(StatusCode::OK, pages::render(&page)),
-        Err(e) => reader.desk_failed(&state, &desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 
@@ -697,16 +683,14 @@ fn update_name(update: &Update) -> String {
 
 /// The verification form, with an answer or why there is none (`GET /office` for verifiers).
 pub(super) fn verify_page(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
+    cx: Ctx<'_>,
     problem: Option<String>,
     answer: Option<(bool, String, String)>,
     status: StatusCode,
 ) -> Response {
+    let Ctx { official, .. } = cx;
     let page = pages::VerifyPage {
-        frame: reader.desk_frame(state, desk),
+        frame: cx.frame(),
         csrf: official.csrf().to_owned(),
         problem,
         answer,
@@ -724,14 +708,15 @@ pub(crate) async fn verify(
     body: Result<axum::Form<CnicForm>, FormRejection>,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
     if official.role != Role::Verifier {
-        return reader.desk_problem(&state, &desk, not_for_role(t, official.role));
+        return cx.problem(not_for_role(t, official.role));
     }
     if state.register.is_none() {
-        return reader.desk_problem(&state, &desk, Problem::NotFound);
+        return cx.problem(Problem::NotFound);
     }
-    let form = match official.posted(&state, &reader, &desk, body) {
+    let form = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
@@ -746,9 +731,9 @@ pub(crate) async fn verify(
         Ok(response) => response,
         Err(ApiError::Invalid(_)) => {
             let problem = Some(t.get("verify.problem").to_owned());
-            return verify_page(&state, &reader, &official, &desk, problem, None, bad);
+            return verify_page(cx, problem, None, bad);
         }
-        Err(e) => return reader.desk_failed(&state, &desk, e),
+        Err(e) => return cx.failed(e),
     };
     let bytes =
         axum::body::to_bytes(response.into_body(), hifazat_limits::HTTP_BODY_BYTES_MAX).await;
@@ -756,7 +741,7 @@ pub(crate) async fn verify(
         .ok()
         .and_then(|b| serde_json::from_slice::<hifazat_register::VerifyReply>(&b).ok());
     let Some(reply) = reply else {
-        return reader.desk_problem(&state, &desk, Problem::Internal);
+        return cx.problem(Problem::Internal);
     };
     let record = reply.outcome == hifazat_register::Outcome::Record;
     let message = match reader.lang {
@@ -764,10 +749,7 @@ pub(crate) async fn verify(
         Lang::Ur => reply.message_ur,
     };
     verify_page(
-        &state,
-        &reader,
-        &official,
-        &desk,
+        cx,
         None,
         Some((record, reply.reference, message)),
         StatusCode::OK,

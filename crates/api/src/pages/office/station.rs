@@ -9,10 +9,10 @@ use axum::response::Response;
 use hifazat_domain::{AlertStage, CaseStage};
 use hifazat_engine::{AlertSummary, Narrow};
 use hifazat_phone::outbox::{Purpose, State as SmsState};
-use hifazat_web::pages::{self, Desk};
+use hifazat_web::pages;
 
 use super::super::{Reader, district_name, html, name_of};
-use super::Official;
+use super::{Ctx, Official};
 use crate::AppState;
 use crate::stats::StatsQuery;
 
@@ -87,23 +87,23 @@ pub(crate) fn escalate_rpo_after_ms(state: &AppState) -> u64 {
 }
 
 /// The station's queue for `official`, whose district it is.
-pub(super) async fn queue(
-    state: &AppState,
-    reader: &Reader,
-    official: &Official,
-    desk: &Desk,
-) -> Response {
+pub(super) async fn queue(cx: Ctx<'_>) -> Response {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
     let Some(district) = official.district() else {
-        return reader.desk_problem(
-            state,
-            desk,
-            super::not_for_role(hifazat_web::Text::of(reader.lang), official.role),
-        );
+        return cx.problem(super::not_for_role(
+            hifazat_web::Text::of(reader.lang),
+            official.role,
+        ));
     };
-    let frame = reader.desk_frame(state, desk);
+    let frame = cx.frame();
     match gather(state, reader, official, district, frame).await {
         Ok(page) => html(StatusCode::OK, pages::render(&page)),
-        Err(e) => reader.desk_failed(state, desk, e),
+        Err(e) => cx.failed(e),
     }
 }
 
