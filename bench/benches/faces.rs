@@ -24,23 +24,20 @@ use hifazat_faces::{Embedding, Gallery, Recognizer};
 const RUNS: usize = 200;
 const WARM: usize = 20;
 
-fn p(samples: &mut [Duration], q: f64) -> f64 {
-    samples.sort();
-    samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)].as_secs_f64() * 1000.0
-}
-
 fn time(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
     for _ in 0..WARM {
         f();
     }
-    let mut samples: Vec<Duration> = (0..runs)
+    let started = Instant::now();
+    let samples: Vec<Duration> = (0..runs)
         .map(|_| {
             let t = Instant::now();
             f();
             t.elapsed()
         })
         .collect();
-    (p(&mut samples, 0.5), p(&mut samples, 0.99))
+    let f = hifazat_bench::load::figures(samples, started.elapsed());
+    (f.p50_ms, f.p99_ms)
 }
 
 fn random_face(rng: &mut Rng) -> Embedding {

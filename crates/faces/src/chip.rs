@@ -150,27 +150,8 @@ pub fn face_chip(image: &Rgb, points: &[(f64, f64)], size: usize, padding: f64) 
         })
         .collect();
     // The similarity transform from the chip to the photo, by least squares (dlib's `find_similarity_transform`).
-    let n = from.len() as f64;
-    let mf = from
-        .iter()
-        .fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
-    let mt = points
-        .iter()
-        .fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
-    let (mut a, mut b, mut sigma) = (0.0, 0.0, 0.0);
-    for (f, t) in from.iter().zip(points) {
-        let (dfx, dfy, dtx, dty) = (f.0 - mf.0, f.1 - mf.1, t.0 - mt.0, t.1 - mt.1);
-        a += dtx * dfx + dty * dfy;
-        b += dty * dfx - dtx * dfy;
-        sigma += dfx * dfx + dfy * dfy;
-    }
-    let (a, b) = (a / sigma, b / sigma);
-    let transform = |x: f64, y: f64| {
-        (
-            a * x - b * y + mt.0 - (a * mf.0 - b * mf.1),
-            b * x + a * y + mt.1 - (b * mf.0 + a * mf.1),
-        )
-    };
+    let (a, b, shift) = crate::landmarks::similarity(&from, points);
+    let transform = |x: f64, y: f64| (a * x - b * y + shift.0, b * x + a * y + shift.1);
     // The chip's place: its centre, its side in the photo and its angle (`chip_details`).
     let angle = b.atan2(a);
     let scale = (a * a + b * b).sqrt();

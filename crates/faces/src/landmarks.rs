@@ -66,32 +66,41 @@ fn apply(m: [f32; 4], (x, y): (f32, f32)) -> (f32, f32) {
     (m[0] * x + m[1] * y, m[2] * x + m[3] * y)
 }
 
-/// The linear part of the least-squares similarity transform from `from` to `to` (interleaved shapes), as dlib's
-/// `find_similarity_transform` makes it (Umeyama's method; in two dimensions it has this closed form).
-fn similarity(from: &[f32], to: &[f32]) -> [f32; 4] {
-    let n = (from.len() / 2) as f64;
-    let mean = |s: &[f32], k: usize| {
+/// The least-squares similarity transform taking the points `from` onto the points `to`, as dlib's
+/// `find_similarity_transform` makes it (Umeyama's method; in two dimensions it has this closed form, the rotation
+/// never a reflection): `(a, b, shift)` for `x' = a·x − b·y + shift.0`, `y' = b·x + a·y + shift.1`.
+pub(crate) fn similarity(from: &[(f64, f64)], to: &[(f64, f64)]) -> (f64, f64, (f64, f64)) {
+    let n = from.len() as f64;
+    let mean = |s: &[(f64, f64)]| {
         s.iter()
-            .skip(k)
-            .step_by(2)
-            .map(|v| f64::from(*v))
-            .sum::<f64>()
-            / n
+            .fold((0.0, 0.0), |m, p| (m.0 + p.0 / n, m.1 + p.1 / n))
     };
-    let (fx, fy, tx, ty) = (mean(from, 0), mean(from, 1), mean(to, 0), mean(to, 1));
+    let (mf, mt) = (mean(from), mean(to));
     let (mut a, mut b, mut sigma) = (0.0, 0.0, 0.0);
-    for (f, t) in from.chunks_exact(2).zip(to.chunks_exact(2)) {
-        let (dfx, dfy) = (f64::from(f[0]) - fx, f64::from(f[1]) - fy);
-        let (dtx, dty) = (f64::from(t[0]) - tx, f64::from(t[1]) - ty);
+    for (f, t) in from.iter().zip(to) {
+        let (dfx, dfy, dtx, dty) = (f.0 - mf.0, f.1 - mf.1, t.0 - mt.0, t.1 - mt.1);
         a += dtx * dfx + dty * dfy;
         b += dty * dfx - dtx * dfy;
         sigma += dfx * dfx + dfy * dfy;
     }
-    if sigma == 0.0 {
-        return [1.0, 0.0, 0.0, 1.0];
-    }
-    let (a, b) = ((a / sigma) as f32, (b / sigma) as f32);
-    [a, -b, b, a]
+    let (a, b) = if sigma == 0.0 {
+        (1.0, 0.0)
+    } else {
+        (a / sigma, b / sigma)
+    };
+    (
+        a,
+        b,
+        (mt.0 - (a * mf.0 - b * mf.1), mt.1 - (b * mf.0 + a * mf.1)),
+    )
+}
+
+/// A shape's points (x and y interleaved) as pairs.
+fn points(shape: &[f32]) -> Vec<(f64, f64)> {
+    shape
+        .chunks_exact(2)
+        .map(|p| (f64::from(p[0]), f64::from(p[1])))
+        .collect()
 }
 
 impl ShapePredictor {
@@ -192,7 +201,9 @@ impl ShapePredictor {
             .zip(&self.deltas)
             .zip(0..)
         {
-            let m = similarity(&self.initial, &shape);
+            // The linear part only, cast to `float` as dlib casts it.
+            let (a, b, _) = similarity(&points(&self.initial), &points(&shape));
+            let m = [a as f32, -b as f32, b as f32, a as f32];
             features.clear();
             for (anchor, delta) in anchors.iter().zip(deltas) {
                 let (dx, dy) = apply(m, *delta);
