@@ -3,6 +3,9 @@
 //! - The network alone: one aligned face described (`Recognizer::embed`), and dlib itself describing the same
 //!   face in the same run (its Python module from the reference's virtualenv, when there).
 //! - Alignment: dlib's 5-point landmarks and the face chip cut from a photo, from dlib's box.
+//! - Detection as dlib does it (the photo doubled first), beside dlib itself on the same photo; and the node's
+//!   whole pipeline on a photo (faces found at 800 pixels, aligned, described), beside face_recognition's default
+//!   pipeline in dlib itself.
 //! - Matching one face against 10,000 and 100,000 faces held (`Gallery::within`), beside the raw scan it is made
 //!   of: the same squared distances over the same array, keeping only the least.
 //!
@@ -12,20 +15,24 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hifazat_bench::Rng;
 use hifazat_faces::chip::{Rgb, face_chip};
+use hifazat_faces::detect::Detector;
 use hifazat_faces::gallery::DIMENSIONS;
 use hifazat_faces::landmarks::{FaceBox, Grey, ShapePredictor};
+use hifazat_faces::pipeline::Pipeline;
 use hifazat_faces::{Embedding, Gallery, Recognizer};
 
 const RUNS: usize = 200;
 const WARM: usize = 20;
+/// Runs of the slower photo-sized measures.
+const PHOTO_RUNS: usize = 20;
 
 fn time(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
-    for _ in 0..WARM {
+    for _ in 0..(runs / 10).clamp(2, WARM) {
         f();
     }
     let started = Instant::now();
@@ -38,6 +45,31 @@ fn time(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
         .collect();
     let f = hifazat_bench::load::figures(samples, started.elapsed());
     (f.p50_ms, f.p99_ms)
+}
+
+/// dlib's p50 and p99 for one of `time_dlib.py`'s modes, run from the reference's virtualenv when it is there.
+fn dlib_times(reference: &Path, mode: &str, file: &Path, runs: usize) -> Option<(String, String)> {
+    let python = reference.join("../venv/bin/python");
+    if !python.exists() {
+        return None;
+    }
+    let out = std::process::Command::new(&python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/faces/time_dlib.py"
+        ))
+        .arg(mode)
+        .arg(file)
+        .arg(runs.to_string())
+        .env("OMP_NUM_THREADS", "1")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace();
+    Some((it.next()?.to_string(), it.next()?.to_string()))
 }
 
 fn random_face(rng: &mut Rng) -> Embedding {
@@ -74,60 +106,68 @@ fn main() {
     println!("| the network: one aligned face described (the port) | {a:.2} | {b:.2} |");
     // dlib itself on the same face, in the same run (its Python module, one thread), where the reference's
     // virtualenv is there.
-    let python = reference.join("../venv/bin/python");
-    if let (Some(chip_file), true) = (&chip_file, python.exists()) {
-        let out = std::process::Command::new(&python)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../scripts/faces/time_dlib.py"
-            ))
-            .arg(chip_file)
-            .arg(RUNS.to_string())
-            .env("OMP_NUM_THREADS", "1")
-            .output();
-        if let Ok(out) = out
-            && out.status.success()
-        {
-            let text = String::from_utf8_lossy(&out.stdout);
-            let mut it = text.split_whitespace();
-            if let (Some(a), Some(b)) = (it.next(), it.next()) {
-                println!("| dlib 20.0.1 itself (PyPI's `dlib-bin`), the same face | {a} | {b} |");
-            }
-        }
+    if let Some(chip_file) = &chip_file
+        && let Some((a, b)) = dlib_times(&reference, "chip", chip_file, RUNS)
+    {
+        println!("| dlib 20.0.1 itself (PyPI's `dlib-bin`), the same face | {a} | {b} |");
     }
-    if let Some(j) = &json {
-        let model = std::fs::read(j["five_point_model"].as_str().unwrap_or_default()).ok();
-        let photo = j["photos"].as_object().and_then(|o| o.iter().next());
-        if let (Some(model), Some((name, entry))) = (model, photo) {
-            let predictor = ShapePredictor::read(&model).expect("the landmark model");
-            let image = image::open(reference.join("decoded").join(format!("{name}.png")))
-                .expect("a decoded photo")
-                .to_rgb8();
-            let (w, h) = (image.width() as usize, image.height() as usize);
-            let b: Vec<f64> = entry["faces"][0]["box"]
-                .as_array()
-                .expect("a box")
-                .iter()
-                .map(|v| v.as_f64().unwrap_or_default())
-                .collect();
-            let face = FaceBox {
-                left: b[0],
-                top: b[1],
-                right: b[2],
-                bottom: b[3],
-            };
-            let rgb = Rgb {
-                width: w,
-                height: h,
-                data: image.into_raw(),
-            };
-            let (a, b) = time(RUNS / 4, || {
-                let grey = Grey::from_rgb(w, h, &rgb.data);
-                let points = predictor.predict(&grey, face);
-                std::hint::black_box(face_chip(&rgb, &points, 150, 0.25));
-            });
+    let photo = json.as_ref().and_then(|j| {
+        j["photos"]
+            .as_object()?
+            .iter()
+            .next()
+            .map(|(k, v)| (k.clone(), v.clone()))
+    });
+    if let Some((name, entry)) = photo {
+        let predictor = ShapePredictor::bundled();
+        let decoded = reference.join("decoded").join(format!("{name}.png"));
+        let image = image::open(&decoded).expect("a decoded photo").to_rgb8();
+        let (w, h) = (image.width() as usize, image.height() as usize);
+        let b: Vec<f64> = entry["faces"][0]["box"]
+            .as_array()
+            .expect("a box")
+            .iter()
+            .map(|v| v.as_f64().unwrap_or_default())
+            .collect();
+        let face = FaceBox {
+            left: b[0],
+            top: b[1],
+            right: b[2],
+            bottom: b[3],
+        };
+        let rgb = Rgb {
+            width: w,
+            height: h,
+            data: image.into_raw(),
+        };
+        let (a, b) = time(RUNS / 4, || {
+            let grey = Grey::from_rgb(w, h, &rgb.data);
+            let points = predictor.predict(&grey, face);
+            std::hint::black_box(face_chip(&rgb, &points, 150, 0.25));
+        });
+        println!(
+            "| alignment: landmarks and chip from a {w} × {h} photo (grey conversion included) | {a:.2} | {b:.2} |"
+        );
+        let detector = Detector::bundled();
+        let (a, b) = time(PHOTO_RUNS, || {
+            std::hint::black_box(detector.detect(&rgb, 1));
+        });
+        println!(
+            "| detection as dlib does it (photo doubled), the port, {w} × {h} | {a:.2} | {b:.2} |"
+        );
+        if let Some((a, b)) = dlib_times(&reference, "detect", &decoded, PHOTO_RUNS) {
+            println!("| dlib itself, the same detection | {a} | {b} |");
+        }
+        let pipeline = Pipeline::bundled();
+        let (a, b) = time(PHOTO_RUNS, || {
+            std::hint::black_box(pipeline.faces(&rgb));
+        });
+        println!(
+            "| the node's whole pipeline on that photo: faces found (at 800 px), aligned, described | {a:.2} | {b:.2} |"
+        );
+        if let Some((a, b)) = dlib_times(&reference, "photo", &decoded, PHOTO_RUNS) {
             println!(
-                "| alignment: landmarks and chip from a {w} × {h} photo (grey conversion included) | {a:.2} | {b:.2} |"
+                "| dlib itself, face_recognition's default pipeline on the same photo | {a} | {b} |"
             );
         }
     }

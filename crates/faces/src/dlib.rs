@@ -76,8 +76,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A floating-point number: `mantissa × 2^exponent`.
-    pub fn float(&mut self) -> Result<f32, DlibError> {
+    /// A floating-point number: `mantissa × 2^exponent`, as dlib writes a `double`.
+    pub fn double(&mut self) -> Result<f64, DlibError> {
         if self.bytes.get(self.at).is_some_and(|b| b & 0x70 != 0) {
             return self.bad("a floating-point number in dlib's old text form");
         }
@@ -87,11 +87,16 @@ impl<'a> Reader<'a> {
         if !(-2000..=2000).contains(&exponent) {
             return self.bad(format!("a floating-point exponent {exponent}"));
         }
-        Ok((mantissa as f64 * 2f64.powi(exponent as i32)) as f32)
+        Ok(mantissa as f64 * 2f64.powi(exponent as i32))
     }
 
-    /// A column vector (`matrix<float,0,1>`).
-    pub fn column(&mut self, max: usize) -> Result<Vec<f32>, DlibError> {
+    /// A `float`, written as dlib writes any floating-point number.
+    pub fn float(&mut self) -> Result<f32, DlibError> {
+        Ok(self.double()? as f32)
+    }
+
+    /// A column vector's size (`matrix<T,0,1>`: negated row and column counts).
+    fn column_rows(&mut self, max: usize) -> Result<usize, DlibError> {
         let rows = -self.signed()?;
         let cols = -self.signed()?;
         if cols != 1 || rows < 0 || rows as usize > max {
@@ -99,7 +104,19 @@ impl<'a> Reader<'a> {
                 "a {rows} × {cols} matrix where a column was expected"
             ));
         }
+        Ok(rows as usize)
+    }
+
+    /// A column vector of `float`s (`matrix<float,0,1>`).
+    pub fn column(&mut self, max: usize) -> Result<Vec<f32>, DlibError> {
+        let rows = self.column_rows(max)?;
         (0..rows).map(|_| self.float()).collect()
+    }
+
+    /// A column vector of `double`s (`matrix<double,0,1>`).
+    pub fn double_column(&mut self, max: usize) -> Result<Vec<f64>, DlibError> {
+        let rows = self.column_rows(max)?;
+        (0..rows).map(|_| self.double()).collect()
     }
 
     /// Whether every byte has been read.

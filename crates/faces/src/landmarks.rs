@@ -54,6 +54,9 @@ pub struct ShapePredictor {
     deltas: Vec<Vec<(f32, f32)>>,
 }
 
+/// dlib's 5-point model, as `face_recognition_models` 0.3.0 ships it (CC0; see `models/README.md`).
+pub const MODEL: &[u8] = include_bytes!("../models/shape_predictor_5_face_landmarks.dat");
+
 /// Bounds on what a model file may declare, so a damaged one fails rather than allocates without end.
 const PARTS_MAX: usize = 200;
 const CASCADES_MAX: usize = 64;
@@ -105,6 +108,12 @@ fn points(shape: &[f32]) -> Vec<(f64, f64)> {
 
 impl ShapePredictor {
     /// Reads a dlib `shape_predictor` model file.
+    /// The 5-point predictor bundled with the crate.
+    pub fn bundled() -> ShapePredictor {
+        ShapePredictor::read(MODEL)
+            .expect("the bundled 5-point model is a valid dlib shape predictor")
+    }
+
     pub fn read(bytes: &[u8]) -> Result<ShapePredictor, DlibError> {
         let mut r = Reader::new(bytes);
         let version = r.signed()?;

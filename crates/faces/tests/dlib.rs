@@ -15,6 +15,10 @@ use sha2::{Digest, Sha256};
 const SAME_PERSON: f32 = 0.6;
 /// How far the port's description of a face may lie from dlib's (measured: 0.034 to 0.039).
 const AGREEMENT: f32 = 0.06;
+/// How far the node's description of a photograph may lie from dlib's default pipeline's (measured: at most
+/// 0.103): the node looks for faces in a large photo at 800 pixels without doubling it, where dlib doubles the
+/// photo at full size, so its boxes, and so the aligned faces, differ a little.
+const PIPELINE_AGREEMENT: f32 = 0.15;
 /// How far the port's distance between two faces may lie from dlib's (measured: at most 0.015).
 const PAIR_AGREEMENT: f32 = 0.03;
 
@@ -39,6 +43,14 @@ fn the_bundled_weights_are_the_files_named() {
     assert_eq!(
         hex::encode(Sha256::digest(MODEL_MANIFEST)),
         "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b"
+    );
+    assert_eq!(
+        hex::encode(Sha256::digest(hifazat_faces::landmarks::MODEL)),
+        "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
+    );
+    assert_eq!(
+        hex::encode(Sha256::digest(hifazat_faces::detect::MODEL)),
+        "f3f7aa833fb4a14a46fc48689f45b98d85ef72d6dfaf8bdc012b7d3c522a5426"
     );
 }
 
@@ -128,8 +140,10 @@ fn landmarks_and_aligned_faces_agree_with_dlib() {
         )
     });
     let reference: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    // The bundled model is the very file dlib read.
     let model = std::fs::read(reference["five_point_model"].as_str().unwrap()).unwrap();
-    let predictor = ShapePredictor::read(&model).unwrap();
+    assert!(model == hifazat_faces::landmarks::MODEL);
+    let predictor = ShapePredictor::bundled();
     assert_eq!(predictor.parts(), 5);
     let network = Recognizer::bundled();
     let decoded = dir.join("decoded");
@@ -208,4 +222,110 @@ fn landmarks_and_aligned_faces_agree_with_dlib() {
         worst_embedding < AGREEMENT,
         "a description is {worst_embedding} from dlib's"
     );
+}
+
+#[test]
+fn the_detector_puts_the_boxes_where_dlib_puts_them() {
+    use hifazat_faces::chip::Rgb;
+    use hifazat_faces::detect::Detector;
+
+    let dir = reference_dir();
+    let text = std::fs::read(dir.join("reference.json")).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
+            dir.display()
+        )
+    });
+    let reference: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let detector = Detector::bundled();
+    let mut n = 0;
+    for (photo, entry) in reference["photos"].as_object().unwrap() {
+        let image = image::open(dir.join("decoded").join(format!("{photo}.png")))
+            .unwrap()
+            .to_rgb8();
+        let rgb = Rgb {
+            width: image.width() as usize,
+            height: image.height() as usize,
+            data: image.into_raw(),
+        };
+        let started = std::time::Instant::now();
+        let found: Vec<[f64; 4]> = detector
+            .detect(&rgb, 1)
+            .iter()
+            .map(|d| [d.face.left, d.face.top, d.face.right, d.face.bottom])
+            .collect();
+        let theirs: Vec<[f64; 4]> = entry["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let b = f["box"].as_array().unwrap();
+                std::array::from_fn(|i| b[i].as_f64().unwrap())
+            })
+            .collect();
+        eprintln!(
+            "{photo} ({} × {}): {found:?} in {:?}; dlib {theirs:?}",
+            rgb.width,
+            rgb.height,
+            started.elapsed()
+        );
+        assert_eq!(found, theirs, "{photo}: the boxes differ from dlib's");
+        n += found.len();
+    }
+    assert!(n >= 6, "{n} faces found");
+}
+
+#[test]
+fn the_whole_pipeline_from_the_photographs_agrees_with_dlib() {
+    use hifazat_faces::chip::Rgb;
+    use hifazat_faces::pipeline::Pipeline;
+
+    let dir = reference_dir();
+    let text = std::fs::read(dir.join("reference.json")).unwrap();
+    let reference: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let pipeline = Pipeline::bundled();
+    let mut faces: Vec<(String, Embedding, Embedding)> = Vec::new();
+    for (photo, entry) in reference["photos"].as_object().unwrap() {
+        // The photograph itself, decoded by this crate's JPEG decoder, as a node would take it.
+        let image = image::open(dir.join("../photos").join(photo))
+            .unwrap()
+            .to_rgb8();
+        let rgb = Rgb {
+            width: image.width() as usize,
+            height: image.height() as usize,
+            data: image.into_raw(),
+        };
+        let started = std::time::Instant::now();
+        let found = pipeline.faces(&rgb);
+        let took = started.elapsed();
+        let theirs = entry["faces"].as_array().unwrap();
+        assert_eq!(found.len(), theirs.len(), "{photo}: faces found");
+        for (mine, theirs) in found.iter().zip(theirs) {
+            let dlib = Embedding(
+                theirs["descriptor"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+                    .collect(),
+            );
+            eprintln!(
+                "{photo}: box {:?} (dlib {}), description {:.4} from dlib's, in {took:?}",
+                mine.face,
+                theirs["box"],
+                mine.embedding.distance(&dlib)
+            );
+            faces.push((photo.clone(), mine.embedding.clone(), dlib));
+        }
+    }
+    for (a, a_port, a_dlib) in &faces {
+        assert!(a_port.distance(a_dlib) < PIPELINE_AGREEMENT, "{a}");
+        for (b, b_port, b_dlib) in &faces {
+            assert_eq!(
+                a_port.distance(b_port) < SAME_PERSON,
+                a_dlib.distance(b_dlib) < SAME_PERSON,
+                "{a} and {b}"
+            );
+        }
+    }
 }
