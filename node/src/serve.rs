@@ -47,6 +47,18 @@ pub struct Args {
     /// core; `hifazat demo` shares the cores out among its nodes, since they all run on one machine.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
+    /// Face matching: two faces closer than this are suggested as a possible match between a found child and
+    /// an alert (dlib's measure; 0.6 is dlib's threshold, measured on adults). Set it from the node's own closed
+    /// cases with `hifazat faces evaluate`.
+    #[arg(long, default_value_t = hifazat_matcher::DEFAULT_THRESHOLD, value_parser = threshold)]
+    match_threshold: f32,
+}
+
+fn threshold(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(t) if (0.1..=1.2).contains(&t) => Ok(t),
+        _ => Err("a distance from 0.1 to 1.2 (dlib's measure; 0.6 is its threshold)".into()),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -57,6 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.capture,
         register_config,
         args.sms.as_deref(),
+        args.match_threshold,
     ))
 }
 
@@ -125,6 +138,7 @@ async fn serve(
     capture: Option<PathBuf>,
     register_config: hifazat_register::RegisterConfig,
     sms: Option<&Path>,
+    match_threshold: f32,
 ) -> anyhow::Result<()> {
     // Listened for from the start, so a SIGTERM during start-up does not kill the node half-way either.
     let mut stop = StopSignal::new()?;
@@ -218,8 +232,11 @@ async fn serve(
         "sms ready"
     );
     tokio::spawn(phone.clone().run());
+    let worker = hifazat_matcher::Worker::start().context("starting the photo worker")?;
+    let matcher = hifazat_matcher::Matcher::start(engine.clone(), worker, match_threshold);
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let app = hifazat_api::Api::new(engine.clone())
+        .matcher(Some(matcher))
         .net(net)
         .register(register)
         .phone(Some(phone))

@@ -356,6 +356,36 @@ impl Caller {
         }
     }
 
+    /// Reporting a found child in `district`, working the report (handing over, closing) and deciding its
+    /// possible matches: police whose area covers the district, who see the child in person. Found children's
+    /// reports are seen as the district's cases are (`sees_cases`).
+    pub fn may_work_found(&self, topology: &Topology, district: &str) -> Result<(), Denied> {
+        match self {
+            Caller::User { role, area, .. } if role.is_police() => {
+                if area.covers(topology, district) {
+                    Ok(())
+                } else {
+                    deny(format!(
+                        "found children of {district} are reported and worked by its police, outside your area ({area})"
+                    ))
+                }
+            }
+            Caller::Public => deny("found children are reported by the police; call 15 or 1099"),
+            Caller::User { role, .. } => deny(format!("a {role} does not report found children")),
+        }
+    }
+
+    /// Uploading a photo: for an alert, whoever may raise one (the public through the portal, the police); for a
+    /// found child's report, the police.
+    pub fn may_upload_photo(&self, for_found: bool) -> Result<(), Denied> {
+        match self {
+            Caller::User { role, .. } if role.is_police() => Ok(()),
+            Caller::Public if !for_found => Ok(()),
+            Caller::Public => deny("photos of found children are taken by the police"),
+            Caller::User { role, .. } => deny(format!("a {role} does not upload photos")),
+        }
+    }
+
     /// Verifying a CNIC against the register: authorised institutions and register officers. The public verifies
     /// by SMS, under the guard's limits.
     pub fn may_verify(&self) -> Result<(), Denied> {

@@ -121,7 +121,15 @@ impl AlertOut {
                 id: alert.id,
                 public: alert.doc.intake.public,
                 status: PublicStatus::of(&alert.status),
-                timeline: alert.doc.timeline.iter().map(PublicEvent::of).collect(),
+                // Possible matches are for the police of both sides, never the public: a family is told only
+                // once an officer has seen the child.
+                timeline: alert
+                    .doc
+                    .timeline
+                    .iter()
+                    .filter(|e| !e.kind.is_match())
+                    .map(PublicEvent::of)
+                    .collect(),
                 sightings: alert.doc.sightings.len(),
             }
         }
@@ -293,6 +301,16 @@ impl EventBody {
                 "type",
                 "`notified` is recorded by the node that sends an official's SMS",
             )),
+            EventKind::MatchSuggested { .. } => Err(ApiError::field(
+                "type",
+                "`match_suggested` is recorded by the node that compared the faces",
+            )),
+            EventKind::MatchConfirmed { .. } | EventKind::MatchRejected { .. } => {
+                Err(ApiError::field(
+                    "type",
+                    "a possible match is confirmed or ruled out on the found child's report (POST /api/v1/found/{id}/matches/{alert})",
+                ))
+            }
             _ => Ok(()),
         }
     }

@@ -126,6 +126,7 @@ impl From<EngineError> for ApiError {
             EngineError::Invalid(invalid) => ApiError::Invalid(invalid.errors),
             EngineError::NotFound(id) => ApiError::NotFound(format!("no record {id} here")),
             EngineError::Stopped => ApiError::Unavailable,
+            EngineError::Busy(why) => ApiError::Busy(why),
             other => {
                 tracing::error!(error = %other, "request failed inside the node");
                 ApiError::Internal

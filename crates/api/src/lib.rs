@@ -21,6 +21,7 @@ mod caller;
 mod cap;
 mod cases;
 mod error;
+mod found;
 mod live;
 mod metrics;
 mod openapi;
@@ -40,6 +41,7 @@ use hifazat_access::{Directory, Sessions};
 use hifazat_domain::RecordId;
 use hifazat_engine::Engine;
 use hifazat_limits as limits;
+use hifazat_matcher::Matcher;
 use hifazat_net::Net;
 use hifazat_phone::Phone;
 use hifazat_register::Register;
@@ -70,6 +72,8 @@ pub struct AppState {
     limiter: Arc<RateLimiter>,
     stats: Arc<Semaphore>,
     metrics: metrics::Metrics,
+    /// Face matching: the photo worker and the matcher, where the node runs them.
+    matcher: Option<Arc<Matcher>>,
     /// Turns true when the node begins to stop: live streams end then, so a graceful shutdown is not held open by
     /// clients that would listen for ever.
     stopping: Option<watch::Receiver<bool>>,
@@ -85,6 +89,7 @@ pub struct Api {
     users: Arc<Directory>,
     public_rate: (u32, u32),
     stopping: Option<watch::Receiver<bool>>,
+    matcher: Option<Arc<Matcher>>,
 }
 
 impl Api {
@@ -98,7 +103,14 @@ impl Api {
             users: Arc::new(Directory::empty()),
             public_rate: (limits::PUBLIC_BURST, limits::PUBLIC_PER_MINUTE),
             stopping: None,
+            matcher: None,
         }
+    }
+
+    /// Face matching (photos taken, found children matched with alerts).
+    pub fn matcher(mut self, matcher: Option<Arc<Matcher>>) -> Api {
+        self.matcher = matcher;
+        self
     }
 
     pub fn net(mut self, net: Option<Net>) -> Api {
@@ -151,6 +163,7 @@ impl Api {
             stats: Arc::new(Semaphore::new(limits::STATS_CONCURRENCY_MAX)),
             metrics: metrics::Metrics::new(),
             stopping: self.stopping,
+            matcher: self.matcher,
         };
         // Counts and times every matched route (by its template).
         let track = axum::middleware::from_fn_with_state(state.clone(), metrics::track);
@@ -170,6 +183,16 @@ impl Api {
             .route("/cases/{id}", get(cases::get))
             .route("/cases/{id}/events", post(cases::add_event))
             .route("/track/{code}", get(cases::track))
+            .route("/found", post(found::report).get(found::list))
+            .route("/found/{id}", get(found::get))
+            .route("/found/{id}/events", post(found::add_event))
+            .route("/found/{id}/photos/{n}", get(found::found_photo))
+            .route("/found/{id}/matches/{alert}", post(found::decide))
+            .route("/photos/{id}", get(found::photo))
+            .route(
+                "/photos",
+                post(found::upload).route_layer(DefaultBodyLimit::max(limits::PHOTO_BYTES_MAX)),
+            )
             .route("/stats", get(stats::stats))
             .route("/stats/trends", get(stats::trends))
             .route("/register/verify", post(register::verify))

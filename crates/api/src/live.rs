@@ -37,10 +37,24 @@ pub(crate) struct EventFilter {
 fn may_hear(caller: &Caller, topology: &Topology, change: &Change) -> bool {
     match change.kind {
         RecordKind::Alert => true,
-        RecordKind::Case => match &change.scope {
+        // A found child's report goes along its district's line, as its cases do, and is seen as they are.
+        RecordKind::Case | RecordKind::Found => match &change.scope {
             Scope::Cases(district) => caller.sees_cases(topology, district.as_str()),
             _ => false,
         },
+    }
+}
+
+/// Whether `caller` may hear of a possible match seen on a record: on an alert, the police of the alert's area
+/// and the ministry (who see its restricted part); on a found child's report, those who see the report.
+fn may_hear_suggestion(
+    caller: &Caller,
+    topology: &Topology,
+    s: &hifazat_matcher::Suggested,
+) -> bool {
+    match s.seen_on {
+        RecordKind::Alert => caller.sees_alert_restricted(topology, &s.district),
+        _ => caller.sees_cases(topology, &s.district),
     }
 }
 
@@ -58,10 +72,12 @@ async fn stopped(stopping: &mut Option<watch::Receiver<bool>>) {
 /// Each change is sent once it is durable, so a read made on hearing of it sees it. Each event is
 /// `event: change` with the change as JSON data; a client too slow to keep up gets `event: lagged` with how many
 /// it missed, and should read the lists again. Officials who see an alert's district's cases also hear
-/// `event: notified` when this node sends an official an SMS about one of its alerts.
+/// `event: notified` when this node sends an official an SMS about one of its alerts. The police of an alert's
+/// area, those who see a found child's report, and the ministry hear `event: suggestion` when a possible match
+/// between the two reaches that record here (the alert, the report, the distance, the node that compared them).
 #[utoipa::path(get, path = "/api/v1/events", tag = "live", params(EventFilter),
     responses(
-        (status = 200, description = "Server-sent events: `change` (a `Change` as JSON), `notified` (a `Notified`) and `lagged`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `change` (a `Change` as JSON), `notified` (a `Notified`), `suggestion` (a possible match) and `lagged`", content_type = "text/event-stream", body = String),
         responses::Malformed,
         responses::Unauthenticated,
         responses::Unavailable
@@ -87,12 +103,26 @@ pub(crate) async fn events(
             (Some(tx), rx)
         }
     };
+    // Likewise a node without face matching has no suggestions.
+    let (quiet, matches) = match &state.matcher {
+        Some(m) => (None, m.subscribe()),
+        None => {
+            let (tx, rx) = tokio::sync::broadcast::channel(1);
+            (Some(tx), rx)
+        }
+    };
     let engine = state.engine.clone();
     let caller = who.caller;
     let stopping = state.stopping.clone();
     let stream = futures::stream::unfold(
-        (changes, notices, silent, permit, stopping),
-        move |(mut changes, mut notices, silent, permit, mut stopping)| {
+        (
+            changes,
+            (notices, matches),
+            (silent, quiet),
+            permit,
+            stopping,
+        ),
+        move |(mut changes, (mut notices, mut matches), silent, permit, mut stopping)| {
             let engine = engine.clone();
             let caller = caller.clone();
             async move {
@@ -122,12 +152,32 @@ pub(crate) async fn events(
                             // The stand-in's sender is held by the stream, so this is the node stopping.
                             Err(RecvError::Closed) => return None,
                         },
+                        suggested = matches.recv() => match suggested {
+                            Ok(s) if filter.kind.is_none_or(|k| k == s.seen_on)
+                                && may_hear_suggestion(&caller, engine.topology(), &s) =>
+                            {
+                                SseEvent::default().event("suggestion").json_data(json!({
+                                    "alert": s.alert,
+                                    "found": s.found,
+                                    "distance": s.distance,
+                                    "node": s.node,
+                                    "seen_on": s.seen_on,
+                                    "district": s.district,
+                                    "note": hifazat_matcher::NOTE,
+                                }))
+                            }
+                            Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                            Err(RecvError::Closed) => return None,
+                        },
                         () = stopped(&mut stopping) => return None,
                     };
                     // A change always serialises; should it ever not, the stream ends rather than lie.
-                    return event
-                        .ok()
-                        .map(|e| (Ok(e), (changes, notices, silent, permit, stopping)));
+                    return event.ok().map(|e| {
+                        (
+                            Ok(e),
+                            (changes, (notices, matches), silent, permit, stopping),
+                        )
+                    });
                 }
             }
         },

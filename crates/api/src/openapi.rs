@@ -5,12 +5,12 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use hifazat_domain::{AlertStage, CaseStage, RecordKind};
+use hifazat_domain::{AlertStage, CaseStage, FoundStage, RecordKind};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::{alerts, audit, cap, cases, live, metrics, peers, register, sms, stats};
+use crate::{alerts, audit, cap, cases, found, live, metrics, peers, register, sms, stats};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +35,14 @@ use crate::{alerts, audit, cap, cases, live, metrics, peers, register, sms, stat
         cases::get,
         cases::add_event,
         cases::track,
+        found::upload,
+        found::photo,
+        found::report,
+        found::list,
+        found::get,
+        found::found_photo,
+        found::add_event,
+        found::decide,
         stats::stats,
         stats::trends,
         live::events,
@@ -62,12 +70,16 @@ use crate::{alerts, audit, cap, cases, live, metrics, peers, register, sms, stat
         metrics::metrics,
     ),
     // Types named only by query parameters and by the error responses.
-    components(schemas(AlertStage, CaseStage, RecordKind, ErrorBody)),
+    components(schemas(AlertStage, CaseStage, FoundStage, RecordKind, ErrorBody)),
     modifiers(&BearerToken),
     security((), ("bearer" = [])),
     tags(
         (name = "alerts", description = "Missing-child alerts and sightings"),
         (name = "cases", description = "Complaint cases and tracking by code"),
+        (name = "photos", description = "Photos: uploaded, cleaned of metadata, named by their hash; alerts' photos \
+            travel with the alerts, found children's stay where they were taken"),
+        (name = "found", description = "Found children's reports and their possible matches with alerts, which an \
+            officer confirms in person or rules out"),
         (name = "statistics", description = "Counts and medians"),
         (name = "live", description = "Changes as they happen"),
         (name = "register", description = "The sex-offender register (federal node): verification, entries, \

@@ -441,6 +441,14 @@ async fn the_document_covers_every_route_and_resolves() {
             ("GET", "/api/v1/logs/{log}/consistency"),
             ("GET", "/api/v1/records/{id}/history"),
             ("GET", "/api/v1/evidence"),
+            ("POST", "/api/v1/photos"),
+            ("GET", "/api/v1/photos/{id}"),
+            ("POST", "/api/v1/found"),
+            ("GET", "/api/v1/found"),
+            ("GET", "/api/v1/found/{id}"),
+            ("GET", "/api/v1/found/{id}/photos/{n}"),
+            ("POST", "/api/v1/found/{id}/events"),
+            ("POST", "/api/v1/found/{id}/matches/{alert}"),
         ]
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))

@@ -7,7 +7,7 @@ use crate::geo;
 use crate::model::*;
 use crate::validate::{self, Invalid};
 
-fn place(
+pub(crate) fn place(
     invalid: &mut Invalid,
     field: &str,
     draft: &PlaceDraft,
@@ -98,6 +98,28 @@ fn optional(
     }
 }
 
+/// Whether `v` is a photo's id as the node names photos: the SHA-256 of its clean bytes, 64 lower-case hex digits.
+pub fn is_photo_id(v: &str) -> bool {
+    v.len() == 64
+        && v.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// An optional photo id: absent, or a photo's id as uploaded to the node (`POST /api/v1/photos`).
+fn photo_id(invalid: &mut Invalid, field: &str, value: &Option<String>) -> Option<Option<String>> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Some(None),
+        Some(v) if is_photo_id(v) => Some(Some(v.to_owned())),
+        Some(_) => {
+            invalid.push(
+                field,
+                "is a photo's id as the node gave it when the photo was uploaded (64 lower-case hexadecimal digits)",
+            );
+            None
+        }
+    }
+}
+
 impl AlertDraft {
     pub fn validate(&self, ctx: &Context<'_>) -> Result<AlertIntake, Invalid> {
         let mut invalid = Invalid::default();
@@ -115,12 +137,7 @@ impl AlertDraft {
                 ),
             );
         }
-        let photo_ref = optional(
-            &mut invalid,
-            "photo_ref",
-            &self.photo_ref,
-            limits::REFERENCE_CHARS_MAX,
-        );
+        let photo_ref = photo_id(&mut invalid, "photo_ref", &self.photo_ref);
         let description = invalid.check(
             "description",
             validate::text(&self.description, limits::DESCRIPTION_CHARS_MAX),

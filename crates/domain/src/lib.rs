@@ -5,6 +5,7 @@
 
 pub mod calendar;
 mod clock;
+pub mod found;
 pub mod geo;
 mod intake;
 pub mod model;
@@ -13,9 +14,11 @@ pub mod timeline;
 pub mod validate;
 
 pub use clock::Clock;
+pub use found::{Care, Decision, FoundDoc, FoundDraft, FoundIntake, Suggestion, suggestions};
+pub use intake::is_photo_id;
 pub use model::*;
 pub use timeline::{
-    AlertStage, AlertStatus, CaseStage, CaseStatus, EscalationLevel, Event, EventKind,
-    NoticeReason, Office, Status, alert_status, case_status,
+    AlertStage, AlertStatus, CaseStage, CaseStatus, EscalationLevel, Event, EventKind, FoundStage,
+    FoundStatus, NoticeReason, Office, Status, alert_status, case_status, found_status,
 };
 pub use validate::{FieldError, Invalid};

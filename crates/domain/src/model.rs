@@ -95,20 +95,23 @@ impl TryFrom<String> for RecordId {
 pub enum RecordKind {
     Alert,
     Case,
+    /// A found child's report.
+    Found,
 }
 
 impl RecordKind {
-    /// The kind's one-byte code in stores (`docs/storage.md`): 1 = alert, 2 = case.
+    /// The kind's one-byte code in stores (`docs/storage.md`): 1 = alert, 2 = case, 3 = found child.
     pub fn code(self) -> u8 {
         match self {
             RecordKind::Alert => 1,
             RecordKind::Case => 2,
+            RecordKind::Found => 3,
         }
     }
 
     /// The kind with this store code, if any.
     pub fn from_code(code: u8) -> Option<RecordKind> {
-        [RecordKind::Alert, RecordKind::Case]
+        [RecordKind::Alert, RecordKind::Case, RecordKind::Found]
             .into_iter()
             .find(|k| k.code() == code)
     }
@@ -431,6 +434,7 @@ pub struct CaseDoc {
 pub enum RecordDoc {
     Alert(AlertDoc),
     Case(CaseDoc),
+    Found(crate::found::FoundDoc),
 }
 
 impl RecordDoc {
@@ -438,6 +442,7 @@ impl RecordDoc {
         match self {
             RecordDoc::Alert(_) => RecordKind::Alert,
             RecordDoc::Case(_) => RecordKind::Case,
+            RecordDoc::Found(_) => RecordKind::Found,
         }
     }
 
@@ -445,6 +450,16 @@ impl RecordDoc {
         match self {
             RecordDoc::Alert(a) => &a.timeline,
             RecordDoc::Case(c) => &c.timeline,
+            RecordDoc::Found(f) => &f.timeline,
+        }
+    }
+
+    /// The timeline, to add to.
+    pub fn timeline_mut(&mut self) -> &mut Vec<Event> {
+        match self {
+            RecordDoc::Alert(a) => &mut a.timeline,
+            RecordDoc::Case(c) => &mut c.timeline,
+            RecordDoc::Found(f) => &mut f.timeline,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use hifazat_limits as limits;
 use serde::{Deserialize, Serialize};
 
-use crate::model::RecordKind;
+use crate::model::{RecordId, RecordKind};
 use crate::validate::{self, Invalid};
 
 /// One thing that happened to a record.
@@ -52,6 +52,23 @@ pub enum EventKind {
     Reunited,
     ResolvedByReconciliation,
     Closed,
+    /// A possible match between a found child and an alert, found by comparing faces on the node named in the
+    /// event: on the alert, `other` is the found child's report; on the report, the alert. Written by nodes,
+    /// never by users. The distance is in thousandths (dlib's measure).
+    MatchSuggested {
+        other: RecordId,
+        distance: u16,
+    },
+    /// An officer who saw the child in person confirmed the match with `other`.
+    MatchConfirmed {
+        other: RecordId,
+    },
+    /// An officer ruled the match with `other` out; the pair is not suggested again.
+    MatchRejected {
+        other: RecordId,
+    },
+    /// A found child was handed to their family.
+    HandedToFamily,
     /// An official was sent an SMS about the record, by the node named in the event. Written by nodes, never by
     /// users; one per official and reason, whichever node sends it.
     Notified {
@@ -155,9 +172,21 @@ pub enum NoticeReason {
     Raised,
     /// The alert was not validated in time and was escalated to this official's office.
     Escalated,
+    /// A found child may be the alert's: a possible match was reported.
+    PossibleMatch,
 }
 
 impl EventKind {
+    /// Whether this event is about a possible match between a found child and an alert (for officials only).
+    pub fn is_match(&self) -> bool {
+        matches!(
+            self,
+            EventKind::MatchSuggested { .. }
+                | EventKind::MatchConfirmed { .. }
+                | EventKind::MatchRejected { .. }
+        )
+    }
+
     /// Whether this event belongs on a record of `kind`.
     pub fn allowed_for(&self, kind: RecordKind) -> bool {
         use EventKind::*;
@@ -174,6 +203,9 @@ impl EventKind {
                     | Reunited
                     | Closed
                     | Notified { .. }
+                    | MatchSuggested { .. }
+                    | MatchConfirmed { .. }
+                    | MatchRejected { .. }
             ),
             RecordKind::Case => matches!(
                 self,
@@ -184,6 +216,15 @@ impl EventKind {
                     | Escalated { .. }
                     | ResolvedByReconciliation
                     | Recovered
+                    | Closed
+            ),
+            RecordKind::Found => matches!(
+                self,
+                Raised
+                    | MatchSuggested { .. }
+                    | MatchConfirmed { .. }
+                    | MatchRejected { .. }
+                    | HandedToFamily
                     | Closed
             ),
         }
@@ -237,6 +278,18 @@ pub enum CaseStage {
     Closed,
 }
 
+/// Where a found child's report stands. The order is the lattice: later stages win on merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FoundStage {
+    Reported,
+    /// A match with an alert was confirmed in person.
+    Matched,
+    HandedToFamily,
+    Closed,
+}
+
 /// A record's derived status: a stage plus facts that accumulate alongside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -257,6 +310,7 @@ pub struct Status<S> {
 
 pub type AlertStatus = Status<AlertStage>;
 pub type CaseStatus = Status<CaseStage>;
+pub type FoundStatus = Status<FoundStage>;
 
 fn min_opt(a: Option<u64>, b: u64) -> Option<u64> {
     Some(a.map_or(b, |a| a.min(b)))
@@ -290,7 +344,10 @@ fn accumulate<S: Ord + Copy>(
             EventKind::Validated | EventKind::UnderInvestigation => {
                 status.first_validated_ms = min_opt(status.first_validated_ms, event.at_ms);
             }
-            EventKind::Recovered | EventKind::Reunited | EventKind::ResolvedByReconciliation => {
+            EventKind::Recovered
+            | EventKind::Reunited
+            | EventKind::ResolvedByReconciliation
+            | EventKind::HandedToFamily => {
                 status.first_resolved_ms = min_opt(status.first_resolved_ms, event.at_ms);
             }
             _ => {}
@@ -324,6 +381,16 @@ pub fn case_status(events: &[Event]) -> CaseStatus {
     })
 }
 
+/// The status of a found child's report with these events.
+pub fn found_status(events: &[Event]) -> FoundStatus {
+    accumulate(FoundStage::Reported, events, |kind| match kind {
+        EventKind::MatchConfirmed { .. } => Some(FoundStage::Matched),
+        EventKind::HandedToFamily => Some(FoundStage::HandedToFamily),
+        EventKind::Closed => Some(FoundStage::Closed),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -346,6 +413,17 @@ mod tests {
             Just(EventKind::Reunited),
             Just(EventKind::ResolvedByReconciliation),
             Just(EventKind::Closed),
+            Just(EventKind::HandedToFamily),
+            (0u8..3, 0u16..600).prop_map(|(n, distance)| EventKind::MatchSuggested {
+                other: RecordId([n; 16]),
+                distance
+            }),
+            (0u8..3).prop_map(|n| EventKind::MatchConfirmed {
+                other: RecordId([n; 16])
+            }),
+            (0u8..3).prop_map(|n| EventKind::MatchRejected {
+                other: RecordId([n; 16])
+            }),
             (0usize..3, any::<bool>()).prop_map(|(o, escalated)| EventKind::Notified {
                 office: [Office::Dpo, Office::Rpo, Office::Ig][o],
                 reason: if escalated {
@@ -407,6 +485,8 @@ mod tests {
             }
             prop_assert_eq!(alert_status(&m1), alert_status(&m2));
             prop_assert_eq!(case_status(&m1), case_status(&m2));
+            prop_assert_eq!(found_status(&m1), found_status(&m2));
+            prop_assert_eq!(crate::found::suggestions(&m1), crate::found::suggestions(&m2));
             let mut reversed = m1.clone();
             reversed.reverse();
             prop_assert_eq!(alert_status(&m1), alert_status(&reversed));

@@ -123,6 +123,12 @@ impl Actor {
                     let _ = reply.send(result);
                 })
             })),
+            Request::GetFound { id, reply } => reads.push(Box::new(move |actor: &mut Actor| {
+                let result = actor.get_found(id);
+                Box::new(move || {
+                    let _ = reply.send(result);
+                })
+            })),
             Request::GetCase { id, reply } => reads.push(Box::new(move |actor: &mut Actor| {
                 let result = actor.get_case(id);
                 Box::new(move || {
@@ -179,6 +185,12 @@ impl Actor {
                     let _ = reply.send(result);
                 }));
             }
+            Request::Photo { op, now_ms, reply } => {
+                let result = self.photo(op, now_ms, batch);
+                answers.push(Box::new(move || {
+                    let _ = reply.send(result);
+                }));
+            }
             Request::Stats { reply } => reads.push(Box::new(move |actor: &mut Actor| {
                 actor.stats.waiting_changes = actor.replicas.waiting();
                 let stats = actor.stats.clone();
@@ -223,7 +235,10 @@ impl Actor {
             }
         };
         match self.store.append(batch, &entry, meta) {
-            Ok(()) => self.written.push(entry.bytes().to_vec()),
+            Ok(()) => {
+                self.index_photo_piece(&entry, batch);
+                self.written.push(entry.bytes().to_vec());
+            }
             Err(AppendError::Store(e)) => fatal(&e),
             // The content was built on the head the store gave; refusing it is a bug.
             Err(e) => panic!("own entry {entry:?} refused by the store: {e}"),
@@ -271,6 +286,10 @@ impl Actor {
         new: Created,
         batch: &mut hifazat_store::WriteBatch,
     ) -> Result<RecordId, EngineError> {
+        // The photos it names must be here, before anything is written.
+        for (photo, use_) in &new.photos {
+            self.photo_ready(*photo, *use_)?;
+        }
         let record = new.record.record();
         let announced = Change {
             record,
@@ -293,6 +312,17 @@ impl Actor {
         if let Some(code) = &new.tracking {
             self.store.set_tracking(batch, code, &record);
         }
+        for (id, use_) in new.photos {
+            let op = match use_ {
+                PhotoUse::Publish => photos::PhotoOp::Publish {
+                    id,
+                    actor: new.actor.clone(),
+                },
+                PhotoUse::KeepFound => photos::PhotoOp::KeepFound { id },
+            };
+            self.photo(op, new.now_ms, batch)
+                .expect("a photo found ready is published or kept");
+        }
         self.changes.push(announced);
         Ok(record)
     }
@@ -302,6 +332,17 @@ impl Actor {
             Some(RecordDoc::Alert(doc)) => Ok(AlertRecord {
                 id,
                 status: alert_status(&doc.timeline),
+                doc,
+            }),
+            _ => Err(EngineError::NotFound(id)),
+        }
+    }
+
+    pub(crate) fn get_found(&mut self, id: RecordId) -> Result<FoundRecord, EngineError> {
+        match self.replicas.get(id, &StoreSource(&self.store))? {
+            Some(RecordDoc::Found(doc)) => Ok(FoundRecord {
+                id,
+                status: hifazat_domain::found_status(&doc.timeline),
                 doc,
             }),
             _ => Err(EngineError::NotFound(id)),
@@ -325,6 +366,10 @@ impl Actor {
             RecordDoc::Alert(_) => Ok(Scope::alerts()),
             RecordDoc::Case(c) => Scope::cases(&c.intake.district)
                 .map_err(|_| Invalid::one("district", "the case's district is not valid").into()),
+            // A found child's report goes along its district's line, as the district's cases do.
+            RecordDoc::Found(f) => Scope::cases(&f.intake.place.district).map_err(|_| {
+                Invalid::one("place.district", "the report's district is not valid").into()
+            }),
         }
     }
 
@@ -347,10 +392,7 @@ impl Actor {
             event.at_ms,
         ))?;
         // The document as it now is, for its summary, without reading it again.
-        match &mut doc {
-            RecordDoc::Alert(a) => a.timeline.push(event.clone()),
-            RecordDoc::Case(c) => c.timeline.push(event.clone()),
-        }
+        doc.timeline_mut().push(event.clone());
         self.updated(id, &doc, scope, &event.by, payload, event.at_ms, batch)
     }
 

@@ -77,7 +77,7 @@ impl Actor {
 /// The aggregates of the store's summaries, built afresh.
 pub(crate) fn rebuild(store: &Store) -> Result<Figures, StoreError> {
     let mut figures = Figures::new();
-    for kind in [RecordKind::Alert, RecordKind::Case] {
+    for kind in [RecordKind::Alert, RecordKind::Case, RecordKind::Found] {
         for (n, item) in store.summaries(kind, None).enumerate() {
             let (_, bytes) = item?;
             if let Some(facts) = summary::Summary::stored_facts(kind, &bytes) {

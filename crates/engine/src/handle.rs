@@ -264,6 +264,15 @@ impl Engine {
         self.fold(RecordKind::Alert, acc, f).await
     }
 
+    /// Folds every found child's report summary of this node into `acc`, as [`Engine::fold_alerts`].
+    pub async fn fold_found<A: Send + 'static>(
+        &self,
+        acc: A,
+        f: impl FnMut(&mut A, FoundSummary) + Send + 'static,
+    ) -> Result<(A, bool), EngineError> {
+        self.fold(RecordKind::Found, acc, f).await
+    }
+
     /// Folds every case summary of this node into `acc`, as [`Engine::fold_alerts`].
     pub async fn fold_cases<A: Send + 'static>(
         &self,
@@ -353,6 +362,37 @@ impl Engine {
         let code = new.tracking.clone().unwrap_or_default();
         let id = self.call(|reply| Request::Create { new, reply }).await??;
         Ok((id, code))
+    }
+
+    /// Reports a found child. Answers once the report is on disk; its photos are then kept here for good.
+    pub async fn report_found(
+        &self,
+        draft: FoundDraft,
+        actor: String,
+    ) -> Result<RecordId, EngineError> {
+        let new = Box::new(self.local.new_found(&draft, &actor)?);
+        self.call(|reply| Request::Create { new, reply }).await?
+    }
+
+    pub async fn found(&self, id: RecordId) -> Result<FoundRecord, EngineError> {
+        self.call(|reply| Request::GetFound { id, reply }).await?
+    }
+
+    /// A page of this node's found children's reports, as [`Engine::list_alerts`].
+    pub async fn list_found(
+        &self,
+        keep: impl Fn(&FoundSummary) -> bool + Send + 'static,
+        narrow: Narrow,
+        before: Option<RecordId>,
+        limit: usize,
+    ) -> Result<Page<FoundSummary>, EngineError> {
+        self.list(RecordKind::Found, narrow, before, limit, move |bytes| {
+            serde_json::from_slice::<summary::Stored<FoundSummary>>(bytes)
+                .ok()
+                .filter(|s| keep(&s.summary))
+                .map(|s| s.summary)
+        })
+        .await
     }
 
     pub async fn case(&self, id: RecordId) -> Result<CaseRecord, EngineError> {

@@ -19,6 +19,7 @@ mod commit;
 mod handle;
 mod ids;
 mod local;
+mod photos;
 mod places;
 mod remote;
 mod request;
@@ -30,10 +31,12 @@ use std::thread;
 
 use hifazat_domain::{
     AlertDoc, AlertDraft, AlertStatus, CaseDoc, CaseDraft, CaseStatus, Context, Event, EventKind,
-    Invalid, RecordDoc, RecordId, RecordKind, Sighting, SightingDraft, alert_status, case_status,
+    FoundDoc, FoundDraft, Invalid, RecordDoc, RecordId, RecordKind, Sighting, SightingDraft,
+    alert_status, case_status,
 };
 use hifazat_limits as limits;
 use hifazat_log::{Content, Entry, Hash, LogId, Scope, Signer, VerifiedEntry, Verifier};
+use hifazat_photos::PhotoId;
 use hifazat_replica::{ApplyReport, ChangeSource, NewRecord, ReplicaError, Replicas};
 use hifazat_store::{AppendError, RecordMeta, Store, StoreError};
 use hifazat_topology::Topology;
@@ -57,7 +60,7 @@ use remote::*;
 pub use remote::{EntryOutcome, RemoteReport};
 use request::*;
 use summary::Summary;
-pub use summary::{AlertSummary, CaseSummary, Page};
+pub use summary::{AlertSummary, CaseSummary, FoundSummary, Page};
 pub use verify::{LogReport, VerifyReport, verify_store};
 
 #[derive(Debug, Error)]
@@ -74,6 +77,9 @@ pub enum EngineError {
     Replica(#[from] hifazat_replica::ReplicaError),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// A limit is reached: which, and what to do.
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// An alert as this node holds it, whole: the API decides what of it a caller may see.
@@ -82,6 +88,14 @@ pub struct AlertRecord {
     pub id: RecordId,
     pub doc: AlertDoc,
     pub status: AlertStatus,
+}
+
+/// A found child's report as this node holds it, whole: the API decides what of it a caller may see.
+#[derive(Debug, Clone)]
+pub struct FoundRecord {
+    pub id: RecordId,
+    pub doc: hifazat_domain::FoundDoc,
+    pub status: hifazat_domain::FoundStatus,
 }
 
 /// A case as this node holds it, whole: the API decides what of it a caller may see.
@@ -109,10 +123,10 @@ pub struct NoticeWritten {
     pub seq: u64,
 }
 
-/// Whether entries of `scope` carry something other than automerge changes (sealed register notifications):
-/// they are stored, chained and relayed like any entry, but never applied to a record.
+/// Whether entries of `scope` carry something other than automerge changes (sealed register notifications, pieces
+/// of alerts' photos): they are stored, chained and relayed like any entry, but never applied to a record.
 pub fn is_opaque(scope: &Scope) -> bool {
-    matches!(scope, Scope::Notices(_))
+    matches!(scope, Scope::Notices(_) | Scope::Photos)
 }
 
 /// A scope in JSON, as on the wire.

@@ -29,6 +29,16 @@ pub(crate) struct Created {
     pub(crate) summary: Summary,
     /// A case's tracking code.
     pub(crate) tracking: Option<String>,
+    /// The photos the record names, and what becomes of them once it is stored: an alert's is published, a found
+    /// child's kept here alone.
+    pub(crate) photos: Vec<(PhotoId, PhotoUse)>,
+}
+
+/// What storing a record does with a photo it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PhotoUse {
+    Publish,
+    KeepFound,
 }
 
 impl Local {
@@ -43,13 +53,60 @@ impl Local {
             districts: &self.topology,
             now_ms: now,
         })?;
-        self.created(Scope::alerts(), actor, now, |raised| {
+        let photo = intake
+            .public
+            .photo_ref
+            .as_deref()
+            .and_then(|p| p.parse::<PhotoId>().ok());
+        let mut created = self.created(Scope::alerts(), actor, now, |raised| {
             RecordDoc::Alert(AlertDoc {
                 intake,
                 timeline: vec![raised],
                 sightings: vec![],
             })
-        })
+        })?;
+        created.photos = photo.map(|p| (p, PhotoUse::Publish)).into_iter().collect();
+        Ok(created)
+    }
+
+    /// Validates a found child's report and builds its document. Like a case, it is kept along its district's
+    /// line, so a node reports only for districts on its own.
+    pub(crate) fn new_found(
+        &self,
+        draft: &FoundDraft,
+        actor: &str,
+    ) -> Result<Created, EngineError> {
+        let now = self.clock.now_ms();
+        let intake = draft.validate(&Context {
+            districts: &self.topology,
+            now_ms: now,
+        })?;
+        let district = intake.place.district.clone();
+        let scope = Scope::cases(&district)
+            .map_err(|_| Invalid::one("place.district", "is not a valid district code"))?;
+        if !self.files_cases_for(&district) {
+            return Err(Invalid::one(
+                "place.district",
+                format!(
+                    "`{district}` is not on this node's line; report the child at that district's, province's or the federal node"
+                ),
+            )
+            .into());
+        }
+        let photos = intake
+            .photos
+            .iter()
+            .filter_map(|p| p.parse::<PhotoId>().ok())
+            .map(|p| (p, PhotoUse::KeepFound))
+            .collect();
+        let mut created = self.created(scope, actor, now, |reported| {
+            RecordDoc::Found(FoundDoc {
+                intake,
+                timeline: vec![reported],
+            })
+        })?;
+        created.photos = photos;
+        Ok(created)
     }
 
     /// A new record at time `now`: its document (made by `doc` from the `raised` event that opens its
@@ -73,7 +130,7 @@ impl Local {
         let id = new_record_id(now);
         let tracking = match &doc {
             RecordDoc::Case(c) => Some(c.intake.tracking_code.as_str().to_owned()),
-            RecordDoc::Alert(_) => None,
+            RecordDoc::Alert(_) | RecordDoc::Found(_) => None,
         };
         Ok(Created {
             scope,
@@ -87,6 +144,7 @@ impl Local {
             now_ms: now,
             summary: Summary::of(id, &doc, now),
             tracking,
+            photos: Vec::new(),
         })
     }
 

@@ -30,7 +30,7 @@ pub(crate) fn ensure(store: &Store) -> Result<(), StoreError> {
     }
     let cleared = store.clear_places()?;
     tracing::info!(cleared, "building the index of places");
-    for kind in [RecordKind::Alert, RecordKind::Case] {
+    for kind in [RecordKind::Alert, RecordKind::Case, RecordKind::Found] {
         let mut batch = store.batch();
         for (n, item) in store.summaries(kind, None).enumerate() {
             let (id, bytes) = item?;

@@ -11,6 +11,10 @@ pub(crate) enum Request {
         id: RecordId,
         reply: oneshot::Sender<Result<AlertRecord, EngineError>>,
     },
+    GetFound {
+        id: RecordId,
+        reply: oneshot::Sender<Result<FoundRecord, EngineError>>,
+    },
     GetCase {
         id: RecordId,
         reply: oneshot::Sender<Result<CaseRecord, EngineError>>,
@@ -46,5 +50,10 @@ pub(crate) enum Request {
         actor: String,
         now_ms: u64,
         reply: oneshot::Sender<Result<NoticeWritten, EngineError>>,
+    },
+    Photo {
+        op: photos::PhotoOp,
+        now_ms: u64,
+        reply: oneshot::Sender<Result<(), EngineError>>,
     },
 }

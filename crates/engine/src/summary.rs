@@ -3,8 +3,8 @@
 
 use hifazat_domain::RecordKind;
 use hifazat_domain::{
-    AlertStage, CaseCategory, CaseStage, Channel, RecordDoc, RecordId, Sex, Status, alert_status,
-    case_status,
+    AlertStage, Care, CaseCategory, CaseStage, Channel, FoundStage, RecordDoc, RecordId, Sex,
+    Status, alert_status, case_status, found_status,
 };
 use hifazat_figures::Facts;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,9 @@ pub struct AlertSummary {
     pub created_ms: u64,
     pub updated_ms: u64,
     pub sightings: usize,
+    /// The child's photo's id, when the alert has one (`GET /api/v1/photos/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<String>,
     pub status: Status<AlertStage>,
 }
 
@@ -54,11 +57,33 @@ pub struct CaseSummary {
     pub status: Status<CaseStage>,
 }
 
-/// Either summary, an alert's with its searchable text.
+/// A found child's report as lists show it to officials entitled to it: where and when, who the child seems
+/// to be, where the child is now, how many photos and possible matches, and its status. No description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FoundSummary {
+    pub id: RecordId,
+    pub district: String,
+    pub found_at_ms: u64,
+    pub apparent_age_years: u8,
+    pub sex: Sex,
+    pub care: Care,
+    pub care_name: String,
+    /// The photos' ids; the photos themselves are at the node that took them.
+    pub photos: Vec<String>,
+    /// Possible matches not yet confirmed or ruled out.
+    pub open_suggestions: usize,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    pub status: Status<FoundStage>,
+}
+
+/// Any summary, an alert's with its searchable text.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Summary {
     Alert(AlertSummary, String),
     Case(CaseSummary),
+    Found(FoundSummary),
 }
 
 impl Summary {
@@ -96,6 +121,7 @@ impl Summary {
                         created_ms,
                         updated_ms,
                         sightings: a.sightings.len(),
+                        photo: p.photo_ref.clone(),
                         status: alert_status(&a.timeline),
                     },
                     search,
@@ -112,6 +138,23 @@ impl Summary {
                 updated_ms,
                 status: case_status(&c.timeline),
             }),
+            RecordDoc::Found(f) => Summary::Found(FoundSummary {
+                id,
+                district: f.intake.place.district.clone(),
+                found_at_ms: f.intake.found_at_ms,
+                apparent_age_years: f.intake.apparent_age_years,
+                sex: f.intake.sex,
+                care: f.intake.care,
+                care_name: f.intake.care_name.clone(),
+                photos: f.intake.photos.clone(),
+                open_suggestions: hifazat_domain::suggestions(&f.timeline)
+                    .iter()
+                    .filter(|s| s.decision.is_none())
+                    .count(),
+                created_ms,
+                updated_ms,
+                status: found_status(&f.timeline),
+            }),
         }
     }
 
@@ -120,6 +163,7 @@ impl Summary {
         match self {
             Summary::Alert(a, _) => Facts::alert(&a.district, a.created_ms, &a.status),
             Summary::Case(c) => Facts::case(&c.district, c.created_ms, c.category, &c.status),
+            Summary::Found(f) => Facts::found(&f.district, f.created_ms, &f.status),
         }
     }
 
@@ -141,6 +185,11 @@ impl Summary {
                         &s.summary.status,
                     )
                 }),
+            RecordKind::Found => serde_json::from_slice::<Stored<FoundSummary>>(bytes)
+                .ok()
+                .map(|s| {
+                    Facts::found(&s.summary.district, s.summary.created_ms, &s.summary.status)
+                }),
         }
     }
 
@@ -153,6 +202,10 @@ impl Summary {
             }),
             Summary::Case(c) => serde_json::to_vec(&Stored {
                 summary: c,
+                search: String::new(),
+            }),
+            Summary::Found(f) => serde_json::to_vec(&Stored {
+                summary: f,
                 search: String::new(),
             }),
         }

@@ -101,3 +101,92 @@ impl Pipeline {
             .collect()
     }
 }
+
+/// The faces found in a photo as the node stores them: a version byte (1), the count, then per face its box
+/// (four `i32`, big-endian), its confidence (`f32`) and its 128 numbers (`f32`, little-endian).
+pub fn encode(faces: &[Face]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + faces.len() * (20 + 4 * crate::gallery::DIMENSIONS));
+    out.push(1);
+    out.push(faces.len().min(FACES_MAX) as u8);
+    for f in faces.iter().take(FACES_MAX) {
+        for v in [f.face.left, f.face.top, f.face.right, f.face.bottom] {
+            out.extend_from_slice(&(v as i32).to_be_bytes());
+        }
+        out.extend_from_slice(&(f.confidence as f32).to_be_bytes());
+        for v in &f.embedding.0 {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Reads what [`encode`] wrote; `None` for bytes that are not that.
+pub fn decode(bytes: &[u8]) -> Option<Vec<Face>> {
+    let per = 20 + 4 * crate::gallery::DIMENSIONS;
+    let (&version, rest) = bytes.split_first()?;
+    let (&count, rest) = rest.split_first()?;
+    if version != 1 || usize::from(count) > FACES_MAX || rest.len() != usize::from(count) * per {
+        return None;
+    }
+    Some(
+        rest.chunks_exact(per)
+            .map(|c| {
+                let int = |i: usize| {
+                    f64::from(i32::from_be_bytes(
+                        c[i * 4..i * 4 + 4].try_into().expect("4"),
+                    ))
+                };
+                Face {
+                    face: FaceBox {
+                        left: int(0),
+                        top: int(1),
+                        right: int(2),
+                        bottom: int(3),
+                    },
+                    confidence: f64::from(f32::from_be_bytes(c[16..20].try_into().expect("4"))),
+                    embedding: Embedding(
+                        c[20..]
+                            .chunks_exact(4)
+                            .map(|b| f32::from_le_bytes(b.try_into().expect("4")))
+                            .collect(),
+                    ),
+                }
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faces_read_back_as_written() {
+        let faces: Vec<Face> = (0..3)
+            .map(|i| Face {
+                face: FaceBox {
+                    left: -5.0 + f64::from(i),
+                    top: 10.0,
+                    right: 200.0,
+                    bottom: 210.0,
+                },
+                confidence: 0.5 * f64::from(i),
+                embedding: Embedding(
+                    (0..128)
+                        .map(|j| (j as f32 - 64.0) / 100.0 + i as f32)
+                        .collect(),
+                ),
+            })
+            .collect();
+        let back = decode(&encode(&faces)).unwrap();
+        assert_eq!(back.len(), 3);
+        for (a, b) in faces.iter().zip(&back) {
+            assert_eq!(a.face, b.face);
+            assert_eq!(a.embedding, b.embedding);
+            assert!((a.confidence - b.confidence).abs() < 1e-6);
+        }
+        assert!(decode(&encode(&[])).unwrap().is_empty());
+        assert!(decode(&[2, 0]).is_none());
+        assert!(decode(&encode(&faces)[..100]).is_none());
+    }
+}

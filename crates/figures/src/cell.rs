@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use hifazat_domain::{AlertStatus, CaseCategory, CaseStage, CaseStatus, RecordKind};
+use hifazat_domain::{
+    AlertStatus, CaseCategory, CaseStage, CaseStatus, FoundStage, FoundStatus, RecordKind,
+};
 use serde::Serialize;
 
 use crate::durations::Durations;
@@ -86,6 +88,25 @@ impl Facts {
             created_ms,
             json_name(status.stage),
             Some(json_name(category)),
+            &flags,
+            &durations,
+            status.first_resolved_ms,
+        )
+    }
+
+    /// A found child's report's facts: matched to an alert, handed to the family; from reporting to handing over.
+    pub fn found(district: &str, created_ms: u64, status: &FoundStatus) -> Facts {
+        let flags = [
+            ("matched", status.stage >= FoundStage::Matched),
+            ("handed_to_family", status.first_resolved_ms.is_some()),
+        ];
+        let durations = [("to_family", status.first_resolved_ms)];
+        Facts::of(
+            RecordKind::Found,
+            district,
+            created_ms,
+            json_name(status.stage),
+            None,
             &flags,
             &durations,
             status.first_resolved_ms,

@@ -169,6 +169,17 @@ pub const PHOTO_SIDE_MIN: u32 = 64;
 pub const PHOTO_SIDE_MAX: u32 = 1600;
 /// The kept JPEG's quality (1 to 100).
 pub const PHOTO_JPEG_QUALITY: u8 = 85;
+/// Most bytes a clean photo may take (a photo of noise at the largest size could pass it; real photos are a
+/// fraction of it).
+pub const PHOTO_STORED_BYTES_MAX: usize = 2 * 1024 * 1024;
+/// Bytes of a photo in one entry of the `photos` log (the rest of the entry's payload is the piece's header).
+pub const PHOTO_PIECE_BYTES: usize = 60 * 1024;
+/// How long an uploaded photo is kept for a record to name it; unnamed after that, it is dropped.
+pub const PHOTO_PENDING_MS: u64 = 24 * 3_600_000;
+/// Most photos uploaded and not yet named by a record a node keeps at once.
+pub const PHOTOS_PENDING_MAX: usize = 2_000;
+/// Most photos one found-child report carries.
+pub const FOUND_PHOTOS_MAX: usize = 4;
 
 /// The register (federal node only). Names and a parent's name, in characters: they go into verification
 /// replies, which have one fixed size.
@@ -227,6 +238,9 @@ const _: () = assert!(ENTRY_BYTES_MAX < HTTP_BODY_BYTES_MAX);
 const _: () = assert!(PHOTO_SIDE_MIN < PHOTO_SIDE_MAX);
 const _: () = assert!(PHOTO_PIXELS_MAX * 4 <= PHOTO_DECODE_BYTES_MAX);
 const _: () = assert!(PHOTO_JPEG_QUALITY >= 1 && PHOTO_JPEG_QUALITY <= 100);
+// A piece with its header fits an entry's payload, and a photo is a bounded number of pieces.
+const _: () = assert!(PHOTO_PIECE_BYTES + 64 <= PAYLOAD_BYTES_MAX);
+const _: () = assert!(PHOTO_STORED_BYTES_MAX / PHOTO_PIECE_BYTES < 64);
 const _: () = assert!(COMMIT_GROUP_MAX <= ENGINE_QUEUE_MAX);
 const _: () = assert!(VERIFY_BATCH_ENTRIES_MAX <= PENDING_CHANGES_MAX);
 // A verification reply holds two messages, each naming the offender and a parent (up to 4 bytes per character),

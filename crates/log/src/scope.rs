@@ -1,7 +1,7 @@
 //! What a log is about, and so who may hold it: a typed value, written as a string only on the wire.
 //!
 //! On the wire (`docs/wire.md`) a scope is 1 to `SCOPE_BYTES_MAX` bytes of ASCII `a-z 0-9 - _ / :`:
-//! `alerts`, `cases/<district>`, `notices/<district or province>`, `register`, `register/<part>`. An area code
+//! `alerts`, `photos`, `cases/<district>`, `notices/<district or province>`, `register`, `register/<part>`. An area code
 //! is written lower case on the wire and held upper case, as the topology writes it. A well-formed scope that this
 //! version does not know (a newer version's) decodes as [`Scope::Other`], which nobody may hold, so an old node
 //! neither stores nor relays it, and still understands the rest of a message that names it.
@@ -53,6 +53,8 @@ impl Unparsed {
 pub enum Scope {
     /// Missing-child alerts: national.
     Alerts,
+    /// The photos of missing-child alerts, in pieces: national, as the alerts are.
+    Photos,
     /// One district's complaint cases.
     Cases(AreaCode),
     /// Register notifications sealed to the federal node's key at a district's or a province's node.
@@ -105,6 +107,8 @@ impl Scope {
         let area = |code: &str| AreaCode::new(code).ok();
         Ok(if wire == "alerts" {
             Scope::Alerts
+        } else if wire == "photos" {
+            Scope::Photos
         } else if wire == "register" {
             Scope::Register
         } else if let Some(part) = wire.strip_prefix("register/") {
@@ -128,6 +132,11 @@ impl Scope {
         Scope::Alerts
     }
 
+    /// The national scope of alerts' photos.
+    pub fn photos() -> Scope {
+        Scope::Photos
+    }
+
     /// The scope of one district's complaint cases.
     pub fn cases(district_code: &str) -> Result<Scope, DecodeError> {
         AreaCode::new(district_code).map(Scope::Cases)
@@ -146,6 +155,7 @@ impl Scope {
         };
         match self {
             Scope::Alerts => w.push("alerts"),
+            Scope::Photos => w.push("photos"),
             Scope::Register => w.push("register"),
             Scope::RegisterPart(part) => {
                 w.push("register/");
@@ -198,6 +208,7 @@ mod tests {
     fn every_kind_reads_back_from_its_wire_form() {
         for wire in [
             "alerts",
+            "photos",
             "cases/pb-lhr",
             "notices/sd",
             "register",

@@ -180,6 +180,13 @@ async fn look_at(phone: &Arc<Phone>, id: RecordId, first_seen_ms: u64) -> Result
         validated: alert.status.stage >= AlertStage::Validated,
         ended: alert.status.stage >= AlertStage::Recovered,
         escalation_level: alert.status.escalation_level,
+        possible_match_ms: alert
+            .doc
+            .timeline
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::MatchSuggested { .. }))
+            .map(|e| e.at_ms)
+            .min(),
         notified: &notified,
     };
     let now = phone.engine.now_ms();
@@ -216,6 +223,22 @@ async fn carry_out(
 ) -> Result<(), ()> {
     let now = phone.engine.now_ms();
     let public = &alert.doc.intake.public;
+    // For a possible match, the place named is where the found child was reported: the district of the node that
+    // compared the faces (of the nearest suggestion).
+    let place = match reason {
+        NoticeReason::PossibleMatch => hifazat_domain::suggestions(&alert.doc.timeline)
+            .first()
+            .map(|s| {
+                let topology = phone.engine.topology();
+                topology
+                    .node(&s.node)
+                    .and_then(|n| n.district.as_deref())
+                    .and_then(|d| topology.district(d))
+                    .map_or_else(|| s.node.clone(), |d| d.name.clone())
+            })
+            .unwrap_or_default(),
+        _ => public.last_seen.text.clone(),
+    };
     let facts = template::AlertFacts {
         reference: alert.id.to_string(),
         child_name: public.child_name.clone(),
@@ -223,7 +246,7 @@ async fn carry_out(
         sex: public.sex,
         district_name: district.name.clone(),
         district_name_ur: district.name_ur.clone(),
-        place: public.last_seen.text.clone(),
+        place,
         waited_ms: now.saturating_sub(raised_ms),
     };
     let out = Outgoing {

@@ -37,6 +37,10 @@ pub enum PhotoError {
     TooManyPixels { width: u32, height: u32, max: u64 },
     #[error("the photo is {width} × {height} pixels; at least {min} a side are needed")]
     TooSmall { width: u32, height: u32, min: u32 },
+    #[error(
+        "the photo takes {bytes} bytes even once cleaned, more than the {max} kept: send a smaller photo"
+    )]
+    TooDetailed { bytes: usize, max: usize },
 }
 
 impl PhotoError {
@@ -50,6 +54,7 @@ impl PhotoError {
             PhotoError::Undecodable(_) => "undecodable",
             PhotoError::TooManyPixels { .. } => "too_many_pixels",
             PhotoError::TooSmall { .. } => "too_small",
+            PhotoError::TooDetailed { .. } => "too_detailed",
         }
     }
 }
@@ -195,6 +200,12 @@ pub fn clean(bytes: &[u8]) -> Result<Photo, PhotoError> {
     let encoder =
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, limits::PHOTO_JPEG_QUALITY);
     rgb.write_with_encoder(encoder).map_err(undecodable)?;
+    if out.len() > limits::PHOTO_STORED_BYTES_MAX {
+        return Err(PhotoError::TooDetailed {
+            bytes: out.len(),
+            max: limits::PHOTO_STORED_BYTES_MAX,
+        });
+    }
     Ok(Photo {
         id: PhotoId::of(&out),
         width: rgb.width(),
@@ -202,6 +213,28 @@ pub fn clean(bytes: &[u8]) -> Result<Photo, PhotoError> {
         bytes: out,
     })
 }
+
+/// The pixels of a clean photo (as [`clean`] wrote it), RGB row by row: what face matching reads, the same on every
+/// node for the same bytes.
+pub fn pixels(clean: &[u8]) -> Result<(u32, u32, Vec<u8>), PhotoError> {
+    if clean.len() > limits::PHOTO_STORED_BYTES_MAX {
+        return Err(PhotoError::TooDetailed {
+            bytes: clean.len(),
+            max: limits::PHOTO_STORED_BYTES_MAX,
+        });
+    }
+    let undecodable = |e: image::ImageError| PhotoError::Undecodable(e.to_string());
+    let mut reader = ImageReader::with_format(Cursor::new(clean), ImageFormat::Jpeg);
+    let mut decode_limits = Limits::default();
+    decode_limits.max_alloc = Some(limits::PHOTO_DECODE_BYTES_MAX);
+    decode_limits.max_image_width = Some(limits::PHOTO_SIDE_MAX);
+    decode_limits.max_image_height = Some(limits::PHOTO_SIDE_MAX);
+    reader.limits(decode_limits);
+    let rgb = reader.decode().map_err(undecodable)?.to_rgb8();
+    Ok((rgb.width(), rgb.height(), rgb.into_raw()))
+}
+
+pub mod piece;
 
 #[cfg(test)]
 mod tests;

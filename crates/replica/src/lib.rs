@@ -381,8 +381,8 @@ impl Replicas {
         now_ms: u64,
     ) -> Result<Vec<u8>, ReplicaError> {
         // The kind alone, read from the document's root: no need to materialise the whole record.
-        if self.kind(record, source) == Some(RecordKind::Case) {
-            return Err(ReplicaError::WrongKind(record, RecordKind::Case));
+        if let Some(kind @ (RecordKind::Case | RecordKind::Found)) = self.kind(record, source) {
+            return Err(ReplicaError::WrongKind(record, kind));
         }
         let value = serde_json::to_value(sighting)
             .map_err(|e| ReplicaError::Malformed(record, e.to_string()))?;

@@ -68,7 +68,7 @@ fn alert() -> RecordDoc {
                 child_name: "Bilal".into(),
                 age_years: 9,
                 sex: Sex::Male,
-                photo_ref: Some("photo/123.jpg".into()),
+                photo_ref: Some("12".repeat(32)),
                 description: "Blue shalwar kameez".into(),
                 last_seen: Place {
                     district: "PB-LHR".into(),

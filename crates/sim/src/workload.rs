@@ -9,7 +9,7 @@ pub fn alert_draft(district: &str, lat: f64, lon: f64, now_ms: u64) -> AlertDraf
         child_name: "Ayesha".into(),
         age_years: 7,
         sex: Sex::Female,
-        photo_ref: Some("photo/abc.jpg".into()),
+        photo_ref: None,
         description: "Red frock, plastic sandals, answers to Ashi".into(),
         last_seen: PlaceDraft {
             district: district.into(),

@@ -3,6 +3,8 @@
 //! - When an alert is raised, the DPO of its district and the RPO of its region are told. If it is not validated
 //!   within `escalate_rpo_after_s`, it is escalated to the RPO (level 1), and after `escalate_ig_after_s` to the
 //!   Inspector General (level 2).
+//! - When a possible match with a found child is suggested on an alert, the DPO of its district is told (once
+//!   per alert; the alert's page lists every suggestion).
 //! - Each official is told by the node they are homed on. The parent of that node (a district's province, a
 //!   province's federal node) covers: it tells the official `cover_after_s` after it first saw the alert, unless the
 //!   home node's notification has reached it by then.
@@ -42,6 +44,9 @@ pub struct Seen<'a> {
     /// Recovered, reunited or closed: nobody needs telling any more.
     pub ended: bool,
     pub escalation_level: Option<EscalationLevel>,
+    /// When a possible match with a found child was first suggested on the alert, if ever: the district's DPO is
+    /// told (once).
+    pub possible_match_ms: Option<u64>,
     /// The notifications the timeline already records: (office, reason, official's name).
     pub notified: &'a BTreeSet<(Office, NoticeReason, String)>,
 }
@@ -77,12 +82,15 @@ fn area_of<'a>(office: Office, seen: &Seen<'a>) -> &'a str {
 fn owed(
     office: Office,
     raised_ms: u64,
+    possible_match_ms: Option<u64>,
     timing: &Timing,
 ) -> Vec<(NoticeReason, u64, Option<EscalationLevel>)> {
     let rpo = raised_ms.saturating_add(timing.escalate_rpo_after_s * 1_000);
     let ig = raised_ms.saturating_add(timing.escalate_ig_after_s * 1_000);
     match office {
-        Office::Dpo => vec![(NoticeReason::Raised, raised_ms, None)],
+        Office::Dpo => std::iter::once((NoticeReason::Raised, raised_ms, None))
+            .chain(possible_match_ms.map(|at| (NoticeReason::PossibleMatch, at, None)))
+            .collect(),
         Office::Rpo => vec![
             (NoticeReason::Raised, raised_ms, None),
             (NoticeReason::Escalated, rpo, Some(EscalationLevel::Region)),
@@ -102,7 +110,12 @@ pub fn plan(seen: &Seen<'_>, officials: &[(Official, Duty)], timing: &Timing, no
         if official.area != area_of(official.office, seen) {
             continue;
         }
-        for (reason, owed_ms, level) in owed(official.office, seen.raised_ms, timing) {
+        for (reason, owed_ms, level) in owed(
+            official.office,
+            seen.raised_ms,
+            seen.possible_match_ms,
+            timing,
+        ) {
             if reason == NoticeReason::Escalated && seen.validated {
                 continue;
             }
@@ -165,6 +178,7 @@ mod tests {
             validated: false,
             ended: false,
             escalation_level: None,
+            possible_match_ms: None,
             notified,
         }
     }

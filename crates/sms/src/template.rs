@@ -104,6 +104,16 @@ pub fn alert_notice(office: Office, reason: NoticeReason, a: &AlertFacts) -> Str
                 r = a.reference,
                 office = office_en(office),
             ),
+            // `place` is where the found child was reported (the reporting node's district).
+            NoticeReason::PossibleMatch => format!(
+                "حفاظت: {name} ({district_ur}) کا ممکنہ میچ: {place} میں ملا بچہ۔ ذاتی طور پر تصدیق کریں۔ حوالہ {r}\n\
+                 Hifazat POSSIBLE MATCH for alert {name}, {sex_en}, {age}, {district}: a child found at {place} may be this child. Confirm in person. Ref {r}",
+                district_ur = a.district_name_ur,
+                district = a.district_name,
+                sex_en = sex_en(a.sex),
+                age = a.age_years,
+                r = a.reference,
+            ),
         }
     })
 }

@@ -21,7 +21,9 @@ use hifazat_log::{
 use hifazat_merkle::{Digest, Frontier, Nodes};
 use thiserror::Error;
 
+pub mod photo;
 pub mod vault;
+pub use photo::{Kept, LocalPhoto};
 pub use vault::{Vault, VaultBatch};
 
 const FRAME_VERSION: u8 = 1;

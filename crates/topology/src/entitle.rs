@@ -2,6 +2,7 @@
 //!
 //! A log's scope says what it is about, and so who may hold it:
 //! - `alerts`: every member (missing-child alerts are national);
+//! - `photos`: every member (alerts' photos, which travel with the alerts);
 //! - `cases/<district>`: the district's node, its province's node and the federal node (the case's line);
 //! - `register` and anything under `register/`: the federal node only (it never leaves it);
 //! - `notices/<district>`: register notifications sealed to the federal node's key at a district's node, carried
@@ -20,7 +21,7 @@ use crate::{Node, Role, Topology};
 /// Whether `node` may hold logs of `scope` under `topology`.
 pub fn may_hold(topology: &Topology, node: &Node, scope: &Scope) -> bool {
     match scope {
-        Scope::Alerts => true,
+        Scope::Alerts | Scope::Photos => true,
         Scope::Register | Scope::RegisterPart(_) => node.role == Role::Federal,
         Scope::Other(_) => false,
         Scope::Notices(code) if topology.district(code.as_str()).is_none() => {

@@ -114,7 +114,14 @@ async fn alert_page(
         Err(e) => return reader.failed(state, e.into()),
     };
     let sightings = record.doc.sightings.len() as u64;
-    let events = record.doc.timeline.iter().map(PublicEvent::of).collect();
+    // Possible matches are for officials only (as in the JSON's public view).
+    let events = record
+        .doc
+        .timeline
+        .iter()
+        .filter(|e| !e.kind.is_match())
+        .map(PublicEvent::of)
+        .collect();
     let card = alert_card(state, reader.lang, &record);
     let public = record.doc.intake.public;
     let page = pages::AlertPage {

@@ -102,8 +102,9 @@ impl Sync {
                     topic: ALERTS_TOPIC,
                     entry: bytes,
                 }),
-                // Cases and sealed register notifications go along their line.
-                Scope::Cases(_) | Scope::Notices(_) => by_log
+                // Cases and sealed register notifications go along their line; alerts' photos, too big for gossip,
+                // to every neighbour, and on from there by catch-up.
+                Scope::Photos | Scope::Cases(_) | Scope::Notices(_) => by_log
                     .entry(e.content().log.digest())
                     .or_default()
                     .push(bytes),

@@ -91,6 +91,7 @@ fn steps_for(
                         .may_add_alert_event(topology, district, &event)
                         .is_ok(),
                     RecordKind::Case => caller.may_add_case_event(topology, district).is_ok(),
+                    RecordKind::Found => caller.may_work_found(topology, district).is_ok(),
                 }
         })
         .collect()

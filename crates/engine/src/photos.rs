@@ -1,0 +1,231 @@
+//! Photos: an upload kept on this node until a record names it; an alert's photo published into this node's
+//! `photos` log in pieces (which the sync layer carries to every node, as it does every log); a found child's
+//! photo kept here alone; the faces found in each. Reads go to the store on a blocking thread, after a barrier,
+//! so they see only what is on disk.
+
+use hifazat_photos::Photo;
+use hifazat_photos::piece::{Piece, cut};
+use hifazat_store::{Kept, LocalPhoto};
+
+use super::*;
+
+/// What a photo request asks of the actor.
+#[derive(Debug)]
+pub(crate) enum PhotoOp {
+    KeepPending { photo: Box<Photo> },
+    Publish { id: PhotoId, actor: String },
+    KeepFound { id: PhotoId },
+    Faces { id: PhotoId, faces: Vec<u8> },
+}
+
+impl Engine {
+    async fn photo_op(&self, op: PhotoOp) -> Result<(), EngineError> {
+        let now_ms = self.local.clock.now_ms();
+        self.call(|reply| Request::Photo { op, now_ms, reply })
+            .await?
+    }
+
+    /// Keeps an uploaded (clean) photo on this node alone, for `PHOTO_PENDING_MS`, until a record names it.
+    /// Refused while `PHOTOS_PENDING_MAX` wait already.
+    pub async fn keep_pending_photo(&self, photo: Photo) -> Result<(), EngineError> {
+        self.photo_op(PhotoOp::KeepPending {
+            photo: Box::new(photo),
+        })
+        .await
+    }
+
+    /// Publishes a pending photo as an alert's: signed, in pieces, into this node's `photos` log, from where it
+    /// goes to every node; then it is no longer kept apart. Nothing to do if the photo is published already.
+    pub async fn publish_photo(&self, id: PhotoId, actor: &str) -> Result<(), EngineError> {
+        let actor = actor_name(actor)?;
+        self.photo_op(PhotoOp::Publish { id, actor }).await
+    }
+
+    /// Keeps a pending photo for good, as a found child's: on this node alone, never in a log.
+    pub async fn keep_found_photo(&self, id: PhotoId) -> Result<(), EngineError> {
+        self.photo_op(PhotoOp::KeepFound { id }).await
+    }
+
+    /// Keeps what was found in a photo (encoded by the caller).
+    pub async fn set_faces(&self, id: PhotoId, faces: Vec<u8>) -> Result<(), EngineError> {
+        self.photo_op(PhotoOp::Faces { id, faces }).await
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        self.barrier().await?;
+        let store = self.local.store.clone();
+        Ok(tokio::task::spawn_blocking(move || read(&store))
+            .await
+            .map_err(|_| EngineError::Stopped)??)
+    }
+
+    /// An alert's photo, read back from its pieces and checked against its id; `None` while not all are here.
+    pub async fn photo(&self, id: PhotoId) -> Result<Option<Vec<u8>>, EngineError> {
+        self.read(move |s| s.photo(&id)).await
+    }
+
+    /// A photo kept on this node alone (pending or a found child's), checked against its id.
+    pub async fn local_photo(&self, id: PhotoId) -> Result<Option<LocalPhoto>, EngineError> {
+        self.read(move |s| s.local_photo(&id)).await
+    }
+
+    /// What was found in a photo, if it was looked at.
+    pub async fn faces(&self, id: PhotoId) -> Result<Option<Vec<u8>>, EngineError> {
+        self.read(move |s| s.faces(&id)).await
+    }
+
+    /// Every photo looked at, with what was found.
+    pub async fn all_faces(&self) -> Result<Vec<(PhotoId, Vec<u8>)>, EngineError> {
+        self.read(|s| s.all_faces()).await
+    }
+}
+
+impl Actor {
+    pub(crate) fn photo(
+        &mut self,
+        op: PhotoOp,
+        now_ms: u64,
+        batch: &mut hifazat_store::WriteBatch,
+    ) -> Result<(), EngineError> {
+        match op {
+            PhotoOp::KeepPending { photo } => {
+                let mut pending = self.store.pending_photos().unwrap_or_else(|e| fatal(&e));
+                // The expired go first; they were never named.
+                let expired = pending
+                    .iter()
+                    .take_while(|(kept_ms, _)| kept_ms + limits::PHOTO_PENDING_MS < now_ms)
+                    .count();
+                for (kept_ms, id) in pending.drain(..expired) {
+                    self.store.remove_local_photo(batch, &id, Some(kept_ms));
+                }
+                if pending.iter().any(|(_, id)| *id == photo.id) {
+                    return Ok(());
+                }
+                if pending.len() >= limits::PHOTOS_PENDING_MAX {
+                    return Err(EngineError::Busy(format!(
+                        "{} photos wait already for a record to name them; try again later",
+                        pending.len()
+                    )));
+                }
+                if matches!(self.store.local_photo(&photo.id), Ok(Some(_))) {
+                    return Ok(());
+                }
+                self.store
+                    .set_local_photo(batch, &photo.id, Kept::Pending, now_ms, &photo.bytes);
+                Ok(())
+            }
+            PhotoOp::Publish { id, actor } => {
+                if self
+                    .store
+                    .photo(&id)
+                    .unwrap_or_else(|e| fatal(&e))
+                    .is_some()
+                {
+                    return Ok(());
+                }
+                let local = self
+                    .store
+                    .local_photo(&id)
+                    .unwrap_or_else(|e| fatal(&e))
+                    .filter(|l| l.kept == Kept::Pending)
+                    .ok_or_else(|| {
+                        Invalid::one(
+                            "photo_ref",
+                            "names no photo uploaded to this node (POST /api/v1/photos first)",
+                        )
+                    })?;
+                for payload in cut(id, &local.bytes) {
+                    self.write(
+                        LocalChange {
+                            scope: Scope::Photos,
+                            record: RecordId(id.0[..16].try_into().expect("16")),
+                            actor: &actor,
+                            payload,
+                            meta: None,
+                            now_ms,
+                        },
+                        batch,
+                    )?;
+                }
+                self.store
+                    .remove_local_photo(batch, &id, Some(local.kept_ms));
+                Ok(())
+            }
+            PhotoOp::KeepFound { id } => {
+                let local = self
+                    .store
+                    .local_photo(&id)
+                    .unwrap_or_else(|e| fatal(&e))
+                    .ok_or_else(|| {
+                        Invalid::one(
+                            "photos",
+                            "names no photo uploaded to this node (POST /api/v1/photos first)",
+                        )
+                    })?;
+                if local.kept == Kept::Pending {
+                    self.store.unlist_pending_photo(batch, &id, local.kept_ms);
+                    self.store
+                        .set_local_photo(batch, &id, Kept::Found, now_ms, &local.bytes);
+                }
+                Ok(())
+            }
+            PhotoOp::Faces { id, faces } => {
+                self.store.set_faces(batch, &id, &faces);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether a photo a new record names can be used as it says: an alert's photo published already or uploaded
+    /// here; a found child's uploaded here.
+    pub(crate) fn photo_ready(&self, id: PhotoId, use_: PhotoUse) -> Result<(), EngineError> {
+        let local = self.store.local_photo(&id).unwrap_or_else(|e| fatal(&e));
+        let ready = match use_ {
+            PhotoUse::Publish => {
+                local.is_some_and(|l| l.kept == Kept::Pending)
+                    || self
+                        .store
+                        .photo(&id)
+                        .unwrap_or_else(|e| fatal(&e))
+                        .is_some()
+            }
+            PhotoUse::KeepFound => local.is_some(),
+        };
+        if ready {
+            return Ok(());
+        }
+        let field = match use_ {
+            PhotoUse::Publish => "photo_ref",
+            PhotoUse::KeepFound => "photos",
+        };
+        Err(Invalid::one(
+            field,
+            format!("names photo {id}, which was not uploaded to this node (POST /api/v1/photos first), or was dropped after a day unused"),
+        )
+        .into())
+    }
+
+    /// Notes which photo piece an entry of a `photos` log carries, so the photo can be read back. A payload that
+    /// is no piece (a faulty node's) is stored and relayed like any entry, and read by nobody.
+    pub(crate) fn index_photo_piece(
+        &self,
+        entry: &hifazat_log::Entry,
+        batch: &mut hifazat_store::WriteBatch,
+    ) {
+        if entry.content().log.scope != Scope::Photos {
+            return;
+        }
+        if let Ok(piece) = Piece::decode(&entry.content().payload) {
+            self.store.set_photo_piece(
+                batch,
+                &piece.photo,
+                &entry.content().log.digest(),
+                piece.offset,
+                entry.content().seq,
+            );
+        }
+    }
+}

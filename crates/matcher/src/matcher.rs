@@ -1,0 +1,382 @@
+//! The matcher: the faces of open alerts and open found children's reports, compared as either side changes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hifazat_domain::{AlertStage, EventKind, FoundStage, RecordId, RecordKind, suggestions};
+use hifazat_engine::Engine;
+use hifazat_faces::{Embedding, Face, Gallery, pipeline};
+use hifazat_photos::PhotoId;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::{MATCHER_ACTOR, Worker};
+
+/// How often alerts whose photo had not all arrived are looked at again.
+const RETRY: Duration = Duration::from_secs(5);
+/// Suggestions announced to live streams and not yet read, per listener.
+const ANNOUNCED_MAX: usize = 256;
+/// The note on every suggestion: what it is, and what it is not.
+pub const NOTE: &str = "possible match, confirm in person";
+
+/// A possible match seen on a record here: on the alert's side or on the found child's report's side, with that
+/// record's district (who may hear of it depends on it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggested {
+    pub alert: RecordId,
+    pub found: RecordId,
+    /// The distance between the faces.
+    pub distance: f32,
+    /// The node that compared them.
+    pub node: String,
+    /// The kind of the record this was seen on, and its district.
+    pub seen_on: RecordKind,
+    pub district: String,
+}
+
+#[derive(Default)]
+struct State {
+    /// Faces of open alerts with a photo: (alert, face).
+    alerts: Gallery<(RecordId, u8)>,
+    /// The photo whose faces are held for each alert in `alerts` (or that is awaited).
+    alert_photos: HashMap<RecordId, PhotoId>,
+    /// Alerts whose photo has not all arrived, or was not described yet.
+    waiting: BTreeSet<RecordId>,
+    /// Faces of open found children's reports whose photos are here: (report, photo, face).
+    found: Gallery<(RecordId, u8, u8)>,
+    found_held: HashMap<RecordId, Vec<(u8, u8)>>,
+    /// The suggestions each record was last seen with, so only new ones are announced.
+    seen: HashMap<RecordId, BTreeSet<RecordId>>,
+}
+
+/// Face matching on this node (crate docs).
+pub struct Matcher {
+    engine: Engine,
+    worker: Worker,
+    threshold: f32,
+    announce: broadcast::Sender<Suggested>,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("threshold", &self.threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Matcher {
+    /// Starts matching on this node's records, with pairs closer than `threshold` suggested.
+    pub fn start(engine: Engine, worker: Worker, threshold: f32) -> Arc<Matcher> {
+        let (announce, _) = broadcast::channel(ANNOUNCED_MAX);
+        let matcher = Arc::new(Matcher {
+            engine,
+            worker,
+            threshold,
+            announce,
+        });
+        tokio::spawn(matcher.clone().run());
+        matcher
+    }
+
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    /// Every suggestion seen arriving on a record here from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Suggested> {
+        self.announce.subscribe()
+    }
+
+    async fn run(self: Arc<Matcher>) {
+        let mut changes = self.engine.subscribe_changes();
+        let mut st = State::default();
+        self.load(&mut st).await;
+        loop {
+            tokio::select! {
+                change = changes.recv() => match change {
+                    Ok(c) if c.kind == RecordKind::Alert => self.alert_changed(&mut st, c.record, true).await,
+                    Ok(c) if c.kind == RecordKind::Found => self.found_changed(&mut st, c.record, true).await,
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "the matcher missed changes; reading every record again");
+                        self.load(&mut st).await;
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                () = tokio::time::sleep(RETRY), if !st.waiting.is_empty() => {
+                    let waiting: Vec<RecordId> = st.waiting.iter().copied().collect();
+                    for id in waiting {
+                        st.waiting.remove(&id);
+                        self.alert_changed(&mut st, id, false).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads every open alert with a photo and every open report here, then compares each report's faces with
+    /// every alert's (a suggestion lost in a crash is made now; one made before is not made again).
+    async fn load(&self, st: &mut State) {
+        let alerts = self
+            .engine
+            .fold_alerts(Vec::new(), |acc: &mut Vec<RecordId>, s| {
+                if s.photo.is_some() && s.status.stage < AlertStage::Recovered {
+                    acc.push(s.id);
+                }
+            })
+            .await;
+        let found = self
+            .engine
+            .fold_found(Vec::new(), |acc: &mut Vec<RecordId>, s| {
+                if s.status.stage < FoundStage::HandedToFamily && !s.photos.is_empty() {
+                    acc.push(s.id);
+                }
+            })
+            .await;
+        let (Ok((alerts, _)), Ok((found, _))) = (alerts, found) else {
+            tracing::error!("the matcher could not read the node's records");
+            return;
+        };
+        for id in alerts {
+            self.alert_changed(st, id, false).await;
+        }
+        for id in found {
+            self.found_changed(st, id, false).await;
+        }
+        tracing::info!(
+            alert_faces = st.alerts.len(),
+            found_faces = st.found.len(),
+            waiting = st.waiting.len(),
+            threshold = self.threshold,
+            "face matching ready"
+        );
+    }
+
+    /// Announces the suggestions on a record that were not there when it was last seen.
+    fn announce_new(
+        &self,
+        st: &mut State,
+        record: RecordId,
+        kind: RecordKind,
+        district: &str,
+        timeline: &[hifazat_domain::Event],
+        announce: bool,
+    ) {
+        let now = suggestions(timeline);
+        if now.is_empty() {
+            return;
+        }
+        let seen = st.seen.entry(record).or_default();
+        for s in now {
+            if !seen.insert(s.other) || !announce {
+                continue;
+            }
+            let (alert, found) = match kind {
+                RecordKind::Alert => (record, s.other),
+                _ => (s.other, record),
+            };
+            let _ = self.announce.send(Suggested {
+                alert,
+                found,
+                distance: s.distance,
+                node: s.node.clone(),
+                seen_on: kind,
+                district: district.to_owned(),
+            });
+        }
+    }
+
+    /// The faces of a held photo: as stored, or described now (and stored). `None` while the photo is not all here.
+    async fn faces_of(&self, photo: PhotoId, local: bool) -> Option<Vec<Face>> {
+        if let Ok(Some(bytes)) = self.engine.faces(photo).await {
+            return pipeline::decode(&bytes);
+        }
+        let bytes = if local {
+            self.engine
+                .local_photo(photo)
+                .await
+                .ok()
+                .flatten()
+                .map(|l| l.bytes)
+        } else {
+            self.engine.photo(photo).await.ok().flatten()
+        }?;
+        match self.worker.describe(photo, bytes).await {
+            Ok(described) => {
+                if let Err(e) = self
+                    .engine
+                    .set_faces(photo, pipeline::encode(&described.faces))
+                    .await
+                {
+                    tracing::error!(photo = %photo, error = %e, "the faces found could not be kept");
+                }
+                Some(described.faces)
+            }
+            Err(e) => {
+                tracing::warn!(photo = %photo, error = %e, "a photo could not be described");
+                None
+            }
+        }
+    }
+
+    async fn alert_changed(&self, st: &mut State, id: RecordId, announce: bool) {
+        let Ok(alert) = self.engine.alert(id).await else {
+            return;
+        };
+        let district = alert.doc.intake.public.last_seen.district.clone();
+        self.announce_new(
+            st,
+            id,
+            RecordKind::Alert,
+            &district,
+            &alert.doc.timeline,
+            announce,
+        );
+        let photo = alert
+            .doc
+            .intake
+            .public
+            .photo_ref
+            .as_deref()
+            .and_then(|p| p.parse::<PhotoId>().ok());
+        let open = alert.status.stage < AlertStage::Recovered;
+        let (Some(photo), true) = (photo, open) else {
+            forget_alert(st, id);
+            return;
+        };
+        if st.alert_photos.get(&id) == Some(&photo) && !st.waiting.contains(&id) {
+            return;
+        }
+        forget_alert(st, id);
+        st.alert_photos.insert(id, photo);
+        let Some(faces) = self.faces_of(photo, false).await else {
+            st.waiting.insert(id);
+            return;
+        };
+        for (i, face) in faces.iter().enumerate() {
+            st.alerts.insert((id, i as u8), &face.embedding);
+        }
+        // Each report's nearest face to any of the alert's.
+        let mut nearest: HashMap<RecordId, f32> = HashMap::new();
+        for face in &faces {
+            for m in st.found.within(&face.embedding, self.threshold) {
+                let d = nearest.entry(m.key.0).or_insert(f32::INFINITY);
+                *d = d.min(m.distance);
+            }
+        }
+        for (found, distance) in nearest {
+            self.suggest(id, found, distance).await;
+        }
+    }
+
+    async fn found_changed(&self, st: &mut State, id: RecordId, announce: bool) {
+        let Ok(report) = self.engine.found(id).await else {
+            return;
+        };
+        let district = report.doc.intake.place.district.clone();
+        self.announce_new(
+            st,
+            id,
+            RecordKind::Found,
+            &district,
+            &report.doc.timeline,
+            announce,
+        );
+        if report.status.stage >= FoundStage::HandedToFamily {
+            if let Some(keys) = st.found_held.remove(&id) {
+                for (p, f) in keys {
+                    st.found.remove(&(id, p, f));
+                }
+            }
+            return;
+        }
+        if st.found_held.contains_key(&id) {
+            return;
+        }
+        let mut held = Vec::new();
+        let mut embeddings: Vec<Embedding> = Vec::new();
+        for (p, photo) in report.doc.intake.photos.iter().enumerate() {
+            let Ok(photo) = photo.parse::<PhotoId>() else {
+                continue;
+            };
+            // Only the node that took the photos has them; elsewhere the report has no faces to compare.
+            let Ok(Some(_)) = self.engine.local_photo(photo).await else {
+                continue;
+            };
+            for (f, face) in self
+                .faces_of(photo, true)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
+                st.found.insert((id, p as u8, f as u8), &face.embedding);
+                held.push((p as u8, f as u8));
+                embeddings.push(face.embedding);
+            }
+        }
+        if held.is_empty() {
+            return;
+        }
+        st.found_held.insert(id, held);
+        let mut nearest: HashMap<RecordId, f32> = HashMap::new();
+        for e in &embeddings {
+            for m in st.alerts.within(e, self.threshold) {
+                let d = nearest.entry(m.key.0).or_insert(f32::INFINITY);
+                *d = d.min(m.distance);
+            }
+        }
+        for (alert, distance) in nearest {
+            self.suggest(alert, id, distance).await;
+        }
+    }
+
+    /// Writes a possible match on both records, unless the report already holds one for this alert (suggested,
+    /// confirmed or rejected).
+    async fn suggest(&self, alert: RecordId, found: RecordId, distance: f32) {
+        let Ok(report) = self.engine.found(found).await else {
+            return;
+        };
+        if suggestions(&report.doc.timeline)
+            .iter()
+            .any(|s| s.other == alert)
+        {
+            return;
+        }
+        let milli = (distance * 1000.0).round().clamp(0.0, f32::from(u16::MAX)) as u16;
+        for (record, other) in [(found, alert), (alert, found)] {
+            if let Err(e) = self
+                .engine
+                .add_event(
+                    record,
+                    EventKind::MatchSuggested {
+                        other,
+                        distance: milli,
+                    },
+                    Some(NOTE.into()),
+                    MATCHER_ACTOR.into(),
+                )
+                .await
+            {
+                tracing::error!(record = %record, error = %e, "a possible match could not be recorded");
+                return;
+            }
+        }
+        tracing::info!(alert = %alert, found = %found, distance, "possible match suggested");
+    }
+}
+
+fn forget_alert(st: &mut State, id: RecordId) {
+    st.waiting.remove(&id);
+    if st.alert_photos.remove(&id).is_some() {
+        for i in 0..hifazat_faces::pipeline::FACES_MAX as u8 {
+            st.alerts.remove(&(id, i));
+        }
+    }
+}
