@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -142,10 +142,23 @@ pub(crate) async fn upload(
     State(state): State<AppState>,
     who: Who,
     query: Result<Query<PhotoQuery>, QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PhotoOut>), ApiError> {
     who.public_request(&state.limiter)?;
     let Query(q) = query?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::Malformed(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "photo: the photo is more than {} bytes, the most taken",
+                    limits::PHOTO_BYTES_MAX
+                ),
+            )
+        } else {
+            ApiError::Malformed(e.status(), format!("photo: {}", e.body_text()))
+        }
+    })?;
     who.caller.may_upload_photo(q.purpose == Purpose::Found)?;
     let out = keep_upload(&state, body.to_vec(), q.purpose).await?;
     Ok((StatusCode::CREATED, Json(out)))

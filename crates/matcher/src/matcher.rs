@@ -56,6 +56,8 @@ pub struct Matcher {
     worker: Worker,
     threshold: f32,
     announce: broadcast::Sender<Suggested>,
+    /// Counts the times every record was read and compared (once at start, again after a lag).
+    loaded: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -70,11 +72,13 @@ impl Matcher {
     /// Starts matching on this node's records, with pairs closer than `threshold` suggested.
     pub fn start(engine: Engine, worker: Worker, threshold: f32) -> Arc<Matcher> {
         let (announce, _) = broadcast::channel(ANNOUNCED_MAX);
+        let (loaded, _) = tokio::sync::watch::channel(0);
         let matcher = Arc::new(Matcher {
             engine,
             worker,
             threshold,
             announce,
+            loaded,
         });
         tokio::spawn(matcher.clone().run());
         matcher
@@ -86,6 +90,12 @@ impl Matcher {
 
     pub fn threshold(&self) -> f32 {
         self.threshold
+    }
+
+    /// Resolves once every record held at start was read and compared.
+    pub async fn ready(&self) {
+        let mut rx = self.loaded.subscribe();
+        let _ = rx.wait_for(|n| *n > 0).await;
     }
 
     /// Every suggestion seen arriving on a record here from now on.
@@ -149,6 +159,7 @@ impl Matcher {
         for id in found {
             self.found_changed(st, id, false).await;
         }
+        self.loaded.send_modify(|n| *n += 1);
         tracing::info!(
             alert_faces = st.alerts.len(),
             found_faces = st.found.len(),

@@ -46,6 +46,8 @@ pub struct Node {
     pub register: Option<Arc<Register>>,
     /// The SMS service, when the node was built with one ([`node_with_sms`]).
     pub phone: Option<Arc<Phone>>,
+    /// Face matching, when the node was built with it ([`node_with_faces`]).
+    pub matcher: Option<Arc<hifazat_matcher::Matcher>>,
 }
 
 pub fn users_for(node: &str) -> Vec<(&'static str, Role, Area)> {
@@ -86,6 +88,25 @@ pub fn node_with(name: &str, public_rate: (u32, u32), register: RegisterConfig) 
 /// Like [`node`], with an SMS service on these settings (its notifier not started).
 pub fn node_with_sms(name: &str, sms: SmsConfig) -> Node {
     build(name, (1000, 1000), RegisterConfig::default(), Some(sms))
+}
+
+/// Like [`node`], with face matching running (its photo worker and matcher), at dlib's threshold. Must be called
+/// within a Tokio runtime.
+pub fn node_with_faces(name: &str) -> Node {
+    let mut n = build(name, (1000, 1000), RegisterConfig::default(), None);
+    let matcher = hifazat_matcher::Matcher::start(
+        n.engine.clone(),
+        hifazat_matcher::Worker::start().unwrap(),
+        hifazat_matcher::DEFAULT_THRESHOLD,
+    );
+    n.router = Api::new(n.engine.clone())
+        .register(n.register.clone())
+        .users(Directory::open(n._dir.path()).unwrap())
+        .public_rate(1000, 1000)
+        .matcher(Some(matcher.clone()))
+        .router();
+    n.matcher = Some(matcher);
+    n
 }
 
 fn build(
@@ -153,6 +174,7 @@ fn build(
         tokens,
         register,
         phone,
+        matcher: None,
     }
 }
 
@@ -194,6 +216,37 @@ impl Node {
         body: &str,
     ) -> (StatusCode, Value) {
         let (status, _, bytes) = self.send(who, method, uri, body).await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Posts `bytes` (of `content_type`) as `who`; the answer's status and JSON body.
+    pub async fn post_bytes(
+        &self,
+        who: &str,
+        uri: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("content-type", content_type);
+        if who != "public" {
+            request = request.header("authorization", format!("Bearer {}", self.tokens[who]));
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(bytes)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         (
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
