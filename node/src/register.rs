@@ -67,7 +67,7 @@ pub async fn take_notices(engine: Engine, register: Arc<Register>) {
         };
         for head in heads
             .into_iter()
-            .filter(|h| hifazat_engine::is_opaque(&h.log.scope))
+            .filter(|h| matches!(h.log.scope, hifazat_log::Scope::Notices(_)))
         {
             let digest = head.log.digest();
             loop {

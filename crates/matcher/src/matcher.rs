@@ -39,7 +39,7 @@ pub struct Suggested {
 struct State {
     /// Faces of open alerts with a photo: (alert, face).
     alerts: Gallery<(RecordId, u8)>,
-    /// The photo whose faces are held for each alert in `alerts` (or that is awaited).
+    /// The photo whose faces are held for each alert in `alerts`.
     alert_photos: HashMap<RecordId, PhotoId>,
     /// Alerts whose photo has not all arrived, or was not described yet.
     waiting: BTreeSet<RecordId>,
@@ -107,6 +107,9 @@ impl Matcher {
         let mut changes = self.engine.subscribe_changes();
         let mut st = State::default();
         self.load(&mut st).await;
+        // A steady beat, so a stream of changes cannot put the retries off.
+        let mut retry = tokio::time::interval(RETRY);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 change = changes.recv() => match change {
@@ -119,7 +122,7 @@ impl Matcher {
                     }
                     Err(RecvError::Closed) => return,
                 },
-                () = tokio::time::sleep(RETRY), if !st.waiting.is_empty() => {
+                _ = retry.tick(), if !st.waiting.is_empty() => {
                     let waiting: Vec<RecordId> = st.waiting.iter().copied().collect();
                     for id in waiting {
                         st.waiting.remove(&id);
@@ -261,18 +264,20 @@ impl Matcher {
             forget_alert(st, id);
             return;
         };
-        if st.alert_photos.get(&id) == Some(&photo) && !st.waiting.contains(&id) {
+        if st.alert_photos.get(&id) == Some(&photo) {
             return;
         }
         forget_alert(st, id);
-        st.alert_photos.insert(id, photo);
         let Some(faces) = self.faces_of(photo, false).await else {
+            tracing::debug!(alert = %id, photo = %photo, "the alert's photo has not all arrived; waiting");
             st.waiting.insert(id);
             return;
         };
         for (i, face) in faces.iter().enumerate() {
             st.alerts.insert((id, i as u8), &face.embedding);
         }
+        st.alert_photos.insert(id, photo);
+        tracing::info!(alert = %id, photo = %photo, faces = faces.len(), "an alert's photo compared");
         // Each report's nearest face to any of the alert's.
         let mut nearest: HashMap<RecordId, f32> = HashMap::new();
         for face in &faces {
@@ -332,6 +337,7 @@ impl Matcher {
                 embeddings.push(face.embedding);
             }
         }
+        tracing::info!(report = %id, faces = held.len(), "a found child's photos compared");
         if held.is_empty() {
             return;
         }

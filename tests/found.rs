@@ -1,0 +1,402 @@
+//! Found children meet alerts across the demo federation of real processes (on 127.0.0.101-107, every node's
+//! traffic captured):
+//! - Lahore's DPO raises an alert with a child's photo; the photo reaches every node, in pieces through the
+//!   `photos` log, and reads back there as the very bytes its id names;
+//! - Karachi South's DPO reports a found child with another photo of the same person; Karachi South compares the
+//!   faces and the possible match appears on the report there and on the alert at Lahore, and on both nodes' live
+//!   streams to their police;
+//! - no byte of the found child's photo is in any other node's files, or in any node's captured sync and gossip
+//!   traffic.
+//!
+//! The photographs are face_recognition 1.3.0's test images (`scripts/faces/reference.sh` puts them in
+//! `target/faces/photos`; the test command runs it first). Bounded: 30 s for the nodes to come up, 90 s for the
+//! photo to travel and the match to be made.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use hifazat_tests::{
+    DEMO, Stopper, demo_tokens, exe, http_as, id_of, moved_host, moved_layout, status_of,
+    wait_for_demo_setup, wait_until,
+};
+
+const BASE: u8 = 101;
+
+fn addr(name: &str) -> SocketAddr {
+    format!("{}:8080", moved_host(BASE, name)).parse().unwrap()
+}
+
+fn photo(name: &str) -> Vec<u8> {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/faces/photos"
+    ));
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
+            dir.join(name).display()
+        )
+    })
+}
+
+/// POSTs raw bytes with `token`; the status and the body as text.
+fn post_bytes(addr: SocketAddr, token: &str, path: &str, bytes: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    )
+    .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// GETs `path` as bytes: the status and the body.
+fn get_bytes(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return (0, Vec::new());
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return (0, Vec::new());
+    };
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response[split + 4..].to_vec())
+}
+
+/// Opens `addr`'s live stream as `token` and sends on `tx` the data of every `suggestion` event it hears.
+fn listen(addr: SocketAddr, token: &str, tx: mpsc::Sender<String>) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+            while let Some(at) = text.find("event: suggestion\n") {
+                let rest = &text[at..];
+                let Some(end) = rest.find("\n\n") else { break };
+                let data = rest[..end]
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .unwrap_or_default()
+                    .to_owned();
+                text = rest[end..].to_owned();
+                if tx.send(data).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn a_found_child_at_karachi_meets_the_alert_raised_at_lahore_and_its_photo_stays_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout_file = dir.path().join("layout.toml");
+    std::fs::write(&layout_file, moved_layout(BASE)).unwrap();
+    let data = dir.path().join("data");
+    let wire = data.join("wire");
+    std::fs::create_dir_all(&wire).unwrap();
+    let logs = data.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let _demo = Stopper(
+        Command::new(exe())
+            .args(["demo", "--topology"])
+            .arg(&layout_file)
+            .arg("--data")
+            .arg(&data)
+            .arg("--capture")
+            .arg(&wire)
+            .stdout(std::fs::File::create(logs.join("demo.out")).unwrap())
+            .stderr(std::fs::File::create(logs.join("demo.err")).unwrap())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_demo_setup(&data);
+    for name in DEMO {
+        assert!(
+            wait_until(Duration::from_secs(30), || status_of(
+                addr(name),
+                "/healthz"
+            ) == 200)
+            .is_some(),
+            "{name} did not come up"
+        );
+    }
+    let tokens = demo_tokens(&data);
+    let lahore_dpo = tokens["lahore/dpo"].clone();
+    let karachi_dpo = tokens["karachi-south/dpo"].clone();
+    let (lahore, karachi) = (addr("lahore"), addr("karachi-south"));
+    let (heard_at_lahore, lahore_hears) = mpsc::channel();
+    listen(lahore, &lahore_dpo, heard_at_lahore);
+    let (heard_at_karachi, karachi_hears) = mpsc::channel();
+    listen(karachi, &karachi_dpo, heard_at_karachi);
+
+    // Lahore: the child's photo, then the alert naming it.
+    let (status, body) = post_bytes(
+        lahore,
+        &lahore_dpo,
+        "/api/v1/photos?purpose=alert",
+        &photo("obama.jpg"),
+    );
+    assert_eq!(status, 201, "{body}");
+    let alert_photo = json(&body)["photo"].as_str().unwrap().to_owned();
+    let mut alert = json(&hifazat_tests::alert_body(1));
+    alert["photo_ref"] = serde_json::Value::String(alert_photo.clone());
+    let (status, body) = http_as(
+        lahore,
+        Some(&lahore_dpo),
+        "POST",
+        "/api/v1/alerts",
+        &alert.to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let alert_id = id_of(&body);
+    // The photo travels with the alert to every node, and reads back there as the bytes its id names.
+    let everywhere = wait_until(Duration::from_secs(90), || {
+        DEMO.iter().all(|n| {
+            let (status, bytes) = get_bytes(addr(n), &format!("/api/v1/photos/{alert_photo}"));
+            status == 200
+                && hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)) == alert_photo
+        })
+    });
+    assert!(
+        everywhere.is_some(),
+        "the alert's photo did not reach every node"
+    );
+
+    // Karachi South: the found child's photo, then the report naming it.
+    let found_bytes = photo("obama2.jpg");
+    let (status, body) = post_bytes(
+        karachi,
+        &karachi_dpo,
+        "/api/v1/photos?purpose=found",
+        &found_bytes,
+    );
+    assert_eq!(status, 201, "{body}");
+    let found_photo = json(&body)["photo"].as_str().unwrap().to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let report = format!(
+        r#"{{"place":{{"district":"SD-KHS","lat":24.85,"lon":67.01,"text":"Saddar bus stand"}},"found_at_ms":{now},
+            "apparent_age_years":6,"sex":"male","description":"Blue shirt","care":"shelter",
+            "care_name":"Edhi Home, Kharadar","photos":["{found_photo}"]}}"#
+    );
+    let (status, body) = http_as(
+        karachi,
+        Some(&karachi_dpo),
+        "POST",
+        "/api/v1/found",
+        &report,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let found_id = id_of(&body);
+
+    // The suggestion on the report at Karachi South, and on the alert at Lahore.
+    let mut distance = 0.0;
+    let on_report = wait_until(Duration::from_secs(90), || {
+        let (_, body) = http_as(
+            karachi,
+            Some(&karachi_dpo),
+            "GET",
+            &format!("/api/v1/found/{found_id}"),
+            "",
+        )
+        .unwrap();
+        let v = json(&body);
+        match v["suggestions"].as_array().and_then(|s| s.first()) {
+            Some(s) if s["other"] == alert_id.as_str() => {
+                distance = s["distance"].as_f64().unwrap();
+                true
+            }
+            _ => false,
+        }
+    });
+    if on_report.is_none() {
+        let log = std::fs::read_to_string(logs.join("demo.err")).unwrap_or_default();
+        let out = std::fs::read_to_string(logs.join("demo.out")).unwrap_or_default();
+        let lines: Vec<&str> = log
+            .lines()
+            .chain(out.lines())
+            .filter(|l| {
+                l.contains("match")
+                    || l.contains("photo")
+                    || l.contains("face")
+                    || l.contains("ERROR")
+                    || l.contains("WARN")
+            })
+            .collect();
+        panic!(
+            "no suggestion on the report at Karachi South; the nodes said:\n{}",
+            lines.join("\n")
+        );
+    }
+    assert!(distance < 0.6, "{distance}");
+    let on_alert = wait_until(Duration::from_secs(60), || {
+        let (_, body) = http_as(
+            lahore,
+            Some(&lahore_dpo),
+            "GET",
+            &format!("/api/v1/alerts/{alert_id}"),
+            "",
+        )
+        .unwrap();
+        json(&body)["timeline"].as_array().is_some_and(|t| {
+            t.iter().any(|e| {
+                e["type"] == "match_suggested"
+                    && e["other"] == found_id.as_str()
+                    && e["node"] == "karachi-south"
+            })
+        })
+    });
+    assert!(on_alert.is_some(), "no suggestion on the alert at Lahore");
+    // Heard live on both sides.
+    for (side, hears) in [("Lahore", &lahore_hears), ("Karachi South", &karachi_hears)] {
+        let data = hears
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{side}'s live stream did not tell of the suggestion"));
+        let v = json(&data);
+        assert_eq!(v["alert"], alert_id.as_str(), "{data}");
+        assert_eq!(v["found"], found_id.as_str(), "{data}");
+    }
+    // Lahore's police cannot read the report, at Lahore or anywhere.
+    let (status, _) = http_as(
+        lahore,
+        Some(&lahore_dpo),
+        "GET",
+        &format!("/api/v1/found/{found_id}"),
+        "",
+    )
+    .unwrap();
+    assert!(status == 403 || status == 404, "{status}");
+
+    // No byte of the found child's photo anywhere but Karachi South's own data: not in any other node's files,
+    // not in any node's captured traffic (Karachi South's included), not in the logs.
+    let (status, kept) = {
+        let (s, b) = http_as(
+            karachi,
+            Some(&karachi_dpo),
+            "GET",
+            &format!("/api/v1/found/{found_id}"),
+            "",
+        )
+        .unwrap();
+        (s, b)
+    };
+    assert_eq!(status, 200, "{kept}");
+    let clean = {
+        // The bytes as kept: read back through the report's photo route.
+        let mut stream = TcpStream::connect_timeout(&karachi, Duration::from_secs(2)).unwrap();
+        write!(
+            stream,
+            "GET /api/v1/found/{found_id}/photos/0 HTTP/1.1\r\nHost: {karachi}\r\nAuthorization: Bearer {karachi_dpo}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        response[split + 4..].to_vec()
+    };
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&clean)),
+        found_photo
+    );
+    // Windows from the photo's coded data (its first bytes, the JPEG header, are the same in every photo the
+    // node writes); the upload as sent, likewise.
+    let needles: Vec<&[u8]> = [&clean[..], &found_bytes[..]]
+        .iter()
+        .flat_map(|b| [b.len() / 3, b.len() / 2, 2 * b.len() / 3].map(|at| &b[at..at + 48]))
+        .collect();
+    // Karachi South's own data holds it (so the needles are right), under its store.
+    let own = files_under(&data.join("karachi-south"));
+    assert!(
+        own.iter()
+            .any(|f| std::fs::read(f).is_ok_and(|b| contains(&b, needles[0]))),
+        "the needle is not even in Karachi South's store"
+    );
+    let mut elsewhere: Vec<PathBuf> = Vec::new();
+    for name in DEMO.iter().filter(|n| **n != "karachi-south") {
+        elsewhere.extend(files_under(&data.join(name)));
+    }
+    elsewhere.extend(files_under(&wire));
+    elsewhere.extend(files_under(&logs));
+    assert!(
+        elsewhere
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "wire")),
+        "no captures"
+    );
+    for file in &elsewhere {
+        let bytes = std::fs::read(file).unwrap();
+        for needle in &needles {
+            assert!(
+                !contains(&bytes, needle),
+                "found child's photo bytes in {}",
+                file.display()
+            );
+        }
+    }
+}
