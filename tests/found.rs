@@ -157,7 +157,7 @@ fn a_found_child_at_karachi_meets_the_alert_raised_at_lahore_and_its_photo_stays
     std::fs::create_dir_all(&wire).unwrap();
     let logs = data.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
-    let _demo = Stopper(
+    let mut demo = Stopper(
         Command::new(exe())
             .args(["demo", "--topology"])
             .arg(&layout_file)
@@ -399,4 +399,127 @@ fn a_found_child_at_karachi_meets_the_alert_raised_at_lahore_and_its_photo_stays
             );
         }
     }
+
+    // Karachi South's DPO confirms the match in person; stopped, the node's confirmed matches are what
+    // `hifazat faces evaluate --data` measures (one pair of one child here, none of two: it says so).
+    let (status, body) = http_as(
+        karachi,
+        Some(&karachi_dpo),
+        "POST",
+        &format!("/api/v1/found/{found_id}/matches/{alert_id}"),
+        r#"{"decision":"confirmed"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    demo.stop();
+    let out = Command::new(exe())
+        .args(["faces", "evaluate", "--data"])
+        .arg(data.join("karachi-south"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(said.contains("1 pairs of one child and 0 of two"), "{said}");
+}
+
+/// A seeded generator of numbers in [0, 1).
+fn uniform(seed: &mut u64) -> f64 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*seed >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// `hifazat faces evaluate` on synthetic descriptions: 60 children, three photos each, each photo its child's
+/// point plus noise; the rates it prints are those worked out here from the same numbers.
+#[test]
+fn faces_evaluate_prints_the_rates_of_synthetic_descriptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = 42u64;
+    let mut lines = String::new();
+    let mut faces: Vec<(usize, Vec<f32>)> = Vec::new();
+    for child in 0..60 {
+        let centre: Vec<f64> = (0..128)
+            .map(|_| (uniform(&mut seed) - 0.5) * 0.16)
+            .collect();
+        for _ in 0..3 {
+            let e: Vec<f32> = centre
+                .iter()
+                .map(|c| (c + (uniform(&mut seed) - 0.5) * 0.2) as f32)
+                .collect();
+            lines.push_str(
+                &serde_json::json!({"child": format!("child {child}"), "embedding": e}).to_string(),
+            );
+            lines.push('\n');
+            faces.push((child, e));
+        }
+    }
+    let file = dir.path().join("embeddings.jsonl");
+    std::fs::write(&file, &lines).unwrap();
+    // The rates, worked out here.
+    let distance = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f32>()
+            .sqrt()
+    };
+    let (mut same, mut different) = (Vec::new(), Vec::new());
+    for (i, (a, fa)) in faces.iter().enumerate() {
+        for (b, fb) in &faces[i + 1..] {
+            if a == b {
+                same.push(distance(fa, fb))
+            } else {
+                different.push(distance(fa, fb))
+            }
+        }
+    }
+    different.sort_by(f32::total_cmp);
+    let fmr = 0.01;
+    let threshold = different[(fmr * different.len() as f64).floor() as usize];
+    let tmr = same.iter().filter(|d| **d < threshold).count() as f64 / same.len() as f64;
+    let out = Command::new(exe())
+        .args([
+            "faces",
+            "evaluate",
+            "--json",
+            "--false-match-rate",
+            "0.01",
+            "--embeddings",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(v["same_pairs"], 60 * 3, "{v}");
+    assert_eq!(v["different_pairs"], 180 * 179 / 2 - 180, "{v}");
+    assert!(
+        (v["threshold"].as_f64().unwrap() - f64::from(threshold)).abs() < 1e-6,
+        "{v} vs {threshold}"
+    );
+    assert!(
+        (v["true_match_rate"].as_f64().unwrap() - tmr).abs() < 1e-9,
+        "{v} vs {tmr}"
+    );
+    assert!(v["reached_false_match_rate"].as_f64().unwrap() <= fmr);
+    // The noise was chosen so neither rate is trivial.
+    assert!(tmr > 0.0 && tmr < 1.0, "{tmr}");
+    // A line that is not a description is refused by its place.
+    std::fs::write(&file, "{\"child\":\"a\",\"embedding\":[1,2]}\n").unwrap();
+    let out = Command::new(exe())
+        .args(["faces", "evaluate", "--embeddings"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("embeddings.jsonl:1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -7,6 +7,7 @@
 mod audit;
 mod demo;
 mod dir;
+mod faces;
 mod init;
 mod log;
 mod progress;
@@ -66,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         command: topology::Command,
     },
+    /// Face matching: how well it works on a node's own cases (`faces evaluate`).
+    Faces {
+        #[command(subcommand)]
+        command: faces::Command,
+    },
     /// Starts a federation on one machine (by default the embedded demo layout: federal, 2 provinces, 4
     /// districts on 127.0.0.2-8), each node as its own process that syncs with its peers, and prints their
     /// addresses. On the first run it makes a root key, signs the layout with every node's key and installs it in
@@ -96,6 +102,7 @@ fn main() -> anyhow::Result<()> {
         Command::Log { command } => log::run(command),
         Command::Audit { command } => audit::run(command),
         Command::Topology { command } => topology::run(command),
+        Command::Faces { command } => faces::run(command),
         Command::Demo(args) => demo::run(args).map(|()| true),
     }?;
     if !passed {

@@ -55,6 +55,7 @@ pub use hifazat_log::{ConsistencyProof, InclusionProof};
 pub use hifazat_store::StoredHead;
 use ids::*;
 use local::*;
+pub use photos::{ConfirmedPair, confirmed_pairs};
 pub use places::{BUILT as PLACES_BUILT, Narrow};
 use remote::*;
 pub use remote::{EntryOutcome, RemoteReport};

@@ -229,3 +229,60 @@ impl Actor {
         }
     }
 }
+
+/// A pair of photos known to show one child: an alert's photo and the photo of a found child's report that an
+/// officer confirmed, in person, to be that alert's child.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmedPair {
+    pub alert: RecordId,
+    pub alert_photo: PhotoId,
+    pub found: RecordId,
+    pub found_photos: Vec<PhotoId>,
+}
+
+/// Every confirmed match held in `store` (read from the found children's reports' documents), for measuring how
+/// well matching works on a node's own cases (`hifazat faces evaluate`).
+pub fn confirmed_pairs(store: &Store) -> Result<Vec<ConfirmedPair>, StoreError> {
+    let mut replicas = hifazat_replica::Replicas::new([0; 32]);
+    let mut out = Vec::new();
+    for (id, meta) in store.records()? {
+        if meta.kind != RecordKind::Found {
+            continue;
+        }
+        let Ok(Some(RecordDoc::Found(found))) = replicas.get(id, &StoreSource(store)) else {
+            continue;
+        };
+        for event in &found.timeline {
+            let EventKind::MatchConfirmed { other } = event.kind else {
+                continue;
+            };
+            let Ok(Some(RecordDoc::Alert(alert))) = replicas.get(other, &StoreSource(store)) else {
+                continue;
+            };
+            let Some(alert_photo) = alert
+                .intake
+                .public
+                .photo_ref
+                .as_deref()
+                .and_then(|p| p.parse().ok())
+            else {
+                continue;
+            };
+            out.push(ConfirmedPair {
+                alert: other,
+                alert_photo,
+                found: id,
+                found_photos: found
+                    .intake
+                    .photos
+                    .iter()
+                    .filter_map(|p| p.parse().ok())
+                    .collect(),
+            });
+        }
+        replicas.take_evicted();
+    }
+    out.sort_by_key(|p| (p.found, p.alert));
+    out.dedup();
+    Ok(out)
+}
