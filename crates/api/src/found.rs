@@ -53,7 +53,7 @@ pub(crate) struct FaceOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PhotoOut {
     /// The photo's id (SHA-256 of its clean bytes): put it in an alert's `photo_ref` or a report's `photos`.
-    photo: String,
+    pub(crate) photo: String,
     width: u32,
     height: u32,
     /// The faces found in it.
@@ -77,25 +77,50 @@ pub(crate) fn photo_refused(e: &PhotoError) -> ApiError {
     }
 }
 
+/// Why an upload was not kept.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// The photo itself, and why.
+    Photo(PhotoError),
+    /// A found child's photo with no face in it.
+    NoFace,
+    /// Too many photos wait, or the worker is gone.
+    Busy(ApiError),
+    /// Something else: as the API answers it.
+    Other(ApiError),
+}
+
+impl From<Refused> for ApiError {
+    fn from(r: Refused) -> ApiError {
+        match r {
+            Refused::Photo(e) => photo_refused(&e),
+            Refused::NoFace => ApiError::field(
+                "photo",
+                "no face was found in this photo: a found child's photo must show the face from the front, in good light",
+            ),
+            Refused::Busy(e) | Refused::Other(e) => e,
+        }
+    }
+}
+
 /// Cleans and keeps an uploaded photo for `purpose`; what the JSON and the pages' forms both call.
 pub(crate) async fn keep_upload(
     state: &AppState,
     bytes: Vec<u8>,
     purpose: Purpose,
-) -> Result<PhotoOut, ApiError> {
+) -> Result<PhotoOut, Refused> {
     let matcher = state.matcher.as_ref().ok_or_else(|| {
-        ApiError::NotRunning("photos are not taken on this node (no face matching here)".into())
+        Refused::Busy(ApiError::NotRunning(
+            "photos are not taken on this node (no face matching here)".into(),
+        ))
     })?;
     let uploaded = matcher.worker().upload(bytes).await.map_err(|e| match e {
-        WorkerError::Photo(e) => photo_refused(&e),
-        WorkerError::Busy => ApiError::Busy(e.to_string()),
-        WorkerError::Stopped => ApiError::Unavailable,
+        WorkerError::Photo(e) => Refused::Photo(e),
+        WorkerError::Busy => Refused::Busy(ApiError::Busy(e.to_string())),
+        WorkerError::Stopped => Refused::Busy(ApiError::Unavailable),
     })?;
     if purpose == Purpose::Found && uploaded.faces.is_empty() {
-        return Err(ApiError::field(
-            "photo",
-            "no face was found in this photo: a found child's photo must show the face from the front, in good light",
-        ));
+        return Err(Refused::NoFace);
     }
     let id = uploaded.photo.id;
     let (width, height) = (uploaded.photo.width, uploaded.photo.height);
@@ -110,8 +135,20 @@ pub(crate) async fn keep_upload(
         })
         .collect();
     let encoded = hifazat_faces::pipeline::encode(&uploaded.faces);
-    state.engine.keep_pending_photo(uploaded.photo).await?;
-    state.engine.set_faces(id, encoded).await?;
+    let engine_err = |e: hifazat_engine::EngineError| match e {
+        hifazat_engine::EngineError::Busy(why) => Refused::Busy(ApiError::Busy(why)),
+        e => Refused::Other(e.into()),
+    };
+    state
+        .engine
+        .keep_pending_photo(uploaded.photo)
+        .await
+        .map_err(engine_err)?;
+    state
+        .engine
+        .set_faces(id, encoded)
+        .await
+        .map_err(engine_err)?;
     Ok(PhotoOut {
         photo: id.to_hex(),
         width,

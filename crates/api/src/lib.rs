@@ -79,6 +79,9 @@ pub struct AppState {
     stopping: Option<watch::Receiver<bool>>,
 }
 
+/// The most a page's form with one photo may send: the photo and the form's fields.
+const PHOTO_FORM_BYTES_MAX: usize = limits::PHOTO_BYTES_MAX + 64 * 1024;
+
 /// The API of one node, to be built into a router.
 #[derive(Debug)]
 pub struct Api {
@@ -226,7 +229,12 @@ impl Api {
             .route("/metrics", get(metrics::metrics))
             // The public pages (`hifazat-web` renders them), through the same calls and rules as the API.
             .route("/", get(pages::home))
-            .route("/raise", get(pages::raise_form).post(pages::raise_alert))
+            .route(
+                "/raise",
+                get(pages::raise_form)
+                    .post(pages::raise_alert)
+                    .route_layer(DefaultBodyLimit::max(PHOTO_FORM_BYTES_MAX)),
+            )
             .route("/alerts/{id}", get(pages::alert))
             .route("/alerts/{id}/poster", get(pages::poster))
             .route("/alerts/{id}/sighting", post(pages::sighting))
@@ -255,7 +263,25 @@ impl Api {
             .route("/office/cases/{id}/steps", post(pages::case_step))
             .route(
                 "/office/raise",
-                get(pages::office_raise_form).post(pages::office_raise),
+                get(pages::office_raise_form)
+                    .post(pages::office_raise)
+                    .route_layer(DefaultBodyLimit::max(PHOTO_FORM_BYTES_MAX)),
+            )
+            .route("/office/found", get(pages::found_list))
+            .route(
+                "/office/found/new",
+                get(pages::found_new_form)
+                    .post(pages::found_report)
+                    .route_layer(DefaultBodyLimit::max(
+                        PHOTO_FORM_BYTES_MAX * limits::FOUND_PHOTOS_MAX,
+                    )),
+            )
+            .route("/office/found/{id}", get(pages::found_page))
+            .route("/office/found/{id}/photos/{n}", get(pages::found_photo))
+            .route("/office/found/{id}/steps", post(pages::found_step))
+            .route(
+                "/office/found/{id}/matches/{alert}",
+                post(pages::found_decide),
             )
             .route("/office/node", get(pages::office_node))
             .route("/office/register", get(pages::register_entries))

@@ -67,6 +67,11 @@ impl Engine {
         self.read(move |s| s.photo(&id)).await
     }
 
+    /// Whether every piece of an alert's photo is here (cheap: no photo is read).
+    pub async fn photo_held(&self, id: PhotoId) -> Result<bool, EngineError> {
+        self.read(move |s| s.photo_held(&id)).await
+    }
+
     /// A photo kept on this node alone (pending or a found child's), checked against its id.
     pub async fn local_photo(&self, id: PhotoId) -> Result<Option<LocalPhoto>, EngineError> {
         self.read(move |s| s.local_photo(&id)).await

@@ -79,6 +79,45 @@ impl Store {
             .is_some())
     }
 
+    /// Whether some log holds every piece of an alert's photo (without reading the photo: the pieces' keys, and
+    /// one piece's header for the photo's length).
+    pub fn photo_held(&self, photo: &PhotoId) -> Result<bool, StoreError> {
+        let prefix = key(PIECE, &[&photo.0]);
+        let mut by_log: Vec<(Hash, u64, usize)> = Vec::new();
+        for item in self.db.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let v = unframe(&k, &v)?;
+            let log = Hash(
+                k[prefix.len()..prefix.len() + 32]
+                    .try_into()
+                    .map_err(|_| corrupt(&k, "photo piece key length"))?,
+            );
+            let seq = u64::from_be_bytes(
+                v.try_into()
+                    .map_err(|_| corrupt(&k, "photo piece value length"))?,
+            );
+            match by_log.last_mut() {
+                Some((l, _, n)) if *l == log => *n += 1,
+                _ => by_log.push((log, seq, 1)),
+            }
+        }
+        for (log, seq, held) in by_log {
+            let Some(bytes) = self.entry(&log, seq)? else {
+                continue;
+            };
+            let Ok(entry) = hifazat_log::Entry::decode(&bytes) else {
+                continue;
+            };
+            if let Ok(piece) = Piece::decode(&entry.content().payload) {
+                let needed = (piece.total as usize).div_ceil(hifazat_limits::PHOTO_PIECE_BYTES);
+                if held >= needed {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// An alert's photo, read back from the entries that carry its pieces and checked against its id: from the
     /// first log that holds all of them (two nodes may have published the same photo). `None` while no log holds
     /// them all.

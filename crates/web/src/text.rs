@@ -228,6 +228,7 @@ mod tests {
             include_str!("pages/dashboards.rs"),
             include_str!("pages/register.rs"),
             include_str!("pages/audit.rs"),
+            include_str!("pages/found.rs"),
             include_str!("chart.rs"),
             include_str!("text.rs"),
         ]);

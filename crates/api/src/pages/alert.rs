@@ -56,8 +56,21 @@ pub(crate) async fn home(
             last_seen: s.last_seen,
             last_seen_at_ms: s.last_seen_at_ms,
             stage: name_of(&s.status.stage),
+            photo: s.photo,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // Only photos that have all arrived here are shown.
+    let mut alerts = alerts;
+    for card in &mut alerts {
+        if let Some(p) = card
+            .photo
+            .take()
+            .and_then(|p| p.parse::<hifazat_photos::PhotoId>().ok())
+            && matches!(state.engine.photo_held(p).await, Ok(true))
+        {
+            card.photo = Some(p.to_hex());
+        }
+    }
     let home = pages::Home {
         frame: reader.frame(&state),
         alerts,
@@ -122,7 +135,7 @@ async fn alert_page(
         .filter(|e| !e.kind.is_match())
         .map(PublicEvent::of)
         .collect();
-    let card = alert_card(state, reader.lang, &record);
+    let card = with_photo(state, alert_card(state, reader.lang, &record)).await;
     let public = record.doc.intake.public;
     let page = pages::AlertPage {
         frame: reader.frame(state),
@@ -153,7 +166,35 @@ pub(crate) fn alert_card(
         last_seen: public.last_seen.text.clone(),
         last_seen_at_ms: public.last_seen_at_ms,
         stage: name_of(&record.status.stage),
+        photo: None,
     }
+}
+
+/// The card with the alert's photo, when it has one and all of it is on this node.
+pub(crate) async fn with_photo(state: &AppState, mut card: AlertCard) -> AlertCard {
+    let Some(photo) = card_photo(state, &card.id).await else {
+        return card;
+    };
+    card.photo = Some(photo);
+    card
+}
+
+async fn card_photo(state: &AppState, id: &str) -> Option<String> {
+    let record = state.engine.alert(id.parse().ok()?).await.ok()?;
+    let photo: hifazat_photos::PhotoId = record
+        .doc
+        .intake
+        .public
+        .photo_ref
+        .as_deref()?
+        .parse()
+        .ok()?;
+    state
+        .engine
+        .photo_held(photo)
+        .await
+        .ok()?
+        .then(|| photo.to_hex())
 }
 
 /// `GET /alerts/{id}/poster`: a printable poster of the alert's public part, in both languages, the reader's first.
@@ -169,7 +210,7 @@ pub(crate) async fn poster(
         Ok(record) => record,
         Err(e) => return reader.failed(&state, e.into()),
     };
-    let card = alert_card(&state, reader.lang, &record);
+    let card = with_photo(&state, alert_card(&state, reader.lang, &record)).await;
     let public = record.doc.intake.public;
     let halves = [reader.lang, reader.lang.other()]
         .into_iter()

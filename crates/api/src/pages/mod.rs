@@ -33,7 +33,8 @@ pub(crate) use complaint::{complaint_file, complaint_filed, complaint_form, trac
 pub(crate) use office::{
     alert as office_alert, alert_list as office_alerts, alert_sighting as office_sighting,
     alert_step, audit_history, audit_log, case as office_case, case_step, cases as office_cases,
-    events as office_events, file_case as office_file, file_form as office_file_form,
+    events as office_events, file_case as office_file, file_form as office_file_form, found_decide,
+    found_list, found_new_form, found_page, found_photo, found_report, found_step,
     node as office_node, office, raise_alert as office_raise, raise_form as office_raise_form,
     register_create, register_entries, register_journal, register_new_form, register_offender,
     register_search, register_update, sign_in, sign_in_form, sign_out, verify,
@@ -308,19 +309,126 @@ fn checked<B: Posted>(
     new: bool,
     t: &Text,
 ) -> Result<B, Unchecked<B>> {
-    match body {
-        Err(_) => Err((
+    checked_form(body.ok().map(|axum::Form(b)| b), csrf, new, t)
+}
+
+/// As [`checked`], for a form already read (or not: `None`).
+fn checked_form<B: Posted>(
+    form: Option<B>,
+    csrf: &str,
+    new: bool,
+    t: &Text,
+) -> Result<B, Unchecked<B>> {
+    match form {
+        None => Err((
             B::default(),
             StatusCode::BAD_REQUEST,
             vec![pages::FieldProblem::unreadable(t)],
         )),
         // A form posted from elsewhere has no token of ours.
-        Ok(axum::Form(b)) if new || b.csrf() != csrf => Err((
+        Some(b) if new || b.csrf() != csrf => Err((
             b,
             StatusCode::FORBIDDEN,
             vec![pages::FieldProblem::expired(t)],
         )),
-        Ok(axum::Form(b)) => Ok(b),
+        Some(b) => Ok(b),
+    }
+}
+
+/// A form posted as `multipart/form-data` (the forms that take photos): its text fields read as `B`, as a
+/// urlencoded form's would be, and each file sent (an empty file input sends none), with its field's name.
+pub(crate) struct Sent<B> {
+    pub(crate) form: Option<B>,
+    pub(crate) files: Vec<(String, Vec<u8>)>,
+    /// The body was more than the route takes.
+    pub(crate) too_large: bool,
+}
+
+/// Reads a posted form (see [`Sent`]): `multipart/form-data` with its files, or a urlencoded form without; a
+/// body that cannot be read gives no form.
+pub(crate) async fn read_sent<B: serde::de::DeserializeOwned>(
+    request: axum::extract::Request,
+) -> Sent<B> {
+    use axum::extract::FromRequest as _;
+    let mut sent = Sent {
+        form: None,
+        files: Vec::new(),
+        too_large: false,
+    };
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        match axum::Form::<B>::from_request(request, &()).await {
+            Ok(axum::Form(form)) => sent.form = Some(form),
+            Err(e) => sent.too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE,
+        }
+        return sent;
+    }
+    let Ok(mut multipart) = axum::extract::Multipart::from_request(request, &()).await else {
+        return sent;
+    };
+    let mut fields: Vec<(String, String)> = Vec::new();
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                let file = field.file_name().is_some();
+                match field.bytes().await {
+                    Ok(bytes) if file => {
+                        if !bytes.is_empty() {
+                            sent.files.push((name, bytes.to_vec()));
+                        }
+                    }
+                    Ok(bytes) => match String::from_utf8(bytes.to_vec()) {
+                        Ok(value) => fields.push((name, value)),
+                        Err(_) => return sent,
+                    },
+                    Err(e) => {
+                        sent.too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
+                        sent.files.clear();
+                        return sent;
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                sent.too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
+                sent.files.clear();
+                return sent;
+            }
+        }
+    }
+    sent.form = serde_urlencoded::to_string(&fields)
+        .ok()
+        .and_then(|q| serde_urlencoded::from_str(&q).ok());
+    sent
+}
+
+/// What to tell the reader about a photo that was not kept, in their language, beside `field`.
+pub(crate) fn photo_problem(
+    t: &Text,
+    field: &'static str,
+    refused: &crate::found::Refused,
+) -> pages::FieldProblem {
+    use crate::found::Refused;
+    use hifazat_photos::PhotoError;
+    let key = match refused {
+        Refused::Photo(PhotoError::TooLarge { .. } | PhotoError::TooDetailed { .. }) => {
+            "photo.problem.too_large"
+        }
+        Refused::Photo(PhotoError::WrongType(_) | PhotoError::NotAnImage | PhotoError::Empty) => {
+            "photo.problem.type"
+        }
+        Refused::Photo(_) | Refused::Other(_) => "photo.problem.unreadable",
+        Refused::NoFace => "photo.problem.no_face",
+        Refused::Busy(_) => "photo.problem.busy",
+    };
+    pages::FieldProblem {
+        field,
+        message: t.get(key).to_owned(),
     }
 }
 

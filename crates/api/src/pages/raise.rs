@@ -3,14 +3,13 @@
 //! validation), then reads the new alert's own page.
 
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use hifazat_domain::{AlertDraft, Channel, ContactDraft, PlaceDraft, Sex};
 use hifazat_web::pages::{self, Frame};
 use serde::Deserialize;
 
-use super::{Posted, Reader, checked, counted_public, csrf_token, html, with_csrf};
+use super::{Posted, Reader, checked_form, counted_public, csrf_token, html, read_sent, with_csrf};
 use crate::AppState;
 use crate::caller::Who;
 use crate::error::ApiError;
@@ -34,6 +33,8 @@ pub(crate) struct RaiseBody {
     pub(crate) channel: String,
     pub(crate) office: String,
     pub(crate) police_notes: String,
+    /// A photo received with an earlier sending of the form (its id), kept so it is not sent again.
+    pub(crate) photo_ref: String,
 }
 
 impl Posted for RaiseBody {
@@ -95,6 +96,27 @@ impl RaiseBody {
             channels,
             office: self.office,
             police_notes: self.police_notes,
+            photo_ref: self.photo_ref,
+        }
+    }
+
+    /// Takes the photo sent with the form, if any: cleaned and kept for the alert (its id then rides with the
+    /// form), or why not. A photo sent earlier (`photo_ref`) stays unless a new one replaces it.
+    pub(crate) async fn take_photo(
+        &mut self,
+        state: &AppState,
+        t: &hifazat_web::Text,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), pages::FieldProblem> {
+        let Some((_, bytes)) = files.into_iter().find(|(name, _)| name == "photo") else {
+            return Ok(());
+        };
+        match crate::found::keep_upload(state, bytes, crate::found::Purpose::Alert).await {
+            Ok(out) => {
+                self.photo_ref = out.photo;
+                Ok(())
+            }
+            Err(refused) => Err(super::photo_problem(t, "photo", &refused)),
         }
     }
 
@@ -141,7 +163,7 @@ impl RaiseBody {
             child_name: self.child_name.clone(),
             age_years,
             sex,
-            photo_ref: None,
+            photo_ref: Some(self.photo_ref.trim().to_owned()).filter(|p| !p.is_empty()),
             description: self.description.clone(),
             last_seen: PlaceDraft {
                 district: district.code.clone(),
@@ -179,6 +201,7 @@ pub(crate) fn field_of(refused: &str) -> &'static str {
         "channel" => "channel",
         "office" => "office",
         "police_notes" => "police_notes",
+        "photo_ref" => "photo",
         _ => "",
     }
 }
@@ -202,7 +225,7 @@ pub(crate) async fn raise_alert(
     reader: Reader,
     headers: HeaderMap,
     who: Result<Who, ApiError>,
-    body: Result<axum::Form<RaiseBody>, FormRejection>,
+    body: axum::extract::Request,
 ) -> Response {
     let frame = reader.frame(&state);
     let (csrf, new) = csrf_token(&headers);
@@ -210,7 +233,19 @@ pub(crate) async fn raise_alert(
         let form = body.form(&state, frame, csrf.clone(), problems);
         with_csrf(html(status, pages::render(&form)), &csrf, new)
     };
-    let body = match checked(body, &csrf, new, frame.t) {
+    let sent = read_sent::<RaiseBody>(body).await;
+    if sent.too_large {
+        let problem = pages::FieldProblem {
+            field: "photo",
+            message: frame.t.get("photo.problem.too_large").to_owned(),
+        };
+        return refuse(
+            RaiseBody::default(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            vec![problem],
+        );
+    }
+    let mut body = match checked_form(sent.form, &csrf, new, frame.t) {
         Ok(body) => body,
         Err((body, status, problems)) => return refuse(body, status, problems),
     };
@@ -220,6 +255,9 @@ pub(crate) async fn raise_alert(
     };
     if let Err(e) = who.caller.may_raise_alert() {
         return reader.failed(&state, e.into());
+    }
+    if let Err(problem) = body.take_photo(&state, frame.t, sent.files).await {
+        return refuse(body, StatusCode::UNPROCESSABLE_ENTITY, vec![problem]);
     }
     let draft = match body.draft(&state, frame.t) {
         Ok(draft) => draft,

@@ -19,6 +19,9 @@ pub struct AlertCard {
     pub last_seen_at_ms: u64,
     /// One of [`ALERT_STAGES`].
     pub stage: String,
+    /// The child's photo's id, when the alert has one and all of it is on this node (served at
+    /// `/api/v1/photos/{id}`).
+    pub photo: Option<String>,
 }
 
 /// The home page: the active police-validated alerts, newest first.

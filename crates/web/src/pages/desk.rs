@@ -281,6 +281,8 @@ pub struct DeskAlertPage<'a> {
     pub step: StepForm,
     /// The form to record a sighting taken at the station or by phone.
     pub sighting: SightingForm,
+    /// Possible matches with found children, for those who see the restricted part.
+    pub matches: Vec<super::AlertMatchLine>,
 }
 
 /// The filters of the list of cases, and one page of it.

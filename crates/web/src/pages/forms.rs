@@ -200,6 +200,8 @@ pub struct RaiseForm<'a> {
     pub office: String,
     /// The police's own notes (officials only; never public).
     pub police_notes: String,
+    /// The id of a photo received with an earlier sending of this form, kept so it is not sent again.
+    pub photo_ref: String,
 }
 
 impl RaiseForm<'_> {
@@ -223,7 +225,7 @@ impl RaiseForm<'_> {
 
 /// The alert's input fields, in the form's order, with the catalogue key of what to tell the reader when the node
 /// refuses each.
-pub const RAISE_FIELDS: [(&str, &str); 13] = [
+pub const RAISE_FIELDS: [(&str, &str); 14] = [
     ("child_name", "raise.problem.child_name"),
     ("age_years", "raise.problem.age_years"),
     ("sex", "raise.problem.sex"),
@@ -237,6 +239,7 @@ pub const RAISE_FIELDS: [(&str, &str); 13] = [
     ("channel", "intake.problem.channel"),
     ("office", "intake.problem.office"),
     ("police_notes", "intake.problem.police_notes"),
+    ("photo", "photo.problem.unreadable"),
 ];
 
 /// What to tell the reader about a refused alert field, in their language.

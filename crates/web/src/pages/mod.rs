@@ -11,6 +11,7 @@ mod audit;
 mod dashboards;
 mod desk;
 mod forms;
+mod found;
 mod office;
 mod register;
 mod stats;
@@ -19,6 +20,7 @@ pub use audit::*;
 pub use dashboards::*;
 pub use desk::*;
 pub use forms::*;
+pub use found::*;
 pub use office::*;
 pub use register::*;
 pub use stats::*;
@@ -35,7 +37,7 @@ pub const ALERT_STAGES: [&str; 7] = [
 ];
 pub const CASE_STAGES: [&str; 4] = ["filed", "under_investigation", "resolved", "closed"];
 pub const SEXES: [&str; 4] = ["female", "male", "other", "unknown"];
-pub const EVENTS: [&str; 13] = [
+pub const EVENTS: [&str; 17] = [
     "raised",
     "validated",
     "mobilised",
@@ -49,6 +51,10 @@ pub const EVENTS: [&str; 13] = [
     "resolved_by_reconciliation",
     "closed",
     "notified",
+    "match_suggested",
+    "match_confirmed",
+    "match_rejected",
+    "handed_to_family",
 ];
 pub const CATEGORIES: [&str; 10] = [
     "missing_child",
@@ -96,6 +102,19 @@ pub fn run_time_keys() -> Vec<String> {
             .iter()
             .map(|(_, key)| (*key).to_owned())
             .collect(),
+        FOUND_FIELDS
+            .iter()
+            .map(|(_, key)| (*key).to_owned())
+            .collect(),
+        prefixed("found.care", &CARES),
+        prefixed("found.stage", &FOUND_STAGES),
+        prefixed("match.decision", &["confirmed", "rejected"]),
+        prefixed(
+            "photo.problem",
+            &["unreadable", "too_large", "type", "no_face", "busy"],
+        ),
+        prefixed("found.done", &["reported", "confirmed", "rejected", "step"]),
+        vec!["queue.found".to_owned(), "problem.outside_found".to_owned()],
     ]
     .concat()
 }
@@ -244,6 +263,7 @@ mod tests {
             last_seen: "Mall Road".into(),
             last_seen_at_ms: 1_796_461_500_000,
             stage: "validated".into(),
+            photo: None,
         }
     }
 

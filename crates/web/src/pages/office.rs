@@ -52,7 +52,7 @@ pub struct Offline {
 }
 
 /// The desk's pages' names (`desk.link.queue`, …).
-pub const DESK_LINKS: [&str; 16] = [
+pub const DESK_LINKS: [&str; 17] = [
     "queue",
     "cases",
     "raise",
@@ -69,6 +69,7 @@ pub const DESK_LINKS: [&str; 16] = [
     "notices",
     "verify",
     "audit",
+    "found",
 ];
 
 /// The roles' names that office pages show (`role.dpo`, …).

@@ -13,7 +13,7 @@ use hifazat_web::pages;
 
 use super::super::complaint::{ComplaintBody, case_problems};
 use super::super::raise::{RaiseBody, field_of};
-use super::super::{Reader, html};
+use super::super::{Reader, html, read_sent};
 use super::records::intake_channel;
 use super::{Ctx, Official, desk, not_for_role};
 use crate::AppState;
@@ -42,23 +42,34 @@ pub(crate) async fn raise_alert(
     State(state): State<AppState>,
     reader: Reader,
     official: Official,
-    body: Result<axum::Form<RaiseBody>, FormRejection>,
+    body: axum::extract::Request,
 ) -> Response {
     let desk = desk(&state, &reader, &official, "/office/raise").await;
     let cx = Ctx::of(&state, &reader, &official, &desk);
     let t = Text::of(reader.lang);
-    let body = match cx.posted(body) {
+    let refuse = |body: RaiseBody, problems: Vec<pages::FieldProblem>| {
+        let frame = cx.frame();
+        let form = body.form(&state, frame, official.csrf().to_owned(), problems);
+        html(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&form))
+    };
+    let sent = read_sent::<RaiseBody>(body).await;
+    if sent.too_large {
+        let problem = pages::FieldProblem {
+            field: "photo",
+            message: t.get("photo.problem.too_large").to_owned(),
+        };
+        return refuse(RaiseBody::default(), vec![problem]);
+    }
+    let mut body = match cx.posted_form(sent.form) {
         Ok(form) => form,
         Err(page) => return *page,
     };
     if official.who.caller.may_raise_alert().is_err() {
         return cx.problem(not_for_role(t, official.role));
     }
-    let refuse = |body: RaiseBody, problems: Vec<pages::FieldProblem>| {
-        let frame = cx.frame();
-        let form = body.form(&state, frame, official.csrf().to_owned(), problems);
-        html(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&form))
-    };
+    if let Err(problem) = body.take_photo(&state, t, sent.files).await {
+        return refuse(body, vec![problem]);
+    }
     let channel = intake_channel(&body.channel);
     let mut draft = match (body.draft(&state, t), channel) {
         (Ok(draft), Some(channel)) => hifazat_domain::AlertDraft { channel, ..draft },

@@ -28,6 +28,7 @@ use crate::error::ApiError;
 
 mod audit;
 mod dashboards;
+mod found;
 mod intake;
 mod node;
 mod records;
@@ -35,6 +36,10 @@ mod register;
 mod station;
 pub(crate) use audit::{history as audit_history, log as audit_log};
 pub(crate) use dashboards::alerts as alert_list;
+pub(crate) use found::{
+    decide as found_decide, list as found_list, new_form as found_new_form, page as found_page,
+    photo as found_photo, report as found_report, step as found_step,
+};
 pub(crate) use intake::{file_case, file_form, raise_alert, raise_form};
 pub(crate) use node::node;
 pub(crate) use records::{
@@ -228,7 +233,18 @@ impl Official {
         desk: &Desk,
         body: Result<axum::Form<B>, FormRejection>,
     ) -> Result<B, Box<Response>> {
-        let Ok(axum::Form(form)) = body else {
+        self.posted_form(state, reader, desk, body.ok().map(|axum::Form(b)| b))
+    }
+
+    /// As [`Official::posted`], for a form already read (or not: `None`).
+    pub(crate) fn posted_form<B: Posted>(
+        &self,
+        state: &AppState,
+        reader: &Reader,
+        desk: &Desk,
+        body: Option<B>,
+    ) -> Result<B, Box<Response>> {
+        let Some(form) = body else {
             return Err(Box::new(reader.desk_problem(
                 state,
                 desk,
@@ -293,6 +309,12 @@ impl<'a> Ctx<'a> {
         self.reader.desk_failed(self.state, self.desk, error)
     }
 
+    /// A form already read, checked (`Official::posted_form`).
+    pub(crate) fn posted_form<B: Posted>(&self, body: Option<B>) -> Result<B, Box<Response>> {
+        self.official
+            .posted_form(self.state, self.reader, self.desk, body)
+    }
+
     /// A posted form, read and checked (`Official::posted`).
     pub(crate) fn posted<B: Posted>(
         &self,
@@ -309,6 +331,7 @@ fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/office", "desk.link.queue"),
         ("/office/alerts", "desk.link.alerts"),
         ("/office/cases", "desk.link.cases"),
+        ("/office/found", "desk.link.found"),
         ("/office/raise", "desk.link.raise"),
         ("/office/cases/new", "desk.link.file"),
         ("/office/node", "desk.link.node"),
@@ -317,6 +340,7 @@ fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/office", "desk.link.area"),
         ("/office/alerts", "desk.link.alerts"),
         ("/office/cases", "desk.link.cases"),
+        ("/office/found", "desk.link.found"),
         ("/office/raise", "desk.link.raise"),
         ("/office/cases/new", "desk.link.file"),
         ("/office/node", "desk.link.node"),
@@ -325,6 +349,7 @@ fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/office", "desk.link.national"),
         ("/office/alerts", "desk.link.alerts"),
         ("/office/cases", "desk.link.cases"),
+        ("/office/found", "desk.link.found"),
         ("/office/node", "desk.link.node"),
     ];
     const REGISTER: &[(&str, &str)] = &[

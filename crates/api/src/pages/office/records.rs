@@ -225,7 +225,7 @@ pub(crate) fn intake_channel(value: &str) -> Option<Channel> {
     serde_json::from_value(serde_json::Value::String(value.to_owned())).ok()
 }
 
-fn event_line(e: &Event) -> pages::DeskEvent {
+pub(crate) fn event_line(e: &Event) -> pages::DeskEvent {
     let public = crate::alerts::PublicEvent::of(e);
     let (fir, notified) = match &e.kind {
         EventKind::FirRegistered { fir_number } => (Some(fir_number.clone()), None),
@@ -285,8 +285,10 @@ async fn alert_page(
         Err(e) => return cx.failed(e.into()),
     };
     let t = Text::of(reader.lang);
-    let card = alert_card(state, reader.lang, &record);
+    let card =
+        super::super::alert::with_photo(state, alert_card(state, reader.lang, &record)).await;
     let district = record.doc.intake.public.last_seen.district.clone();
+    let matches = alert_matches(state, reader.lang, &record.doc.timeline);
     let steps = steps_for(state, &official.who.caller, RecordKind::Alert, &district);
     let step = step.unwrap_or_else(|| StepBody::default().form(official, steps, Vec::new()));
     sighting.csrf = official.csrf().to_owned();
@@ -332,6 +334,7 @@ async fn alert_page(
             sms,
             step,
             sighting,
+            matches,
         },
         AlertOut::Public {
             public,
@@ -393,10 +396,34 @@ async fn alert_page(
                 sms: None,
                 step,
                 sighting,
+                matches: Vec::new(),
             }
         }
     };
     html(status, pages::render(&page))
+}
+
+/// The possible matches on an alert's timeline, for its page: where the child was found (the district of the
+/// node that compared the faces), how close, when, and what was decided.
+fn alert_matches(
+    state: &AppState,
+    lang: hifazat_web::Lang,
+    timeline: &[Event],
+) -> Vec<pages::AlertMatchLine> {
+    let topology = state.engine.topology();
+    hifazat_domain::suggestions(timeline)
+        .into_iter()
+        .map(|s| pages::AlertMatchLine {
+            found: s.other.to_string(),
+            distance: format!("{:.2}", s.distance),
+            at_ms: s.at_ms,
+            place: topology
+                .node(&s.node)
+                .and_then(|n| n.district.as_deref())
+                .map_or_else(|| s.node.clone(), |d| district_name(state, lang, d)),
+            decision: s.decision.map(|d| name_of(&d)),
+        })
+        .collect()
 }
 
 /// The messages this node's outbox holds about alert `id`, for those who read the outbox.
@@ -752,6 +779,33 @@ async fn outside_case(cx: Ctx<'_>, id: &str) -> Response {
         match district {
             Some(d) if official.who.caller.may_list_cases().is_ok() => Problem::Refused(
                 outside_area(state, reader.lang, official, "problem.outside_case", &d),
+            ),
+            _ => super::not_for_role(Text::of(reader.lang), official.role),
+        };
+    cx.problem(problem)
+}
+
+/// 403 for a found child's report outside what the official sees, saying whose it is and what their area is.
+pub(crate) async fn outside_found(cx: Ctx<'_>, id: &str) -> Response {
+    let Ctx {
+        state,
+        reader,
+        official,
+        ..
+    } = cx;
+    let district = match record_id(id) {
+        Ok(r) => state
+            .engine
+            .found(r)
+            .await
+            .ok()
+            .map(|f| f.doc.intake.place.district),
+        Err(_) => None,
+    };
+    let problem =
+        match district {
+            Some(d) if official.who.caller.may_list_cases().is_ok() => Problem::Refused(
+                outside_area(state, reader.lang, official, "problem.outside_found", &d),
             ),
             _ => super::not_for_role(Text::of(reader.lang), official.role),
         };
