@@ -20,51 +20,14 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use hifazat_tests::{
-    DEMO, Stopper, demo_tokens, exe, http_as, id_of, moved_host, moved_layout, status_of,
-    wait_for_demo_setup, wait_until,
+    DEMO, Stopper, demo_tokens, exe, http_as, id_of, moved_host, moved_layout, post_bytes,
+    reference_photo, status_of, wait_for_demo_setup, wait_until,
 };
 
 const BASE: u8 = 101;
 
 fn addr(name: &str) -> SocketAddr {
     format!("{}:8080", moved_host(BASE, name)).parse().unwrap()
-}
-
-fn photo(name: &str) -> Vec<u8> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/faces/photos"
-    ));
-    std::fs::read(dir.join(name)).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
-            dir.join(name).display()
-        )
-    })
-}
-
-/// POSTs raw bytes with `token`; the status and the body as text.
-fn post_bytes(addr: SocketAddr, token: &str, path: &str, bytes: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        bytes.len()
-    )
-    .unwrap();
-    stream.write_all(bytes).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// GETs `path` as bytes: the status and the body.
@@ -196,7 +159,7 @@ fn a_found_child_at_karachi_meets_the_alert_raised_at_lahore_and_its_photo_stays
         lahore,
         &lahore_dpo,
         "/api/v1/photos?purpose=alert",
-        &photo("obama.jpg"),
+        &reference_photo("obama.jpg"),
     );
     assert_eq!(status, 201, "{body}");
     let alert_photo = json(&body)["photo"].as_str().unwrap().to_owned();
@@ -226,7 +189,7 @@ fn a_found_child_at_karachi_meets_the_alert_raised_at_lahore_and_its_photo_stays
     );
 
     // Karachi South: the found child's photo, then the report naming it.
-    let found_bytes = photo("obama2.jpg");
+    let found_bytes = reference_photo("obama2.jpg");
     let (status, body) = post_bytes(
         karachi,
         &karachi_dpo,

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use hifazat_tests::netns::{Cut, host_http, inside_http, layout};
 use hifazat_tests::{
-    Stopper, alert_body, case_body, demo_tokens, demo_without, exe, http_as, id_of, status_of,
-    target_dir, wait_until,
+    Stopper, alert_body, case_body, demo_tokens, demo_without, exe, http_as, id_of, post_bytes,
+    reference_photo, status_of, target_dir, wait_until,
 };
 
 /// The longest the browser checks may take.
@@ -108,6 +108,64 @@ fn every_role_works_in_the_browser_live_and_offline() {
         "the alert did not reach Punjab and the federal node"
     );
 
+    // A found child at Lahore who may be the child of an alert with a photo: the report with its possible match,
+    // and the alert with its photo and the match, are pages too.
+    let (status, body) = post_bytes(
+        lahore,
+        dpo,
+        "/api/v1/photos?purpose=alert",
+        &reference_photo("obama.jpg"),
+    );
+    assert_eq!(status, 201, "{body}");
+    let photo: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut with_photo: serde_json::Value = serde_json::from_str(&alert_body(8)).unwrap();
+    with_photo["photo_ref"] = photo["photo"].clone();
+    let (status, body) = http_as(
+        lahore,
+        Some(dpo),
+        "POST",
+        "/api/v1/alerts",
+        &with_photo.to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let photo_alert = id_of(&body);
+    let (status, body) = post_bytes(
+        lahore,
+        dpo,
+        "/api/v1/photos?purpose=found",
+        &reference_photo("obama2.jpg"),
+    );
+    assert_eq!(status, 201, "{body}");
+    let found_photo: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let report = format!(
+        r#"{{"place":{{"district":"PB-LHR","lat":31.55,"lon":74.34,"text":"Data Darbar"}},"found_at_ms":{now},
+            "apparent_age_years":6,"sex":"male","description":"Blue shirt","care":"police_station",
+            "care_name":"Police Station Data Darbar","photos":[{}]}}"#,
+        found_photo["photo"]
+    );
+    let (status, body) = http_as(lahore, Some(dpo), "POST", "/api/v1/found", &report).unwrap();
+    assert_eq!(status, 201, "{body}");
+    let found = id_of(&body);
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            http_as(
+                lahore,
+                Some(dpo),
+                "GET",
+                &format!("/api/v1/found/{found}"),
+                "",
+            )
+            .is_ok_and(|(_, b)| b.contains(&photo_alert))
+        })
+        .is_some(),
+        "no possible match on the found child's report"
+    );
+
     let shots = target_dir().join("browser-screenshots/offices");
     let config = serde_json::json!({
         "lahore": format!("http://{lahore}"),
@@ -117,6 +175,8 @@ fn every_role_works_in_the_browser_live_and_offline() {
         "alert": alert,
         "case": case,
         "offender": offender,
+        "found": found,
+        "photoAlert": photo_alert,
         "cnic": "3510276543213",
         "cut": ["ip", "link", "set", cut.p2p_device(), "down"],
         "heal": ["ip", "link", "set", cut.p2p_device(), "up"],

@@ -62,6 +62,18 @@ impl Conn {
         content_type: &str,
         body: &str,
     ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        self.send_bytes(method, path, content_type, body.as_bytes())
+            .await
+    }
+
+    /// [`Conn::send`] with a body of any bytes (a photo).
+    pub async fn send_bytes(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
         let mut extra = String::new();
         if !self.token.is_empty() {
             extra.push_str(&format!("Authorization: Bearer {}\r\n", self.token));
@@ -76,7 +88,7 @@ impl Conn {
         );
         let stream = self.reader.get_mut();
         stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(body.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
         let mut line = String::new();
         self.reader.read_line(&mut line).await.unwrap();
         let status: u16 = line.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);

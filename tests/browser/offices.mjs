@@ -1,10 +1,11 @@
 // Browser checks of the officials' pages, in Debian's chromium driven by playwright-core, with axe.
 // Run by tests/offices.rs against the demo federation it started, with Lahore inside a network namespace:
 //   node offices.mjs '{"lahore":…,"punjab":…,"federal":…,"tokens":{…},"alert":…,"case":…,"offender":…,
-//                      "cnic":…,"cut":[…],"heal":[…],"shots":…}'
+//                      "cnic":…,"cut":[…],"heal":[…],"shots":…,"found":…,"photoAlert":…}'
 // (`tokens` the demo's officials by key, `alert` a validated alert and `case` a complaint at Lahore, `offender` a
 // register entry and `cnic` its CNIC, `cut` and `heal` the commands that take Lahore's peer-to-peer link down
-// and up).
+// and up, `found` a found child's report at Lahore with a possible match with `photoAlert`, an alert with a
+// photo).
 // 1. Every role's pages, in English and Urdu, at 360 and 1280 px: the status, `lang` and `dir`, no serious or
 //    critical axe violation, no request leaving the node, nothing overflowing sideways; a screenshot of each.
 // 2. Each role signs in and acts, and sees the effect, with JavaScript off: the station raises an alert on a
@@ -23,7 +24,7 @@ import { chromium } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
-const { lahore, punjab, federal, tokens, alert, case: caseId, offender, cnic, cut, heal, shots } = config;
+const { lahore, punjab, federal, tokens, alert, case: caseId, offender, cnic, cut, heal, shots, found, photoAlert } = config;
 if (!lahore || !punjab || !federal || !tokens || !alert || !caseId || !offender || !cnic || !cut || !heal || !shots) {
   console.error("usage: node offices.mjs '<JSON: lahore, punjab, federal, tokens, alert, case, offender, cnic, cut, heal, shots>'");
   process.exit(2);
@@ -124,7 +125,7 @@ async function until(ms, check) {
 
 // 1. Every role's pages.
 const roles = [
-  { key: "lahore/dpo", base: lahore, pages: ["/office", "/office/alerts", "/office/cases", `/office/alerts/${alert}`, `/office/cases/${caseId}`, "/office/raise", "/office/cases/new", "/office/node"] },
+  { key: "lahore/dpo", base: lahore, pages: ["/office", "/office/alerts", "/office/cases", `/office/alerts/${alert}`, `/office/cases/${caseId}`, "/office/raise", "/office/cases/new", "/office/node", "/office/found", "/office/found/new", `/office/found/${found}`, `/office/alerts/${photoAlert}`] },
   { key: "lahore", base: lahore, pages: ["/office"] },
   { key: "punjab/rpo/PB-LAHORE", base: punjab, pages: ["/office"] },
   { key: "punjab", base: punjab, pages: ["/office", "/office/alerts?district=PB-LHR"] },

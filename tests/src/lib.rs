@@ -120,6 +120,45 @@ pub fn http_as(
     Ok((status, body))
 }
 
+/// POSTs raw bytes (a photo) with `token`; the status and the body as text.
+pub fn post_bytes(addr: SocketAddr, token: &str, path: &str, bytes: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    )
+    .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A reference photograph (face_recognition 1.3.0's test images, which `scripts/faces/reference.sh` puts in
+/// `target/faces/photos`; the test command runs it first).
+pub fn reference_photo(name: &str) -> Vec<u8> {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/faces/photos"
+    ));
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
+            dir.join(name).display()
+        )
+    })
+}
+
 pub fn start(host: &str, data: &Path) -> (Child, SocketAddr) {
     let mut child = Command::new(exe())
         .args(["serve", "--listen", &format!("{host}:0"), "--data"])
