@@ -231,6 +231,12 @@ async fn a_found_child_meets_an_alert_on_the_pages() {
             "{html}"
         );
 
+        // Karachi South's queue says a found child's possible match waits to be checked.
+        let (_, _, html) = page(&n, "/office", &[("cookie", &kcookie)]).await;
+        assert!(
+            html.contains("/office/found?open=1") && html.contains("possible matches to check"),
+            "{html}"
+        );
         // Karachi South's DPO confirms it in person: the alert has a sighting where the child was found.
         let (status, headers, html) = post_form(
             &n,

@@ -125,6 +125,8 @@ pub struct QueuePage<'a> {
     pub sms: Option<SmsBox>,
     /// How long an alert may wait for validation before it goes to the RPO.
     pub escalate_after_ms: u64,
+    /// Found children of the district with possible matches waiting for a decision.
+    pub found_to_check: usize,
 }
 
 /// One event of a timeline as an official of its area sees it: who recorded it, their note, an FIR's number and

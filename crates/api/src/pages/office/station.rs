@@ -181,6 +181,19 @@ async fn gather<'a>(
         .collect();
     let stale = stale_cases(state, reader, district, now_ms).await?;
     let sms = sms_box(state, official);
+    // Found children of the district whose possible matches wait for a decision.
+    let to_check = crate::found::list_found(
+        state,
+        &official.who,
+        crate::found::FoundQuery {
+            district: Some(district.to_owned()),
+            open_suggestions: Some(true),
+            limit: Some(hifazat_limits::LIST_PAGE_MAX),
+            ..crate::found::FoundQuery::default()
+        },
+    )
+    .await
+    .map_or(0, |page| page.items.len());
     Ok(pages::QueuePage {
         frame,
         district: district_name(state, reader.lang, district),
@@ -192,6 +205,7 @@ async fn gather<'a>(
         stale_days: STALE_CASE_DAYS,
         sms,
         escalate_after_ms,
+        found_to_check: to_check,
     })
 }
 
