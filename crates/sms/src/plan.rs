@@ -279,4 +279,34 @@ mod tests {
         late.first_seen_ms = 1_030 * S;
         assert_eq!(plan(&late, &home, &t, 1_030 * S).due.len(), 2);
     }
+
+    #[test]
+    fn a_possible_match_is_told_to_the_district_dpo_once() {
+        let told: BTreeSet<_> = [
+            (Office::Dpo, NoticeReason::Raised, "DPO Lahore".to_owned()),
+            (Office::Rpo, NoticeReason::Raised, "RPO Lahore".to_owned()),
+        ]
+        .into();
+        let d = directory(Duty::Home);
+        let t = timing();
+        let mut s = seen(&told);
+        s.validated = true;
+        assert!(plan(&s, &d, &t, 1_100 * S).due.is_empty());
+        s.possible_match_ms = Some(1_100 * S);
+        let p = plan(&s, &d, &t, 1_100 * S);
+        assert_eq!(reasons(&p), vec![(0, NoticeReason::PossibleMatch, None)]);
+        // Once on the timeline, not again; and never once the child is found.
+        let mut again = told.clone();
+        again.insert((
+            Office::Dpo,
+            NoticeReason::PossibleMatch,
+            "DPO Lahore".to_owned(),
+        ));
+        let mut s2 = seen(&again);
+        s2.validated = true;
+        s2.possible_match_ms = Some(1_100 * S);
+        assert!(plan(&s2, &d, &t, 1_200 * S).due.is_empty());
+        s.ended = true;
+        assert!(plan(&s, &d, &t, 1_200 * S).due.is_empty());
+    }
 }

@@ -181,7 +181,11 @@ mod tests {
 
     #[test]
     fn every_text_fits_and_is_bilingual() {
-        for reason in [NoticeReason::Raised, NoticeReason::Escalated] {
+        for reason in [
+            NoticeReason::Raised,
+            NoticeReason::Escalated,
+            NoticeReason::PossibleMatch,
+        ] {
             for office in [Office::Dpo, Office::Rpo, Office::Ig] {
                 for name in [5, 100] {
                     let text = alert_notice(office, reason, &facts(name));
