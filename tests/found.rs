@@ -20,37 +20,14 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use hifazat_tests::{
-    DEMO, Stopper, demo_tokens, exe, http_as, id_of, moved_host, moved_layout, post_bytes,
-    reference_photo, status_of, wait_for_demo_setup, wait_until,
+    DEMO, Stopper, demo_tokens, exe, get_bytes, http_as, id_of, moved_host, moved_layout,
+    post_bytes, reference_photo, status_of, wait_for_demo_setup, wait_until,
 };
 
 const BASE: u8 = 101;
 
 fn addr(name: &str) -> SocketAddr {
     format!("{}:8080", moved_host(BASE, name)).parse().unwrap()
-}
-
-/// GETs `path` as bytes: the status and the body.
-fn get_bytes(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
-        return (0, Vec::new());
-    };
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return (0, Vec::new());
-    };
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, response[split + 4..].to_vec())
 }
 
 /// Opens `addr`'s live stream as `token` and sends on `tx` the data of every `suggestion` event it hears.

@@ -511,6 +511,103 @@ fn every_operation_answers_over_real_http() {
         404,
     );
 
+    // Photos and found children (face matching runs on the node): an alert's photo, served once an alert names it;
+    // a found child with another photo of the same person; the possible match, confirmed; the report closed.
+    let photo_upload = |c: &mut Client, purpose: &str, name: &str| -> serde_json::Value {
+        c.called.insert(("POST".into(), "/api/v1/photos".into()));
+        let (status, body) = hifazat_tests::post_bytes(
+            c.addr,
+            dpo.unwrap(),
+            &format!("/api/v1/photos?purpose={purpose}"),
+            &hifazat_tests::reference_photo(name),
+        );
+        assert_eq!(status, 201, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let up = photo_upload(&mut c, "alert", "obama.jpg");
+    let photo = up["photo"].as_str().unwrap().to_owned();
+    let photo_path = format!("/api/v1/photos/{photo}");
+    c.called
+        .insert(("GET".into(), "/api/v1/photos/{id}".into()));
+    let (status, _) = hifazat_tests::get_bytes(c.addr, &photo_path);
+    assert_eq!(status, 404, "not served before an alert names it");
+    let mut with_photo: serde_json::Value = serde_json::from_str(&alert_body(2)).unwrap();
+    with_photo["photo_ref"] = serde_json::Value::String(photo.clone());
+    let body = c.expect(
+        dpo,
+        "POST",
+        "/api/v1/alerts",
+        "/api/v1/alerts",
+        &with_photo.to_string(),
+        201,
+    );
+    let photo_alert = body["id"].as_str().unwrap().to_owned();
+    let (status, bytes) = hifazat_tests::get_bytes(c.addr, &photo_path);
+    assert_eq!(status, 200);
+    assert!(bytes.starts_with(&[0xFF, 0xD8]), "a JPEG");
+    let up = photo_upload(&mut c, "found", "obama2.jpg");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let report = format!(
+        r#"{{"place":{{"district":"PB-LHR","lat":31.55,"lon":74.34,"text":"Data Darbar"}},"found_at_ms":{now},
+            "apparent_age_years":6,"sex":"male","description":"Blue shirt","care":"police_station",
+            "care_name":"Police Station Data Darbar","photos":["{}"]}}"#,
+        up["photo"].as_str().unwrap()
+    );
+    let body = c.expect(dpo, "POST", "/api/v1/found", "/api/v1/found", &report, 201);
+    let found = body["id"].as_str().unwrap().to_owned();
+    let listed = c.expect(
+        dpo,
+        "GET",
+        "/api/v1/found",
+        "/api/v1/found?district=PB-LHR",
+        "",
+        200,
+    );
+    assert_eq!(listed["items"][0]["id"], found.as_str());
+    c.called
+        .insert(("GET".into(), "/api/v1/found/{id}/photos/{n}".into()));
+    let (status, _) = hifazat_tests::get_bytes(c.addr, &format!("/api/v1/found/{found}/photos/0"));
+    assert_eq!(status, 401, "a found child's photo for officials only");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let one = c.expect(
+            dpo,
+            "GET",
+            "/api/v1/found/{id}",
+            &format!("/api/v1/found/{found}"),
+            "",
+            200,
+        );
+        if one["suggestions"][0]["other"] == photo_alert.as_str() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no suggestion within 30 s: {one}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let decided = c.expect(
+        dpo,
+        "POST",
+        "/api/v1/found/{id}/matches/{alert}",
+        &format!("/api/v1/found/{found}/matches/{photo_alert}"),
+        r#"{"decision":"confirmed","note":"seen in person"}"#,
+        201,
+    );
+    assert_eq!(decided["alert_sightings"], 1, "{decided}");
+    c.expect(
+        dpo,
+        "POST",
+        "/api/v1/found/{id}/events",
+        &format!("/api/v1/found/{found}/events"),
+        r#"{"type":"handed_to_family"}"#,
+        201,
+    );
+
     // Every documented operation was called.
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()

@@ -144,6 +144,29 @@ pub fn post_bytes(addr: SocketAddr, token: &str, path: &str, bytes: &[u8]) -> (u
     (status, body)
 }
 
+/// GETs `path` as bytes: the status and the body.
+pub fn get_bytes(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return (0, Vec::new());
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return (0, Vec::new());
+    };
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response[split + 4..].to_vec())
+}
+
 /// A reference photograph (face_recognition 1.3.0's test images, which `scripts/faces/reference.sh` puts in
 /// `target/faces/photos`; the test command runs it first).
 pub fn reference_photo(name: &str) -> Vec<u8> {

@@ -141,7 +141,7 @@ pub(crate) async fn keep_upload(
     };
     state
         .engine
-        .keep_pending_photo(uploaded.photo)
+        .keep_pending_photo(uploaded.photo, purpose == Purpose::Found)
         .await
         .map_err(engine_err)?;
     state

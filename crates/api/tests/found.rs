@@ -175,6 +175,15 @@ async fn bad_uploads_each_get_their_status() {
             .call("dpo", "POST", "/api/v1/alerts", &alert.to_string())
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        // A photo taken for a found child's report is never published as an alert's, even by name.
+        let (status, up) = upload(&n, "dpo_karachi", "found", photo("obama2.jpg")).await;
+        assert_eq!(status, StatusCode::CREATED, "{up}");
+        alert["photo_ref"] = up["photo"].clone();
+        let (status, body) = n
+            .call("dpo", "POST", "/api/v1/alerts", &alert.to_string())
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["fields"][0]["field"], "photo_ref", "{body}");
         // Nor may a report name a photo that is not here.
         let (status, body) = n
             .call(

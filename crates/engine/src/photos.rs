@@ -12,10 +12,22 @@ use super::*;
 /// What a photo request asks of the actor.
 #[derive(Debug)]
 pub(crate) enum PhotoOp {
-    KeepPending { photo: Box<Photo> },
-    Publish { id: PhotoId, actor: String },
-    KeepFound { id: PhotoId },
-    Faces { id: PhotoId, faces: Vec<u8> },
+    /// An upload, for an alert or (`for_found`) for a found child's report.
+    KeepPending {
+        photo: Box<Photo>,
+        for_found: bool,
+    },
+    Publish {
+        id: PhotoId,
+        actor: String,
+    },
+    KeepFound {
+        id: PhotoId,
+    },
+    Faces {
+        id: PhotoId,
+        faces: Vec<u8>,
+    },
 }
 
 impl Engine {
@@ -25,25 +37,19 @@ impl Engine {
             .await?
     }
 
-    /// Keeps an uploaded (clean) photo on this node alone, for `PHOTO_PENDING_MS`, until a record names it.
-    /// Refused while `PHOTOS_PENDING_MAX` wait already.
-    pub async fn keep_pending_photo(&self, photo: Photo) -> Result<(), EngineError> {
+    /// Keeps an uploaded (clean) photo on this node alone, for `PHOTO_PENDING_MS`, until a record names it: an
+    /// alert (which publishes it) or, `for_found`, a found child's report (which keeps it here for good; such an
+    /// upload is never published). Refused while `PHOTOS_PENDING_MAX` wait already.
+    pub async fn keep_pending_photo(
+        &self,
+        photo: Photo,
+        for_found: bool,
+    ) -> Result<(), EngineError> {
         self.photo_op(PhotoOp::KeepPending {
             photo: Box::new(photo),
+            for_found,
         })
         .await
-    }
-
-    /// Publishes a pending photo as an alert's: signed, in pieces, into this node's `photos` log, from where it
-    /// goes to every node; then it is no longer kept apart. Nothing to do if the photo is published already.
-    pub async fn publish_photo(&self, id: PhotoId, actor: &str) -> Result<(), EngineError> {
-        let actor = actor_name(actor)?;
-        self.photo_op(PhotoOp::Publish { id, actor }).await
-    }
-
-    /// Keeps a pending photo for good, as a found child's: on this node alone, never in a log.
-    pub async fn keep_found_photo(&self, id: PhotoId) -> Result<(), EngineError> {
-        self.photo_op(PhotoOp::KeepFound { id }).await
     }
 
     /// Keeps what was found in a photo (encoded by the caller).
@@ -81,11 +87,6 @@ impl Engine {
     pub async fn faces(&self, id: PhotoId) -> Result<Option<Vec<u8>>, EngineError> {
         self.read(move |s| s.faces(&id)).await
     }
-
-    /// Every photo looked at, with what was found.
-    pub async fn all_faces(&self) -> Result<Vec<(PhotoId, Vec<u8>)>, EngineError> {
-        self.read(|s| s.all_faces()).await
-    }
 }
 
 impl Actor {
@@ -96,7 +97,7 @@ impl Actor {
         batch: &mut hifazat_store::WriteBatch,
     ) -> Result<(), EngineError> {
         match op {
-            PhotoOp::KeepPending { photo } => {
+            PhotoOp::KeepPending { photo, for_found } => {
                 let mut pending = self.store.pending_photos().unwrap_or_else(|e| fatal(&e));
                 // The expired go first; they were never named.
                 let expired = pending
@@ -118,8 +119,13 @@ impl Actor {
                 if matches!(self.store.local_photo(&photo.id), Ok(Some(_))) {
                     return Ok(());
                 }
+                let kept = if for_found {
+                    Kept::PendingFound
+                } else {
+                    Kept::Pending
+                };
                 self.store
-                    .set_local_photo(batch, &photo.id, Kept::Pending, now_ms, &photo.bytes);
+                    .set_local_photo(batch, &photo.id, kept, now_ms, &photo.bytes);
                 Ok(())
             }
             PhotoOp::Publish { id, actor } => {
@@ -170,7 +176,7 @@ impl Actor {
                             "names no photo uploaded to this node (POST /api/v1/photos first)",
                         )
                     })?;
-                if local.kept == Kept::Pending {
+                if local.kept.pending() {
                     self.store.unlist_pending_photo(batch, &id, local.kept_ms);
                     self.store
                         .set_local_photo(batch, &id, Kept::Found, now_ms, &local.bytes);
@@ -189,6 +195,7 @@ impl Actor {
     pub(crate) fn photo_ready(&self, id: PhotoId, use_: PhotoUse) -> Result<(), EngineError> {
         let local = self.store.local_photo(&id).unwrap_or_else(|e| fatal(&e));
         let ready = match use_ {
+            // Only an alert's upload is ever published: never a found child's photo, named or not.
             PhotoUse::Publish => {
                 local.is_some_and(|l| l.kept == Kept::Pending)
                     || self

@@ -13,11 +13,14 @@ const LOCAL: u8 = b'L';
 const FACES: u8 = b'A';
 const PENDING: u8 = b'Q';
 
-/// Why a photo is kept on this node alone.
+/// Why a photo is kept on this node alone (written as one byte: 1 an alert's upload, 2 a found child's, 3 an upload
+/// for a found child's report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kept {
-    /// Uploaded, and not yet named by a record; dropped when `PHOTO_PENDING_MS` have passed.
+    /// Uploaded for an alert, and not yet named by one; dropped when `PHOTO_PENDING_MS` have passed.
     Pending,
+    /// Uploaded for a found child's report, and not yet named by one; dropped likewise. Never published.
+    PendingFound,
     /// A found child's photo, named by its report: kept, and never sent anywhere.
     Found,
 }
@@ -27,13 +30,19 @@ impl Kept {
         match self {
             Kept::Pending => 1,
             Kept::Found => 2,
+            Kept::PendingFound => 3,
         }
     }
 
     fn from_code(code: u8) -> Option<Kept> {
-        [Kept::Pending, Kept::Found]
+        [Kept::Pending, Kept::Found, Kept::PendingFound]
             .into_iter()
             .find(|k| k.code() == code)
+    }
+
+    /// Whether the photo waits for a record to name it.
+    pub fn pending(self) -> bool {
+        matches!(self, Kept::Pending | Kept::PendingFound)
     }
 }
 
@@ -242,22 +251,6 @@ impl Store {
     /// What was found in a photo, if it was looked at.
     pub fn faces(&self, photo: &PhotoId) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(&key(FACES, &[&photo.0]))
-    }
-
-    /// Every photo looked at, with what was found.
-    pub fn all_faces(&self) -> Result<Vec<(PhotoId, Vec<u8>)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.db.scan_prefix([FACES]) {
-            let (k, v) = item?;
-            let v = unframe(&k, &v)?;
-            let id = PhotoId(
-                k.get(1..33)
-                    .and_then(|s| s.try_into().ok())
-                    .ok_or_else(|| corrupt(&k, "faces key length"))?,
-            );
-            out.push((id, v.to_vec()));
-        }
-        Ok(out)
     }
 }
 
