@@ -1,12 +1,12 @@
 //! The public pages in a real browser: Debian's chromium, driven by playwright-core with axe
 //! (`tests/browser/pages.mjs`), against the demo federation run as processes on 127.0.0.81-87 (`hifazat demo`
-//! on the demo layout moved there), reading Lahore's node, which holds a validated alert and a complaint. Every
-//! page in English and Urdu at 360 and 1280 px: its status, `lang` and `dir`, no serious or critical
-//! accessibility violation, no request leaving the node, nothing overflowing sideways, no heading clipped, the
-//! Nastaliq font loaded and the layout mirrored in Urdu. Flows: with JavaScript off, an alert raised with the
-//! form and, once the police validate it, found listed; an anonymous complaint filed and tracked by its code; a
-//! sighting of the alert reported; with JavaScript on, an alert raised and validated at Kasur's node appearing on
-//! Lahore's open home page without a reload. Screenshots go to `<target>/browser-screenshots`.
+//! on the demo layout moved there), reading Lahore's node, which holds a validated alert with a photo and a
+//! complaint. Every page in English and Urdu at 360 and 1280 px: its status, `lang` and `dir`, no serious or
+//! critical accessibility violation, no request leaving the node, nothing overflowing sideways, no heading
+//! clipped, the Nastaliq font loaded and the layout mirrored in Urdu. Flows: with JavaScript off, an alert raised
+//! with the form and, once the police validate it, found listed; an anonymous complaint filed and tracked by its
+//! code; a sighting of the alert reported; with JavaScript on, an alert raised and validated at Kasur's node
+//! appearing on Lahore's open home page without a reload. Screenshots go to `<target>/browser-screenshots`.
 //!
 //! Needs Node.js, `tests/browser/node_modules` (`npm ci --prefix tests/browser`) and `/usr/bin/chromium`, which
 //! the README's test command installs; it fails, not skips, without them. Bounded: 30 s for the demo to come up,
@@ -57,12 +57,23 @@ fn every_public_page_in_both_languages_in_a_real_browser() {
         );
     }
     let token = &tokens["lahore"];
+    // The alert has the child's photo, so the home page's card, the alert's page and its poster show one.
+    let (status, body) = hifazat_tests::post_bytes(
+        lahore,
+        token,
+        "/api/v1/photos?purpose=alert",
+        &hifazat_tests::reference_photo("obama.jpg"),
+    );
+    assert_eq!(status, 201, "{body}");
+    let photo: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut with_photo: serde_json::Value = serde_json::from_str(&alert_body(3)).unwrap();
+    with_photo["photo_ref"] = photo["photo"].clone();
     let (status, body) = http_as(
         lahore,
         Some(token),
         "POST",
         "/api/v1/alerts",
-        &alert_body(3),
+        &with_photo.to_string(),
     )
     .unwrap();
     assert_eq!(status, 201, "{body}");

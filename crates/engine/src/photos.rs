@@ -78,6 +78,12 @@ impl Engine {
         self.read(move |s| s.photo_held(&id)).await
     }
 
+    /// [`Engine::photo_held`] for several photos at once (a page of alerts), after one barrier.
+    pub async fn photos_held(&self, ids: Vec<PhotoId>) -> Result<Vec<bool>, EngineError> {
+        self.read(move |s| ids.iter().map(|id| s.photo_held(id)).collect())
+            .await
+    }
+
     /// A photo kept on this node alone (pending or a found child's), checked against its id.
     pub async fn local_photo(&self, id: PhotoId) -> Result<Option<LocalPhoto>, EngineError> {
         self.read(move |s| s.local_photo(&id)).await

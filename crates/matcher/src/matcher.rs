@@ -337,10 +337,10 @@ impl Matcher {
                 embeddings.push(face.embedding);
             }
         }
-        tracing::info!(report = %id, faces = held.len(), "a found child's photos compared");
         if held.is_empty() {
             return;
         }
+        tracing::info!(report = %id, faces = held.len(), "a found child's photos compared");
         st.found_held.insert(id, held);
         let mut nearest: HashMap<RecordId, f32> = HashMap::new();
         for e in &embeddings {
