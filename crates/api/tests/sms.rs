@@ -1,7 +1,8 @@
 //! SMS through the API, on the default backend (the outbox, no gateway): an alert raised at Lahore is told to
 //! the DPO homed there, once, kept in the outbox (readable by officials), recorded on the timeline, and announced
 //! on the live stream; officials outside the node's duties are not told; users cannot write `notified` events;
-//! the gateway's addresses need a gateway and its key.
+//! the gateway's addresses need a gateway and its key; a possible match with a found child is told to the alert's
+//! DPO once (with face matching running; the photographs from `scripts/faces/reference.sh`).
 
 mod common;
 
@@ -255,6 +256,94 @@ async fn the_gateways_addresses_need_its_key() {
         assert_eq!(items.len(), 1, "{page}");
         assert_eq!(items[0]["purpose"]["about"], "help");
         assert!(items[0]["text"].as_str().unwrap().contains("Not understood"));
+    })
+    .await;
+}
+
+/// A possible match between a found child and an alert is told to the alert's DPO by SMS, once, as a
+/// `notified` event with the reason `possible_match` (face matching and the SMS service both running).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_possible_match_is_told_to_the_alerts_dpo() {
+    within(async {
+        let topology = common::demo();
+        let config = SmsConfig::parse(DIRECTORY, &TopologyPlaces(&topology)).unwrap();
+        let mut n = node_with_sms("lahore", config);
+        let phone = n.phone.clone().unwrap();
+        let matcher = hifazat_matcher::Matcher::start(
+            n.engine.clone(),
+            hifazat_matcher::Worker::start().unwrap(),
+            hifazat_matcher::DEFAULT_THRESHOLD,
+        );
+        n.router = hifazat_api::Api::new(n.engine.clone())
+            .phone(Some(phone.clone()))
+            .users(hifazat_access::Directory::open(n._dir.path()).unwrap())
+            .public_rate(1000, 1000)
+            .matcher(Some(matcher))
+            .router();
+        tokio::spawn(phone.clone().run());
+        let photo = |name: &str| {
+            std::fs::read(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../target/faces/photos")
+                    .join(name),
+            )
+            .expect("the reference photographs: run `bash scripts/faces/reference.sh` first")
+        };
+        let (status, up) = n
+            .post_bytes("dpo", "/api/v1/photos?purpose=alert", "image/jpeg", photo("obama.jpg"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{up}");
+        let mut draft: Value =
+            serde_json::from_str(&alert("Ali", "PB-LHR", "police_station")).unwrap();
+        draft["photo_ref"] = up["photo"].clone();
+        let (status, body) = n
+            .call("dpo", "POST", "/api/v1/alerts", &draft.to_string())
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        let (status, up) = n
+            .post_bytes("dpo", "/api/v1/photos?purpose=found", "image/jpeg", photo("obama2.jpg"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{up}");
+        let now = common::now_ms();
+        let report = format!(
+            r#"{{"place":{{"district":"PB-LHR","lat":31.55,"lon":74.34,"text":"Data Darbar"}},"found_at_ms":{now},
+                "apparent_age_years":6,"sex":"male","description":"Blue shirt","care":"police_station",
+                "care_name":"Police Station Data Darbar","photos":["{}"]}}"#,
+            up["photo"].as_str().unwrap()
+        );
+        let (status, body) = n.call("dpo", "POST", "/api/v1/found", &report).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        // The DPO's second message: the possible match, after the alert's own.
+        let mut told = Vec::new();
+        for _ in 0..300 {
+            let (_, page) = n.call("dpo", "GET", "/api/v1/sms/outbox", "").await;
+            told = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["purpose"]["reason"] == "possible_match")
+                .cloned()
+                .collect();
+            if !told.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(told.len(), 1, "no possible-match SMS: {told:?}");
+        let text = told[0]["text"].as_str().unwrap();
+        assert!(text.contains("POSSIBLE MATCH") && text.contains(&id), "{text}");
+        assert!(text.contains("Confirm in person"), "{text}");
+        let (_, full) = n
+            .call("dpo", "GET", &format!("/api/v1/alerts/{id}"), "")
+            .await;
+        let notified = full["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "notified" && e["reason"] == "possible_match")
+            .count();
+        assert_eq!(notified, 1, "{full}");
     })
     .await;
 }

@@ -34,6 +34,17 @@ fn reference_dir() -> PathBuf {
     )
 }
 
+/// dlib's reference (`reference.json` in `dir`), or a failure saying how to make it.
+fn reference(dir: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read(dir.join("reference.json")).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
+            dir.display()
+        )
+    });
+    serde_json::from_slice(&text).unwrap()
+}
+
 #[test]
 fn the_bundled_weights_are_the_files_named() {
     assert_eq!(
@@ -57,13 +68,7 @@ fn the_bundled_weights_are_the_files_named() {
 #[test]
 fn descriptions_and_decisions_agree_with_dlib() {
     let dir = reference_dir();
-    let text = std::fs::read(dir.join("reference.json")).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
-            dir.display()
-        )
-    });
-    let reference: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let reference = reference(&dir);
     let network = Recognizer::bundled();
     let mut faces: Vec<(String, Embedding, Embedding)> = Vec::new();
     for (photo, entry) in reference["photos"].as_object().unwrap() {
@@ -133,13 +138,7 @@ fn landmarks_and_aligned_faces_agree_with_dlib() {
     use hifazat_faces::landmarks::{FaceBox, Grey, ShapePredictor};
 
     let dir = reference_dir();
-    let text = std::fs::read(dir.join("reference.json")).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
-            dir.display()
-        )
-    });
-    let reference: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let reference = reference(&dir);
     // The bundled model is the very file dlib read.
     let model = std::fs::read(reference["five_point_model"].as_str().unwrap()).unwrap();
     assert!(model == hifazat_faces::landmarks::MODEL);
@@ -230,13 +229,7 @@ fn the_detector_puts_the_boxes_where_dlib_puts_them() {
     use hifazat_faces::detect::Detector;
 
     let dir = reference_dir();
-    let text = std::fs::read(dir.join("reference.json")).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
-            dir.display()
-        )
-    });
-    let reference: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let reference = reference(&dir);
     let detector = Detector::bundled();
     let mut n = 0;
     for (photo, entry) in reference["photos"].as_object().unwrap() {
@@ -281,8 +274,7 @@ fn the_whole_pipeline_from_the_photographs_agrees_with_dlib() {
     use hifazat_faces::pipeline::Pipeline;
 
     let dir = reference_dir();
-    let text = std::fs::read(dir.join("reference.json")).unwrap();
-    let reference: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let reference = reference(&dir);
     let pipeline = Pipeline::bundled();
     let mut faces: Vec<(String, Embedding, Embedding)> = Vec::new();
     for (photo, entry) in reference["photos"].as_object().unwrap() {
