@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -18,16 +17,7 @@ use common::web::*;
 use common::*;
 
 fn photo(name: &str) -> Vec<u8> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../target/faces/photos"
-    ));
-    std::fs::read(dir.join(name)).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
-            dir.join(name).display()
-        )
-    })
+    reference_photo(name)
 }
 
 fn location(headers: &axum::http::HeaderMap) -> String {

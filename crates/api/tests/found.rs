@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -18,21 +17,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 fn photo(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("HIFAZAT_FACES_PHOTOS").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../target/faces/photos"
-            ))
-        },
-        PathBuf::from,
-    );
-    std::fs::read(dir.join(name)).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
-            dir.join(name).display()
-        )
-    })
+    reference_photo(name)
 }
 
 /// A PNG of one flat colour: a photo with no face.

@@ -281,14 +281,7 @@ async fn a_possible_match_is_told_to_the_alerts_dpo() {
             .matcher(Some(matcher))
             .router();
         tokio::spawn(phone.clone().run());
-        let photo = |name: &str| {
-            std::fs::read(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../target/faces/photos")
-                    .join(name),
-            )
-            .expect("the reference photographs: run `bash scripts/faces/reference.sh` first")
-        };
+        let photo = common::reference_photo;
         let (status, up) = n
             .post_bytes("dpo", "/api/v1/photos?purpose=alert", "image/jpeg", photo("obama.jpg"))
             .await;

@@ -316,3 +316,18 @@ pub async fn within<T>(f: impl Future<Output = T>) -> T {
 pub const OFFENDER: &str = r#"{"cnic":"3510276543213","name":"Shahid Mehmood","parentage":{"relation":"son_of","name":"Ghulam Rasool"},
     "convictions":[{"offence":"s.376 PPC","court":"Court","date":"2022-03-14","sentence":"10 years"}],
     "address":{"address":"Mohalla Rasheedabad","district":"PB-KSR","since":"2019-06-01"}}"#;
+
+/// One of face_recognition 1.3.0's test photographs, which `scripts/faces/reference.sh` (run by the test command)
+/// puts in `target/faces/photos`.
+pub fn reference_photo(name: &str) -> Vec<u8> {
+    let dir = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/faces/photos"
+    ));
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: run `bash scripts/faces/reference.sh` first (scripts/test.sh does)",
+            dir.join(name).display()
+        )
+    })
+}

@@ -16,22 +16,7 @@ pub async fn page(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = n
-        .router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    answer(n, request.body(Body::empty()).unwrap()).await
 }
 
 /// Checks what every page has: HTML, the security headers, its language and direction, nothing from outside
@@ -96,22 +81,7 @@ pub async fn post_form(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = n
-        .router
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    answer(n, request.body(Body::from(body)).unwrap()).await
 }
 
 /// The value a `Set-Cookie` header of `headers` gives cookie `name`.
@@ -205,12 +175,12 @@ pub async fn post_multipart(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = n
-        .router
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
+    answer(n, request.body(Body::from(body)).unwrap()).await
+}
+
+/// Sends `request` through the router; the answer's status, headers and body as text.
+async fn answer(n: &Node, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let response = n.router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
