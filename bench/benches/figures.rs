@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use hifazat_bench::Rng;
-use hifazat_domain::{AlertStage, CaseCategory, CaseStage, RecordKind, Status};
+use hifazat_domain::{AlertStage, CaseCategory, CaseStage, Channel, RecordKind, Status};
 use hifazat_figures::{Facts, Figures, Window, month_of};
 use hifazat_topology::Topology;
 
@@ -30,13 +30,23 @@ fn facts(rng: &mut Rng, districts: &[String]) -> Facts {
     let validated = (rng.below(4) > 0).then(|| created + rng.below(6 * 3_600_000));
     let resolved = (rng.below(3) > 0).then(|| created + rng.below(40 * 86_400_000));
     let fir = rng.below(2) == 0;
+    let channel = [
+        Channel::Helpline1099,
+        Channel::CitizenPortal,
+        Channel::PoliceStation,
+    ][rng.below(3) as usize];
     if rng.below(4) == 0 {
         let stage = if resolved.is_some() {
             AlertStage::Recovered
         } else {
             AlertStage::Validated
         };
-        Facts::alert(district, created, &status(stage, fir, validated, resolved))
+        Facts::alert(
+            district,
+            created,
+            channel,
+            &status(stage, fir, validated, resolved),
+        )
     } else {
         let stage = if resolved.is_some() {
             CaseStage::Resolved
@@ -53,6 +63,7 @@ fn facts(rng: &mut Rng, districts: &[String]) -> Facts {
             district,
             created,
             category,
+            channel,
             &status(stage, fir, validated, resolved),
         )
     }

@@ -307,6 +307,7 @@ async fn write_records(
                             channel: CHANNELS[r.below(CHANNELS.len() as u64) as usize],
                             victim_age_years: Some(14),
                             complainant: None,
+                            media: None,
                         };
                         let (id, _) = engine.file_case(draft, actor.clone()).await.expect("case");
                         if r.below(4) == 0 {

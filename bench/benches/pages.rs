@@ -184,6 +184,7 @@ fn main() {
                             channel: Channel::Helpline1099,
                             victim_age_years: Some(15),
                             complainant: None,
+                            media: None,
                         };
                         e.file_case(draft, "bench".into()).await.unwrap();
                     })

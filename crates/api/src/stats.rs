@@ -38,6 +38,8 @@ pub(crate) struct Median {
 pub(crate) struct AlertFigures {
     pub total: Option<u64>,
     pub by_status: BTreeMap<String, Option<u64>>,
+    /// By how the alert came in (`helpline_1099`, `sms`).
+    pub by_channel: BTreeMap<String, Option<u64>>,
     pub by_province: BTreeMap<String, Option<u64>>,
     pub by_region: BTreeMap<String, Option<u64>>,
     pub by_district: BTreeMap<String, Option<u64>>,
@@ -56,6 +58,8 @@ pub(crate) struct CaseFigures {
     pub total: Option<u64>,
     pub by_category: BTreeMap<String, Option<u64>>,
     pub by_status: BTreeMap<String, Option<u64>>,
+    /// By how the complaint came in (`citizen_portal`, `media_report`).
+    pub by_channel: BTreeMap<String, Option<u64>>,
     pub by_province: BTreeMap<String, Option<u64>>,
     pub by_region: BTreeMap<String, Option<u64>>,
     pub by_district: BTreeMap<String, Option<u64>>,
@@ -208,6 +212,10 @@ impl Tally {
         }
         if !categories.is_empty() {
             tally.breakdowns.insert("category", categories);
+        }
+        let channels = cell.channels();
+        if !channels.is_empty() {
+            tally.breakdowns.insert("channel", channels);
         }
         for name in flags {
             tally.counts.insert(name, cell.flag(name));
@@ -436,6 +444,7 @@ pub(crate) async fn stats(
                     }
                     tally.place(&t, &a.district);
                     tally.by("status", &json_name(a.status.stage));
+                    tally.by("channel", &json_name(a.channel));
                     tally.count("fir_registered", !a.status.fir_numbers.is_empty());
                     tally.count("escalated", a.status.escalation_level.is_some());
                     tally.count("recovered", a.status.first_resolved_ms.is_some());
@@ -453,6 +462,7 @@ pub(crate) async fn stats(
                     tally.place(&t, &c.district);
                     tally.by("category", &json_name(c.category));
                     tally.by("status", &json_name(c.status.stage));
+                    tally.by("channel", &json_name(c.channel));
                     tally.count("fir_registered", !c.status.fir_numbers.is_empty());
                     tally.count(
                         "under_investigation",
@@ -482,6 +492,7 @@ pub(crate) async fn stats(
         alerts: AlertFigures {
             total: a.total,
             by_status: a.breakdown("status"),
+            by_channel: a.breakdown("channel"),
             by_province: a.breakdown("province"),
             by_region: a.breakdown("region"),
             by_district: a.breakdown("district"),
@@ -495,6 +506,7 @@ pub(crate) async fn stats(
             total: c.total,
             by_category: c.breakdown("category"),
             by_status: c.breakdown("status"),
+            by_channel: c.breakdown("channel"),
             by_province: c.breakdown("province"),
             by_region: c.breakdown("region"),
             by_district: c.breakdown("district"),

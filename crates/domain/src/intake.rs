@@ -86,6 +86,36 @@ fn contact(invalid: &mut Invalid, field: &str, draft: &ContactDraft) -> Option<C
     })
 }
 
+fn media(invalid: &mut Invalid, draft: &MediaDraft, ctx: &Context<'_>) -> Option<MediaReport> {
+    let outlet = invalid.check(
+        "media.outlet",
+        validate::text(&draft.outlet, limits::NAME_CHARS_MAX),
+    );
+    let published_on = invalid.check(
+        "media.published_on",
+        validate::past_day(&draft.published_on, ctx.now_ms),
+    );
+    let reference = invalid.check(
+        "media.reference",
+        validate::text(&draft.reference, limits::MEDIA_REFERENCE_CHARS_MAX),
+    );
+    Some(MediaReport {
+        outlet: outlet?,
+        published_on: published_on?,
+        reference: reference?,
+    })
+}
+
+/// Refuses the channel `media_report` where it does not belong: it is a channel for cases alone.
+fn not_media(invalid: &mut Invalid, channel: Channel) {
+    if channel == Channel::MediaReport {
+        invalid.push(
+            "channel",
+            "`media_report` is for complaint cases found in the media, not for alerts or sightings",
+        );
+    }
+}
+
 fn optional(
     invalid: &mut Invalid,
     field: &str,
@@ -179,6 +209,7 @@ impl AlertDraft {
             &self.police_notes,
             limits::NOTE_CHARS_MAX,
         );
+        not_media(&mut invalid, self.channel);
         invalid.into_result()?;
         Ok(AlertIntake {
             public: AlertPublic {
@@ -220,6 +251,7 @@ impl SightingDraft {
             None => Some(None),
             Some(r) => contact(&mut invalid, "reporter", r).map(Some),
         };
+        not_media(&mut invalid, self.channel);
         invalid.into_result()?;
         Ok(Sighting {
             seen_at_ms: seen_at_ms.ok_or_else(lost)?,
@@ -268,6 +300,21 @@ impl CaseDraft {
             None => Some(None),
             Some(c) => contact(&mut invalid, "complainant", c).map(Some),
         };
+        let media = match (&self.media, self.channel == Channel::MediaReport) {
+            (Some(m), true) => media(&mut invalid, m, ctx).map(Some),
+            (None, false) => Some(None),
+            (None, true) => {
+                invalid.push(
+                    "media",
+                    "is needed for a media report: the outlet, the day and the link or reference",
+                );
+                None
+            }
+            (Some(_), false) => {
+                invalid.push("media", "is only for the channel `media_report`");
+                None
+            }
+        };
         invalid.into_result()?;
         Ok(CaseIntake {
             category: self.category,
@@ -278,6 +325,7 @@ impl CaseDraft {
             victim_age_years: self.victim_age_years,
             complainant: complainant.ok_or_else(lost)?,
             tracking_code: TrackingCode::from_random(tracking_random),
+            media: media.ok_or_else(lost)?,
         })
     }
 }

@@ -136,6 +136,9 @@ pub enum Channel {
     Sms,
     /// At a police station.
     PoliceStation,
+    /// Found by officials monitoring the media (a newspaper, a channel, a website): cases only, with the outlet,
+    /// the date and the link or reference ([`MediaReport`]).
+    MediaReport,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -247,6 +250,32 @@ pub struct CaseDraft {
     /// Absent for an anonymous complaint: then no identity is stored at all.
     #[serde(default)]
     pub complainant: Option<ContactDraft>,
+    /// For the channel `media_report` (and only for it): where the report appeared.
+    #[serde(default)]
+    pub media: Option<MediaDraft>,
+}
+
+/// Where a media report appeared, as an official enters it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MediaDraft {
+    /// The newspaper, channel or website, 1 to 100 characters.
+    pub outlet: String,
+    /// The day it was published or broadcast, `YYYY-MM-DD`, not in the future.
+    pub published_on: String,
+    /// The link, or a reference such as the page or the programme, 1 to 500 characters.
+    pub reference: String,
+}
+
+/// Where a media report appeared: validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MediaReport {
+    pub outlet: String,
+    /// `YYYY-MM-DD`.
+    pub published_on: String,
+    pub reference: String,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -337,6 +366,9 @@ pub struct CaseIntake {
     /// `None` for an anonymous complaint.
     pub complainant: Option<Contact>,
     pub tracking_code: TrackingCode,
+    /// For a case from a media report: where it appeared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaReport>,
 }
 
 /// A code the complainant uses to follow a case, like `HZ-7K3M-Q9TD`: 40 random bits in Crockford base 32
@@ -561,6 +593,7 @@ mod tests {
             channel: Channel::App,
             victim_age_years: Some(24),
             complainant: None,
+            media: None,
         };
         let intake = case.validate(&ctx, [1, 2, 3, 4, 5]).unwrap();
         assert!(intake.complainant.is_none());

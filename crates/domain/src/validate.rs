@@ -169,9 +169,66 @@ pub fn past_time(at_ms: u64, now_ms: u64, skew_ms: u64) -> Result<u64, String> {
     Ok(at_ms)
 }
 
+/// A day written `YYYY-MM-DD`, from 2000-01-01 and not after the day of `now_ms` (UTC, with a day of grace for
+/// time zones ahead of UTC). Returns it as written.
+pub fn past_day(value: &str, now_ms: u64) -> Result<String, String> {
+    let value = value.trim();
+    let shape = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shape {
+        return Err("is a day written YYYY-MM-DD, like 2026-03-14".into());
+    }
+    let (y, m, d) = (
+        value[..4].parse::<i64>().unwrap_or(0),
+        value[5..7].parse::<u32>().unwrap_or(0),
+        value[8..].parse::<u32>().unwrap_or(0),
+    );
+    let days = crate::calendar::days_from_civil(y, m, d);
+    if !(1..=12).contains(&m) || d == 0 || crate::calendar::civil_from_days(days) != (y, m, d) {
+        return Err(format!("{value} is not a day of the calendar"));
+    }
+    if y < 2000 {
+        return Err("is before the year 2000".into());
+    }
+    if days > (now_ms / 86_400_000) as i64 + 1 {
+        return Err("is in the future".into());
+    }
+    Ok(value.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn past_days() {
+        let now = 1_780_000_000_000; // 2026-05-28
+        assert_eq!(past_day(" 2026-03-14 ", now).unwrap(), "2026-03-14");
+        assert_eq!(past_day("2024-02-29", now).unwrap(), "2024-02-29");
+        assert!(
+            past_day("2023-02-29", now)
+                .unwrap_err()
+                .contains("not a day")
+        );
+        assert!(
+            past_day("2026-13-01", now)
+                .unwrap_err()
+                .contains("not a day")
+        );
+        assert!(
+            past_day("2026-3-14", now)
+                .unwrap_err()
+                .contains("YYYY-MM-DD")
+        );
+        assert!(past_day("1999-12-31", now).unwrap_err().contains("2000"));
+        assert!(past_day("2026-06-30", now).unwrap_err().contains("future"));
+    }
 
     #[test]
     fn cnic_forms() {

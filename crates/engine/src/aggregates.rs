@@ -11,8 +11,8 @@ use super::*;
 
 /// The store's marker that its aggregates are complete: written in the batch that finishes building them. A store
 /// with only an earlier form's marker gets them built again: `figures-v1` stored cells as JSON, `figures-v2`
-/// stored all-time cells and months with durations.
-pub const BUILT: &str = "figures-v3";
+/// stored all-time cells and months with durations, `figures-v3` counted no channels.
+pub const BUILT: &str = "figures-v4";
 /// Cells written per batch while building.
 const BUILD_BATCH_CELLS: usize = 4_096;
 

@@ -161,8 +161,10 @@ impl Summary {
     /// What the record adds to the statistics aggregates.
     pub(crate) fn facts(&self) -> Facts {
         match self {
-            Summary::Alert(a, _) => Facts::alert(&a.district, a.created_ms, &a.status),
-            Summary::Case(c) => Facts::case(&c.district, c.created_ms, c.category, &c.status),
+            Summary::Alert(a, _) => Facts::alert(&a.district, a.created_ms, a.channel, &a.status),
+            Summary::Case(c) => {
+                Facts::case(&c.district, c.created_ms, c.category, c.channel, &c.status)
+            }
             Summary::Found(f) => Facts::found(&f.district, f.created_ms, &f.status),
         }
     }
@@ -173,7 +175,12 @@ impl Summary {
             RecordKind::Alert => serde_json::from_slice::<Stored<AlertSummary>>(bytes)
                 .ok()
                 .map(|s| {
-                    Facts::alert(&s.summary.district, s.summary.created_ms, &s.summary.status)
+                    Facts::alert(
+                        &s.summary.district,
+                        s.summary.created_ms,
+                        s.summary.channel,
+                        &s.summary.status,
+                    )
                 }),
             RecordKind::Case => serde_json::from_slice::<Stored<CaseSummary>>(bytes)
                 .ok()
@@ -182,6 +189,7 @@ impl Summary {
                         &s.summary.district,
                         s.summary.created_ms,
                         s.summary.category,
+                        s.summary.channel,
                         &s.summary.status,
                     )
                 }),

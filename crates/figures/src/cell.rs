@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use hifazat_domain::{
-    AlertStatus, CaseCategory, CaseStage, CaseStatus, FoundStage, FoundStatus, RecordKind,
+    AlertStatus, CaseCategory, CaseStage, CaseStatus, Channel, FoundStage, FoundStatus, RecordKind,
 };
 use serde::Serialize;
 
@@ -27,6 +27,8 @@ pub struct Facts {
     pub created_ms: u64,
     pub status: String,
     pub category: Option<String>,
+    /// How the record reached the system (`helpline_1099`, `media_report`), as its JSON name.
+    pub channel: String,
     /// The yes-or-no facts that hold, by name.
     pub flags: Vec<&'static str>,
     /// Durations from creation, by name; a duration not yet known is left out.
@@ -38,7 +40,7 @@ pub struct Facts {
 impl Facts {
     /// An alert's facts: FIR registered, escalated, recovered (or reunited); from raising to the first validation
     /// and to the first recovery.
-    pub fn alert(district: &str, created_ms: u64, status: &AlertStatus) -> Facts {
+    pub fn alert(district: &str, created_ms: u64, channel: Channel, status: &AlertStatus) -> Facts {
         let flags = [
             ("fir_registered", !status.fir_numbers.is_empty()),
             ("escalated", status.escalation_level.is_some()),
@@ -54,6 +56,7 @@ impl Facts {
             created_ms,
             json_name(status.stage),
             None,
+            json_name(channel),
             &flags,
             &durations,
             status.first_resolved_ms,
@@ -66,6 +69,7 @@ impl Facts {
         district: &str,
         created_ms: u64,
         category: CaseCategory,
+        channel: Channel,
         status: &CaseStatus,
     ) -> Facts {
         let flags = [
@@ -88,6 +92,7 @@ impl Facts {
             created_ms,
             json_name(status.stage),
             Some(json_name(category)),
+            json_name(channel),
             &flags,
             &durations,
             status.first_resolved_ms,
@@ -95,6 +100,7 @@ impl Facts {
     }
 
     /// A found child's report's facts: matched to an alert, handed to the family; from reporting to handing over.
+    /// Found children are reported by officials, so they count under the channel `police_station`.
     pub fn found(district: &str, created_ms: u64, status: &FoundStatus) -> Facts {
         let flags = [
             ("matched", status.stage >= FoundStage::Matched),
@@ -107,6 +113,7 @@ impl Facts {
             created_ms,
             json_name(status.stage),
             None,
+            json_name(Channel::PoliceStation),
             &flags,
             &durations,
             status.first_resolved_ms,
@@ -120,6 +127,7 @@ impl Facts {
         created_ms: u64,
         status: String,
         category: Option<String>,
+        channel: String,
         flags: &[(&'static str, bool)],
         durations: &[(&'static str, Option<u64>)],
         resolved_ms: Option<u64>,
@@ -130,6 +138,7 @@ impl Facts {
             created_ms,
             status,
             category,
+            channel,
             flags: flags
                 .iter()
                 .filter(|(_, yes)| *yes)
@@ -164,6 +173,7 @@ pub struct Cell {
     pub records: u64,
     pub(crate) by_status: Counts,
     pub(crate) by_category: Counts,
+    pub(crate) by_channel: Counts,
     pub(crate) flags: Counts,
     /// Durations by name's code, sorted by code.
     pub(crate) durations: Vec<(u8, Durations)>,
@@ -195,6 +205,14 @@ impl Cell {
     /// Cases by category (`harassment`).
     pub fn categories(&self) -> BTreeMap<String, u64> {
         self.by_category
+            .iter()
+            .map(|(k, n)| (k.to_owned(), n))
+            .collect()
+    }
+
+    /// Records by channel (`helpline_1099`, `media_report`).
+    pub fn channels(&self) -> BTreeMap<String, u64> {
+        self.by_channel
             .iter()
             .map(|(k, n)| (k.to_owned(), n))
             .collect()
@@ -235,6 +253,7 @@ impl Cell {
         if let Some(c) = &f.category {
             self.by_category.add(names::known(c), 1);
         }
+        self.by_channel.add(names::known(&f.channel), 1);
         for flag in &f.flags {
             self.flags.add(names::known(flag), 1);
         }
@@ -259,6 +278,7 @@ impl Cell {
         if let Some(c) = &f.category {
             self.by_category.take_one(names::known(c));
         }
+        self.by_channel.take_one(names::known(&f.channel));
         for flag in &f.flags {
             self.flags.take_one(names::known(flag));
         }
@@ -298,6 +318,7 @@ impl Cell {
         self.records += other.records;
         self.by_status.merge(&other.by_status);
         self.by_category.merge(&other.by_category);
+        self.by_channel.merge(&other.by_channel);
         self.flags.merge(&other.flags);
     }
 
@@ -307,6 +328,7 @@ impl Cell {
         self.records == other.records
             && self.by_status == other.by_status
             && self.by_category == other.by_category
+            && self.by_channel == other.by_channel
             && self.flags == other.flags
             && self.durations.len() == other.durations.len()
             && self

@@ -3,7 +3,7 @@
 //! of buckets per duration, takes a few kilobytes; a day's cell a few dozen bytes.
 //!
 //! ```text
-//! cell      = 0x02 records counts(status) counts(category) counts(flag) varint(#durations) duration*
+//! cell      = 0x03 records counts(status) counts(category) counts(channel) counts(flag) varint(#durations) duration*
 //! counts    = varint(#) (name varint(count))*
 //! name      = byte(length 1..=64) utf-8
 //! duration  = name varint(n) (0x00 varint(#) sample-deltas* | 0x01 varint(#) (bucket-delta varint(count))*)
@@ -13,8 +13,9 @@ use crate::cell::Cell;
 use crate::durations::Durations;
 use crate::names::{self, Counts};
 
-/// The first byte of a stored cell (the first stored form was JSON, whose first byte is `{`).
-const VERSION: u8 = 2;
+/// The first byte of a stored cell (the first stored form was JSON, whose first byte is `{`; the second, `0x02`,
+/// had no channels).
+const VERSION: u8 = 3;
 /// The longest name a stored cell may carry.
 const NAME_MAX: usize = 64;
 
@@ -46,6 +47,7 @@ pub(crate) fn encode(cell: &Cell) -> Vec<u8> {
     varint(&mut out, cell.records);
     counts(&mut out, &cell.by_status);
     counts(&mut out, &cell.by_category);
+    counts(&mut out, &cell.by_channel);
     counts(&mut out, &cell.flags);
     varint(&mut out, cell.durations.len() as u64);
     for (code, d) in &cell.durations {
@@ -141,6 +143,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Cell> {
         records: r.varint()?,
         by_status: r.counts()?,
         by_category: r.counts()?,
+        by_channel: r.counts()?,
         flags: r.counts()?,
         durations: Vec::new(),
     };

@@ -444,7 +444,7 @@ impl Figures {
 mod tests {
     use std::collections::BTreeSet;
 
-    use hifazat_domain::{AlertStage, CaseCategory, CaseStage, EscalationLevel, Status};
+    use hifazat_domain::{AlertStage, CaseCategory, CaseStage, Channel, EscalationLevel, Status};
     use proptest::prelude::*;
 
     use super::*;
@@ -483,9 +483,11 @@ mod tests {
             any::<bool>(),
             prop::option::of(0u64..(30 * DAY_MS)),
             prop::option::of(0u64..(90 * DAY_MS)),
+            0usize..3,
         )
-            .prop_map(|(alert, d, at, stage, fir, esc, v, r)| {
+            .prop_map(|(alert, d, at, stage, fir, esc, v, r, via)| {
                 let created = T0 + at;
+                let channel = [Channel::Sms, Channel::Helpline1099, Channel::MediaReport][via];
                 let (v, r) = (v.map(|x| created + x), r.map(|x| created + x));
                 if alert {
                     let stage = [
@@ -494,7 +496,12 @@ mod tests {
                         AlertStage::Recovered,
                         AlertStage::Closed,
                     ][stage];
-                    Facts::alert(DISTRICTS[d], created, &status(stage, fir, esc, v, r))
+                    Facts::alert(
+                        DISTRICTS[d],
+                        created,
+                        channel,
+                        &status(stage, fir, esc, v, r),
+                    )
                 } else {
                     let stage = [
                         CaseStage::Filed,
@@ -508,6 +515,7 @@ mod tests {
                         DISTRICTS[d],
                         created,
                         category,
+                        channel,
                         &status(stage, fir, esc, v, r),
                     )
                 }
@@ -614,6 +622,7 @@ mod tests {
             &Facts::alert(
                 "PB-LHR",
                 T0,
+                Channel::Helpline1099,
                 &status(
                     AlertStage::Recovered,
                     true,

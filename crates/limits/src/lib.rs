@@ -153,6 +153,8 @@ pub const NOTE_CHARS_MAX: usize = 1_000;
 pub const PLACE_TEXT_CHARS_MAX: usize = 200;
 pub const REFERENCE_CHARS_MAX: usize = 200;
 pub const FIR_NUMBER_CHARS_MAX: usize = 40;
+/// A media report's link or reference (a URL, or a newspaper's page, a programme's name and time).
+pub const MEDIA_REFERENCE_CHARS_MAX: usize = 500;
 /// Oldest age, in years, for which a missing-person alert is a child alert (Zainab Alert covers under-18s).
 pub const CHILD_AGE_YEARS_MAX: u8 = 17;
 

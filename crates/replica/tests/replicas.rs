@@ -228,6 +228,7 @@ fn sightings_go_on_alerts_and_cases_round_trip() {
             victim_age_years: Some(31),
             complainant: None,
             tracking_code: TrackingCode::from_random([1, 2, 3, 4, 5]),
+            media: None,
         },
         timeline: vec![],
     });

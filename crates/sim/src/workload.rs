@@ -39,6 +39,7 @@ pub(crate) fn case_draft(district: &str) -> CaseDraft {
         channel: Channel::Helpline1099,
         victim_age_years: Some(14),
         complainant: None,
+        media: None,
     }
 }
 

@@ -73,6 +73,10 @@ pub(crate) struct ComplaintBody {
     mobile: String,
     /// Officials' form only: how the complaint came in.
     pub(crate) channel: String,
+    /// Officials' form only: where a media report appeared.
+    media_outlet: String,
+    media_published_on: String,
+    media_reference: String,
 }
 
 impl Posted for ComplaintBody {
@@ -101,7 +105,7 @@ impl ComplaintBody {
                 "/complaint"
             },
             channels: if official {
-                super::office::intake_channels(frame.t, &self.channel)
+                super::office::case_channels(frame.t, &self.channel)
             } else {
                 Vec::new()
             },
@@ -114,6 +118,9 @@ impl ComplaintBody {
             name: self.name,
             mobile: self.mobile,
             problems,
+            media_outlet: self.media_outlet,
+            media_published_on: self.media_published_on,
+            media_reference: self.media_reference,
         }
     }
 }
@@ -148,6 +155,18 @@ impl ComplaintBody {
             mobile: Some(self.mobile.trim().to_owned()).filter(|m| !m.is_empty()),
             cnic: None,
         });
+        let media = [
+            &self.media_outlet,
+            &self.media_published_on,
+            &self.media_reference,
+        ]
+        .iter()
+        .any(|f| !f.trim().is_empty())
+        .then(|| hifazat_domain::MediaDraft {
+            outlet: self.media_outlet.clone(),
+            published_on: self.media_published_on.clone(),
+            reference: self.media_reference.clone(),
+        });
         match (category, victim_age) {
             (Ok(category), Ok(victim_age)) if problems.is_empty() => {
                 Ok(hifazat_domain::CaseDraft {
@@ -158,6 +177,7 @@ impl ComplaintBody {
                     channel,
                     victim_age_years: victim_age,
                     complainant,
+                    media,
                 })
             }
             _ => Err(problems),
@@ -180,6 +200,10 @@ pub(crate) fn case_problems(
             "complainant.name" => "name",
             "complainant.mobile" => "mobile",
             "channel" => "channel",
+            "media" => "media",
+            "media.outlet" => "media_outlet",
+            "media.published_on" => "media_published_on",
+            "media.reference" => "media_reference",
             _ => "",
         };
         if !problems.iter().any(|p| p.field == field) {

@@ -136,6 +136,9 @@ pub(crate) fn figures_view(
                 figure: *figure,
             })
             .collect(),
+        channels: places(&stats.alerts.by_channel, &stats.cases.by_channel, &|code| {
+            t.named("channel", code).to_owned()
+        }),
         provinces: places(
             &stats.alerts.by_province,
             &stats.cases.by_province,

@@ -233,8 +233,8 @@ pub fn step_problem(t: &Text, field: &'static str) -> FieldProblem {
     form_problem(&STEP_FIELDS, t, field)
 }
 
-/// The channels a station takes reports on, on an official's intake forms.
-pub const CHANNELS: [&str; 7] = [
+/// Every channel a record may have come in on, as pages name them.
+pub const CHANNELS: [&str; 8] = [
     "police_station",
     "helpline15",
     "helpline1099",
@@ -242,6 +242,7 @@ pub const CHANNELS: [&str; 7] = [
     "citizen_portal",
     "app",
     "sms",
+    "media_report",
 ];
 
 /// The channels an official chooses from when entering a report taken in person or by phone.
@@ -250,6 +251,16 @@ pub const INTAKE_CHANNELS: [&str; 4] = [
     "helpline15",
     "helpline1099",
     "government_office",
+];
+
+/// The channels an official chooses from when filing a complaint: those of [`INTAKE_CHANNELS`], and a case found
+/// in the media.
+pub const CASE_INTAKE_CHANNELS: [&str; 5] = [
+    "police_station",
+    "helpline15",
+    "helpline1099",
+    "government_office",
+    "media_report",
 ];
 
 /// Where a text message stands, as the outbox says.
@@ -318,6 +329,8 @@ pub struct DeskCasePage<'a> {
     /// `None` for an anonymous complaint.
     pub complainant: Option<ContactView>,
     pub tracking_code: String,
+    /// For a case from a media report: where it appeared.
+    pub media: Option<hifazat_domain::MediaReport>,
     pub filed_ms: u64,
     pub status: StatusView,
     pub events: Vec<DeskEvent>,

@@ -122,6 +122,10 @@ pub struct ComplaintForm<'a> {
     pub action: &'static str,
     /// On an official's page, the channels the complaint may have come in on; empty for the public.
     pub channels: Vec<Choice>,
+    /// On an official's page, a media report's outlet, day (`YYYY-MM-DD`) and link or reference, as typed.
+    pub media_outlet: String,
+    pub media_published_on: String,
+    pub media_reference: String,
 }
 
 impl ComplaintForm<'_> {
@@ -145,7 +149,7 @@ impl ComplaintForm<'_> {
 
 /// The complaint's input fields, in the form's order, with the catalogue key of what to tell the reader when the
 /// node refuses each (the node names the field it refuses; these say it in the reader's language).
-pub const COMPLAINT_FIELDS: [(&str, &str); 7] = [
+pub const COMPLAINT_FIELDS: [(&str, &str); 11] = [
     ("category", "complaint.problem.category"),
     ("district", "complaint.problem.district"),
     ("description", "complaint.problem.description"),
@@ -153,6 +157,10 @@ pub const COMPLAINT_FIELDS: [(&str, &str); 7] = [
     ("name", "complaint.problem.name"),
     ("mobile", "complaint.problem.mobile"),
     ("channel", "intake.problem.channel"),
+    ("media", "media.problem.media"),
+    ("media_outlet", "media.problem.outlet"),
+    ("media_published_on", "media.problem.published_on"),
+    ("media_reference", "media.problem.reference"),
 ];
 
 /// What to tell the reader about a refused complaint field, in their language.

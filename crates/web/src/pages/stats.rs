@@ -39,6 +39,8 @@ pub struct Figures {
     pub fast_tracked: Figure,
     /// By category, in the reader's language.
     pub categories: Vec<Row>,
+    /// By how reports came in (helplines, the portal, media reports), in the reader's language.
+    pub channels: Vec<PlaceRow>,
     pub provinces: Vec<PlaceRow>,
     pub districts: Vec<PlaceRow>,
     /// Whether every record was counted.

@@ -14,7 +14,7 @@ use hifazat_web::pages;
 use super::super::complaint::{ComplaintBody, case_problems};
 use super::super::raise::{RaiseBody, field_of};
 use super::super::{Reader, html, read_sent};
-use super::records::intake_channel;
+use super::records::{case_channel, intake_channel};
 use super::{Ctx, Official, desk, not_for_role};
 use crate::AppState;
 use crate::error::ApiError;
@@ -164,7 +164,7 @@ pub(crate) async fn file_case(
         });
         html(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&form))
     };
-    let channel = intake_channel(&body.channel);
+    let channel = case_channel(&body.channel);
     let district_ok = may_file(&state, &official, &body.district);
     let draft = match (
         body.draft(&state, t, hifazat_domain::Channel::PoliceStation),

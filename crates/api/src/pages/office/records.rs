@@ -207,7 +207,16 @@ fn done_step(done: Option<&str>) -> Option<String> {
 
 /// The channels an official chooses from, `chosen` selected.
 pub(crate) fn intake_channels(t: &Text, chosen: &str) -> Vec<pages::Choice> {
-    pages::INTAKE_CHANNELS
+    channel_choices(t, chosen, &pages::INTAKE_CHANNELS)
+}
+
+/// The channels an official chooses from when filing a complaint, `chosen` selected.
+pub(crate) fn case_channels(t: &Text, chosen: &str) -> Vec<pages::Choice> {
+    channel_choices(t, chosen, &pages::CASE_INTAKE_CHANNELS)
+}
+
+fn channel_choices(t: &Text, chosen: &str, channels: &[&str]) -> Vec<pages::Choice> {
+    channels
         .iter()
         .map(|c| pages::Choice {
             value: (*c).to_owned(),
@@ -219,7 +228,16 @@ pub(crate) fn intake_channels(t: &Text, chosen: &str) -> Vec<pages::Choice> {
 
 /// A channel an official chose, if it is one they may choose.
 pub(crate) fn intake_channel(value: &str) -> Option<Channel> {
-    if !pages::INTAKE_CHANNELS.contains(&value) {
+    channel_of(value, &pages::INTAKE_CHANNELS)
+}
+
+/// A channel an official chose for a complaint, if it is one they may choose.
+pub(crate) fn case_channel(value: &str) -> Option<Channel> {
+    channel_of(value, &pages::CASE_INTAKE_CHANNELS)
+}
+
+fn channel_of(value: &str, channels: &[&str]) -> Option<Channel> {
+    if !channels.contains(&value) {
         return None;
     }
     serde_json::from_value(serde_json::Value::String(value.to_owned())).ok()
@@ -750,6 +768,7 @@ async fn case_page(
         victim_age: case.intake.victim_age_years,
         complainant: case.intake.complainant.as_ref().map(contact_view),
         tracking_code: case.intake.tracking_code.as_str().to_owned(),
+        media: case.intake.media.clone(),
         filed_ms,
         status: status_view(&case.status),
         events: case.timeline.iter().map(event_line).collect(),
@@ -910,7 +929,12 @@ mod tests {
         for channel in pages::INTAKE_CHANNELS {
             assert!(intake_channel(channel).is_some(), "{channel}");
         }
+        for channel in pages::CASE_INTAKE_CHANNELS {
+            assert!(case_channel(channel).is_some(), "{channel}");
+        }
         assert!(intake_channel("citizen_portal").is_none());
+        assert!(intake_channel("media_report").is_none());
+        assert!(case_channel("citizen_portal").is_none());
         for step in pages::STEPS {
             let kind = step_kind(step, "1/2026", EscalationLevel::Province).unwrap();
             assert_eq!(
