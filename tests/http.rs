@@ -542,6 +542,25 @@ fn every_operation_answers_over_real_http() {
         201,
     );
     let photo_alert = body["id"].as_str().unwrap().to_owned();
+    // The alert's short code finds it, for the public too.
+    let one = c.expect(
+        None,
+        "GET",
+        "/api/v1/alerts/{id}",
+        &format!("/api/v1/alerts/{photo_alert}"),
+        "",
+        200,
+    );
+    let code = one["code"].as_str().unwrap().to_owned();
+    let by_code = c.expect(
+        None,
+        "GET",
+        "/api/v1/alerts/by-code/{code}",
+        &format!("/api/v1/alerts/by-code/{code}"),
+        "",
+        200,
+    );
+    assert_eq!(by_code["alerts"][0]["id"], photo_alert.as_str());
     let (status, bytes) = hifazat_tests::get_bytes(c.addr, &photo_path);
     assert_eq!(status, 200);
     assert!(bytes.starts_with(&[0xFF, 0xD8]), "a JPEG");

@@ -5,7 +5,8 @@
 //!   not validated in time, it is escalated to the RPO, then the IG, each a timeline event and an SMS;
 //! - with Kasur's node down, Punjab covers: the DPO of Kasur gets one SMS, and none more when Kasur comes back;
 //! - texts to the short code: a CNIC is answered from the federal register in Urdu and English (UCS-2), an
-//!   `ALERT …` text raises an alert and is answered with its reference, anything else gets help.
+//!   `ALERT …` text raises an alert and is answered with its short code, `STATUS <code>` answers how the alert
+//!   stands, anything else gets help.
 //!
 //! Needs Kannel (`bearerbox`, `smsbox`, `/usr/lib/kannel/test/fakesmsc`; Debian's kannel and kannel-extras),
 //! which the README's test command installs. Bounded: 30 s for each process to come up, 60 s for each step.
@@ -393,10 +394,19 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
     .unwrap();
     assert_eq!(status, 201, "{body}");
     let first = id_of(&body);
+    // Officials' texts name the alert by its short code.
+    let first_code = get(
+        "lahore",
+        &token("lahore"),
+        &format!("/api/v1/alerts/{first}"),
+    )["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         wait_until(step, || to(&log, DPO_LAHORE)
             .iter()
-            .any(|m| m.text.contains(&first)))
+            .any(|m| m.text.contains(&first_code)))
         .is_some(),
         "the DPO's phone got no SMS; phones: {:?}",
         phones(&log)
@@ -411,7 +421,7 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
     assert!(
         wait_until(step, || to(&log, RPO_LAHORE)
             .iter()
-            .any(|m| m.text.contains(&first)))
+            .any(|m| m.text.contains(&first_code)))
         .is_some(),
         "the RPO's phone got no SMS"
     );
@@ -432,14 +442,14 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
     assert!(
         wait_until(step, || to(&log, IG_PUNJAB)
             .iter()
-            .any(|m| m.text.contains(&first)))
+            .any(|m| m.text.contains(&first_code)))
         .is_some(),
         "the IG was never told"
     );
     let rpo = to(&log, RPO_LAHORE);
     assert!(
         rpo.iter()
-            .any(|m| m.text.contains("ESCALATED to RPO") && m.text.contains(&first)),
+            .any(|m| m.text.contains("ESCALATED to RPO") && m.text.contains(&first_code)),
         "{rpo:?}"
     );
     assert!(to(&log, IG_PUNJAB)[0].text.contains("ESCALATED to IG"));
@@ -456,13 +466,13 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
             .filter(|m| m.text.contains(id))
             .count()
     };
-    assert_eq!(count(DPO_LAHORE, &first), 1);
+    assert_eq!(count(DPO_LAHORE, &first_code), 1);
     assert_eq!(
-        count(RPO_LAHORE, &first),
+        count(RPO_LAHORE, &first_code),
         2,
         "told when raised and when escalated"
     );
-    assert_eq!(count(IG_PUNJAB, &first), 1);
+    assert_eq!(count(IG_PUNJAB, &first_code), 1);
     let notified = events("federal", &ministry, &first, "notified");
     assert_eq!(notified.len(), 4, "{notified:?}");
     assert!(
@@ -481,8 +491,16 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
     .unwrap();
     assert_eq!(status, 201, "{body}");
     let second = id_of(&body);
+    let second_code = get(
+        "lahore",
+        &token("lahore"),
+        &format!("/api/v1/alerts/{second}"),
+    )["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
-        wait_until(step, || count(DPO_KASUR, &second) == 1).is_some(),
+        wait_until(step, || count(DPO_KASUR, &second_code) == 1).is_some(),
         "Punjab did not cover for Kasur"
     );
     let (status, body) = http_as(
@@ -510,7 +528,7 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
     );
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(
-        count(DPO_KASUR, &second),
+        count(DPO_KASUR, &second_code),
         1,
         "the DPO of Kasur was told twice"
     );
@@ -584,17 +602,42 @@ fn officials_are_told_by_sms_once_escalations_follow_and_texts_are_answered() {
         "no reply to the ALERT text"
     );
     let reply = to(&log, reporter)[0].text.clone();
-    let reference = reply
-        .split("Reference: ")
+    // The reply gives the alert's short code, which the DPO's notice names too.
+    let code = reply
+        .split("Code: ")
         .nth(1)
-        .map(|r| r.chars().take(32).collect::<String>())
-        .unwrap_or_else(|| panic!("no reference in {reply}"));
-    let raised = get("federal", &ministry, &format!("/api/v1/alerts/{reference}"));
+        .map(|r| r.chars().take(12).collect::<String>())
+        .unwrap_or_else(|| panic!("no code in {reply}"));
+    let found = get(
+        "federal",
+        &ministry,
+        &format!("/api/v1/alerts/by-code/{code}"),
+    );
+    let raised = &found["alerts"][0];
     assert_eq!(raised["public"]["channel"], "sms", "{raised}");
     assert_eq!(raised["public"]["child_name"], "Bilal Ahmed");
     assert!(
-        wait_until(step, || count(DPO_LAHORE, &reference) == 1).is_some(),
+        wait_until(step, || count(DPO_LAHORE, &code) == 1).is_some(),
         "the DPO was not told of the alert raised by text"
+    );
+    // Anyone with the code asks how the alert stands.
+    let follower = "923005550004";
+    text_in(
+        dir.as_path(),
+        follower,
+        &format!("status {}", code.to_lowercase()),
+        5,
+    );
+    assert!(
+        wait_until(step, || !to(&log, follower).is_empty()).is_some(),
+        "no reply to STATUS"
+    );
+    let standing = &to(&log, follower)[0].text;
+    assert!(
+        standing.contains(&code)
+            && standing.contains("Bilal Ahmed")
+            && standing.contains("waiting for the police"),
+        "{standing}"
     );
 
     // Anything else: help.

@@ -289,7 +289,7 @@ for (const lang of languages) {
   await page.check("#anonymous-yes");
   await Promise.all([page.waitForURL("**/complaint/filed"), page.click("button[type=submit]")]);
   const code = (await page.textContent(".code")).trim();
-  if (!/^HZ-[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(code)) {
+  if (!/^HZ-([0-9A-Z]{4}-){3}[0-9A-Z]{4}$/.test(code)) {
     fail(where, `no tracking code on the filed page: ${JSON.stringify(code)}`);
   }
   await page.screenshot({ path: `${shots}/filed-${lang.code}-360.png`, fullPage: true });

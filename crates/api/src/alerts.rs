@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hifazat_access::Caller;
 use hifazat_domain::{
-    AlertDraft, AlertPublic, AlertRestricted, AlertStage, Event, EventKind, RecordId, Sighting,
-    SightingDraft, Status,
+    AlertCode, AlertDraft, AlertPublic, AlertRestricted, AlertStage, Event, EventKind, RecordId,
+    Sighting, SightingDraft, Status,
 };
 use hifazat_engine::{AlertRecord, AlertSummary, Page};
 use hifazat_limits as limits;
@@ -87,6 +87,8 @@ impl<S: Copy> PublicStatus<S> {
 pub(crate) enum AlertOut {
     Public {
         id: RecordId,
+        /// The short code people read out and send by text (`STATUS AL-7K3M-Q9TD`).
+        code: AlertCode,
         public: AlertPublic,
         status: PublicStatus<AlertStage>,
         timeline: Vec<PublicEvent>,
@@ -94,6 +96,7 @@ pub(crate) enum AlertOut {
     },
     Full {
         id: RecordId,
+        code: AlertCode,
         public: AlertPublic,
         status: Status<AlertStage>,
         timeline: Vec<Event>,
@@ -109,6 +112,7 @@ impl AlertOut {
         if caller.sees_alert_restricted(state.engine.topology(), &district) {
             AlertOut::Full {
                 id: alert.id,
+                code: AlertCode::of(&alert.id),
                 sightings: alert.doc.sightings.len(),
                 public: alert.doc.intake.public,
                 status: alert.status,
@@ -119,6 +123,7 @@ impl AlertOut {
         } else {
             AlertOut::Public {
                 id: alert.id,
+                code: AlertCode::of(&alert.id),
                 public: alert.doc.intake.public,
                 status: PublicStatus::of(&alert.status),
                 // Possible matches are for the police of both sides, never the public: a family is told only
@@ -183,6 +188,48 @@ pub(crate) async fn get(
 ) -> Result<Json<AlertOut>, ApiError> {
     let alert = state.engine.alert(record_id(&id)?).await?;
     Ok(Json(AlertOut::for_caller(alert, &who.caller, &state)))
+}
+
+/// The alerts with one short code.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ByCode {
+    pub(crate) code: AlertCode,
+    /// Usually one; a code is shared by chance about once in two million alerts. Each as the caller may see it.
+    pub(crate) alerts: Vec<AlertOut>,
+}
+
+/// `GET /api/v1/alerts/by-code/{code}`: the alerts with this short code, each as `GET /api/v1/alerts/{id}` shows
+/// it to the caller. The public's lookups share the per-address limit of its writes.
+#[utoipa::path(get, path = "/api/v1/alerts/by-code/{code}", tag = "alerts",
+    params(("code" = String, Path, description = "An alert's short code, `AL-` and 8 Crockford base-32 digits and letters (any case; dashes optional)",
+        pattern = r"^(?i)(AL-?)?[0-9A-HJKMNP-TV-Z]{4}-?[0-9A-HJKMNP-TV-Z]{4}$")),
+    responses(
+        (status = 200, description = "The alerts with the code", body = ByCode),
+        responses::Unauthenticated,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
+    ))]
+pub(crate) async fn by_code(
+    State(state): State<AppState>,
+    who: Who,
+    Path(code): Path<String>,
+) -> Result<Json<ByCode>, ApiError> {
+    who.public_request(&state.limiter)?;
+    let code: AlertCode = code.parse().map_err(|why| ApiError::field("code", why))?;
+    let found = state.engine.alerts_by_code(&code).await?;
+    if found.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "no alert with the code {code} here"
+        )));
+    }
+    let mut alerts = Vec::with_capacity(found.len());
+    for a in found {
+        let alert = state.engine.alert(a.id).await?;
+        alerts.push(AlertOut::for_caller(alert, &who.caller, &state));
+    }
+    Ok(Json(ByCode { code, alerts }))
 }
 
 /// The filters of `GET /api/v1/alerts`.

@@ -178,6 +178,7 @@ impl Api {
         let api = Router::new()
             .route("/alerts", post(alerts::raise).get(alerts::list))
             .route("/alerts/{id}", get(alerts::get))
+            .route("/alerts/by-code/{code}", get(alerts::by_code))
             .route("/alerts/{id}/events", post(alerts::add_event))
             .route("/alerts/{id}/sightings", post(alerts::add_sighting))
             .route("/alerts/{id}/cap", get(cap::alert))

@@ -26,6 +26,7 @@ use crate::{alerts, audit, cap, cases, found, live, metrics, peers, register, sm
         alerts::raise,
         alerts::list,
         alerts::get,
+        alerts::by_code,
         alerts::add_event,
         alerts::add_sighting,
         cap::alert,

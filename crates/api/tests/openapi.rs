@@ -409,6 +409,7 @@ async fn the_document_covers_every_route_and_resolves() {
             ("POST", "/api/v1/alerts"),
             ("GET", "/api/v1/alerts"),
             ("GET", "/api/v1/alerts/{id}"),
+            ("GET", "/api/v1/alerts/by-code/{code}"),
             ("POST", "/api/v1/alerts/{id}/events"),
             ("POST", "/api/v1/alerts/{id}/sightings"),
             ("GET", "/api/v1/alerts/{id}/cap"),

@@ -268,7 +268,7 @@ impl CaseDraft {
     pub fn validate(
         &self,
         ctx: &Context<'_>,
-        tracking_random: [u8; 5],
+        tracking_random: [u8; TRACKING_RANDOM_BYTES],
     ) -> Result<CaseIntake, Invalid> {
         let mut invalid = Invalid::default();
         let district = self.district.trim().to_owned();

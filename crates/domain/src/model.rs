@@ -371,26 +371,33 @@ pub struct CaseIntake {
     pub media: Option<MediaReport>,
 }
 
-/// A code the complainant uses to follow a case, like `HZ-7K3M-Q9TD`: 40 random bits in Crockford base 32
-/// (no I, L, O or U, so it survives being read aloud over a helpline).
+/// A code the complainant uses to follow a case and write to its police, like `HZ-7K3M-Q9TD-X4BZ-2M8P`: 80 random
+/// bits in Crockford base 32 (no I, L, O or U, so it survives being read aloud over a helpline). It is a secret
+/// that reads and writes a conversation, so it is long enough that guessing fails for years at the public rate
+/// limit (README, "Messages on a case"). Codes given before messages existed have 40 bits (`HZ-7K3M-Q9TD`) and
+/// still read; the police may give a case a new code, which ends the old one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "HZ-7K3M-Q9TD-X4BZ-2M8P"))]
 #[serde(try_from = "String", into = "String")]
 pub struct TrackingCode(String);
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// Random bytes in a tracking code.
+pub const TRACKING_RANDOM_BYTES: usize = 10;
+
 impl TrackingCode {
-    /// Makes a code from 5 random bytes supplied by the caller (the domain draws no randomness itself).
-    pub fn from_random(bytes: [u8; 5]) -> Self {
-        let mut bits = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        let mut chars = [0u8; 8];
-        for c in chars.iter_mut().rev() {
-            *c = CROCKFORD[(bits & 31) as usize];
-            bits >>= 5;
-        }
-        let s = std::str::from_utf8(&chars).expect("alphabet is ASCII");
-        TrackingCode(format!("HZ-{}-{}", &s[..4], &s[4..]))
+    /// Makes a code from random bytes supplied by the caller (the domain draws no randomness itself).
+    pub fn from_random(bytes: [u8; TRACKING_RANDOM_BYTES]) -> Self {
+        let a = crockford(bytes[..5].try_into().expect("5 bytes"));
+        let b = crockford(bytes[5..].try_into().expect("5 bytes"));
+        TrackingCode(format!(
+            "HZ-{}-{}-{}-{}",
+            &a[..4],
+            &a[4..],
+            &b[..4],
+            &b[4..]
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -401,18 +408,16 @@ impl TrackingCode {
 impl FromStr for TrackingCode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        let why = "a tracking code looks like HZ-XXXX-XXXX-XXXX-XXXX (or, if given before 2027, HZ-XXXX-XXXX), with digits and letters other than I, L, O, U";
         let upper = s.trim().to_ascii_uppercase();
-        let body = upper
-            .strip_prefix("HZ-")
-            .ok_or("a tracking code looks like HZ-XXXX-XXXX")?;
-        let ok = body.len() == 9
-            && body.as_bytes()[4] == b'-'
-            && body
-                .bytes()
-                .enumerate()
-                .all(|(i, b)| i == 4 || CROCKFORD.contains(&b));
+        let body = upper.strip_prefix("HZ-").ok_or(why)?;
+        let groups: Vec<&str> = body.split('-').collect();
+        let ok = (groups.len() == 2 || groups.len() == 4)
+            && groups
+                .iter()
+                .all(|g| g.len() == 4 && g.bytes().all(|b| CROCKFORD.contains(&b)));
         if !ok {
-            return Err("a tracking code looks like HZ-XXXX-XXXX, with digits and letters other than I, L, O, U".into());
+            return Err(why.into());
         }
         Ok(TrackingCode(upper))
     }
@@ -432,6 +437,93 @@ impl From<TrackingCode> for String {
 }
 
 impl fmt::Display for TrackingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An alert's short code, like `AL-7K3M-Q9TD`, for people to read out over a helpline or send by text
+/// (`STATUS AL-7K3M-Q9TD`): 40 bits of the alert's id (from its random part) in Crockford base 32. Every node
+/// derives it from the id, so nothing is stored in the alert and every node can answer it. Codes are not unique
+/// (two alerts in a million share one by chance about once in two million alerts): a lookup answers every alert with
+/// the code. Read back as Crockford reads: any case, dashes and spaces ignored, `AL` optional, `I` and `L` read
+/// as 1, `O` as 0.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "AL-7K3M-Q9TD"))]
+#[serde(try_from = "String", into = "String")]
+pub struct AlertCode(String);
+
+impl AlertCode {
+    /// The code of an alert: bytes 8 to 12 of its id, the first five of its random part.
+    pub fn of(id: &RecordId) -> AlertCode {
+        let bytes: [u8; 5] = id.0[8..13].try_into().expect("5 bytes");
+        let s = crockford(bytes);
+        AlertCode(format!("AL-{}-{}", &s[..4], &s[4..]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 40 bits as 8 Crockford base-32 characters.
+fn crockford(bytes: [u8; 5]) -> String {
+    let mut bits = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+    let mut chars = [0u8; 8];
+    for c in chars.iter_mut().rev() {
+        *c = CROCKFORD[(bits & 31) as usize];
+        bits >>= 5;
+    }
+    String::from_utf8(chars.to_vec()).expect("alphabet is ASCII")
+}
+
+impl FromStr for AlertCode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let why =
+            || "an alert's code looks like AL-7K3M-Q9TD: AL, then 8 digits and letters".to_owned();
+        let compact: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let body = compact
+            .strip_prefix("AL")
+            .filter(|b| b.len() == 8)
+            .unwrap_or(&compact);
+        if body.len() != 8 {
+            return Err(why());
+        }
+        let mut read = String::with_capacity(8);
+        for c in body.chars() {
+            let c = match c {
+                'I' | 'L' => '1',
+                'O' => '0',
+                c => c,
+            };
+            if !c.is_ascii() || !CROCKFORD.contains(&(c as u8)) {
+                return Err(why());
+            }
+            read.push(c);
+        }
+        Ok(AlertCode(format!("AL-{}-{}", &read[..4], &read[4..])))
+    }
+}
+
+impl TryFrom<String> for AlertCode {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<AlertCode> for String {
+    fn from(code: AlertCode) -> String {
+        code.0
+    }
+}
+
+impl fmt::Display for AlertCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -595,9 +687,50 @@ mod tests {
             complainant: None,
             media: None,
         };
-        let intake = case.validate(&ctx, [1, 2, 3, 4, 5]).unwrap();
+        let intake = case
+            .validate(&ctx, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+            .unwrap();
         assert!(intake.complainant.is_none());
         assert!(intake.tracking_code.as_str().starts_with("HZ-"));
+    }
+
+    #[test]
+    fn alert_codes_are_read_back_as_people_say_them() {
+        let id = RecordId([0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0, 0x12, 0x34, 0x56, 9, 9, 9]);
+        let code = AlertCode::of(&id);
+        assert_eq!(code.as_str().len(), 12);
+        assert!(code.as_str().starts_with("AL-"));
+        assert_eq!(
+            code,
+            AlertCode::of(&RecordId(
+                [1; 8]
+                    .into_iter()
+                    .chain(id.0[8..].iter().copied())
+                    .collect::<Vec<_>>()
+                    .try_into()
+                    .unwrap()
+            ))
+        );
+        let body = code.as_str()[3..].replace('-', "");
+        for said in [
+            code.as_str().to_owned(),
+            code.as_str().to_lowercase(),
+            body.clone(),
+            format!("al {} {}", &body[..4], &body[4..]),
+        ] {
+            assert_eq!(said.parse::<AlertCode>().as_ref(), Ok(&code), "{said}");
+        }
+        assert_eq!("AL-0000-0001".parse::<AlertCode>(), "al-oooo-ooo1".parse());
+        assert_eq!("AL-1111-0000".parse::<AlertCode>(), "AL-ILil-0000".parse());
+        for bad in [
+            "AL-0000-000",
+            "AL-0000-000U",
+            "HZ-0000-0000",
+            "",
+            "AL-0000-0000-0",
+        ] {
+            assert!(bad.parse::<AlertCode>().is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -605,8 +738,12 @@ mod tests {
         let id = RecordId([0xab; 16]);
         assert_eq!(id.to_string().parse::<RecordId>().unwrap(), id);
         assert!("xyz".parse::<RecordId>().is_err());
-        let code = TrackingCode::from_random([0xff, 0, 0x12, 0x34, 0x56]);
-        assert_eq!(code.as_str().len(), 12);
+        let code = TrackingCode::from_random([0xff, 0, 0x12, 0x34, 0x56, 1, 2, 3, 4, 5]);
+        assert_eq!(code.as_str().len(), 22);
+        assert!(
+            "HZ-7K3M-Q9TD".parse::<TrackingCode>().is_ok(),
+            "a code given before"
+        );
         assert_eq!(
             code.as_str()
                 .to_lowercase()
@@ -615,5 +752,7 @@ mod tests {
             code
         );
         assert!("HZ-ILOU-0000".parse::<TrackingCode>().is_err());
+        assert!("HZ-0000-0000-0000".parse::<TrackingCode>().is_err());
+        assert!("HZ-0000-0000-0000-00000".parse::<TrackingCode>().is_err());
     }
 }

@@ -312,6 +312,10 @@ impl Actor {
         if let Some(code) = &new.tracking {
             self.store.set_tracking(batch, code, &record);
         }
+        if new.meta.kind == RecordKind::Alert {
+            let code = hifazat_domain::AlertCode::of(&record);
+            self.store.set_alert_code(batch, code.as_str(), &record);
+        }
         for (id, use_) in new.photos {
             let op = match use_ {
                 PhotoUse::Publish => photos::PhotoOp::Publish {

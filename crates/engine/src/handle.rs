@@ -10,6 +10,7 @@ impl Engine {
         let figures: SharedFigures =
             Arc::new(std::sync::RwLock::new(aggregates::load(&config.store)?));
         places::ensure(&config.store)?;
+        codes::ensure(&config.store)?;
         let local = Arc::new(Local {
             node_name: config.node_name,
             clock: config.clock,

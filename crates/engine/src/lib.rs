@@ -15,6 +15,7 @@
 mod actor;
 mod aggregates;
 mod audit;
+mod codes;
 mod commit;
 mod handle;
 mod ids;

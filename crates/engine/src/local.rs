@@ -162,7 +162,7 @@ impl Local {
     /// may hold the case's log.
     pub(crate) fn new_case(&self, draft: &CaseDraft, actor: &str) -> Result<Created, EngineError> {
         let now = self.clock.now_ms();
-        let mut tracking = [0u8; 5];
+        let mut tracking = [0u8; hifazat_domain::TRACKING_RANDOM_BYTES];
         OsRng.fill_bytes(&mut tracking);
         let intake = draft.validate(
             &Context {

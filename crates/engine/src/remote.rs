@@ -179,9 +179,16 @@ impl Actor {
                     created_ms,
                 },
             );
-            if let RecordDoc::Case(c) = &doc {
-                self.store
-                    .set_tracking(batch, c.intake.tracking_code.as_str(), &record);
+            match &doc {
+                RecordDoc::Case(c) => {
+                    self.store
+                        .set_tracking(batch, c.intake.tracking_code.as_str(), &record)
+                }
+                RecordDoc::Alert(_) => {
+                    let code = hifazat_domain::AlertCode::of(&record);
+                    self.store.set_alert_code(batch, code.as_str(), &record);
+                }
+                RecordDoc::Found(_) => {}
             }
         }
         let summary = Summary::of(record, &doc, created_ms);

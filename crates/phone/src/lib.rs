@@ -413,6 +413,7 @@ impl Phone {
                 ReplyAbout::Alert,
                 false,
             ),
+            Request::Status(code) => (self.standing(&code).await?, ReplyAbout::Status, false),
             Request::Unclear(why) => (template::help(&why), ReplyAbout::Help, false),
         };
         self.reply(key, from, text, about, secret, now_ms).map(Some)
@@ -516,7 +517,7 @@ impl Phone {
             Ok(id) => {
                 tracing::info!(record = %id, district = %district.code, "alert raised by text");
                 Ok(template::alert_taken(
-                    &id.to_string(),
+                    hifazat_domain::AlertCode::of(&id).as_str(),
                     &district.name,
                     &district.name_ur,
                 ))
@@ -524,6 +525,26 @@ impl Phone {
             Err(EngineError::Invalid(why)) => Ok(template::alert_refused(&why.to_string())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The answer to `STATUS <code>`: how the alerts with the code stand, as the public may know.
+    async fn standing(&self, code: &hifazat_domain::AlertCode) -> Result<String, PhoneError> {
+        let alerts = self.engine.alerts_by_code(code).await?;
+        let topology = self.engine.topology();
+        let standings: Vec<template::AlertStanding> = alerts
+            .iter()
+            .map(|a| {
+                let district = topology.district(&a.district);
+                template::AlertStanding {
+                    code: code.as_str().to_owned(),
+                    child_name: a.child_name.clone(),
+                    district_name: district.map_or(a.district.clone(), |d| d.name.clone()),
+                    district_name_ur: district.map_or(a.district.clone(), |d| d.name_ur.clone()),
+                    stage: a.status.stage,
+                }
+            })
+            .collect();
+        Ok(template::status(code.as_str(), &standings))
     }
 
     /// Announces a notification on the live event stream.

@@ -240,7 +240,7 @@ async fn carry_out(
         _ => public.last_seen.text.clone(),
     };
     let facts = template::AlertFacts {
-        reference: alert.id.to_string(),
+        reference: hifazat_domain::AlertCode::of(&alert.id).to_string(),
         child_name: public.child_name.clone(),
         age_years: public.age_years,
         sex: public.sex,

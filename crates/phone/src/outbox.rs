@@ -51,6 +51,8 @@ pub enum ReplyAbout {
     Verification,
     /// An alert raised by text, or why it was not.
     Alert,
+    /// How an alert stands (`STATUS <code>`).
+    Status,
     /// A text that was not understood.
     Help,
 }

@@ -227,7 +227,7 @@ fn sightings_go_on_alerts_and_cases_round_trip() {
             channel: Channel::Helpline15,
             victim_age_years: Some(31),
             complainant: None,
-            tracking_code: TrackingCode::from_random([1, 2, 3, 4, 5]),
+            tracking_code: TrackingCode::from_random([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
             media: None,
         },
         timeline: vec![],

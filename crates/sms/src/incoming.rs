@@ -1,10 +1,11 @@
-//! What a text to the short code asks for: a CNIC to verify (13 digits, dashes and spaces allowed), or an alert in
-//! the documented format; anything else gets a reply that says how to write one.
+//! What a text to the short code asks for: a CNIC to verify (13 digits, dashes and spaces allowed), an alert in
+//! the documented format, or how an alert stands (`STATUS <alert code>`); anything else gets a reply that says how
+//! to write one.
 //!
 //! The alert format, one line: `ALERT <district code> <age> <M|F> <child's name>; <where last seen>`, e.g.
 //! `ALERT PB-LHR 7 F Ayesha Bibi; Anarkali Bazaar near gate 2`. Keywords and codes are case-insensitive.
 
-use hifazat_domain::{Districts, Sex, validate};
+use hifazat_domain::{AlertCode, Districts, Sex, validate};
 use hifazat_limits as limits;
 
 /// Longest incoming text read, in characters; the rest is not looked at.
@@ -26,12 +27,14 @@ pub enum Request {
     /// Verify this CNIC (13 digits).
     Verify(String),
     Alert(AlertText),
+    /// How the alerts with this short code stand.
+    Status(AlertCode),
     /// Not understood: why, for the reply.
     Unclear(String),
 }
 
 /// The help text sent back to a text that is not understood, in English and Urdu.
-pub const HELP: &str = "Send a 13-digit CNIC to check it against the sex-offender register, or report a missing child: ALERT <district code> <age> <M/F> <name>; <where last seen>. / شناختی کارڈ نمبر (13 ہندسے) بھیجیں، یا گمشدہ بچے کی اطلاع: ALERT ضلع کوڈ عمر M/F نام؛ جگہ";
+pub const HELP: &str = "Send a 13-digit CNIC to check it against the sex-offender register, report a missing child: ALERT <district code> <age> <M/F> <name>; <where last seen>, or ask how an alert stands: STATUS <code>. / شناختی کارڈ نمبر (13 ہندسے) بھیجیں، گمشدہ بچے کی اطلاع: ALERT ضلع کوڈ عمر M/F نام؛ جگہ، یا الرٹ کی صورتحال: STATUS کوڈ";
 
 /// Reads an incoming text.
 pub fn parse(text: &str, districts: &dyn Districts) -> Request {
@@ -44,12 +47,22 @@ pub fn parse(text: &str, districts: &dyn Districts) -> Request {
             Err(why) => Request::Unclear(format!("the CNIC {why}")),
         };
     }
+    if let Some(code) = text
+        .get(..7)
+        .filter(|head| head.eq_ignore_ascii_case("status "))
+        .map(|_| &text[7..])
+    {
+        return match code.parse::<AlertCode>() {
+            Ok(code) => Request::Status(code),
+            Err(why) => Request::Unclear(why),
+        };
+    }
     let Some(rest) = text
         .get(..6)
         .filter(|head| head.eq_ignore_ascii_case("alert "))
         .map(|_| &text[6..])
     else {
-        return Request::Unclear("send a CNIC, or a text starting with ALERT".into());
+        return Request::Unclear("send a CNIC, or a text starting with ALERT or STATUS".into());
     };
     let (head, place) = match rest.split_once([';', '؛']) {
         Some((h, p)) => (h.trim(), p.trim()),
@@ -101,6 +114,23 @@ mod tests {
 
     fn districts() -> BTreeSet<String> {
         ["PB-LHR".to_owned()].into_iter().collect()
+    }
+
+    #[test]
+    fn status_asks_by_an_alerts_code_as_people_write_it() {
+        let d = districts();
+        let code: AlertCode = "AL-7K3M-Q9TD".parse().unwrap();
+        for text in [
+            "STATUS AL-7K3M-Q9TD",
+            "status al 7k3m q9td",
+            " Status 7K3MQ9TD ",
+        ] {
+            assert_eq!(parse(text, &d), Request::Status(code.clone()), "{text}");
+        }
+        assert!(
+            matches!(parse("STATUS AL-7K3M", &d), Request::Unclear(w) if w.contains("AL-7K3M-Q9TD"))
+        );
+        assert!(matches!(parse("STATUS", &d), Request::Unclear(_)));
     }
 
     #[test]

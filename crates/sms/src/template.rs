@@ -1,14 +1,14 @@
 //! The texts Hifazat sends, in Urdu and English. Each fits in `SMS_PARTS_MAX` parts: free text (names, places)
 //! is shortened until it does.
 
-use hifazat_domain::{NoticeReason, Office, Sex};
+use hifazat_domain::{AlertStage, NoticeReason, Office, Sex};
 
 use crate::segment::split;
 
 /// What an official's notification says about an alert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertFacts {
-    /// The alert's id: the reference to look it up by.
+    /// The alert's short code (`AL-7K3M-Q9TD`): the reference to look it up by.
     pub reference: String,
     pub child_name: String,
     pub age_years: u8,
@@ -118,12 +118,69 @@ pub fn alert_notice(office: Office, reason: NoticeReason, a: &AlertFacts) -> Str
     })
 }
 
-/// The answer to an alert raised by text (the district named in English and in Urdu script).
-pub fn alert_taken(reference: &str, district_name: &str, district_name_ur: &str) -> String {
+/// The answer to an alert raised by text (the district named in English and in Urdu script): its short code, to
+/// ask how it stands.
+pub fn alert_taken(code: &str, district_name: &str, district_name_ur: &str) -> String {
     format!(
-        "الرٹ درج ہو گیا۔ حوالہ: {reference}۔ {district_name_ur} پولیس کو اطلاع دے دی گئی۔\n\
-         Alert raised. Reference: {reference}. The police of {district_name} are told."
+        "الرٹ درج ہو گیا۔ کوڈ: {code}۔ {district_name_ur} پولیس کو اطلاع دے دی گئی۔ صورتحال: STATUS {code}\n\
+         Alert raised. Code: {code}. The police of {district_name} are told. To follow it: STATUS {code}"
     )
+}
+
+/// One alert as `STATUS` answers it: its code, the child's first name, the district, and its public stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertStanding {
+    pub code: String,
+    pub child_name: String,
+    pub district_name: String,
+    pub district_name_ur: String,
+    pub stage: AlertStage,
+}
+
+/// A public stage in Urdu and in English.
+fn stage_words(stage: AlertStage) -> (&'static str, &'static str) {
+    match stage {
+        AlertStage::Raised => (
+            "پولیس کی تصدیق کا انتظار",
+            "reported, waiting for the police to confirm",
+        ),
+        AlertStage::Validated => ("پولیس نے تصدیق کر دی", "confirmed by the police"),
+        AlertStage::Mobilised => ("پولیس ٹیمیں تلاش میں", "police teams searching"),
+        AlertStage::Sighted => ("الرٹ کے بعد دیکھا گیا", "seen since the alert"),
+        AlertStage::Recovered => ("بچہ مل گیا", "found"),
+        AlertStage::Reunited => ("بچہ گھر والوں کے پاس", "back with the family"),
+        AlertStage::Closed => ("بند", "closed"),
+    }
+}
+
+/// Alerts one `STATUS` answer names at most (a code is shared by chance once in about two million alerts).
+const STANDINGS_MAX: usize = 3;
+
+/// The answer to `STATUS <code>`: how each alert with the code stands (the first few), or that none is known here.
+pub fn status(code: &str, alerts: &[AlertStanding]) -> String {
+    if alerts.is_empty() {
+        return format!(
+            "کوڈ {code} کا کوئی الرٹ نہیں ملا۔ کوڈ دوبارہ دیکھیں یا 1099 پر کال کریں۔\n\
+             No alert with the code {code}. Check the code, or call 1099."
+        );
+    }
+    fit(|room| {
+        let lines: Vec<String> = alerts
+            .iter()
+            .take(STANDINGS_MAX)
+            .map(|a| {
+                let (ur, en) = stage_words(a.stage);
+                let name = shorten(&a.child_name, room.min(30));
+                format!(
+                    "{code} {name} ({district_ur}): {ur}\n{code} {name} ({district}): {en}",
+                    code = a.code,
+                    district_ur = a.district_name_ur,
+                    district = a.district_name,
+                )
+            })
+            .collect();
+        lines.join("\n")
+    })
 }
 
 /// The answer to an alert text that was well formed but could not be raised.
@@ -165,6 +222,35 @@ pub fn help(why: &str) -> String {
 mod tests {
     use super::*;
     use crate::segment::{Coding, SMS_PARTS_MAX};
+
+    #[test]
+    fn status_answers_fit_and_say_the_stage() {
+        let one = AlertStanding {
+            code: "AL-7K3M-Q9TD".into(),
+            child_name: "Ayesha Bibi".into(),
+            district_name: "Lahore".into(),
+            district_name_ur: "لاہور".into(),
+            stage: AlertStage::Mobilised,
+        };
+        let text = status("AL-7K3M-Q9TD", std::slice::from_ref(&one));
+        assert!(
+            text.contains("police teams searching") && text.contains("Ayesha Bibi"),
+            "{text}"
+        );
+        assert!(split(&text).is_ok());
+        let many = vec![
+            AlertStanding {
+                child_name: "ب".repeat(100),
+                ..one.clone()
+            };
+            16
+        ];
+        let text = status("AL-7K3M-Q9TD", &many);
+        assert!(split(&text).is_ok(), "{text}");
+        let none = status("AL-0000-0000", &[]);
+        assert!(none.contains("No alert with the code AL-0000-0000"));
+        assert!(split(&none).is_ok());
+    }
 
     fn facts(name_chars: usize) -> AlertFacts {
         AlertFacts {

@@ -176,6 +176,17 @@ fn tracking_key(code: &str) -> Vec<u8> {
     key(TRACKING, &[code.as_bytes()])
 }
 
+/// An alert's short code in the index of codes: the code's text, then the alert's id (codes are not unique).
+fn alert_code_key(code: &str, record: Option<&RecordId>) -> Vec<u8> {
+    key(
+        TRACKING,
+        &[code.as_bytes(), record.map_or(&[][..], |r| &r.0)],
+    )
+}
+
+/// Alerts one short code answers at most (two alerts share a code about once in two million alerts).
+pub const ALERTS_PER_CODE_MAX: usize = 16;
+
 /// A log's head as stored, with the log it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredHead {
@@ -742,6 +753,31 @@ impl Store {
                     })
             })
             .transpose()
+    }
+
+    /// Files an alert's short code (`hifazat_domain::AlertCode`) in `batch`.
+    pub fn set_alert_code(&self, batch: &mut WriteBatch, code: &str, record: &RecordId) {
+        batch.put(alert_code_key(code, Some(record)), frame(&[]));
+    }
+
+    /// The alerts with this short code, at most [`ALERTS_PER_CODE_MAX`].
+    pub fn alert_code(&self, code: &str) -> Result<Vec<RecordId>, StoreError> {
+        let prefix = alert_code_key(code, None);
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(&prefix).take(ALERTS_PER_CODE_MAX) {
+            let (k, v) = item?;
+            unframe(&k, &v)?;
+            let id =
+                k[prefix.len()..]
+                    .try_into()
+                    .map(RecordId)
+                    .map_err(|_| StoreError::Corrupt {
+                        key: hex::encode(&k),
+                        reason: "alert code key length".into(),
+                    })?;
+            out.push(id);
+        }
+        Ok(out)
     }
 
     /// Adds evidence of equivocation (two conflicting entries' bytes) to `batch`.

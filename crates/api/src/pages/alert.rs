@@ -47,17 +47,7 @@ pub(crate) async fn home(
     let alerts = page
         .items
         .into_iter()
-        .map(|s| AlertCard {
-            id: s.id.to_string(),
-            child_name: s.child_name,
-            age_years: s.age_years,
-            sex: name_of(&s.sex),
-            district: district_name(&state, reader.lang, &s.district),
-            last_seen: s.last_seen,
-            last_seen_at_ms: s.last_seen_at_ms,
-            stage: name_of(&s.status.stage),
-            photo: s.photo,
-        })
+        .map(|s| summary_card(&state, reader.lang, s))
         .collect::<Vec<_>>();
     // Only photos that have all arrived here are shown.
     let mut alerts = alerts;
@@ -150,6 +140,26 @@ async fn alert_page(
     html(status, pages::render(&page))
 }
 
+/// An alert's summary as a card, in `lang`.
+pub(crate) fn summary_card(
+    state: &AppState,
+    lang: Lang,
+    s: hifazat_engine::AlertSummary,
+) -> AlertCard {
+    AlertCard {
+        id: s.id.to_string(),
+        child_name: s.child_name,
+        age_years: s.age_years,
+        sex: name_of(&s.sex),
+        district: district_name(state, lang, &s.district),
+        last_seen: s.last_seen,
+        last_seen_at_ms: s.last_seen_at_ms,
+        stage: name_of(&s.status.stage),
+        photo: s.photo,
+        code: hifazat_domain::AlertCode::of(&s.id).to_string(),
+    }
+}
+
 /// An alert's public part as a card, in `lang`.
 pub(crate) fn alert_card(
     state: &AppState,
@@ -167,6 +177,7 @@ pub(crate) fn alert_card(
         last_seen_at_ms: public.last_seen_at_ms,
         stage: name_of(&record.status.stage),
         photo: None,
+        code: hifazat_domain::AlertCode::of(&record.id).to_string(),
     }
 }
 

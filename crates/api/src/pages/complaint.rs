@@ -26,6 +26,7 @@ pub(crate) async fn track(
         code: typed.chars().take(64).collect(),
         error: None,
         found: None,
+        alerts: Vec::new(),
     };
     if typed.is_empty() {
         return html(StatusCode::OK, pages::render(&page));
@@ -34,10 +35,30 @@ pub(crate) async fn track(
         return *page;
     }
     let status = match typed.to_uppercase().parse::<TrackingCode>() {
-        Err(_) => {
-            page.error = Some(Problem::BadCode.message(frame.t));
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        Err(_) => match typed.parse::<hifazat_domain::AlertCode>() {
+            Err(_) => {
+                page.error = Some(Problem::BadCode.message(frame.t));
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Ok(code) => match state.engine.alerts_by_code(&code).await {
+                Err(e) => return reader.failed(&state, e.into()),
+                Ok(found) if found.is_empty() => {
+                    page.error = Some(Problem::NoSuchCode.message(frame.t));
+                    StatusCode::NOT_FOUND
+                }
+                Ok(found) if found.len() == 1 => {
+                    return Redirect::to(&format!("/alerts/{}", found[0].id)).into_response();
+                }
+                Ok(found) => {
+                    page.code = code.to_string();
+                    page.alerts = found
+                        .into_iter()
+                        .map(|s| super::alert::summary_card(&state, reader.lang, s))
+                        .collect();
+                    StatusCode::OK
+                }
+            },
+        },
         Ok(code) => match state.engine.case_by_tracking(code.as_str()).await {
             Err(e) => return reader.failed(&state, e.into()),
             Ok(None) => {

@@ -22,6 +22,8 @@ pub struct AlertCard {
     /// The child's photo's id, when the alert has one and all of it is on this node (served at
     /// `/api/v1/photos/{id}`).
     pub photo: Option<String>,
+    /// The alert's short code (`AL-7K3M-Q9TD`).
+    pub code: String,
 }
 
 /// The home page: the active police-validated alerts, newest first.

@@ -138,4 +138,6 @@ pub struct AlertListPage<'a> {
     pub next: Option<String>,
     /// Why the filters were refused, in the reader's language.
     pub problem: Option<String>,
+    /// An alert's code as typed, when the official looked one up.
+    pub code: String,
 }

@@ -196,6 +196,8 @@ pub struct TrackPage<'a> {
     /// Why the code was refused or found nothing, in the reader's language.
     pub error: Option<String>,
     pub found: Option<Tracked>,
+    /// The alerts an alert's code found, when it found more than one (one is opened at once).
+    pub alerts: Vec<AlertCard>,
 }
 
 /// The node's parent (the node that covers for it) as this node's network last saw it.
@@ -264,6 +266,7 @@ mod tests {
             last_seen_at_ms: 1_796_461_500_000,
             stage: "validated".into(),
             photo: None,
+            code: "AL-0000-0001".into(),
         }
     }
 

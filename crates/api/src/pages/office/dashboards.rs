@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use hifazat_access::{Area, Role};
 use hifazat_domain::{AlertStage, RecordKind};
 use hifazat_engine::{AlertSummary, Narrow};
@@ -387,6 +387,8 @@ pub(crate) struct AlertsQuery {
     stage: String,
     district: String,
     before: String,
+    /// An alert's short code: the alert it names is opened (or, when several share it, they are listed).
+    code: String,
 }
 
 /// `GET /office/alerts`: the alerts of the official's area (a district of it when chosen), filtered by stage and in
@@ -441,11 +443,35 @@ pub(crate) async fn alerts(
         alerts: Vec::new(),
         next: None,
         problem: None,
+        code: String::new(),
     };
     let (Ok(stage), true) = (stage, district_ok) else {
         page.problem = Some(t.get("cases.problem").to_owned());
         return html(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page));
     };
+    if !q.code.trim().is_empty() {
+        page.code = q.code.chars().take(40).collect();
+        let found = match q.code.parse::<hifazat_domain::AlertCode>() {
+            Ok(code) => match state.engine.alerts_by_code(&code).await {
+                Ok(found) => found,
+                Err(e) => return cx.failed(e.into()),
+            },
+            Err(_) => Vec::new(),
+        };
+        if found.len() == 1 {
+            return Redirect::to(&format!("/office/alerts/{}", found[0].id)).into_response();
+        }
+        if found.is_empty() {
+            page.problem = Some(t.get("alerts.problem.code").to_owned());
+            return html(StatusCode::NOT_FOUND, pages::render(&page));
+        }
+        let (now_ms, after) = (state.engine.now_ms(), escalate_rpo_after_ms(&state));
+        page.alerts = found
+            .iter()
+            .map(|a| queue_alert(&state, reader.lang, a, now_ms, after))
+            .collect();
+        return html(StatusCode::OK, pages::render(&page));
+    }
     // Narrowed to the chosen district, else to the official's area.
     let given = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
     let (district, region, province) = match (&official.area, given(&q.district)) {
