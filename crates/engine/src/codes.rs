@@ -23,7 +23,7 @@ pub(crate) fn ensure(store: &Store) -> Result<(), StoreError> {
         let (id, _) = item?;
         store.set_alert_code(&mut batch, AlertCode::of(&id).as_str(), &id);
         filed += 1;
-        if filed % BUILD_BATCH == 0 {
+        if filed.is_multiple_of(BUILD_BATCH) {
             store.apply(std::mem::replace(&mut batch, store.batch()))?;
         }
     }
