@@ -28,7 +28,7 @@ impl From<PhoneError> for ApiError {
         match e {
             PhoneError::Invalid { field, why } => ApiError::field(field, why),
             PhoneError::Engine(e) => e.into(),
-            PhoneError::Outbox(e) => {
+            PhoneError::Outbox(_) | PhoneError::Register(_) => {
                 tracing::error!(error = %e, "sms request failed inside the node");
                 ApiError::Internal
             }

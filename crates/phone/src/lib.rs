@@ -34,6 +34,13 @@ pub use outbox::{Message, Outbox, OutboxError, Outgoing, Purpose, ReplyAbout, St
 pub const RETRY_EVERY: Duration = Duration::from_secs(15);
 /// How long a message is tried before it is failed.
 pub const RETRY_FOR_MS: u64 = 24 * 3600 * 1000;
+/// How often the register's alarms are looked at for officers to tell.
+const ALARM_POLL: Duration = Duration::from_secs(5);
+/// Alarms looked at each time (the newest).
+const ALARMS_READ_MAX: usize = 20;
+/// An alarm first seen later than this after it started is not told by SMS (a node that was down, or a new
+/// directory): it stays on the register's page.
+const ALARM_TOLD_WITHIN: Duration = Duration::from_secs(3_600);
 /// Texts one number may send in a day that get an answer (verifications have the register's own limits too).
 pub const INCOMING_PER_NUMBER_DAY: u32 = 20;
 /// Alerts one number may raise by text in a day.
@@ -68,6 +75,8 @@ pub enum PhoneError {
     Engine(#[from] EngineError),
     #[error("{field}: {why}")]
     Invalid { field: &'static str, why: String },
+    #[error("the register: {0}")]
+    Register(#[from] RegisterError),
 }
 
 /// Counts for the metrics page.
@@ -339,10 +348,72 @@ impl Phone {
         }
     }
 
-    /// Runs the notifier and the retries until the engine stops.
+    /// Runs the notifier, the retries and (with a register and register officers to tell) the watch on the
+    /// register's alarms until the engine stops.
     pub async fn run(self: Arc<Self>) {
         tokio::spawn(self.clone().retry_queued());
+        if self.register.is_some() && !self.config.register_officers.is_empty() {
+            tokio::spawn(self.clone().watch_alarms());
+        }
         notifier::run(self).await;
+    }
+
+    /// Tells every register officer of each new alarm of the register's guard, once (the outbox key
+    /// `alarm/<seq>/<number>` keeps a restart from telling again). Alarms older than `ALARM_TOLD_WITHIN` when
+    /// first seen are not told: they are on the register's page.
+    async fn watch_alarms(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(ALARM_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.tell_alarms().await {
+                tracing::error!(error = %e, "telling register officers of alarms");
+            }
+        }
+    }
+
+    /// One look at the register's newest alarms; the messages queued.
+    pub async fn tell_alarms(self: &Arc<Self>) -> Result<usize, PhoneError> {
+        let Some(register) = self.register.clone() else {
+            return Ok(0);
+        };
+        let alarms = tokio::task::spawn_blocking(move || register.alarms(None, ALARMS_READ_MAX))
+            .await
+            .map_err(|_| PhoneError::Engine(EngineError::Stopped))??;
+        let now = self.engine.now_ms();
+        let mut queued = 0;
+        for record in alarms {
+            if now.saturating_sub(record.alarm.at_ms) > ALARM_TOLD_WITHIN.as_millis() as u64 {
+                continue;
+            }
+            let signal = match serde_json::to_value(record.alarm.signal) {
+                Ok(serde_json::Value::String(s)) => s,
+                _ => String::new(),
+            };
+            let text = template::register_alarm(
+                &signal,
+                record.alarm.count,
+                now.saturating_sub(record.alarm.at_ms) / 60_000,
+            );
+            for officer in &self.config.register_officers {
+                let out = Outgoing {
+                    key: Some(format!("alarm/{}/{}", record.seq, officer.phone)),
+                    to: officer.phone.clone(),
+                    text: text.clone(),
+                    secret: false,
+                    purpose: Purpose::RegisterAlarm {
+                        seq: record.seq,
+                        officer: officer.name.clone(),
+                    },
+                };
+                let (_, new) = self.send(out, now)?;
+                if new {
+                    tracing::warn!(seq = record.seq, officer = %officer.name, "a register officer told of an alarm by SMS");
+                    queued += 1;
+                }
+            }
+        }
+        Ok(queued)
     }
 
     /// Answers a text that came in through the gateway (its id, for texts the gateway hands over twice). Returns

@@ -41,6 +41,8 @@ pub enum Purpose {
     },
     /// The answer to an incoming text.
     Reply { about: ReplyAbout },
+    /// A register officer told of the register's alarm number `seq` (the federal node).
+    RegisterAlarm { seq: u64, officer: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,10 @@
 //! area = "PB-LHR"
 //! phone = "+923001234567"
 //! home = "lahore"                # the node the official is homed on
+//!
+//! [[register_officer]]            # told by SMS of the register's enumeration alarms (federal node only)
+//! name = "Register duty officer"
+//! phone = "+923001234599"
 //! ```
 
 use std::collections::BTreeSet;
@@ -48,7 +52,20 @@ pub struct SmsConfig {
     pub timing: Timing,
     #[serde(default, rename = "official")]
     pub officials: Vec<Official>,
+    #[serde(default, rename = "register_officer")]
+    pub register_officers: Vec<RegisterOfficer>,
 }
+
+/// A register officer told by SMS when the register's guard raises an alarm (read by the federal node alone).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterOfficer {
+    pub name: String,
+    pub phone: String,
+}
+
+/// Register officers one directory may hold.
+pub const REGISTER_OFFICERS_MAX: usize = 100;
 
 /// Where messages go.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -219,6 +236,26 @@ impl SmsConfig {
                 ));
             }
         }
+        if self.register_officers.len() > REGISTER_OFFICERS_MAX {
+            problems.push(format!("register_officer: at most {REGISTER_OFFICERS_MAX}"));
+        }
+        for (i, o) in self.register_officers.iter_mut().enumerate() {
+            let at = format!("register_officer[{i}]");
+            o.name = o.name.trim().to_owned();
+            if o.name.is_empty()
+                || o.name.chars().count() > hifazat_limits::NAME_CHARS_MAX
+                || o.name.chars().any(char::is_control)
+            {
+                problems.push(format!(
+                    "{at}.name: 1 to {} characters",
+                    hifazat_limits::NAME_CHARS_MAX
+                ));
+            }
+            match phone::normalise(&o.phone) {
+                Ok(p) => o.phone = p,
+                Err(why) => problems.push(format!("{at}.phone: {why}")),
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -245,6 +282,23 @@ mod tests {
         fn has_node(&self, name: &str) -> bool {
             name == "lahore"
         }
+    }
+
+    #[test]
+    fn register_officers_are_checked() {
+        let ok = SmsConfig::parse(
+            "[[register_officer]]\nname = \" Duty officer \"\nphone = \"0300 1234599\"\n",
+            &Demo,
+        )
+        .unwrap();
+        assert_eq!(ok.register_officers[0].phone, "+923001234599");
+        assert_eq!(ok.register_officers[0].name, "Duty officer");
+        let bad = SmsConfig::parse("[[register_officer]]\nname = \"\"\nphone = \"12\"\n", &Demo)
+            .unwrap_err();
+        assert!(
+            bad.contains("register_officer[0].name") && bad.contains("register_officer[0].phone"),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod plan;
 pub mod segment;
 pub mod template;
 
-pub use config::{Gateway, Kannel, Official, Places, SmsConfig, Timing};
+pub use config::{Gateway, Kannel, Official, Places, RegisterOfficer, SmsConfig, Timing};
 pub use incoming::{AlertText, HELP, Request, parse};
 pub use plan::{Duty, Plan, Seen, Task, plan};
 pub use segment::{Coding, SMS_PARTS_MAX, Split, TooLong, coding, split};

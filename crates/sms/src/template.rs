@@ -127,6 +127,30 @@ pub fn alert_taken(code: &str, district_name: &str, district_name_ur: &str) -> S
     )
 }
 
+/// What a register officer is told when the register's guard raises an alarm: what crossed which threshold, and
+/// that new senders get no answers while it lasts (no CNIC, no number: the alarm carries none).
+pub fn register_alarm(signal: &str, count: u32, minutes_ago: u64) -> String {
+    let (ur, en) = match signal {
+        "new_senders" => (
+            "نئے نمبروں سے اچانک بہت سی تصدیقیں",
+            "a burst of verifications from new numbers",
+        ),
+        "clustered_cnics" => (
+            "ایک ہی سلسلے کے بہت سے شناختی کارڈ نمبر",
+            "many CNICs of one block asked",
+        ),
+        "senders_at_limit" => (
+            "بہت سے نمبر اپنی یومیہ حد پر",
+            "many senders at their daily limit",
+        ),
+        _ => ("غیر معمولی سرگرمی", "unusual activity"),
+    };
+    format!(
+        "حفاظت رجسٹر الارم: {ur} ({count})۔ نئے نمبروں کو جواب نہیں دیا جا رہا۔\n\
+         Hifazat REGISTER ALARM: {en} ({count}), {minutes_ago} min ago. A scan may be under way; new senders get no answers while it lasts. See /office/register."
+    )
+}
+
 /// One alert as `STATUS` answers it: its code, the child's first name, the district, and its public stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertStanding {
@@ -222,6 +246,23 @@ pub fn help(why: &str) -> String {
 mod tests {
     use super::*;
     use crate::segment::{Coding, SMS_PARTS_MAX};
+
+    #[test]
+    fn register_alarms_fit_one_message() {
+        for signal in [
+            "new_senders",
+            "clustered_cnics",
+            "senders_at_limit",
+            "other",
+        ] {
+            let text = register_alarm(signal, 120, 3);
+            assert!(
+                text.contains("REGISTER ALARM") && text.contains("(120)"),
+                "{text}"
+            );
+            assert!(split(&text).is_ok(), "{text}");
+        }
+    }
 
     #[test]
     fn status_answers_fit_and_say_the_stage() {

@@ -90,6 +90,11 @@ pub fn node_with_sms(name: &str, sms: SmsConfig) -> Node {
     build(name, (1000, 1000), RegisterConfig::default(), Some(sms))
 }
 
+/// Like [`node_with_sms`], with the register on these settings (the federal node).
+pub fn node_with_register_sms(name: &str, register: RegisterConfig, sms: SmsConfig) -> Node {
+    build(name, (1000, 1000), register, Some(sms))
+}
+
 /// Like [`node`], with face matching running (its photo worker and matcher), at dlib's threshold. Must be called
 /// within a Tokio runtime.
 pub fn node_with_faces(name: &str) -> Node {
