@@ -56,17 +56,15 @@ impl Client {
     }
 }
 
-/// Opens the live event stream and returns the socket once the response head has arrived.
-fn open_stream(addr: SocketAddr, token: &str) -> (TcpStream, String) {
+/// Opens a live event stream at `path` (as `token`'s user, or the public) and returns the socket once the response
+/// head has arrived.
+fn open_stream(addr: SocketAddr, path: &str, token: Option<&str>) -> (TcpStream, String) {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    write!(
-        stream,
-        "GET /api/v1/events?kind=alert HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n"
-    )
-    .unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n").unwrap();
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -119,7 +117,7 @@ fn every_operation_answers_over_real_http() {
     assert_eq!(health["status"], "ok");
 
     // The live stream is open before anything happens, so it hears the alert being raised.
-    let (mut stream, head) = open_stream(addr, dpo.unwrap());
+    let (mut stream, head) = open_stream(addr, "/api/v1/events?kind=alert", dpo);
     c.called.insert(("GET".into(), "/api/v1/events".into()));
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.contains("text/event-stream"), "{head}");
@@ -256,6 +254,40 @@ fn every_operation_answers_over_real_http() {
     );
     assert_eq!(tracked["status"]["fir_registered"], true);
     assert!(!tracked.to_string().contains("FIR-88"), "{tracked}");
+
+    // The conversation: the complainant's live stream hears the police's answer; a new code ends the old one.
+    c.called
+        .insert(("GET".into(), "/api/v1/track/{code}/events".into()));
+    let (mut live, head) = open_stream(c.addr, &format!("/api/v1/track/{code}/events"), None);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    c.expect(
+        None,
+        "POST",
+        "/api/v1/track/{code}/messages",
+        &format!("/api/v1/track/{code}/messages"),
+        r#"{"text":"Is there any news?"}"#,
+        201,
+    );
+    c.expect(
+        dpo,
+        "POST",
+        "/api/v1/cases/{id}/messages",
+        &format!("/api/v1/cases/{case}/messages"),
+        r#"{"text":"The FIR is registered"}"#,
+        201,
+    );
+    let heard = read_until(&mut live, "The FIR is registered");
+    assert!(heard.contains("event: message"), "{heard}");
+    drop(live);
+    let renewed = c.expect(
+        dpo,
+        "POST",
+        "/api/v1/cases/{id}/tracking-code",
+        &format!("/api/v1/cases/{case}/tracking-code"),
+        "",
+        201,
+    );
+    assert_ne!(renewed["tracking_code"], code.as_str());
 
     // Statistics, peers, the document, metrics.
     let stats = c.expect(ministry, "GET", "/api/v1/stats", "/api/v1/stats", "", 200);

@@ -352,6 +352,14 @@ impl EventBody {
                 "type",
                 "`match_suggested` is recorded by the node that compared the faces",
             )),
+            EventKind::Message { .. } => Err(ApiError::field(
+                "type",
+                "messages are written through POST /api/v1/cases/{id}/messages",
+            )),
+            EventKind::TrackingCodeRenewed { .. } => Err(ApiError::field(
+                "type",
+                "a new tracking code is given through POST /api/v1/cases/{id}/tracking-code",
+            )),
             EventKind::MatchConfirmed { .. } | EventKind::MatchRejected { .. } => {
                 Err(ApiError::field(
                     "type",

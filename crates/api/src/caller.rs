@@ -116,3 +116,56 @@ impl RateLimiter {
         }
     }
 }
+
+/// Wrong tracking codes per client address: `TRACKING_WRONG_MAX` within `TRACKING_LOCK_SECS` lock the address out of
+/// every lookup and message by tracking code until that time has passed since its first wrong try. Officials are
+/// not counted. Keeps at most `RATE_CLIENTS_MAX` addresses, forgetting those whose time has passed.
+#[derive(Debug, Default)]
+pub struct Lockout {
+    wrong: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+impl Lockout {
+    fn window() -> std::time::Duration {
+        std::time::Duration::from_secs(limits::TRACKING_LOCK_SECS)
+    }
+
+    /// Whether `who` may try a code now; when not, in how many seconds.
+    pub fn check(&self, who: &Who) -> Result<(), ApiError> {
+        if who.caller != Caller::Public {
+            return Ok(());
+        }
+        let wrong = self.wrong.lock().unwrap_or_else(|e| e.into_inner());
+        match wrong.get(&who.client) {
+            Some((n, since))
+                if *n >= limits::TRACKING_WRONG_MAX && since.elapsed() < Self::window() =>
+            {
+                let left = Self::window()
+                    .saturating_sub(since.elapsed())
+                    .as_secs()
+                    .max(1);
+                Err(ApiError::RateLimited(left))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a wrong code (malformed, or no case has it) from `who`.
+    pub fn wrong(&self, who: &Who) {
+        if who.caller != Caller::Public {
+            return;
+        }
+        let mut wrong = self.wrong.lock().unwrap_or_else(|e| e.into_inner());
+        if wrong.len() >= limits::RATE_CLIENTS_MAX && !wrong.contains_key(&who.client) {
+            wrong.retain(|_, (_, since)| since.elapsed() < Self::window());
+            if wrong.len() >= limits::RATE_CLIENTS_MAX {
+                return;
+            }
+        }
+        let entry = wrong.entry(who.client).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= Self::window() {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+}

@@ -6,9 +6,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hifazat_access::Caller;
 use hifazat_domain::{
-    CaseCategory, CaseDraft, CaseIntake, CaseStage, Channel, Event, RecordId, Status, TrackingCode,
+    CaseCategory, CaseDraft, CaseIntake, CaseStage, Channel, Event, Party, RecordId, Status,
+    TrackingCode,
 };
-use hifazat_engine::{CaseRecord, CaseSummary, Page};
+use hifazat_engine::{CaseMessage, CaseRecord, CaseSummary, Page, case_messages};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -68,6 +69,8 @@ pub(crate) struct CaseOut {
     pub(crate) anonymous: bool,
     pub(crate) status: Status<CaseStage>,
     pub(crate) timeline: Vec<Event>,
+    /// The conversation with the complainant, oldest first.
+    pub(crate) messages: Vec<CaseMessage>,
 }
 
 /// Whether an official may see `case` (the caller is known to be an official).
@@ -104,10 +107,14 @@ pub(crate) async fn get(
     who.official()?;
     let case = state.engine.case(record_id(&id)?).await?;
     visible(&state, &who, &case)?;
+    let mut intake = case.doc.intake.clone();
+    intake.tracking_code =
+        hifazat_domain::current_tracking_code(&intake.tracking_code, &case.doc.timeline).clone();
     Ok(Json(CaseOut {
         id: case.id,
-        anonymous: case.doc.intake.complainant.is_none(),
-        intake: case.doc.intake,
+        anonymous: intake.complainant.is_none(),
+        messages: case_messages(&case.doc),
+        intake,
         status: case.status,
         timeline: case.doc.timeline,
     }))
@@ -230,8 +237,8 @@ pub(crate) async fn add_event(
     body.record(&state, &who, id).await
 }
 
-/// What the holder of a tracking code sees: what the case is about, where, and how it stands. No one's identity:
-/// not the complainant's, not the officers'.
+/// What the holder of a tracking code sees: what the case is about, where, how it stands, and the messages with
+/// the police. No one's identity: not the complainant's, not the officers'.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Tracked {
     tracking_code: String,
@@ -239,13 +246,63 @@ pub(crate) struct Tracked {
     district: String,
     status: PublicStatus<CaseStage>,
     timeline: Vec<PublicEvent>,
+    /// The conversation with the police of the case's area, oldest first.
+    messages: Vec<CaseMessage>,
+}
+
+/// The case a tracking code reads, for `who`: counted against the public's rate limit; a code that is malformed
+/// or that no case here has counts as a wrong try, and an address with `TRACKING_WRONG_MAX` of those within
+/// `TRACKING_LOCK_SECS` gets 429 until then. An ended code (the police gave a new one) reads nothing.
+pub(crate) async fn case_by_code(
+    state: &AppState,
+    who: &Who,
+    code: &str,
+) -> Result<(TrackingCode, CaseRecord), ApiError> {
+    state.lockout.check(who)?;
+    who.public_request(&state.limiter)?;
+    let code: TrackingCode = match code.to_uppercase().parse() {
+        Ok(code) => code,
+        Err(reason) => {
+            state.lockout.wrong(who);
+            return Err(ApiError::field("code", reason));
+        }
+    };
+    match state.engine.case_by_tracking(code.as_str()).await? {
+        Some(case) => Ok((code, case)),
+        None => {
+            state.lockout.wrong(who);
+            Err(ApiError::NotFound(
+                "no case with this tracking code here".into(),
+            ))
+        }
+    }
+}
+
+impl Tracked {
+    pub(crate) fn of(code: &TrackingCode, case: &CaseRecord) -> Tracked {
+        Tracked {
+            tracking_code: code.as_str().to_owned(),
+            category: case.doc.intake.category,
+            district: case.doc.intake.district.clone(),
+            status: PublicStatus::of(&case.status),
+            timeline: case
+                .doc
+                .timeline
+                .iter()
+                .filter(|e| !e.kind.is_conversation())
+                .map(PublicEvent::of)
+                .collect(),
+            messages: case_messages(&case.doc),
+        }
+    }
 }
 
 /// `GET /api/v1/track/{code}`: anyone holding the code, at any node on the case's line.
 #[utoipa::path(get, path = "/api/v1/track/{code}", tag = "cases",
-    params(("code" = String, Path, description = "The tracking code given when the case was filed")),
+    params(("code" = String, Path, description = "The tracking code given when the case was filed (or the newest the police gave)",
+        pattern = r"^(?i)HZ(-[0-9A-HJKMNP-TV-Z]{4}){2}((-[0-9A-HJKMNP-TV-Z]{4}){2})?$")),
     responses(
-        (status = 200, description = "Where the case stands", body = Tracked),
+        (status = 200, description = "Where the case stands, and its messages", body = Tracked),
         responses::Unauthenticated,
         responses::NotFound,
         responses::InvalidFields,
@@ -257,21 +314,126 @@ pub(crate) async fn track(
     who: Who,
     Path(code): Path<String>,
 ) -> Result<Json<Tracked>, ApiError> {
-    who.public_request(&state.limiter)?;
-    let code: TrackingCode = code
-        .to_uppercase()
-        .parse()
-        .map_err(|reason: String| ApiError::field("code", reason))?;
-    let case = state
+    let (code, case) = case_by_code(&state, &who, &code).await?;
+    Ok(Json(Tracked::of(&code, &case)))
+}
+
+/// A message to write on a case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MessageBody {
+    /// 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    pub(crate) text: String,
+}
+
+/// `POST /api/v1/track/{code}/messages`: the complainant writes to the police of the case's area, holding the code
+/// (the public's rate limit and the wrong-code lockout apply; at most 30 messages a day from each side).
+#[utoipa::path(post, path = "/api/v1/track/{code}/messages", tag = "cases",
+    params(("code" = String, Path, description = "The case's tracking code",
+        pattern = r"^(?i)HZ(-[0-9A-HJKMNP-TV-Z]{4}){2}((-[0-9A-HJKMNP-TV-Z]{4}){2})?$")),
+    request_body = MessageBody,
+    responses(
+        (status = 201, description = "The message as written, on disk", body = CaseMessage),
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::NotFound,
+        responses::TooLarge,
+        responses::NotJson,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
+    ))]
+pub(crate) async fn complainant_message(
+    State(state): State<AppState>,
+    who: Who,
+    Path(code): Path<String>,
+    body: Result<Json<MessageBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<CaseMessage>), ApiError> {
+    let Json(body) = body?;
+    let (_, case) = case_by_code(&state, &who, &code).await?;
+    let message = state
         .engine
-        .case_by_tracking(code.as_str())
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no case with this tracking code here".into()))?;
-    Ok(Json(Tracked {
-        tracking_code: code.as_str().to_owned(),
-        category: case.doc.intake.category,
-        district: case.doc.intake.district,
-        status: PublicStatus::of(&case.status),
-        timeline: case.doc.timeline.iter().map(PublicEvent::of).collect(),
-    }))
+        .add_message(
+            case.id,
+            Party::Complainant,
+            &body.text,
+            COMPLAINANT_ACTOR.into(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+/// The actor the complainant's messages are written under: never a name, so an anonymous complainant stays so.
+pub(crate) const COMPLAINANT_ACTOR: &str = "complainant";
+
+/// `POST /api/v1/cases/{id}/messages`: the police of the case's area write to its complainant.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/messages", tag = "cases",
+    params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")),
+    request_body = MessageBody,
+    responses(
+        (status = 201, description = "The message as written, on disk", body = CaseMessage),
+        responses::Malformed,
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::TooLarge,
+        responses::NotJson,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
+    ))]
+pub(crate) async fn police_message(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Result<Json<MessageBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<CaseMessage>), ApiError> {
+    who.official()?;
+    let id = record_id(&id)?;
+    let Json(body) = body?;
+    let case = state.engine.case(id).await?;
+    who.caller
+        .may_add_case_event(state.engine.topology(), &case.doc.intake.district)?;
+    let message = state
+        .engine
+        .add_message(id, Party::Police, &body.text, who.caller.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+/// A case's new tracking code.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NewCode {
+    /// Give it to the complainant; the code before no longer reads or writes anything.
+    pub(crate) tracking_code: TrackingCode,
+}
+
+/// `POST /api/v1/cases/{id}/tracking-code`: the police of the case's area give it a new tracking code (the old one
+/// was lost or seen by someone else), which ends the old one at every node once the change reaches it.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/tracking-code", tag = "cases",
+    params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")),
+    responses(
+        (status = 201, description = "The new code, on disk", body = NewCode),
+        responses::Unauthenticated,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::Unavailable
+    ))]
+pub(crate) async fn renew_code(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<NewCode>), ApiError> {
+    who.official()?;
+    let id = record_id(&id)?;
+    let case = state.engine.case(id).await?;
+    who.caller
+        .may_add_case_event(state.engine.topology(), &case.doc.intake.district)?;
+    let tracking_code = state
+        .engine
+        .renew_tracking_code(id, who.caller.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(NewCode { tracking_code })))
 }

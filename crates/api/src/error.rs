@@ -127,6 +127,10 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound(id) => ApiError::NotFound(format!("no record {id} here")),
             EngineError::Stopped => ApiError::Unavailable,
             EngineError::Busy(why) => ApiError::Busy(why),
+            EngineError::TooMany(why, seconds) => {
+                tracing::info!(%why, "a writer reached its limit");
+                ApiError::RateLimited(seconds)
+            }
             other => {
                 tracing::error!(error = %other, "request failed inside the node");
                 ApiError::Internal

@@ -70,6 +70,8 @@ pub struct AppState {
     sessions: Arc<Sessions>,
     streams: Arc<Semaphore>,
     limiter: Arc<RateLimiter>,
+    /// Addresses locked out of tracking codes after too many wrong ones.
+    lockout: Arc<caller::Lockout>,
     stats: Arc<Semaphore>,
     metrics: metrics::Metrics,
     /// Face matching: the photo worker and the matcher, where the node runs them.
@@ -163,6 +165,7 @@ impl Api {
             sessions: Arc::new(Sessions::default()),
             streams: Arc::new(Semaphore::new(limits::EVENT_STREAMS_MAX)),
             limiter: Arc::new(RateLimiter::new(self.public_rate.0, self.public_rate.1)),
+            lockout: Arc::default(),
             stats: Arc::new(Semaphore::new(limits::STATS_CONCURRENCY_MAX)),
             metrics: metrics::Metrics::new(),
             stopping: self.stopping,
@@ -173,6 +176,7 @@ impl Api {
         // Live event streams last as long as their clients listen: they have their own limit, and no timeout.
         let live = Router::new()
             .route("/api/v1/events", get(live::events))
+            .route("/api/v1/track/{code}/events", get(live::track_events))
             .route("/office/events", get(pages::office_events))
             .route_layer(track.clone());
         let api = Router::new()
@@ -186,7 +190,10 @@ impl Api {
             .route("/cases", post(cases::file).get(cases::list))
             .route("/cases/{id}", get(cases::get))
             .route("/cases/{id}/events", post(cases::add_event))
+            .route("/cases/{id}/messages", post(cases::police_message))
+            .route("/cases/{id}/tracking-code", post(cases::renew_code))
             .route("/track/{code}", get(cases::track))
+            .route("/track/{code}/messages", post(cases::complainant_message))
             .route("/found", post(found::report).get(found::list))
             .route("/found/{id}", get(found::get))
             .route("/found/{id}/events", post(found::add_event))
@@ -240,6 +247,7 @@ impl Api {
             .route("/alerts/{id}/poster", get(pages::poster))
             .route("/alerts/{id}/sighting", post(pages::sighting))
             .route("/track", get(pages::track))
+            .route("/track/messages", post(pages::track_message))
             .route(
                 "/complaint",
                 get(pages::complaint_form).post(pages::complaint_file),
@@ -262,6 +270,11 @@ impl Api {
             )
             .route("/office/cases/{id}", get(pages::office_case))
             .route("/office/cases/{id}/steps", post(pages::case_step))
+            .route("/office/cases/{id}/messages", post(pages::case_message))
+            .route(
+                "/office/cases/{id}/tracking-code",
+                post(pages::case_new_code),
+            )
             .route(
                 "/office/raise",
                 get(pages::office_raise_form)

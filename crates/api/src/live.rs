@@ -185,3 +185,85 @@ pub(crate) async fn events(
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(limits::EVENT_KEEPALIVE_SECS))))
 }
+
+/// `GET /api/v1/track/{code}/events`: the complainant's live stream of the case their code reads: `event: message`
+/// (a `CaseMessage`) for each message that reaches the case here after the stream opens, `event: change` when
+/// anything else of the case changes (read `GET /api/v1/track/{code}` again), `lagged` as on the officials' stream.
+/// Opening it counts as a lookup by code (the public's limit and the wrong-code lockout). The stream ends when
+/// the code is ended by a new one.
+#[utoipa::path(get, path = "/api/v1/track/{code}/events", tag = "live",
+    params(("code" = String, Path, description = "The case's tracking code",
+        pattern = r"^(?i)HZ(-[0-9A-HJKMNP-TV-Z]{4}){2}((-[0-9A-HJKMNP-TV-Z]{4}){2})?$")),
+    responses(
+        (status = 200, description = "Server-sent events: `message` (a `CaseMessage`), `change` and `lagged`", content_type = "text/event-stream", body = String),
+        responses::NotFound,
+        responses::InvalidFields,
+        responses::RateLimited,
+        responses::Unavailable
+    ))]
+pub(crate) async fn track_events(
+    State(state): State<AppState>,
+    who: Who,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let (code, case) = crate::cases::case_by_code(&state, &who, &code).await?;
+    let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::Busy(format!(
+            "{} live event streams are open, the most this node serves; try again later",
+            limits::EVENT_STREAMS_MAX
+        ))
+    })?;
+    let changes = state.engine.subscribe_changes();
+    let seen: std::collections::HashSet<(u64, String, String)> =
+        hifazat_engine::case_messages(&case.doc)
+            .into_iter()
+            .map(|m| (m.at_ms, m.node, m.text))
+            .collect();
+    let engine = state.engine.clone();
+    let (id, code) = (case.id, code.as_str().to_owned());
+    let stopping = state.stopping.clone();
+    let stream = futures::stream::unfold(
+        (changes, seen, Vec::<SseEvent>::new(), permit, stopping),
+        move |(mut changes, mut seen, mut queued, permit, mut stopping)| {
+            let (engine, code) = (engine.clone(), code.clone());
+            async move {
+                loop {
+                    if let Some(event) = queued.pop() {
+                        return Some((Ok(event), (changes, seen, queued, permit, stopping)));
+                    }
+                    tokio::select! {
+                        change = changes.recv() => match change {
+                            Ok(change) if change.record == id => {
+                                let Ok(Some(case)) = engine.case_by_tracking(&code).await else {
+                                    // The code was ended (or the case cannot be read): the stream ends.
+                                    return None;
+                                };
+                                let mut fresh: Vec<SseEvent> = Vec::new();
+                                for m in hifazat_engine::case_messages(&case.doc) {
+                                    if seen.insert((m.at_ms, m.node.clone(), m.text.clone()))
+                                        && let Ok(e) = SseEvent::default().event("message").json_data(&m)
+                                    {
+                                        fresh.push(e);
+                                    }
+                                }
+                                // Sent oldest first: the queue is popped from its end.
+                                queued.push(SseEvent::default().event("change").data("{}"));
+                                queued.extend(fresh.into_iter().rev());
+                            }
+                            Ok(_) => continue,
+                            Err(RecvError::Lagged(missed)) => {
+                                if let Ok(e) = SseEvent::default().event("lagged").json_data(json!({ "missed": missed })) {
+                                    queued.push(e);
+                                }
+                            }
+                            Err(RecvError::Closed) => return None,
+                        },
+                        () = stopped(&mut stopping) => return None,
+                    }
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(limits::EVENT_KEEPALIVE_SECS))))
+}

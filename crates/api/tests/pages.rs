@@ -161,7 +161,7 @@ async fn tracking_by_code_shows_the_stage_and_puts_errors_beside_the_field() {
         assert_eq!(status, StatusCode::OK);
         assert_page(&headers, &html, "en", "ltr");
         assert!(
-            html.contains("<label for=\"code\">Tracking code</label>"),
+            html.contains("<label for=\"code\">Tracking code or alert code</label>"),
             "{html}"
         );
         assert!(!html.contains("field-error"), "{html}");

@@ -120,7 +120,9 @@ async fn the_outbox_keeps_the_dpos_notification_once_and_officials_read_it() {
         assert_eq!(m["coding"], "ucs2");
         assert_eq!(m["purpose"]["type"], "notification");
         assert_eq!(m["purpose"]["official"], "DPO Lahore");
-        assert!(m["text"].as_str().unwrap().contains(&id));
+        // The text names the alert by its short code.
+        let code = hifazat_domain::AlertCode::of(&id.parse().unwrap());
+        assert!(m["text"].as_str().unwrap().contains(code.as_str()));
 
         // On the timeline once; the public sees that someone was told, not who.
         let (_, full) = n
@@ -325,7 +327,8 @@ async fn a_possible_match_is_told_to_the_alerts_dpo() {
         }
         assert_eq!(told.len(), 1, "no possible-match SMS: {told:?}");
         let text = told[0]["text"].as_str().unwrap();
-        assert!(text.contains("POSSIBLE MATCH") && text.contains(&id), "{text}");
+        let code = hifazat_domain::AlertCode::of(&id.parse().unwrap());
+        assert!(text.contains("POSSIBLE MATCH") && text.contains(code.as_str()), "{text}");
         assert!(text.contains("Confirm in person"), "{text}");
         let (_, full) = n
             .call("dpo", "GET", &format!("/api/v1/alerts/{id}"), "")

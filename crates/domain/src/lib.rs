@@ -19,6 +19,7 @@ pub use intake::is_photo_id;
 pub use model::*;
 pub use timeline::{
     AlertStage, AlertStatus, CaseStage, CaseStatus, EscalationLevel, Event, EventKind, FoundStage,
-    FoundStatus, NoticeReason, Office, Status, alert_status, case_status, found_status,
+    FoundStatus, NoticeReason, Office, Party, Status, alert_status, case_status,
+    current_tracking_code, found_status,
 };
 pub use validate::{FieldError, Invalid};

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use hifazat_limits as limits;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{RecordId, RecordKind};
+use crate::model::{RecordId, RecordKind, TrackingCode};
 use crate::validate::{self, Invalid};
 
 /// One thing that happened to a record.
@@ -69,6 +69,16 @@ pub enum EventKind {
     },
     /// A found child was handed to their family.
     HandedToFamily,
+    /// A message on a case between its complainant and the police of its area; the text is the event's note.
+    /// Written through the messages' own addresses, never as an event.
+    Message {
+        from: Party,
+    },
+    /// The police gave the case a new tracking code, which ends every earlier one (the newest such event wins,
+    /// by time then code, on every replica). Never in any public view.
+    TrackingCodeRenewed {
+        code: TrackingCode,
+    },
     /// An official was sent an SMS about the record, by the node named in the event. Written by nodes, never by
     /// users; one per official and reason, whichever node sends it.
     Notified {
@@ -176,7 +186,43 @@ pub enum NoticeReason {
     PossibleMatch,
 }
 
+/// Who wrote a message on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The holder of the case's tracking code (anonymous when the complaint was).
+    Complainant,
+    /// The police of the case's area.
+    Police,
+}
+
+/// The case's tracking code as it now stands: the newest renewal's (by time, then code), else the one given at
+/// filing. The same on every replica holding the same events.
+pub fn current_tracking_code<'a>(
+    filed: &'a TrackingCode,
+    timeline: &'a [Event],
+) -> &'a TrackingCode {
+    timeline
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TrackingCodeRenewed { code } => Some((e.at_ms, code)),
+            _ => None,
+        })
+        .max()
+        .map_or(filed, |(_, code)| code)
+}
+
 impl EventKind {
+    /// Whether this event belongs to a case's conversation or its code (a message, a new tracking code): kept out
+    /// of every timeline the public sees.
+    pub fn is_conversation(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Message { .. } | EventKind::TrackingCodeRenewed { .. }
+        )
+    }
+
     /// Whether this event is about a possible match between a found child and an alert (for officials only).
     pub fn is_match(&self) -> bool {
         matches!(
@@ -217,6 +263,8 @@ impl EventKind {
                     | ResolvedByReconciliation
                     | Recovered
                     | Closed
+                    | Message { .. }
+                    | TrackingCodeRenewed { .. }
             ),
             RecordKind::Found => matches!(
                 self,

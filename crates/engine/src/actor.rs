@@ -309,9 +309,6 @@ impl Actor {
         self.write(change, batch)?;
         self.replicas.adopt(new.record);
         self.put_summary(batch, new.meta.kind, record, &new.summary, true);
-        if let Some(code) = &new.tracking {
-            self.store.set_tracking(batch, code, &record);
-        }
         if new.meta.kind == RecordKind::Alert {
             let code = hifazat_domain::AlertCode::of(&record);
             self.store.set_alert_code(batch, code.as_str(), &record);

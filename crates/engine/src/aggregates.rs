@@ -42,6 +42,11 @@ impl Actor {
         summary: &summary::Summary,
         new_record: bool,
     ) {
+        if let Some(code) = summary.tracking_code() {
+            // Written with every change, so a new code is found as soon as it is held; an ended code's key stays,
+            // and a lookup checks the code against the case (`Engine::case_by_tracking`).
+            self.store.set_tracking(batch, code, &record);
+        }
         let new = summary.facts();
         let old = match self.pending.0.remove(&record) {
             Some(facts) => Some(facts),

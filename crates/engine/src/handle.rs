@@ -311,6 +311,7 @@ impl Engine {
     /// The case a tracking code was given to, if this node holds it.
     pub async fn case_by_tracking(&self, code: &str) -> Result<Option<CaseRecord>, EngineError> {
         let store = self.local.store.clone();
+        let code_text = code.to_owned();
         let code = code.to_owned();
         let id = tokio::task::spawn_blocking(move || store.tracking(&code))
             .await
@@ -318,7 +319,8 @@ impl Engine {
         match id {
             None => Ok(None),
             Some(id) => match self.case(id).await {
-                Ok(case) => Ok(Some(case)),
+                Ok(case) if messages::is_current(&case.doc, &code_text) => Ok(Some(case)),
+                Ok(_) => Ok(None),
                 Err(EngineError::NotFound(_)) => Ok(None),
                 Err(e) => Err(e),
             },

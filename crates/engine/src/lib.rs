@@ -20,6 +20,7 @@ mod commit;
 mod handle;
 mod ids;
 mod local;
+mod messages;
 mod photos;
 mod places;
 mod remote;
@@ -56,6 +57,7 @@ pub use hifazat_log::{ConsistencyProof, InclusionProof};
 pub use hifazat_store::StoredHead;
 use ids::*;
 use local::*;
+pub use messages::{CaseMessage, messages as case_messages};
 pub use photos::{ConfirmedPair, confirmed_pairs};
 pub use places::{BUILT as PLACES_BUILT, Narrow};
 use remote::*;
@@ -82,6 +84,9 @@ pub enum EngineError {
     /// A limit is reached: which, and what to do.
     #[error("{0}")]
     Busy(String),
+    /// The caller wrote as much as a limit allows for now: why, and in how many seconds it may write again.
+    #[error("{0}")]
+    TooMany(String, u64),
 }
 
 /// An alert as this node holds it, whole: the API decides what of it a caller may see.

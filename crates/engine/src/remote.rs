@@ -179,16 +179,10 @@ impl Actor {
                     created_ms,
                 },
             );
-            match &doc {
-                RecordDoc::Case(c) => {
-                    self.store
-                        .set_tracking(batch, c.intake.tracking_code.as_str(), &record)
-                }
-                RecordDoc::Alert(_) => {
-                    let code = hifazat_domain::AlertCode::of(&record);
-                    self.store.set_alert_code(batch, code.as_str(), &record);
-                }
-                RecordDoc::Found(_) => {}
+            // A case's tracking code is filed with its summary (`put_summary`).
+            if let RecordDoc::Alert(_) = &doc {
+                let code = hifazat_domain::AlertCode::of(&record);
+                self.store.set_alert_code(batch, code.as_str(), &record);
             }
         }
         let summary = Summary::of(record, &doc, created_ms);

@@ -78,11 +78,12 @@ pub struct FoundSummary {
     pub status: Status<FoundStage>,
 }
 
-/// Any summary, an alert's with its searchable text.
+/// Any summary, an alert's with its searchable text, a case's with its current tracking code (filed in the store's
+/// index of codes with every change, never stored in the summary).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Summary {
     Alert(AlertSummary, String),
-    Case(CaseSummary),
+    Case(CaseSummary, String),
     Found(FoundSummary),
 }
 
@@ -127,17 +128,22 @@ impl Summary {
                     search,
                 )
             }
-            RecordDoc::Case(c) => Summary::Case(CaseSummary {
-                id,
-                category: c.intake.category,
-                district: c.intake.district.clone(),
-                channel: c.intake.channel,
-                anonymous: c.intake.complainant.is_none(),
-                victim_age_years: c.intake.victim_age_years,
-                created_ms,
-                updated_ms,
-                status: case_status(&c.timeline),
-            }),
+            RecordDoc::Case(c) => Summary::Case(
+                CaseSummary {
+                    id,
+                    category: c.intake.category,
+                    district: c.intake.district.clone(),
+                    channel: c.intake.channel,
+                    anonymous: c.intake.complainant.is_none(),
+                    victim_age_years: c.intake.victim_age_years,
+                    created_ms,
+                    updated_ms,
+                    status: case_status(&c.timeline),
+                },
+                hifazat_domain::current_tracking_code(&c.intake.tracking_code, &c.timeline)
+                    .as_str()
+                    .to_owned(),
+            ),
             RecordDoc::Found(f) => Summary::Found(FoundSummary {
                 id,
                 district: f.intake.place.district.clone(),
@@ -158,11 +164,19 @@ impl Summary {
         }
     }
 
+    /// A case's tracking code as it now stands.
+    pub(crate) fn tracking_code(&self) -> Option<&str> {
+        match self {
+            Summary::Case(_, code) => Some(code),
+            _ => None,
+        }
+    }
+
     /// What the record adds to the statistics aggregates.
     pub(crate) fn facts(&self) -> Facts {
         match self {
             Summary::Alert(a, _) => Facts::alert(&a.district, a.created_ms, a.channel, &a.status),
-            Summary::Case(c) => {
+            Summary::Case(c, _) => {
                 Facts::case(&c.district, c.created_ms, c.category, c.channel, &c.status)
             }
             Summary::Found(f) => Facts::found(&f.district, f.created_ms, &f.status),
@@ -208,7 +222,7 @@ impl Summary {
                 summary: a,
                 search: search.clone(),
             }),
-            Summary::Case(c) => serde_json::to_vec(&Stored {
+            Summary::Case(c, _) => serde_json::to_vec(&Stored {
                 summary: c,
                 search: String::new(),
             }),

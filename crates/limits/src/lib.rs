@@ -153,6 +153,15 @@ pub const NOTE_CHARS_MAX: usize = 1_000;
 pub const PLACE_TEXT_CHARS_MAX: usize = 200;
 pub const REFERENCE_CHARS_MAX: usize = 200;
 pub const FIR_NUMBER_CHARS_MAX: usize = 40;
+/// A message on a case, between its complainant and the police.
+pub const MESSAGE_CHARS_MAX: usize = 500;
+/// Messages one case may hold (they are timeline events, within `TIMELINE_EVENTS_MAX`).
+pub const MESSAGES_PER_CASE_MAX: usize = 1_000;
+/// Messages each side (the complainant, the police) may write on one case in 24 hours.
+pub const MESSAGES_PER_SIDE_DAY: usize = 30;
+/// Wrong tracking codes one address may send in `TRACKING_LOCK_SECS` before its lookups are refused until then.
+pub const TRACKING_WRONG_MAX: u32 = 10;
+pub const TRACKING_LOCK_SECS: u64 = 3_600;
 /// A media report's link or reference (a URL, or a newspaper's page, a programme's name and time).
 pub const MEDIA_REFERENCE_CHARS_MAX: usize = 500;
 /// Oldest age, in years, for which a missing-person alert is a child alert (Zainab Alert covers under-18s).

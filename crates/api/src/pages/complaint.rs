@@ -7,11 +7,13 @@ pub(crate) struct TrackQuery {
     code: Option<String>,
 }
 
-/// `GET /track`: the form, and with `?code=` the case it tracks, as `GET /api/v1/track/{code}` shows it (the
-/// same per-address limit).
+/// `GET /track`: the form, and with `?code=` the case it tracks with its messages and a form to write one, as
+/// `GET /api/v1/track/{code}` shows it (the same per-address limit and wrong-code lockout), or the alert an
+/// alert's code names.
 pub(crate) async fn track(
     State(state): State<AppState>,
     reader: Reader,
+    headers: HeaderMap,
     who: Result<Who, ApiError>,
     query: Result<Query<TrackQuery>, QueryRejection>,
 ) -> Response {
@@ -20,64 +22,192 @@ pub(crate) async fn track(
         .and_then(|Query(q)| q.code)
         .map(|c| c.trim().to_owned())
         .unwrap_or_default();
-    let frame = reader.frame(&state);
+    let (csrf, new) = csrf_token(&headers);
+    let (status, page) = match tracked_page(&state, &reader, who, &typed, csrf.clone()).await {
+        Ok(shown) => shown,
+        Err(response) => return *response,
+    };
+    with_csrf(html(status, pages::render(&page)), &csrf, new)
+}
+
+/// The tracking page for `typed`: empty, a case with its conversation, or why not; an alert's code answers with
+/// the alert's page (303) or the list of alerts sharing it. Errors other than the code's are whole pages.
+async fn tracked_page<'a>(
+    state: &'a AppState,
+    reader: &'a Reader,
+    who: Result<Who, ApiError>,
+    typed: &str,
+    csrf: String,
+) -> Result<(StatusCode, pages::TrackPage<'a>), Box<Response>> {
+    let frame = reader.frame(state);
     let mut page = pages::TrackPage {
         frame,
         code: typed.chars().take(64).collect(),
         error: None,
         found: None,
         alerts: Vec::new(),
+        csrf,
+        text: String::new(),
+        text_problem: None,
     };
     if typed.is_empty() {
-        return html(StatusCode::OK, pages::render(&page));
+        return Ok((StatusCode::OK, page));
     }
-    if let Err(page) = counted_public(&reader, &state, who) {
-        return *page;
-    }
-    let status = match typed.to_uppercase().parse::<TrackingCode>() {
-        Err(_) => match typed.parse::<hifazat_domain::AlertCode>() {
-            Err(_) => {
-                page.error = Some(Problem::BadCode.message(frame.t));
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            Ok(code) => match state.engine.alerts_by_code(&code).await {
-                Err(e) => return reader.failed(&state, e.into()),
-                Ok(found) if found.is_empty() => {
-                    page.error = Some(Problem::NoSuchCode.message(frame.t));
-                    StatusCode::NOT_FOUND
-                }
-                Ok(found) if found.len() == 1 => {
-                    return Redirect::to(&format!("/alerts/{}", found[0].id)).into_response();
-                }
-                Ok(found) => {
-                    page.code = code.to_string();
-                    page.alerts = found
-                        .into_iter()
-                        .map(|s| super::alert::summary_card(&state, reader.lang, s))
-                        .collect();
-                    StatusCode::OK
-                }
-            },
-        },
-        Ok(code) => match state.engine.case_by_tracking(code.as_str()).await {
-            Err(e) => return reader.failed(&state, e.into()),
-            Ok(None) => {
+    let who = as_public(who).map_err(|e| Box::new(reader.failed(state, e)))?;
+    if typed.to_uppercase().parse::<TrackingCode>().is_err()
+        && let Ok(code) = typed.parse::<hifazat_domain::AlertCode>()
+    {
+        who.public_request(&state.limiter)
+            .map_err(|e| Box::new(reader.failed(state, e)))?;
+        let found = state
+            .engine
+            .alerts_by_code(&code)
+            .await
+            .map_err(|e| Box::new(reader.failed(state, e.into())))?;
+        return match found.len() {
+            0 => {
                 page.error = Some(Problem::NoSuchCode.message(frame.t));
-                StatusCode::NOT_FOUND
+                Ok((StatusCode::NOT_FOUND, page))
             }
-            Ok(Some(case)) => {
-                page.found = Some(pages::Tracked {
-                    code: code.as_str().to_owned(),
-                    category: name_of(&case.doc.intake.category),
-                    district: district_name(&state, reader.lang, &case.doc.intake.district),
-                    stage: name_of(&case.status.stage),
-                    events: event_lines(case.doc.timeline.iter().map(PublicEvent::of).collect()),
-                });
-                StatusCode::OK
+            1 => Err(Box::new(
+                Redirect::to(&format!("/alerts/{}", found[0].id)).into_response(),
+            )),
+            _ => {
+                page.code = code.to_string();
+                page.alerts = found
+                    .into_iter()
+                    .map(|s| super::alert::summary_card(state, reader.lang, s))
+                    .collect();
+                Ok((StatusCode::OK, page))
             }
-        },
+        };
+    }
+    match crate::cases::case_by_code(state, &who, typed).await {
+        Ok((code, case)) => {
+            page.found = Some(pages::Tracked {
+                code: code.as_str().to_owned(),
+                category: name_of(&case.doc.intake.category),
+                district: district_name(state, reader.lang, &case.doc.intake.district),
+                stage: name_of(&case.status.stage),
+                events: event_lines(
+                    case.doc
+                        .timeline
+                        .iter()
+                        .filter(|e| !e.kind.is_conversation())
+                        .map(PublicEvent::of)
+                        .collect(),
+                ),
+                messages: message_lines(&case.doc),
+            });
+            Ok((StatusCode::OK, page))
+        }
+        Err(ApiError::Invalid(_)) => {
+            page.error = Some(Problem::BadCode.message(frame.t));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page))
+        }
+        Err(ApiError::NotFound(_)) => {
+            page.error = Some(Problem::NoSuchCode.message(frame.t));
+            Ok((StatusCode::NOT_FOUND, page))
+        }
+        Err(e) => Err(Box::new(reader.failed(state, e))),
+    }
+}
+
+/// A case's messages as pages show them.
+pub(crate) fn message_lines(doc: &hifazat_domain::CaseDoc) -> Vec<pages::MessageLine> {
+    hifazat_engine::case_messages(doc)
+        .into_iter()
+        .map(|m| pages::MessageLine {
+            from: match m.from {
+                hifazat_domain::Party::Complainant => "complainant",
+                hifazat_domain::Party::Police => "police",
+            },
+            at_ms: m.at_ms,
+            text: m.text,
+        })
+        .collect()
+}
+
+/// What the tracking page's message form sends.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct MessageForm {
+    csrf: String,
+    code: String,
+    text: String,
+}
+
+impl Posted for MessageForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /track/messages`: the complainant's message, written as `POST /api/v1/track/{code}/messages` writes it,
+/// then back to the conversation (303); refused, the page again with the message as typed and why.
+pub(crate) async fn track_message(
+    State(state): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
+    who: Result<Who, ApiError>,
+    body: Result<axum::Form<MessageForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let (csrf, new) = csrf_token(&headers);
+    let t = Text::of(reader.lang);
+    let who = match as_public(who) {
+        Ok(who) => who,
+        Err(e) => return reader.failed(&state, e),
     };
-    html(status, pages::render(&page))
+    let (body, problem) = match checked(body, &csrf, new, t) {
+        Ok(body) => {
+            let written = match crate::cases::case_by_code(&state, &who, &body.code).await {
+                Ok((_, case)) => state
+                    .engine
+                    .add_message(
+                        case.id,
+                        hifazat_domain::Party::Complainant,
+                        &body.text,
+                        crate::cases::COMPLAINANT_ACTOR.into(),
+                    )
+                    .await
+                    .map_err(ApiError::from),
+                Err(e) => Err(e),
+            };
+            match written {
+                Ok(_) => {
+                    return Redirect::to(&format!(
+                        "/track?code={}#messages-title",
+                        pages::percent_encode(&body.code)
+                    ))
+                    .into_response();
+                }
+                Err(ApiError::Invalid(_)) => (body, t.get("messages.problem.text").to_owned()),
+                Err(ApiError::RateLimited(_)) => (body, t.get("messages.problem.limit").to_owned()),
+                Err(e) => return reader.failed(&state, e),
+            }
+        }
+        Err((body, _, problems)) => {
+            let why = problems
+                .first()
+                .map(|p| p.message.clone())
+                .unwrap_or_default();
+            (body, why)
+        }
+    };
+    // The conversation again, as the reader would see it, with the message to correct.
+    let (status, mut page) =
+        match tracked_page(&state, &reader, Ok(who), &body.code, csrf.clone()).await {
+            Ok(shown) => shown,
+            Err(response) => return *response,
+        };
+    page.text = body.text;
+    page.text_problem = Some(problem);
+    let status = if status == StatusCode::OK {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        status
+    };
+    with_csrf(html(status, pages::render(&page)), &csrf, new)
 }
 
 /// What the complaint form sends (every field as text, so a bad one is shown again as it was typed).

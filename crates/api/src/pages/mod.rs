@@ -29,15 +29,16 @@ mod raise;
 mod stats;
 mod status;
 pub(crate) use alert::{alert, home, poster, sighting};
-pub(crate) use complaint::{complaint_file, complaint_filed, complaint_form, track};
+pub(crate) use complaint::{complaint_file, complaint_filed, complaint_form, track, track_message};
 pub(crate) use office::{
     alert as office_alert, alert_list as office_alerts, alert_sighting as office_sighting,
-    alert_step, audit_history, audit_log, case as office_case, case_step, cases as office_cases,
-    events as office_events, file_case as office_file, file_form as office_file_form, found_decide,
-    found_list, found_new_form, found_page, found_photo, found_report, found_step,
-    node as office_node, office, raise_alert as office_raise, raise_form as office_raise_form,
-    register_create, register_entries, register_journal, register_new_form, register_offender,
-    register_search, register_update, sign_in, sign_in_form, sign_out, verify,
+    alert_step, audit_history, audit_log, case as office_case, case_message, case_new_code,
+    case_step, cases as office_cases, events as office_events, file_case as office_file,
+    file_form as office_file_form, found_decide, found_list, found_new_form, found_page,
+    found_photo, found_report, found_step, node as office_node, office,
+    raise_alert as office_raise, raise_form as office_raise_form, register_create,
+    register_entries, register_journal, register_new_form, register_offender, register_search,
+    register_update, sign_in, sign_in_form, sign_out, verify,
 };
 pub(crate) use raise::{raise_alert, raise_form};
 pub(crate) use stats::statistics;

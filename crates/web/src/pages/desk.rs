@@ -335,6 +335,15 @@ pub struct DeskCasePage<'a> {
     pub status: StatusView,
     pub events: Vec<DeskEvent>,
     pub step: StepForm,
+    /// The conversation with the complainant, oldest first.
+    pub messages: Vec<MessageLine>,
+    /// Whether this official writes on the case (the police of its area): the message form and a new code.
+    pub may_write: bool,
+    /// The session's anti-forgery token, for the message and new-code forms.
+    pub csrf: String,
+    /// A message sent back to be corrected, as typed, and why.
+    pub message_text: String,
+    pub message_problem: Option<String>,
 }
 
 /// A peer of this node as its network last saw it.

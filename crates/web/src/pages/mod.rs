@@ -184,6 +184,17 @@ pub struct Tracked {
     /// One of [`CASE_STAGES`].
     pub stage: String,
     pub events: Vec<EventLine>,
+    /// The conversation with the police, oldest first.
+    pub messages: Vec<MessageLine>,
+}
+
+/// One message on a case, as both sides' pages show it.
+#[derive(Debug, Clone)]
+pub struct MessageLine {
+    /// `complainant` or `police`.
+    pub from: &'static str,
+    pub at_ms: u64,
+    pub text: String,
 }
 
 /// The tracking page: the form, and what the code found or why it found nothing.
@@ -198,6 +209,11 @@ pub struct TrackPage<'a> {
     pub found: Option<Tracked>,
     /// The alerts an alert's code found, when it found more than one (one is opened at once).
     pub alerts: Vec<AlertCard>,
+    /// The message form's anti-forgery token.
+    pub csrf: String,
+    /// A message sent back to be corrected, as typed, and why, in the reader's language.
+    pub text: String,
+    pub text_problem: Option<String>,
 }
 
 /// The node's parent (the node that covers for it) as this node's network last saw it.

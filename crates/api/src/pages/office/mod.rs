@@ -43,7 +43,8 @@ pub(crate) use found::{
 pub(crate) use intake::{file_case, file_form, raise_alert, raise_form};
 pub(crate) use node::node;
 pub(crate) use records::{
-    alert, alert_sighting, alert_step, case, case_channels, case_step, cases, intake_channels,
+    alert, alert_sighting, alert_step, case, case_channels, case_message, case_new_code, case_step,
+    cases, intake_channels,
 };
 pub(crate) use register::{
     create as register_create, entries as register_entries, journal as register_journal,

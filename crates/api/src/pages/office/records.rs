@@ -729,6 +729,17 @@ async fn case_page(
     step: Option<pages::StepForm>,
     status: StatusCode,
 ) -> Response {
+    case_page_with(cx, id, step, None, status).await
+}
+
+/// A case's page, with a message sent back to be corrected (as typed, and why) when there is one.
+async fn case_page_with(
+    cx: Ctx<'_>,
+    id: &str,
+    step: Option<pages::StepForm>,
+    message: Option<(String, String)>,
+    status: StatusCode,
+) -> Response {
     let Ctx {
         state,
         reader,
@@ -771,8 +782,33 @@ async fn case_page(
         media: case.intake.media.clone(),
         filed_ms,
         status: status_view(&case.status),
-        events: case.timeline.iter().map(event_line).collect(),
+        events: case
+            .timeline
+            .iter()
+            .filter(|e| !e.kind.is_conversation())
+            .map(event_line)
+            .collect(),
         step,
+        messages: case
+            .messages
+            .iter()
+            .map(|m| pages::MessageLine {
+                from: match m.from {
+                    hifazat_domain::Party::Complainant => "complainant",
+                    hifazat_domain::Party::Police => "police",
+                },
+                at_ms: m.at_ms,
+                text: m.text.clone(),
+            })
+            .collect(),
+        may_write: official
+            .who
+            .caller
+            .may_add_case_event(state.engine.topology(), &district)
+            .is_ok(),
+        csrf: official.csrf().to_owned(),
+        message_text: message.as_ref().map(|m| m.0.clone()).unwrap_or_default(),
+        message_problem: message.map(|m| m.1),
     };
     html(status, pages::render(&page))
 }
@@ -949,5 +985,85 @@ mod tests {
                 step
             );
         }
+    }
+}
+
+/// What an official's message form sends.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct MessageBody {
+    csrf: String,
+    text: String,
+}
+
+impl super::super::Posted for MessageBody {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /office/cases/{id}/messages`: a message to the complainant, written as `POST /api/v1/cases/{id}/messages`
+/// writes it, then back to the conversation (303); refused, the page again with the message and why.
+pub(crate) async fn case_message(
+    State(state): State<AppState>,
+    reader: Reader,
+    official: Official,
+    Path(id): Path<String>,
+    body: Result<axum::Form<MessageBody>, FormRejection>,
+) -> Response {
+    let desk = desk(&state, &reader, &official, "").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
+    let t = Text::of(reader.lang);
+    let body = match cx.posted(body) {
+        Ok(form) => form,
+        Err(page) => return *page,
+    };
+    let written = crate::cases::police_message(
+        State(state.clone()),
+        official.who.clone(),
+        Path(id.clone()),
+        Ok(Json(crate::cases::MessageBody {
+            text: body.text.clone(),
+        })),
+    )
+    .await;
+    let why = match written {
+        Ok(_) => return Redirect::to(&format!("/office/cases/{id}#messages")).into_response(),
+        Err(ApiError::Forbidden(_)) => return outside_case(cx, &id).await,
+        Err(ApiError::Invalid(_)) => t.get("messages.problem.text"),
+        Err(ApiError::RateLimited(_)) => t.get("messages.problem.limit"),
+        Err(e) => return cx.failed(e),
+    };
+    case_page_with(
+        cx,
+        &id,
+        None,
+        Some((body.text, why.to_owned())),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+/// `POST /office/cases/{id}/tracking-code`: a new tracking code for the case, as the API gives one; the case's page
+/// then shows it (303).
+pub(crate) async fn case_new_code(
+    State(state): State<AppState>,
+    reader: Reader,
+    official: Official,
+    Path(id): Path<String>,
+    body: Result<axum::Form<MessageBody>, FormRejection>,
+) -> Response {
+    let desk = desk(&state, &reader, &official, "").await;
+    let cx = Ctx::of(&state, &reader, &official, &desk);
+    if let Err(page) = cx.posted(body) {
+        return *page;
+    }
+    let renewed =
+        crate::cases::renew_code(State(state.clone()), official.who.clone(), Path(id.clone()))
+            .await;
+    match renewed {
+        Ok(_) => Redirect::to(&format!("/office/cases/{id}")).into_response(),
+        Err(ApiError::Forbidden(_)) => outside_case(cx, &id).await,
+        Err(e) => cx.failed(e),
     }
 }
