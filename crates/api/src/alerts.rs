@@ -173,7 +173,7 @@ pub(crate) async fn raise(
 
 /// `GET /api/v1/alerts/{id}`: the public view for everyone, the full one for the police of its area and the
 /// ministry.
-#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)")),
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "The alert as the caller may see it", body = AlertOut),
         responses::Unauthenticated,
@@ -202,7 +202,7 @@ pub(crate) struct ByCode {
 /// it to the caller. The public's lookups share the per-address limit of its writes.
 #[utoipa::path(get, path = "/api/v1/alerts/by-code/{code}", tag = "alerts",
     params(("code" = String, Path, description = "An alert's short code, `AL-` and 8 Crockford base-32 digits and letters (any case; dashes optional)",
-        pattern = r"^(?i)(AL-?)?[0-9A-HJKMNP-TV-Z]{4}-?[0-9A-HJKMNP-TV-Z]{4}$")),
+        pattern = r"^([Aa][Ll]-?)?[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}-?[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}$")),
     responses(
         (status = 200, description = "The alerts with the code", body = ByCode),
         responses::Unauthenticated,
@@ -246,8 +246,10 @@ pub(crate) struct AlertQuery {
     /// Words in the child's name, the description or the place (case does not matter).
     text: Option<String>,
     /// Items per page, 1 to 200 (50 when left out).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
     /// The `next` of the previous page.
+    #[param(pattern = "^[0-9a-fA-F]{32}$")]
     before: Option<String>,
 }
 
@@ -387,7 +389,7 @@ impl EventBody {
 
 /// `POST /api/v1/alerts/{id}/events`: police; validating, mobilising, FIRs, escalation and closing only in
 /// their area.
-#[utoipa::path(post, path = "/api/v1/alerts/{id}/events", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)")), request_body = EventBody,
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/events", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")), request_body = EventBody,
     responses(
         (status = 201, description = "The event as recorded", body = Event),
         responses::Malformed,
@@ -422,7 +424,7 @@ pub(crate) struct SightingAdded {
 }
 
 /// `POST /api/v1/alerts/{id}/sightings`: anyone, anonymously if they wish (leave out `reporter`).
-#[utoipa::path(post, path = "/api/v1/alerts/{id}/sightings", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)")),
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/sightings", tag = "alerts", params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")),
     request_body = SightingDraft,
     responses(
         (status = 201, description = "Recorded; how many sightings the alert has", body = SightingAdded),

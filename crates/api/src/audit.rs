@@ -153,7 +153,7 @@ pub(crate) struct CheckpointJson {
 
 /// A log's tree head and newest signed checkpoint.
 #[utoipa::path(get, path = "/api/v1/logs/{log}/checkpoint", tag = "audit",
-    params(("log" = String, Path, description = "The log id, 64 hex digits")),
+    params(("log" = String, Path, description = "The log id, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The tree head and checkpoint", body = CheckpointJson),
         responses::Unauthenticated,
@@ -214,7 +214,7 @@ pub(crate) struct InclusionJson {
 
 /// An entry's inclusion proof.
 #[utoipa::path(get, path = "/api/v1/logs/{log}/inclusion", tag = "audit",
-    params(("log" = String, Path, description = "The log id, 64 hex digits"), InclusionQuery),
+    params(("log" = String, Path, description = "The log id, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$"), InclusionQuery),
     responses(
         (status = 200, description = "The inclusion proof", body = InclusionJson),
         responses::Malformed,
@@ -272,7 +272,7 @@ pub(crate) struct ConsistencyJson {
 
 /// A consistency proof between two sizes of a log's tree.
 #[utoipa::path(get, path = "/api/v1/logs/{log}/consistency", tag = "audit",
-    params(("log" = String, Path, description = "The log id, 64 hex digits"), ConsistencyQuery),
+    params(("log" = String, Path, description = "The log id, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$"), ConsistencyQuery),
     responses(
         (status = 200, description = "The consistency proof", body = ConsistencyJson),
         responses::Malformed,
@@ -353,7 +353,7 @@ pub(crate) struct HistoryJson {
 
 /// A record's full history: each change's author, time, signer and proof.
 #[utoipa::path(get, path = "/api/v1/records/{id}/history", tag = "audit",
-    params(("id" = String, Path, description = "The record id, 32 hex digits")),
+    params(("id" = String, Path, description = "The record id, 32 hex digits", pattern = "^[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "The record's changes", body = HistoryJson),
         responses::Unauthenticated,

@@ -45,7 +45,7 @@ fn base_url(headers: &HeaderMap) -> String {
 
 /// `GET /api/v1/alerts/{id}/cap`.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}/cap", tag = "alerts",
-    params(("id" = String, Path, description = "The record's id (32 hex digits)")),
+    params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "The alert's current CAP 1.2 message: Alert, Update (recovered) or Cancel (closed)",
             content_type = "application/cap+xml", body = String),

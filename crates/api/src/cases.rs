@@ -89,7 +89,7 @@ fn visible(state: &AppState, who: &Who, case: &CaseRecord) -> Result<(), ApiErro
 }
 
 /// `GET /api/v1/cases/{id}`: the police of its area and the ministry.
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path, description = "The record's id (32 hex digits)")),
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "The case", body = CaseOut),
         responses::Unauthenticated,
@@ -133,8 +133,10 @@ pub(crate) struct CaseQuery {
     /// Only cases filed at or after this time (ms since the Unix epoch).
     since: Option<u64>,
     /// Items per page, 1 to 200 (50 when left out).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
     /// The `next` of the previous page.
+    #[param(pattern = "^[0-9a-fA-F]{32}$")]
     before: Option<String>,
 }
 
@@ -209,7 +211,7 @@ pub(crate) async fn list(
 }
 
 /// `POST /api/v1/cases/{id}/events`: the police of the case's district.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = String, Path, description = "The record's id (32 hex digits)")), request_body = EventBody,
+#[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")), request_body = EventBody,
     responses(
         (status = 201, description = "The event as recorded", body = Event),
         responses::Malformed,
@@ -300,7 +302,7 @@ impl Tracked {
 /// `GET /api/v1/track/{code}`: anyone holding the code, at any node on the case's line.
 #[utoipa::path(get, path = "/api/v1/track/{code}", tag = "cases",
     params(("code" = String, Path, description = "The tracking code given when the case was filed (or the newest the police gave)",
-        pattern = r"^(?i)HZ(-[0-9A-HJKMNP-TV-Z]{4}){2}((-[0-9A-HJKMNP-TV-Z]{4}){2})?$")),
+        pattern = r"^[Hh][Zz](-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}){2}((-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}){2})?$")),
     responses(
         (status = 200, description = "Where the case stands, and its messages", body = Tracked),
         responses::Unauthenticated,
@@ -331,7 +333,7 @@ pub(crate) struct MessageBody {
 /// (the public's rate limit and the wrong-code lockout apply; at most 30 messages a day from each side).
 #[utoipa::path(post, path = "/api/v1/track/{code}/messages", tag = "cases",
     params(("code" = String, Path, description = "The case's tracking code",
-        pattern = r"^(?i)HZ(-[0-9A-HJKMNP-TV-Z]{4}){2}((-[0-9A-HJKMNP-TV-Z]{4}){2})?$")),
+        pattern = r"^[Hh][Zz](-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}){2}((-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}){2})?$")),
     request_body = MessageBody,
     responses(
         (status = 201, description = "The message as written, on disk", body = CaseMessage),

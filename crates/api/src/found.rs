@@ -221,7 +221,7 @@ fn photo_id(id: &str) -> Result<PhotoId, ApiError> {
 /// `GET /api/v1/photos/{id}`: an alert's photo (public, like the alert), once all of it has reached this node.
 /// Found children's photos are not served here.
 #[utoipa::path(get, path = "/api/v1/photos/{id}", tag = "photos",
-    params(("id" = String, Path, description = "The photo's id (64 hex digits)")),
+    params(("id" = String, Path, description = "The photo's id (64 lower-case hex digits)", pattern = "^[0-9a-f]{64}$")),
     responses(
         (status = 200, description = "The photo", content_type = "image/jpeg", body = Vec<u8>),
         responses::NotFound,
@@ -313,7 +313,7 @@ pub(crate) async fn photos_here(state: &AppState, report: &FoundRecord) -> bool 
 }
 
 /// `GET /api/v1/found/{id}`: the police of its district's line and the ministry.
-#[utoipa::path(get, path = "/api/v1/found/{id}", tag = "found", params(("id" = String, Path, description = "The record's id (32 hex digits)")),
+#[utoipa::path(get, path = "/api/v1/found/{id}", tag = "found", params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "The report", body = FoundOut),
         responses::Unauthenticated,
@@ -343,7 +343,7 @@ pub(crate) async fn get(
 /// `GET /api/v1/found/{id}/photos/{n}`: the report's `n`-th photo (from 0), at the node that took it, for those who
 /// see the report.
 #[utoipa::path(get, path = "/api/v1/found/{id}/photos/{n}", tag = "found",
-    params(("id" = String, Path, description = "The record's id (32 hex digits)"), ("n" = usize, Path, minimum = 0, maximum = 3, description = "Which photo, from 0")),
+    params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$"), ("n" = usize, Path, minimum = 0, maximum = 3, description = "Which photo, from 0")),
     responses(
         (status = 200, description = "The photo", content_type = "image/jpeg", body = Vec<u8>),
         responses::Unauthenticated,
@@ -403,8 +403,10 @@ pub(crate) struct FoundQuery {
     /// Only reports with possible matches not yet decided.
     pub(crate) open_suggestions: Option<bool>,
     /// Items per page, 1 to 200 (50 when left out).
+    #[param(minimum = 1, maximum = 200)]
     pub(crate) limit: Option<usize>,
     /// The `next` of the previous page.
+    #[param(pattern = "^[0-9a-fA-F]{32}$")]
     pub(crate) before: Option<String>,
 }
 
@@ -481,7 +483,7 @@ pub(crate) enum FoundStepKind {
 }
 
 /// `POST /api/v1/found/{id}/events`: the police of the report's district.
-#[utoipa::path(post, path = "/api/v1/found/{id}/events", tag = "found", params(("id" = String, Path, description = "The record's id (32 hex digits)")), request_body = FoundStep,
+#[utoipa::path(post, path = "/api/v1/found/{id}/events", tag = "found", params(("id" = String, Path, description = "The record's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")), request_body = FoundStep,
     responses(
         (status = 201, description = "The event as recorded", body = Event),
         responses::Malformed,
@@ -600,7 +602,7 @@ pub(crate) async fn decide_match(
 /// `POST /api/v1/found/{id}/matches/{alert}`: the police of the report's district, who see the child, confirm a
 /// possible match or rule it out.
 #[utoipa::path(post, path = "/api/v1/found/{id}/matches/{alert}", tag = "found",
-    params(("id" = String, Path, description = "The report's id (32 hex digits)"), ("alert" = String, Path, description = "The alert's id (32 hex digits)")),
+    params(("id" = String, Path, description = "The report's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$"), ("alert" = String, Path, description = "The alert's id (32 hex digits)", pattern = "^[0-9a-fA-F]{32}$")),
     request_body = MatchDecision,
     responses(
         (status = 201, description = "Recorded on both records", body = Decided),

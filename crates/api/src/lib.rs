@@ -72,6 +72,8 @@ pub struct AppState {
     limiter: Arc<RateLimiter>,
     /// Addresses locked out of tracking codes after too many wrong ones.
     lockout: Arc<caller::Lockout>,
+    /// The OpenAPI document as this node serves it (with its topology's codes).
+    document: Arc<String>,
     stats: Arc<Semaphore>,
     metrics: metrics::Metrics,
     /// Face matching: the photo worker and the matcher, where the node runs them.
@@ -156,6 +158,7 @@ impl Api {
 
     /// The routes.
     pub fn router(self) -> Router {
+        let document = Arc::new(openapi::for_topology(self.engine.topology()));
         let state = AppState {
             engine: self.engine,
             net: self.net,
@@ -166,6 +169,7 @@ impl Api {
             streams: Arc::new(Semaphore::new(limits::EVENT_STREAMS_MAX)),
             limiter: Arc::new(RateLimiter::new(self.public_rate.0, self.public_rate.1)),
             lockout: Arc::default(),
+            document,
             stats: Arc::new(Semaphore::new(limits::STATS_CONCURRENCY_MAX)),
             metrics: metrics::Metrics::new(),
             stopping: self.stopping,

@@ -193,7 +193,7 @@ pub(crate) async fn events(
 /// the code is ended by a new one.
 #[utoipa::path(get, path = "/api/v1/track/{code}/events", tag = "live",
     params(("code" = String, Path, description = "The case's tracking code",
-        pattern = r"^(?i)HZ(-[0-9A-HJKMNP-TV-Z]{4}){2}((-[0-9A-HJKMNP-TV-Z]{4}){2})?$")),
+        pattern = r"^[Hh][Zz](-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}){2}((-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}){2})?$")),
     responses(
         (status = 200, description = "Server-sent events: `message` (a `CaseMessage`), `change` and `lagged`", content_type = "text/event-stream", body = String),
         responses::NotFound,

@@ -126,9 +126,63 @@ pub(crate) fn json() -> &'static str {
     })
 }
 
+/// The document as this node serves it: [`json`] with the topology's codes as the only values of every place a
+/// request names (the `district`, `region` and `province` parameters, and the `district` of places and cases), so
+/// a client generated from it sends codes the node knows.
+pub(crate) fn for_topology(topology: &hifazat_topology::Topology) -> String {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(json()).expect("the OpenAPI document reads back");
+    let codes = |list: Vec<&String>| -> serde_json::Value {
+        let mut list: Vec<&String> = list;
+        list.sort();
+        list.dedup();
+        serde_json::Value::from(list.into_iter().cloned().collect::<Vec<String>>())
+    };
+    let districts = codes(topology.districts.iter().map(|d| &d.code).collect());
+    let regions = codes(topology.regions.iter().map(|r| &r.code).collect());
+    let provinces = codes(topology.provinces.iter().map(|p| &p.code).collect());
+    let of = |name: &str| match name {
+        "district" => Some(districts.clone()),
+        "region" => Some(regions.clone()),
+        "province" => Some(provinces.clone()),
+        _ => None,
+    };
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for op in paths.values_mut().filter_map(|p| p.as_object_mut()) {
+            // `get_mut`, not indexing: indexing a missing key would add it as null.
+            let lists = op
+                .values_mut()
+                .filter_map(|o| o.get_mut("parameters").and_then(|p| p.as_array_mut()));
+            for params in lists {
+                for param in params {
+                    if param["in"] == "query"
+                        && let Some(values) = param["name"].as_str().and_then(of)
+                    {
+                        param["schema"]["enum"] = values;
+                    }
+                }
+            }
+        }
+    }
+    for schema in ["PlaceDraft", "CaseDraft"] {
+        if let Some(field) = doc
+            .pointer_mut(&format!("/components/schemas/{schema}/properties/district"))
+            .filter(|f| f.is_object())
+        {
+            field["enum"] = districts.clone();
+        }
+    }
+    serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
+}
+
 /// `GET /api/v1/openapi.json`.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "node",
     responses((status = 200, description = "This document", body = Object)))]
-pub(crate) async fn document() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], json())
+pub(crate) async fn document(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.document.as_str().to_owned(),
+    )
 }

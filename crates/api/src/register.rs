@@ -202,7 +202,7 @@ pub(crate) async fn list(
 
 /// `GET /api/v1/register/offenders/{id}`: an entry in full, for register officers.
 #[utoipa::path(get, path = "/api/v1/register/offenders/{id}", tag = "register",
-    params(("id" = String, Path, description = "The entry id, 32 hex digits")),
+    params(("id" = String, Path, description = "The entry id, 32 hex digits", pattern = "^[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "The entry", body = Offender),
         responses::Unauthenticated,
@@ -223,7 +223,7 @@ pub(crate) async fn get(
 /// `POST /api/v1/register/offenders/{id}/updates`: a register officer changes an entry (a rename, an alias, a
 /// move, travel, a conviction, the status or the photograph). Every change goes into the register's signed log.
 #[utoipa::path(post, path = "/api/v1/register/offenders/{id}/updates", tag = "register", request_body = Update,
-    params(("id" = String, Path, description = "The entry id, 32 hex digits")),
+    params(("id" = String, Path, description = "The entry id, 32 hex digits", pattern = "^[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "The entry as changed, on disk", body = Offender),
         (status = 409, description = "The change does not apply to the entry as it is", body = crate::error::ErrorBody),

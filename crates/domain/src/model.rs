@@ -377,7 +377,8 @@ pub struct CaseIntake {
 /// limit (README, "Messages on a case"). Codes given before messages existed have 40 bits (`HZ-7K3M-Q9TD`) and
 /// still read; the police may give a case a new code, which ends the old one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "HZ-7K3M-Q9TD-X4BZ-2M8P"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "HZ-7K3M-Q9TD-X4BZ-2M8P",
+    pattern = r"^[Hh][Zz](-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}){2}((-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}){2})?$"))]
 #[serde(try_from = "String", into = "String")]
 pub struct TrackingCode(String);
 
@@ -449,7 +450,8 @@ impl fmt::Display for TrackingCode {
 /// the code. Read back as Crockford reads: any case, dashes and spaces ignored, `AL` optional, `I` and `L` read
 /// as 1, `O` as 0.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "AL-7K3M-Q9TD"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "AL-7K3M-Q9TD",
+    pattern = r"^([Aa][Ll]-?)?[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}-?[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{4}$"))]
 #[serde(try_from = "String", into = "String")]
 pub struct AlertCode(String);
 

@@ -3,9 +3,10 @@
 
 use super::*;
 
-/// How a consultation arrived.
+/// How a consultation arrived. (Named `ConsultationChannel` in the OpenAPI document, apart from the channel a
+/// report came in on.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ConsultationChannel))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// `POST /api/v1/register/verify`.
