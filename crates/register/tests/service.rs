@@ -99,6 +99,14 @@ fn entries_verification_and_the_consultation_log() {
             .len(),
         1
     );
+    // A page asked from far past the last number starts at the last (and at once: no walk down from u64::MAX).
+    assert_eq!(
+        register
+            .consultations(Some(u64::MAX), 10)
+            .expect("page")
+            .len(),
+        3
+    );
 
     // A removed entry no longer answers; an officer still finds it (and that is logged too).
     register

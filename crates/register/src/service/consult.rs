@@ -260,10 +260,10 @@ impl Register {
         limit: usize,
     ) -> Result<Vec<T>, RegisterError> {
         let limit = limit.min(limits::REGISTER_PAGE_MAX);
-        let top = match before {
-            Some(b) => b.saturating_sub(1),
-            None => last_seq(&self.vault, tree)?,
-        };
+        // Sequence numbers run from 1 to the last without gaps; a `before` past the last starts at the last,
+        // so a client's large number costs no walk through numbers never given.
+        let last = last_seq(&self.vault, tree)?;
+        let top = before.map_or(last, |b| b.saturating_sub(1).min(last));
         let mut out = Vec::with_capacity(limit);
         let mut seq = top;
         while seq >= 1 && out.len() < limit {
