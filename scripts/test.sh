@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need: iproute2 for the partition test's network namespaces, libxml2-utils for
 # xmllint (CAP messages checked against the OASIS schema), kannel (bearerbox, smsbox) and kannel-extras
-# (fakesmsc) for the SMS test, chromium for the browser test.
-packages=(iproute2 libxml2-utils kannel kannel-extras chromium)
+# (fakesmsc) for the SMS test, chromium for the browser test, python3-venv for the virtualenvs of dlib (the faces
+# reference) and schemathesis (the OpenAPI fuzz test).
+packages=(iproute2 libxml2-utils kannel kannel-extras chromium python3-venv)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

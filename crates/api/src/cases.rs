@@ -325,7 +325,6 @@ pub(crate) async fn track(
 #[serde(deny_unknown_fields)]
 pub(crate) struct MessageBody {
     /// 1 to 500 characters.
-    #[schema(min_length = 1, max_length = 500)]
     pub(crate) text: String,
 }
 

@@ -158,7 +158,9 @@ impl Api {
 
     /// The routes.
     pub fn router(self) -> Router {
-        let document = Arc::new(openapi::for_topology(self.engine.topology()));
+        let document = Arc::new(openapi::for_topology(self.engine.topology(), |d| {
+            self.engine.files_cases_for(d)
+        }));
         let state = AppState {
             engine: self.engine,
             net: self.net,
@@ -385,11 +387,14 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
 
 /// A page of a numbered sequence (register consultations, alarms and notifications; the SMS outbox), newest first.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SeqQuery {
     /// Items older than this sequence number (from `next`).
+    #[param(minimum = 1)]
     pub(crate) before: Option<u64>,
     /// 1 to 200; 50 when not given.
+    #[param(minimum = 1, maximum = 200)]
     pub(crate) limit: Option<usize>,
 }
 

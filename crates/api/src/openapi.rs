@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document of the API (`GET /api/v1/openapi.json`), derived from the handlers' annotations and
 //! the types they read and write, so it cannot drift from the code. A test drives every operation in it.
 
+mod constraints;
+
 use std::sync::OnceLock;
 
 use axum::http::header;
@@ -120,16 +122,21 @@ impl Modify for BearerToken {
 pub(crate) fn json() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
     JSON.get_or_init(|| {
-        Doc::openapi()
-            .to_pretty_json()
-            .expect("the OpenAPI document serialises")
+        let mut doc =
+            serde_json::to_value(Doc::openapi()).expect("the OpenAPI document serialises");
+        constraints::state(&mut doc);
+        serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
     })
 }
 
 /// The document as this node serves it: [`json`] with the topology's codes as the only values of every place a
-/// request names (the `district`, `region` and `province` parameters, and the `district` of places and cases), so
-/// a client generated from it sends codes the node knows.
-pub(crate) fn for_topology(topology: &hifazat_topology::Topology) -> String {
+/// request names (the `district`, `region` and `province` parameters, and the `district` of places), so a client
+/// generated from it sends codes the node knows; and a case's or a found child's district among those on the
+/// node's line (`on_line`), where alone it files them.
+pub(crate) fn for_topology(
+    topology: &hifazat_topology::Topology,
+    on_line: impl Fn(&str) -> bool,
+) -> String {
     let mut doc: serde_json::Value =
         serde_json::from_str(json()).expect("the OpenAPI document reads back");
     let codes = |list: Vec<&String>| -> serde_json::Value {
@@ -164,14 +171,33 @@ pub(crate) fn for_topology(topology: &hifazat_topology::Topology) -> String {
             }
         }
     }
-    for schema in ["PlaceDraft", "CaseDraft"] {
-        if let Some(field) = doc
-            .pointer_mut(&format!("/components/schemas/{schema}/properties/district"))
-            .filter(|f| f.is_object())
-        {
+    for pointer in [
+        "/components/schemas/PlaceDraft/properties/district",
+        "/components/schemas/AddressDraft/properties/district",
+    ] {
+        if let Some(field) = doc.pointer_mut(pointer).filter(|f| f.is_object()) {
             field["enum"] = districts.clone();
         }
     }
+    if let Some(kinds) = doc
+        .pointer_mut("/components/schemas/Update/oneOf")
+        .and_then(|k| k.as_array_mut())
+    {
+        for kind in kinds {
+            if let Some(field) = kind.pointer_mut("/properties/district") {
+                field["enum"] = districts.clone();
+            }
+        }
+    }
+    let line = codes(
+        topology
+            .districts
+            .iter()
+            .map(|d| &d.code)
+            .filter(|d| on_line(d))
+            .collect(),
+    );
+    constraints::line(&mut doc, line);
     serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
 }
 

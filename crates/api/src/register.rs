@@ -152,11 +152,14 @@ pub(crate) async fn create(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OffendersQuery {
     /// Go on after this entry id (from `next`).
+    #[param(pattern = "^[0-9a-fA-F]{32}$")]
     pub(crate) after: Option<String>,
     /// 1 to 200; 50 when not given.
+    #[param(minimum = 1, maximum = 200)]
     pub(crate) limit: Option<usize>,
 }
 

@@ -89,6 +89,7 @@ pub(crate) async fn outbox(
 
 /// A text from the gateway, as Kannel's get-url passes it (`?key=…&id=%I&from=%p&to=%P&text=%a`).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct IncomingQuery {
     /// The node's callback key.
     key: Option<String>,
@@ -141,12 +142,14 @@ pub(crate) async fn incoming(
 
 /// A delivery report, as the node's dlr-url asks Kannel to send it (`?key=…&id=…&status=%d&said=%A`).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportQuery {
     key: Option<String>,
     /// The outbox message's id.
     id: u64,
     /// Kannel's report type: 1 delivered, 2 undelivered, 4 buffered, 8 accepted by the SMS centre, 16 rejected.
+    #[param(minimum = 0, maximum = 255)]
     status: u8,
     /// What the SMS centre said.
     #[serde(default)]

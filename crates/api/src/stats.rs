@@ -98,11 +98,13 @@ pub(crate) struct StatsQuery {
     district: Option<String>,
     region: Option<String>,
     province: Option<String>,
-    /// A calendar month, `YYYY-MM` (UTC).
+    /// A calendar month, `YYYY-MM` (UTC), from 2000-01; with `since` or `until`, narrowed by them.
+    #[param(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")]
     month: Option<String>,
-    /// Records created at or after this time (ms since the Unix epoch); exact callers only.
+    /// Records created at or after this time (ms since the Unix epoch); officials asking within their area only
+    /// (403 otherwise).
     since: Option<u64>,
-    /// Records created before this time; exact callers only.
+    /// Records created before this time, after `since`; officials asking within their area only (403 otherwise).
     until: Option<u64>,
 }
 
@@ -359,6 +361,7 @@ fn permit(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError
         (status = 200, description = "The figures", body = Statistics),
         responses::Malformed,
         responses::Unauthenticated,
+        responses::Forbidden,
         responses::InvalidFields,
         responses::RateLimited,
         responses::Unavailable
@@ -376,25 +379,26 @@ pub(crate) async fn stats(
         q.region.as_deref(),
         q.province.as_deref(),
     )?;
-    let mut fields = Vec::new();
-    let (mut from_ms, mut until_ms) = (0, None);
-    if let Some(month) = &q.month {
-        match month_range(month) {
-            Ok((a, b)) => (from_ms, until_ms) = (a, Some(b)),
-            Err(why) => fields.push(("month", why)),
-        }
+    // Other windows than a month are for exact callers: two close windows would single a record out.
+    let window_asked = q.since.is_some() || q.until.is_some();
+    if window_asked && !exact {
+        return Err(ApiError::Forbidden(
+            "time windows other than a month (`since`, `until`) are for officials asking within their area"
+                .into(),
+        ));
     }
-    for (name, value) in [("since", q.since), ("until", q.until)] {
-        if value.is_none() {
-            continue;
-        }
-        if !exact {
-            fields.push((
-                name,
-                "time windows other than a month are for officials asking within their area".into(),
-            ));
-        } else if q.month.is_some() {
-            fields.push((name, "give a month or since/until, not both".into()));
+    let mut fields = Vec::new();
+    // Records created in [from_ms, until_ms): the month, narrowed by `since` and `until` where given.
+    let (mut from_ms, mut until_ms) = (q.since.unwrap_or(0), q.until);
+    let mut month = None;
+    if let Some(text) = &q.month {
+        match month_range(text) {
+            Ok((a, b)) => {
+                month = Some(a);
+                from_ms = from_ms.max(a);
+                until_ms = Some(until_ms.map_or(b, |u| u.min(b)));
+            }
+            Err(why) => fields.push(("month", why)),
         }
     }
     if let (Some(a), Some(b)) = (q.since, q.until)
@@ -405,16 +409,13 @@ pub(crate) async fn stats(
     if !fields.is_empty() {
         return Err(ApiError::fields(fields));
     }
-    if q.month.is_none() {
-        from_ms = q.since.unwrap_or(0);
-        until_ms = q.until;
-    }
     let _permit = permit(&state)?;
-    // All time, a month, or whole days (UTC) are read from the aggregates; any other window is counted by
-    // folding the summaries.
-    let window = match &q.month {
-        Some(_) => Some(Window::Month(month_of(from_ms))),
-        None => Window::of_times(from_ms, until_ms),
+    // All time, a month, or whole days (UTC) are read from the aggregates; any other window (and an empty one,
+    // a month that `since` and `until` leave nothing of) is counted by folding the summaries.
+    let window = match month {
+        Some(start) if !window_asked => Some(Window::Month(month_of(start))),
+        _ if until_ms.is_some_and(|u| u <= from_ms) => None,
+        _ => Window::of_times(from_ms, until_ms),
     };
     let ((mut alerts, alerts_complete), (mut cases, cases_complete)) = match window {
         Some(w) => {
@@ -550,6 +551,7 @@ pub(crate) struct TrendsQuery {
     region: Option<String>,
     province: Option<String>,
     /// How many months back, the current one included: 1 to 60, 12 when not given.
+    #[param(minimum = 1, maximum = 60)]
     months: Option<u32>,
 }
 

@@ -463,6 +463,30 @@ async fn the_document_covers_every_route_and_resolves() {
             .map(|(m, p, _)| (m, p))
             .collect();
         assert_eq!(documented, served);
+        // Every parameter is where the handler reads it: a path parameter is in the path's template, and every
+        // name in the template is a required path parameter.
+        for (method, path, op) in operations(&doc) {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            for param in &params {
+                let name = param["name"].as_str().expect("named");
+                let braced = format!("{{{name}}}");
+                assert_eq!(
+                    param["in"] == "path",
+                    path.contains(&braced),
+                    "{method} {path}: parameter `{name}` is said to be in {}",
+                    param["in"]
+                );
+            }
+            for piece in path.split('{').skip(1) {
+                let name = piece.split('}').next().unwrap();
+                assert!(
+                    params
+                        .iter()
+                        .any(|p| p["name"] == name && p["in"] == "path" && p["required"] == true),
+                    "{method} {path}: `{name}` is not a required path parameter"
+                );
+            }
+        }
         // And each documented operation is really routed (not the fallback's 404 or a 405).
         let known = known(&n).await;
         for (method, path, _) in operations(&doc) {

@@ -636,7 +636,6 @@ async fn role_matrix() {
         const UN: u16 = 401;
         const NO: u16 = 403;
         const NR: u16 = 503;
-        const IN: u16 = 422;
         let roles = [
             "public",
             "station_officer",
@@ -761,7 +760,7 @@ async fn role_matrix() {
                 "GET",
                 "/api/v1/stats?district=PB-LHR&since=1".into(),
                 Box::new(|_| String::new()),
-                [IN, OK, OK, OK, OK, OK, IN, IN, IN],
+                [NO, OK, OK, OK, OK, OK, NO, NO, NO],
             ),
             (
                 "peers",

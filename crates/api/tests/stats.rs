@@ -172,10 +172,35 @@ async fn statistics_are_exact_within_an_area_and_suppressed_outside_it() {
         let s = stats(&n, "dpo", "?district=PB-LHR&since=1&until=2").await;
         assert_eq!(s["cases"]["total"], 0);
 
+        // A month narrowed by `since`: the same records, or none when nothing of the month is left.
+        let whole = stats(&n, "dpo", &format!("?district=PB-LHR&month={month}")).await;
+        assert!(whole["alerts"]["total"].as_u64() > Some(0), "{whole}");
+        let s = stats(
+            &n,
+            "dpo",
+            &format!("?district=PB-LHR&month={month}&since=1"),
+        )
+        .await;
+        assert_eq!(s["alerts"]["total"], whole["alerts"]["total"], "{s}");
+        assert_eq!(s["cases"]["total"], whole["cases"]["total"], "{s}");
+        let s = stats(
+            &n,
+            "dpo",
+            &format!("?district=PB-LHR&month={month}&since={}", now_ms() + 60_000),
+        )
+        .await;
+        assert_eq!(s["alerts"]["total"], 0, "{s}");
+        let s = stats(&n, "dpo", "?district=PB-LHR&month=2001-01&until=1").await;
+        assert_eq!(s["alerts"]["total"], 0, "{s}");
+        // Time windows are an official's, within their area.
+        for (who, query) in [("public", "?since=1"), ("dpo", "?until=5")] {
+            let (status, body) = n
+                .call(who, "GET", &format!("/api/v1/stats{query}"), "")
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{who} {query}: {body}");
+        }
+
         for (who, query, field) in [
-            ("public", "?since=1", "since"),
-            ("dpo", "?until=5", "until"),
-            ("dpo", "?district=PB-LHR&month=2026-11&since=1", "since"),
             ("dpo", "?district=PB-LHR&since=5&until=5", "until"),
             ("public", "?month=2026-13", "month"),
             ("public", "?district=XX", "district"),

@@ -70,6 +70,14 @@ const OUTLINE: &[(f64, f64)] = &[
     (24.95, 62.30),
 ];
 
+/// The outline's bounding box: (southmost latitude, northmost latitude, westmost longitude, eastmost longitude).
+pub fn bounds() -> (f64, f64, f64, f64) {
+    OUTLINE.iter().fold(
+        (f64::MAX, f64::MIN, f64::MAX, f64::MIN),
+        |(s, n, w, e), &(lat, lon)| (s.min(lat), n.max(lat), w.min(lon), e.max(lon)),
+    )
+}
+
 /// Whether (`lat`, `lon`) lies inside the outline (even-odd rule).
 pub fn inside_pakistan(lat: f64, lon: f64) -> bool {
     if !lat.is_finite() || !lon.is_finite() {

@@ -233,6 +233,71 @@ impl EventKind {
         )
     }
 
+    /// One event of every type, with placeholder fields: for listing the types (the OpenAPI document states
+    /// which of them an official may post on each kind of record). A new type is a compile error in the match
+    /// below until it is listed here too.
+    pub fn one_of_each() -> Vec<EventKind> {
+        use EventKind::*;
+        let other = RecordId([0; 16]);
+        let all = vec![
+            Raised,
+            Validated,
+            Mobilised,
+            Sighted,
+            FirRegistered {
+                fir_number: "1/2026".into(),
+            },
+            UnderInvestigation,
+            FastTracked,
+            Escalated {
+                level: EscalationLevel::Region,
+            },
+            Recovered,
+            Reunited,
+            ResolvedByReconciliation,
+            Closed,
+            MatchSuggested { other, distance: 0 },
+            MatchConfirmed { other },
+            MatchRejected { other },
+            HandedToFamily,
+            Message {
+                from: Party::Police,
+            },
+            TrackingCodeRenewed {
+                code: TrackingCode::from_random([0; crate::model::TRACKING_RANDOM_BYTES]),
+            },
+            Notified {
+                office: Office::Dpo,
+                reason: NoticeReason::Raised,
+                official: "DPO".into(),
+            },
+        ];
+        // Each type's place in the list above; the match is exhaustive, so a new type must be placed.
+        let place = |e: &EventKind| match e {
+            Raised => 0,
+            Validated => 1,
+            Mobilised => 2,
+            Sighted => 3,
+            FirRegistered { .. } => 4,
+            UnderInvestigation => 5,
+            FastTracked => 6,
+            Escalated { .. } => 7,
+            Recovered => 8,
+            Reunited => 9,
+            ResolvedByReconciliation => 10,
+            Closed => 11,
+            MatchSuggested { .. } => 12,
+            MatchConfirmed { .. } => 13,
+            MatchRejected { .. } => 14,
+            HandedToFamily => 15,
+            Message { .. } => 16,
+            TrackingCodeRenewed { .. } => 17,
+            Notified { .. } => 18,
+        };
+        debug_assert!(all.iter().enumerate().all(|(i, e)| place(e) == i));
+        all
+    }
+
     /// Whether this event belongs on a record of `kind`.
     pub fn allowed_for(&self, kind: RecordKind) -> bool {
         use EventKind::*;

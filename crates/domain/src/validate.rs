@@ -156,10 +156,12 @@ pub fn mobile(value: &str) -> Result<String, String> {
     Ok(format!("+92{national}"))
 }
 
+/// 2000-01-01 00:00 UTC in milliseconds since the Unix epoch: the earliest time a report may give.
+pub const YEAR_2000_MS: u64 = 946_684_800_000;
+
 /// A time in milliseconds since the Unix epoch that is not in the future (with `skew_ms` of grace) and not before
 /// 2000.
 pub fn past_time(at_ms: u64, now_ms: u64, skew_ms: u64) -> Result<u64, String> {
-    const YEAR_2000_MS: u64 = 946_684_800_000;
     if at_ms < YEAR_2000_MS {
         return Err("is before the year 2000; times are milliseconds since 1970-01-01 UTC".into());
     }
