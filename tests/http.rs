@@ -289,6 +289,49 @@ fn every_operation_answers_over_real_http() {
     );
     assert_ne!(renewed["tracking_code"], code.as_str());
 
+    // Break-glass: Lahore's DPO sees an alert raised for Karachi South for a while, for a reason; a case of
+    // Lahore's needs none (every official at Lahore's node is of Lahore's line).
+    let mut karachi: serde_json::Value = serde_json::from_str(&alert_body(2)).unwrap();
+    karachi["last_seen"] = serde_json::json!({"district": "SD-KHS", "lat": 24.85, "lon": 67.01});
+    let karachi = c.expect(
+        dpo,
+        "POST",
+        "/api/v1/alerts",
+        "/api/v1/alerts",
+        &karachi.to_string(),
+        201,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let why = r#"{"reason":"A girl at Lahore's station says she is from Karachi","minutes":5}"#;
+    let granted = c.expect(
+        dpo,
+        "POST",
+        "/api/v1/alerts/{id}/break-glass",
+        &format!("/api/v1/alerts/{karachi}/break-glass"),
+        why,
+        201,
+    );
+    assert_eq!(granted["use"]["by"], "dpo:dpo-lahore");
+    c.expect(
+        dpo,
+        "POST",
+        "/api/v1/cases/{id}/break-glass",
+        &format!("/api/v1/cases/{case}/break-glass"),
+        why,
+        409,
+    );
+    let uses = c.expect(
+        ministry,
+        "GET",
+        "/api/v1/break-glass",
+        "/api/v1/break-glass",
+        "",
+        200,
+    );
+    assert_eq!(uses["items"].as_array().unwrap().len(), 1, "{uses}");
+
     // Statistics, peers, the document, metrics.
     let stats = c.expect(ministry, "GET", "/api/v1/stats", "/api/v1/stats", "", 200);
     assert_eq!(
@@ -382,7 +425,7 @@ fn every_operation_answers_over_real_http() {
     assert_eq!(status, 200);
     assert!(
         metrics.contains(
-            r#"hifazat_http_requests_total{method="POST",route="/api/v1/alerts",status="201"} 1"#
+            r#"hifazat_http_requests_total{method="POST",route="/api/v1/alerts",status="201"} 2"#
         ),
         "{metrics}"
     );

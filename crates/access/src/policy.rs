@@ -232,6 +232,46 @@ impl Caller {
         self.police_covering(topology, district) || self.role() == Some(Role::Ministry)
     }
 
+    /// Break-glass: whether the caller may ask for a time-limited view of a record of `district` outside their
+    /// area. Police only: the public, institutions, register officers and auditors never see a record's
+    /// restricted part, whatever reason they give. `Ok(false)` for those who see it already (police of the area,
+    /// the ministry), who need no such view.
+    pub fn may_break_glass(&self, topology: &Topology, district: &str) -> Result<bool, Denied> {
+        match self {
+            Caller::User { role, .. } if role.is_police() => {
+                Ok(!self.police_covering(topology, district))
+            }
+            Caller::User {
+                role: Role::Ministry,
+                ..
+            } => Ok(false),
+            _ => deny(
+                "break-glass access is for police officers; no reason opens a record's restricted part to another role",
+            ),
+        }
+    }
+
+    /// Listing break-glass uses: the police (those of the records' areas), the ministry and auditors (all).
+    pub fn may_list_glass(&self) -> Result<(), Denied> {
+        match self {
+            Caller::User { role, .. }
+                if role.is_police() || matches!(role, Role::Ministry | Role::Auditor) =>
+            {
+                Ok(())
+            }
+            _ => deny(
+                "break-glass uses are for the police of the records' areas, the ministry and auditors",
+            ),
+        }
+    }
+
+    /// Whether the caller sees the break-glass uses of records of `district`: the record's own police (its DPO,
+    /// RPO, IG and stations), the ministry and auditors.
+    pub fn sees_glass_uses(&self, topology: &Topology, district: &str) -> bool {
+        self.police_covering(topology, district)
+            || matches!(self.role(), Some(Role::Ministry | Role::Auditor))
+    }
+
     /// Whether the caller sees cases of `district` at all (their category, place and timeline), and then their
     /// restricted part too: police whose area covers it, and the ministry. The public follows its own case by its
     /// tracking code only.

@@ -103,13 +103,30 @@ pub(crate) enum AlertOut {
         sightings: usize,
         restricted: AlertRestricted,
         sighting_reports: Vec<Sighting>,
+        /// For a police officer outside the alert's area: until when their break-glass view lasts (ms since the
+        /// Unix epoch; `POST /api/v1/alerts/{id}/break-glass`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        glass_until_ms: Option<u64>,
     },
 }
 
 impl AlertOut {
     pub(crate) fn for_caller(alert: AlertRecord, caller: &Caller, state: &AppState) -> AlertOut {
+        AlertOut::seen(alert, caller, state, None)
+    }
+
+    /// As [`AlertOut::for_caller`], with the caller's break-glass view lasting until `glass_until_ms` (which shows
+    /// the restricted part outside their area).
+    pub(crate) fn seen(
+        alert: AlertRecord,
+        caller: &Caller,
+        state: &AppState,
+        glass_until_ms: Option<u64>,
+    ) -> AlertOut {
         let district = alert.doc.intake.public.last_seen.district.clone();
-        if caller.sees_alert_restricted(state.engine.topology(), &district) {
+        if caller.sees_alert_restricted(state.engine.topology(), &district)
+            || glass_until_ms.is_some()
+        {
             AlertOut::Full {
                 id: alert.id,
                 code: AlertCode::of(&alert.id),
@@ -119,6 +136,7 @@ impl AlertOut {
                 timeline: alert.doc.timeline,
                 restricted: alert.doc.intake.restricted,
                 sighting_reports: alert.doc.sightings,
+                glass_until_ms,
             }
         } else {
             AlertOut::Public {
@@ -187,7 +205,9 @@ pub(crate) async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<AlertOut>, ApiError> {
     let alert = state.engine.alert(record_id(&id)?).await?;
-    Ok(Json(AlertOut::for_caller(alert, &who.caller, &state)))
+    let district = alert.doc.intake.public.last_seen.district.clone();
+    let glass = crate::glass::view_until(&state, &who, alert.id, &district).await?;
+    Ok(Json(AlertOut::seen(alert, &who.caller, &state, glass)))
 }
 
 /// The alerts with one short code.

@@ -71,6 +71,10 @@ pub(crate) struct CaseOut {
     pub(crate) timeline: Vec<Event>,
     /// The conversation with the complainant, oldest first.
     pub(crate) messages: Vec<CaseMessage>,
+    /// For a police officer outside the case's area: until when their break-glass view lasts (ms since the Unix
+    /// epoch; `POST /api/v1/cases/{id}/break-glass`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) glass_until_ms: Option<u64>,
 }
 
 /// Whether an official may see `case` (the caller is known to be an official).
@@ -106,7 +110,10 @@ pub(crate) async fn get(
     // Before the lookup, so the public cannot learn which case ids exist.
     who.official()?;
     let case = state.engine.case(record_id(&id)?).await?;
-    visible(&state, &who, &case)?;
+    let glass = crate::glass::view_until(&state, &who, case.id, &case.doc.intake.district).await?;
+    if glass.is_none() {
+        visible(&state, &who, &case)?;
+    }
     let mut intake = case.doc.intake.clone();
     intake.tracking_code =
         hifazat_domain::current_tracking_code(&intake.tracking_code, &case.doc.timeline).clone();
@@ -117,6 +124,7 @@ pub(crate) async fn get(
         intake,
         status: case.status,
         timeline: case.doc.timeline,
+        glass_until_ms: glass,
     }))
 }
 

@@ -9,7 +9,8 @@
 //! tracking lookups are rate-limited per client address.
 //!
 //! Routes: health; alerts (raise, list, read, timeline events, sightings); cases (file, list, read, timeline
-//! events); CAP 1.2 messages and their Atom feed; tracking by code; statistics; live events; peers; the register
+//! events); break-glass views of records outside an officer's area, and their list (`glass`); CAP 1.2 messages and
+//! their Atom feed; tracking by code; statistics; live events; peers; the register
 //! (verification, entries, consultations, alarms, notifications; see `register`); SMS (the outbox, and the
 //! gateway's incoming texts and delivery reports; see `sms`); the OpenAPI document (derived from the handlers' annotations, see `openapi`); metrics.
 //! Beside `/api/v1`, the public pages (`pages`: rendered by `hifazat-web`, reading and writing through the same
@@ -22,6 +23,7 @@ mod cap;
 mod cases;
 mod error;
 mod found;
+mod glass;
 mod live;
 mod metrics;
 mod openapi;
@@ -191,6 +193,9 @@ impl Api {
             .route("/alerts/by-code/{code}", get(alerts::by_code))
             .route("/alerts/{id}/events", post(alerts::add_event))
             .route("/alerts/{id}/sightings", post(alerts::add_sighting))
+            .route("/alerts/{id}/break-glass", post(glass::alert))
+            .route("/cases/{id}/break-glass", post(glass::case))
+            .route("/break-glass", get(glass::list))
             .route("/alerts/{id}/cap", get(cap::alert))
             .route("/alerts.atom", get(cap::feed))
             .route("/cases", post(cases::file).get(cases::list))

@@ -35,6 +35,10 @@ pub(crate) struct EventFilter {
 
 /// Whether `caller` may hear of `change`.
 fn may_hear(caller: &Caller, topology: &Topology, change: &Change) -> bool {
+    // A break-glass use: the record's own officials, the ministry and auditors.
+    if let Scope::Access { about, .. } = &change.scope {
+        return caller.sees_glass_uses(topology, about.as_str());
+    }
     match change.kind {
         RecordKind::Alert => true,
         // A found child's report goes along its district's line, as its cases do, and is seen as they are.
@@ -71,13 +75,15 @@ async fn stopped(stopping: &mut Option<watch::Receiver<bool>>) {
 
 /// Each change is sent once it is durable, so a read made on hearing of it sees it. Each event is
 /// `event: change` with the change as JSON data; a client too slow to keep up gets `event: lagged` with how many
-/// it missed, and should read the lists again. Officials who see an alert's district's cases also hear
+/// it missed, and should read the lists again. A record's own police, the ministry and auditors hear
+/// `event: break_glass` (the record, its kind and the use's log scope) when a break-glass use of the record reaches
+/// this node: `GET /api/v1/break-glass` lists it. Officials who see an alert's district's cases also hear
 /// `event: notified` when this node sends an official an SMS about one of its alerts. The police of an alert's
 /// area, those who see a found child's report, and the ministry hear `event: suggestion` when a possible match
 /// between the two reaches that record here (the alert, the report, the distance, the node that compared them).
 #[utoipa::path(get, path = "/api/v1/events", tag = "live", params(EventFilter),
     responses(
-        (status = 200, description = "Server-sent events: `change` (a `Change` as JSON), `notified` (a `Notified`), `suggestion` (a possible match) and `lagged`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `change` (a `Change` as JSON), `break_glass` (a `Change` whose scope is the use's `access/…` log), `notified` (a `Notified`), `suggestion` (a possible match) and `lagged`", content_type = "text/event-stream", body = String),
         responses::Malformed,
         responses::Unauthenticated,
         responses::Unavailable
@@ -133,7 +139,11 @@ pub(crate) async fn events(
                                 if filter.kind.is_none_or(|k| k == change.kind)
                                     && may_hear(&caller, engine.topology(), &change) =>
                             {
-                                SseEvent::default().event("change").json_data(&change)
+                                let name = match change.scope {
+                                    Scope::Access { .. } => "break_glass",
+                                    _ => "change",
+                                };
+                                SseEvent::default().event(name).json_data(&change)
                             }
                             Ok(_) => continue,
                             Err(RecvError::Lagged(missed)) => SseEvent::default()
@@ -233,7 +243,11 @@ pub(crate) async fn track_events(
                     }
                     tokio::select! {
                         change = changes.recv() => match change {
-                            Ok(change) if change.record == id => {
+                            // A break-glass use is for officials, never the complainant's stream.
+                            Ok(change)
+                                if change.record == id
+                                    && !matches!(change.scope, Scope::Access { .. }) =>
+                            {
                                 let Ok(Some(case)) = engine.case_by_tracking(&code).await else {
                                     // The code was ended (or the case cannot be read): the stream ends.
                                     return None;

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::{alerts, audit, cap, cases, found, live, metrics, peers, register, sms, stats};
+use crate::{alerts, audit, cap, cases, found, glass, live, metrics, peers, register, sms, stats};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,9 @@ use crate::{alerts, audit, cap, cases, found, live, metrics, peers, register, sm
         alerts::by_code,
         alerts::add_event,
         alerts::add_sighting,
+        glass::alert,
+        glass::case,
+        glass::list,
         cap::alert,
         cap::feed,
         cases::file,
@@ -83,6 +86,7 @@ use crate::{alerts, audit, cap, cases, found, live, metrics, peers, register, sm
     tags(
         (name = "alerts", description = "Missing-child alerts and sightings"),
         (name = "cases", description = "Complaint cases and tracking by code"),
+        (name = "break-glass", description = "A police officer's time-limited, logged view of a record outside their area"),
         (name = "photos", description = "Photos: uploaded, cleaned of metadata, named by their hash; alerts' photos \
             travel with the alerts, found children's stay where they were taken"),
         (name = "found", description = "Found children's reports and their possible matches with alerts, which an \

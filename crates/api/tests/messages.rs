@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::web::{hidden_csrf, page, post_form, set_cookie, signed_in};
@@ -27,34 +25,6 @@ async fn filed(n: &Node) -> (String, String) {
 
 fn message(text: &str) -> String {
     serde_json::json!({ "text": text }).to_string()
-}
-
-/// The first server-sent event named `kind` on `body` whose data `wanted` accepts, within 20 s.
-async fn next_event(body: Body, kind: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-    use futures::StreamExt;
-    let mut stream = body.into_data_stream();
-    let mut text = String::new();
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let chunk = stream.next().await.expect("the stream goes on").unwrap();
-            text.push_str(std::str::from_utf8(&chunk).unwrap());
-            while let Some(end) = text.find("\n\n") {
-                let event: String = text.drain(..end + 2).collect();
-                if event.starts_with(&format!("event: {kind}\n")) {
-                    let data = event
-                        .lines()
-                        .find_map(|l| l.strip_prefix("data: "))
-                        .unwrap();
-                    let value: Value = serde_json::from_str(data).unwrap();
-                    if wanted(&value) {
-                        return value;
-                    }
-                }
-            }
-        }
-    })
-    .await
-    .expect("the event within 20 s")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{alert, node_with_sms, within};
+use common::{alert, next_event, node_with_sms, within};
 use hifazat_phone::TopologyPlaces;
 use hifazat_sms::SmsConfig;
 use serde_json::Value;
@@ -38,30 +38,6 @@ area = "PB-LAHORE"
 phone = "03001110003"
 home = "punjab"
 "#;
-
-async fn read_event(body: Body, kind: &str) -> Value {
-    use futures::StreamExt;
-    let mut stream = body.into_data_stream();
-    let mut text = String::new();
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let chunk = stream.next().await.expect("the stream goes on").unwrap();
-            text.push_str(std::str::from_utf8(&chunk).unwrap());
-            while let Some(end) = text.find("\n\n") {
-                let event: String = text.drain(..end + 2).collect();
-                if event.starts_with(&format!("event: {kind}\n")) {
-                    let data = event
-                        .lines()
-                        .find_map(|l| l.strip_prefix("data: "))
-                        .unwrap();
-                    return serde_json::from_str(data).unwrap();
-                }
-            }
-        }
-    })
-    .await
-    .expect("the event within 20 s")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outbox_keeps_the_dpos_notification_once_and_officials_read_it() {
@@ -97,7 +73,7 @@ async fn the_outbox_keeps_the_dpos_notification_once_and_officials_read_it() {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let id = body["id"].as_str().unwrap().to_owned();
-        let heard = read_event(stream.into_body(), "notified").await;
+        let heard = next_event(stream.into_body(), "notified", |_| true).await;
         assert_eq!(heard["record"], id.as_str());
         assert_eq!(heard["office"], "dpo");
         assert_eq!(heard["official"], "DPO Lahore");

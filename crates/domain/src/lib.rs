@@ -7,6 +7,7 @@ pub mod calendar;
 mod clock;
 pub mod found;
 pub mod geo;
+pub mod glass;
 mod intake;
 pub mod model;
 pub mod suppress;

@@ -15,6 +15,9 @@ pub(crate) struct Actor {
     /// The statistics aggregates, and the facts this group's summaries hold until its batch is applied.
     pub(crate) figures: SharedFigures,
     pub(crate) pending: Pending,
+    /// This node's break-glass grants in the last day, by official, once read from the store (the actor alone
+    /// writes them, so what it holds stays whole).
+    pub(crate) glass_grants: std::collections::HashMap<String, Vec<hifazat_store::glass::Grant>>,
 }
 
 /// A change made here, ready to be signed into this node's log.
@@ -181,6 +184,16 @@ impl Actor {
                 reply,
             } => {
                 let result = self.notice(scope, sealed, &actor, now_ms, batch);
+                answers.push(Box::new(move || {
+                    let _ = reply.send(result);
+                }));
+            }
+            Request::Glass {
+                scope,
+                glass,
+                reply,
+            } => {
+                let result = self.glass(scope, *glass, batch);
                 answers.push(Box::new(move || {
                     let _ = reply.send(result);
                 }));
@@ -477,13 +490,16 @@ pub(crate) fn merged(changes: Vec<Change>) -> Vec<Change> {
     if changes.len() < 2 {
         return changes;
     }
-    let mut at: std::collections::HashMap<RecordId, usize> = std::collections::HashMap::new();
+    // A break-glass use is announced on its record apart from the record's own changes.
+    let mut at: std::collections::HashMap<(RecordId, bool), usize> =
+        std::collections::HashMap::new();
     let mut out: Vec<Change> = Vec::with_capacity(changes.len());
     for change in changes {
-        match at.get(&change.record) {
+        let key = (change.record, matches!(change.scope, Scope::Access { .. }));
+        match at.get(&key) {
             Some(&i) => out[i].created |= change.created,
             None => {
-                at.insert(change.record, out.len());
+                at.insert(key, out.len());
                 out.push(change);
             }
         }

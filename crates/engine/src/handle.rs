@@ -30,6 +30,7 @@ impl Engine {
             changes: Vec::new(),
             figures,
             pending: Pending::default(),
+            glass_grants: Default::default(),
         };
         let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
         let finisher = Finisher {

@@ -16,6 +16,8 @@ mod actor;
 mod aggregates;
 mod audit;
 mod codes;
+mod glass;
+pub use glass::USE_PLACE;
 mod commit;
 mod handle;
 mod ids;
@@ -131,9 +133,13 @@ pub struct NoticeWritten {
 }
 
 /// Whether entries of `scope` carry something other than automerge changes (sealed register notifications, pieces
-/// of alerts' photos): they are stored, chained and relayed like any entry, but never applied to a record.
+/// of alerts' photos, break-glass uses): they are stored, chained and relayed like any entry, but never applied to
+/// a record.
 pub fn is_opaque(scope: &Scope) -> bool {
-    matches!(scope, Scope::Notices(_) | Scope::Photos)
+    matches!(
+        scope,
+        Scope::Notices(_) | Scope::Photos | Scope::Access { .. }
+    )
 }
 
 /// A scope in JSON, as on the wire.

@@ -101,6 +101,7 @@ impl Actor {
             let outcome = match self.store.append(batch, &entry, None) {
                 Ok(()) => {
                     self.index_photo_piece(&entry, batch);
+                    self.index_glass(&entry, batch);
                     let outcome = EntryOutcome::Stored {
                         log: entry.content().log.clone(),
                         seq: entry.content().seq,

@@ -51,6 +51,11 @@ pub(crate) enum Request {
         now_ms: u64,
         reply: oneshot::Sender<Result<NoticeWritten, EngineError>>,
     },
+    Glass {
+        scope: Scope,
+        glass: Box<hifazat_domain::glass::GlassUse>,
+        reply: oneshot::Sender<Result<hifazat_domain::glass::GlassUse, EngineError>>,
+    },
     Photo {
         op: photos::PhotoOp,
         now_ms: u64,

@@ -164,6 +164,18 @@ pub const TRACKING_WRONG_MAX: u32 = 10;
 pub const TRACKING_LOCK_SECS: u64 = 3_600;
 /// A media report's link or reference (a URL, or a newspaper's page, a programme's name and time).
 pub const MEDIA_REFERENCE_CHARS_MAX: usize = 500;
+// Break-glass access (`hifazat_domain::glass`): an official's time-limited view of a record outside their area.
+/// Shortest reason an official may give, in characters (a word or two says nothing an auditor can weigh).
+pub const GLASS_REASON_CHARS_MIN: usize = 20;
+/// Longest reason, in characters.
+pub const GLASS_REASON_CHARS_MAX: usize = 500;
+/// Longest view one use grants, in minutes.
+pub const GLASS_MINUTES_MAX: u32 = 60;
+/// Uses one official may make on one node in any 24 hours.
+pub const GLASS_USES_PER_DAY: usize = 3;
+/// Uses a listing looks through at most (newest first) to fill a page.
+pub const GLASS_SCAN_MAX: usize = 10_000;
+
 /// Oldest age, in years, for which a missing-person alert is a child alert (Zainab Alert covers under-18s).
 pub const CHILD_AGE_YEARS_MAX: u8 = 17;
 

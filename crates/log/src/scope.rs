@@ -59,6 +59,10 @@ pub enum Scope {
     Cases(AreaCode),
     /// Register notifications sealed to the federal node's key at a district's or a province's node.
     Notices(AreaCode),
+    /// Break-glass uses (`access/<about>/<at>`): officials' time-limited views of records of district `about`
+    /// outside their area, written at a node of area `at` (its district or province; `about` itself at a node on
+    /// that district's line).
+    Access { about: AreaCode, at: AreaCode },
     /// The confidential register.
     Register,
     /// A log kept under the register (`register/<part>`), held as the register is.
@@ -117,6 +121,12 @@ impl Scope {
             Scope::Cases(code)
         } else if let Some(code) = wire.strip_prefix("notices/").and_then(area) {
             Scope::Notices(code)
+        } else if let Some((about, at)) = wire
+            .strip_prefix("access/")
+            .and_then(|rest| rest.split_once('/'))
+            .and_then(|(about, at)| Some((area(about)?, area(at)?)))
+        {
+            Scope::Access { about, at }
         } else {
             Scope::Other(Unparsed(wire.to_owned()))
         })
@@ -147,6 +157,18 @@ impl Scope {
         AreaCode::new(code).map(Scope::Notices)
     }
 
+    /// The scope of break-glass uses of records of district `about` at a node of area `at`.
+    pub fn access(about: &str, at: &str) -> Result<Scope, DecodeError> {
+        // Both codes together must fit a scope's length.
+        if "access/".len() + about.len() + 1 + at.len() > limits::SCOPE_BYTES_MAX {
+            return Err(DecodeError::Scope);
+        }
+        Ok(Scope::Access {
+            about: AreaCode::new(about)?,
+            at: AreaCode::new(at)?,
+        })
+    }
+
     /// The scope's wire form.
     pub fn wire(&self) -> WireScope {
         let mut w = WireScope {
@@ -168,6 +190,12 @@ impl Scope {
             Scope::Notices(code) => {
                 w.push("notices/");
                 w.push(code.as_str());
+            }
+            Scope::Access { about, at } => {
+                w.push("access/");
+                w.push(about.as_str());
+                w.push("/");
+                w.push(at.as_str());
             }
             Scope::Other(s) => w.push(s.as_str()),
         }
@@ -211,6 +239,8 @@ mod tests {
             "photos",
             "cases/pb-lhr",
             "notices/sd",
+            "access/pb-lhr/sd-khs",
+            "access/pb-lhr/pb",
             "register",
             "register/notifications",
             "statistics",
@@ -232,6 +262,11 @@ mod tests {
             assert_eq!(Scope::parse(bad), Err(DecodeError::Scope), "{bad:?}");
         }
         assert!(Scope::cases("pb lhr").is_err());
+        assert_eq!(
+            Scope::access("PB-LHR", "SD-KHS"),
+            Scope::parse("access/pb-lhr/sd-khs")
+        );
+        assert!(Scope::access(&"x".repeat(20), &"y".repeat(21)).is_err());
         assert!(Scope::cases(&"x".repeat(41)).is_err());
     }
 

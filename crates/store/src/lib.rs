@@ -21,6 +21,7 @@ use hifazat_log::{
 use hifazat_merkle::{Digest, Frontier, Nodes};
 use thiserror::Error;
 
+pub mod glass;
 pub mod photo;
 pub mod vault;
 pub use photo::{Kept, LocalPhoto};

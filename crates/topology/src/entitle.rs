@@ -8,6 +8,9 @@
 //! - `notices/<district>`: register notifications sealed to the federal node's key at a district's node, carried
 //!   along the district's line (its node, its province's node, the federal node) to the federal node, which alone
 //!   opens them; `notices/<province>` likewise from a province's node (that node and the federal node);
+//! - `access/<about>/<at>`: break-glass uses of district `about`'s records at a node of area `at` (a district or a
+//!   province): the line of `about` (so the record's own officials hear of it) and the line of `at` (so the
+//!   writer's own supervisors do);
 //! - any other scope: nobody, so it is never sent nor accepted.
 //!
 //! An author may write a log exactly when it may hold it. Both sides of every exchange check these rules: a node
@@ -21,6 +24,10 @@ use crate::{Node, Role, Topology};
 /// Whether `node` may hold logs of `scope` under `topology`.
 pub fn may_hold(topology: &Topology, node: &Node, scope: &Scope) -> bool {
     match scope {
+        Scope::Access { about, at } => {
+            topology.district(about.as_str()).is_some()
+                && (on_line(topology, node, about.as_str()) || on_line(topology, node, at.as_str()))
+        }
         Scope::Alerts | Scope::Photos => true,
         Scope::Register | Scope::RegisterPart(_) => node.role == Role::Federal,
         Scope::Other(_) => false,
@@ -42,6 +49,31 @@ pub fn may_hold(topology: &Topology, node: &Node, scope: &Scope) -> bool {
                 Role::District => node.district.as_deref() == Some(district.code.as_str()),
             }
         }
+    }
+}
+
+/// Whether `node` is on the line of area `code`: a district's node, its province's node and the federal node; a
+/// province's node and the federal node. No node is on the line of a code the topology does not have.
+fn on_line(topology: &Topology, node: &Node, code: &str) -> bool {
+    let province = match topology.district(code) {
+        Some(d) => {
+            if node.role == Role::District {
+                return node.district.as_deref() == Some(code);
+            }
+            d.province.as_str()
+        }
+        None if topology.province(code).is_some() => {
+            if node.role == Role::District {
+                return false;
+            }
+            code
+        }
+        None => return false,
+    };
+    match node.role {
+        Role::Federal => true,
+        Role::Province => node.province.as_deref() == Some(province),
+        Role::District => false,
     }
 }
 
@@ -133,6 +165,21 @@ mod tests {
         assert!(holders("notices/xx").is_empty());
         assert!(holders("cases/xx-nowhere").is_empty());
         assert!(holders("statistics").is_empty());
+        // A break-glass use at Karachi South of a Lahore record: both lines, and no one else.
+        assert_eq!(
+            holders("access/pb-lhr/sd-khs"),
+            ["federal", "punjab", "sindh", "lahore", "karachi-south"]
+        );
+        assert_eq!(
+            holders("access/pb-lhr/sd"),
+            ["federal", "punjab", "sindh", "lahore"]
+        );
+        assert_eq!(
+            holders("access/pb-lhr/pb-lhr"),
+            ["federal", "punjab", "lahore"]
+        );
+        assert!(holders("access/xx-nowhere/pb-lhr").is_empty());
+        assert_eq!(holders("access/pb-lhr/xx"), ["federal", "punjab", "lahore"]);
     }
 
     #[test]
@@ -150,6 +197,8 @@ mod tests {
                 for s in [
                     format!("cases/{code}"),
                     format!("notices/{code}"),
+                    format!("access/{code}/sd-khs"),
+                    format!("access/{code}/pb"),
                     "alerts".into(),
                 ] {
                     if may_hold(&t, n, &scope(&s)) {

@@ -120,6 +120,27 @@ fn build(
     register: RegisterConfig,
     sms: Option<SmsConfig>,
 ) -> Node {
+    build_at(
+        name,
+        public_rate,
+        register,
+        sms,
+        hifazat_domain::Clock::system(),
+    )
+}
+
+/// A node whose engine reads `clock` (a test's own, to let time pass).
+pub fn node_at(name: &str, clock: hifazat_domain::Clock) -> Node {
+    build_at(name, (1000, 1000), RegisterConfig::default(), None, clock)
+}
+
+fn build_at(
+    name: &str,
+    public_rate: (u32, u32),
+    register: RegisterConfig,
+    sms: Option<SmsConfig>,
+    clock: hifazat_domain::Clock,
+) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let topology = demo();
     let me = topology.node(name).unwrap().clone();
@@ -130,7 +151,7 @@ fn build(
     }
     let engine = Engine::start(EngineConfig {
         node_name: name.into(),
-        clock: hifazat_domain::Clock::system(),
+        clock,
         topology,
         signer: Signer::new(node_key()),
         store: Store::open(&dir.path().join("store")).unwrap(),
@@ -286,6 +307,34 @@ impl Node {
             .unwrap();
         (status, headers, bytes.to_vec())
     }
+}
+
+/// The first server-sent event named `kind` on `body` whose data `wanted` accepts, within 20 s.
+pub async fn next_event(body: Body, kind: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut text = String::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let chunk = stream.next().await.expect("the stream goes on").unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+            while let Some(end) = text.find("\n\n") {
+                let event: String = text.drain(..end + 2).collect();
+                if event.starts_with(&format!("event: {kind}\n")) {
+                    let data = event
+                        .lines()
+                        .find_map(|l| l.strip_prefix("data: "))
+                        .unwrap();
+                    let value: Value = serde_json::from_str(data).unwrap();
+                    if wanted(&value) {
+                        return value;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("the event within 20 s")
 }
 
 pub fn now_ms() -> u64 {

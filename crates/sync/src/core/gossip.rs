@@ -104,10 +104,12 @@ impl Sync {
                 }),
                 // Cases and sealed register notifications go along their line; alerts' photos, too big for gossip,
                 // to every neighbour, and on from there by catch-up.
-                Scope::Photos | Scope::Cases(_) | Scope::Notices(_) => by_log
-                    .entry(e.content().log.digest())
-                    .or_default()
-                    .push(bytes),
+                Scope::Photos | Scope::Cases(_) | Scope::Notices(_) | Scope::Access { .. } => {
+                    by_log
+                        .entry(e.content().log.digest())
+                        .or_default()
+                        .push(bytes)
+                }
                 // The register never leaves this node; other scopes go nowhere.
                 Scope::Register | Scope::RegisterPart(_) | Scope::Other(_) => {}
             }

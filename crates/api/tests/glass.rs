@@ -1,0 +1,215 @@
+//! Break-glass access through the API, at the federal node (which holds every district's cases), where a Karachi
+//! DPO looks at Lahore's records: refused before, granted after a reason, over when its minutes pass; never for
+//! roles that may not see a record's restricted part; logged as a signed entry of its own log, listed for the
+//! record's officials, the ministry and auditors, heard live by Lahore's DPO; at most 3 a day for one officer.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+mod common;
+
+use common::*;
+
+fn reason(minutes: u32) -> String {
+    json!({
+        "reason": "A boy found at Saddar says he was taken from Anarkali, Lahore",
+        "minutes": minutes,
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_outside_the_area_sees_a_record_for_the_minutes_asked_and_it_is_logged() {
+    within(async {
+        // A clock the test moves on.
+        let skew = Arc::new(AtomicU64::new(0));
+        let ahead = skew.clone();
+        let n = node_at(
+            "federal",
+            hifazat_domain::Clock::from_fn(move || now_ms() + ahead.load(Ordering::SeqCst)),
+        );
+        let alert = n.raise("Zara").await;
+        let path = format!("/api/v1/alerts/{alert}");
+        let glass = format!("{path}/break-glass");
+
+        // Before: the Karachi DPO sees the public part only.
+        let (status, body) = n.call("dpo_karachi", "GET", &path, "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.get("restricted").is_none(), "{body}");
+
+        // Roles that may never see it cannot ask, whatever the reason; nor can the public; the alert's own DPO
+        // needs no such view.
+        for (who, want) in [
+            ("public", StatusCode::UNAUTHORIZED),
+            ("verifier", StatusCode::FORBIDDEN),
+            ("auditor", StatusCode::FORBIDDEN),
+            ("register_officer", StatusCode::FORBIDDEN),
+            ("dpo", StatusCode::CONFLICT),
+            ("ministry", StatusCode::CONFLICT),
+        ] {
+            let (status, body) = n.call(who, "POST", &glass, &reason(5)).await;
+            assert_eq!(status, want, "{who}: {body}");
+        }
+        // A reason too short to weigh, and minutes out of range: each field named.
+        let (status, body) = n
+            .call(
+                "dpo_karachi",
+                "POST",
+                &glass,
+                r#"{"reason":"need it","minutes":0}"#,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["fields"][0]["field"], "reason");
+        assert_eq!(body["fields"][1]["field"], "minutes");
+        let (status, _) = n.call("dpo_karachi", "POST", &glass, &reason(61)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Lahore's DPO listens.
+        let live = n
+            .router
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri("/api/v1/events")
+                    .header("authorization", format!("Bearer {}", n.tokens["dpo"]))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(live.status(), StatusCode::OK);
+        let heard = tokio::spawn(next_event(live.into_body(), "break_glass", |c| {
+            c["kind"] == "alert"
+        }));
+
+        // Granted: the restricted part shows, with when the view ends.
+        let (status, granted) = n.call("dpo_karachi", "POST", &glass, &reason(2)).await;
+        assert_eq!(status, StatusCode::CREATED, "{granted}");
+        assert_eq!(granted["use"]["by"], "dpo:dpo_karachi");
+        assert_eq!(granted["use"]["district"], "PB-LHR");
+        assert_eq!(granted["use"]["node"], "federal");
+        assert_eq!(granted["use"]["minutes"], 2);
+        let until = granted["until_ms"].as_u64().unwrap();
+        assert_eq!(until, granted["use"]["at_ms"].as_u64().unwrap() + 120_000);
+        let (status, body) = n.call("dpo_karachi", "GET", &path, "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["restricted"]["reporter"]["name"], "Aunt", "{body}");
+        assert_eq!(body["glass_until_ms"], until);
+        let heard = heard.await.unwrap();
+        assert_eq!(heard["record"], alert.as_str());
+        assert_eq!(heard["scope"], "access/pb-lhr/pb-lhr");
+
+        // Listed for the record's officials, the ministry and auditors, with the reason; not for others.
+        for who in ["dpo", "rpo", "ig", "ministry", "auditor"] {
+            let (status, page) = n.call(who, "GET", "/api/v1/break-glass", "").await;
+            assert_eq!(status, StatusCode::OK, "{who}: {page}");
+            assert_eq!(page["items"].as_array().unwrap().len(), 1, "{who}: {page}");
+            assert_eq!(page["items"][0]["reason"], granted["use"]["reason"]);
+            assert_eq!(page["items"][0]["record"], alert.as_str());
+        }
+        let (_, page) = n
+            .call("dpo_karachi", "GET", "/api/v1/break-glass", "")
+            .await;
+        assert_eq!(page["items"], json!([]), "Karachi's DPO is not Lahore's");
+        for who in ["public", "verifier", "register_officer"] {
+            let (status, _) = n.call(who, "GET", "/api/v1/break-glass", "").await;
+            assert!(
+                status.is_client_error() && status != StatusCode::NOT_FOUND,
+                "{who}"
+            );
+        }
+
+        // It is a signed entry of a log of its own, which the node serves like any other.
+        let (status, logs) = n.call("auditor", "GET", "/api/v1/logs", "").await;
+        assert_eq!(status, StatusCode::OK, "{logs}");
+        assert!(
+            logs.to_string().contains("access/pb-lhr/pb-lhr"),
+            "the access log is listed: {logs}"
+        );
+
+        // Over once its minutes pass.
+        skew.store(121_000, Ordering::SeqCst);
+        let (_, body) = n.call("dpo_karachi", "GET", &path, "").await;
+        assert!(body.get("restricted").is_none(), "{body}");
+
+        // A case: refused before, the whole case after.
+        let (status, filed) = n
+            .call(
+                "dpo",
+                "POST",
+                "/api/v1/cases",
+                &case("PB-LHR", "police_station"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{filed}");
+        let case_path = format!("/api/v1/cases/{}", filed["id"].as_str().unwrap());
+        let (status, _) = n.call("dpo_karachi", "GET", &case_path, "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        for who in ["verifier", "auditor"] {
+            let (status, _) = n
+                .call(who, "POST", &format!("{case_path}/break-glass"), &reason(5))
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
+        }
+        let (status, body) = n
+            .call(
+                "dpo_karachi",
+                "POST",
+                &format!("{case_path}/break-glass"),
+                &reason(5),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = n.call("dpo_karachi", "GET", &case_path, "").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["district"], "PB-LHR");
+        assert!(body["glass_until_ms"].as_u64().is_some());
+
+        // The limit: three in a day, then 429 with when to try again; a day later, one more.
+        let (status, _) = n.call("dpo_karachi", "POST", &glass, &reason(1)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, headers, body) = n.send("dpo_karachi", "POST", &glass, &reason(1)).await;
+        assert_eq!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(headers.contains_key("retry-after"));
+        let (_, page) = n.call("auditor", "GET", "/api/v1/break-glass", "").await;
+        assert_eq!(
+            page["items"].as_array().unwrap().len(),
+            3,
+            "a refused use is not one"
+        );
+        skew.store(86_400_000 + 121_000, Ordering::SeqCst);
+        let (status, body) = n.call("dpo_karachi", "POST", &glass, &reason(1)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        // Newest first, and paged.
+        let (_, page) = n
+            .call("auditor", "GET", "/api/v1/break-glass?limit=2", "")
+            .await;
+        let items: Vec<Value> = page["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 2);
+        assert!(items[0]["at_ms"].as_u64() > items[1]["at_ms"].as_u64());
+        let (_, rest) = n
+            .call(
+                "auditor",
+                "GET",
+                &format!(
+                    "/api/v1/break-glass?limit=2&before={}",
+                    page["next"].as_str().unwrap()
+                ),
+                "",
+            )
+            .await;
+        assert_eq!(rest["items"].as_array().unwrap().len(), 2, "{rest}");
+    })
+    .await;
+}
