@@ -265,10 +265,22 @@ impl Caller {
         }
     }
 
-    /// Whether the caller sees the break-glass uses of records of `district`: the record's own police (its DPO,
-    /// RPO, IG and stations), the ministry and auditors.
-    pub fn sees_glass_uses(&self, topology: &Topology, district: &str) -> bool {
+    /// Whether the caller sees a break-glass use of a record of `district` made at node `at`: the record's own
+    /// police (its DPO, RPO, IG and stations), the police over the node where it was used (the officer's own
+    /// supervisors), the ministry and auditors.
+    pub fn sees_glass_uses(&self, topology: &Topology, district: &str, at: &str) -> bool {
+        let over_node = topology
+            .node(at)
+            .is_some_and(|n| match (&n.district, &n.province) {
+                (Some(d), _) => self.police_covering(topology, d),
+                (None, Some(p)) => {
+                    matches!(self, Caller::User { role, area: Area::Province(mine), .. }
+                if role.is_police() && mine == p)
+                }
+                _ => false,
+            });
         self.police_covering(topology, district)
+            || over_node
             || matches!(self.role(), Some(Role::Ministry | Role::Auditor))
     }
 

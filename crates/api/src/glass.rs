@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hifazat_domain::glass::{GlassDraft, GlassUse};
 use hifazat_domain::{RecordId, RecordKind};
-use hifazat_engine::USE_PLACE;
+use hifazat_engine::UsePlace;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -185,7 +185,7 @@ pub(crate) async fn list(
         Some(text) => Some(
             hex::decode(text)
                 .ok()
-                .and_then(|b| <[u8; USE_PLACE]>::try_from(b).ok())
+                .and_then(|b| UsePlace::try_from(b).ok())
                 .ok_or_else(|| {
                     ApiError::field("before", "is the `next` of a page: 96 hex digits")
                 })?,
@@ -194,7 +194,9 @@ pub(crate) async fn list(
     let (caller, topology) = (who.caller.clone(), state.engine.topology().clone());
     let found = state
         .engine
-        .glass_uses(before, limit, move |d| caller.sees_glass_uses(&topology, d))
+        .glass_uses(before, limit, move |u| {
+            caller.sees_glass_uses(&topology, &u.district, &u.node)
+        })
         .await?;
     let next = match found.last() {
         Some((place, _)) if found.len() == limit => Some(hex::encode(place)),

@@ -1,13 +1,19 @@
 //! Break-glass uses (`hifazat_domain::glass`): signed into this node's `access/<district>/<area>` log, one entry a
-//! use, whose record is the record seen; filed by time in the store wherever such an entry is stored (here, or
+//! use under a record id of its own (the record seen is named in the payload: entries under a record's id are that
+//! record's document's changes); filed by time in the store wherever such an entry is stored (here, or
 //! from another node along its lines), with a change announced on the record so the live stream tells the
 //! record's own officials; and this node's grants filed by official, for the view's time and the daily limit.
 
 use hifazat_domain::glass::{GlassDraft, GlassUse};
 use hifazat_store::glass::Grant;
-pub use hifazat_store::glass::USE_PLACE;
+pub use hifazat_store::glass::UsePlace;
 
 use super::*;
+
+/// The use an entry's bytes carry, if they are an entry that carries one.
+fn read_use(bytes: &[u8]) -> Option<GlassUse> {
+    serde_json::from_slice(&Entry::decode(bytes).ok()?.content().payload).ok()
+}
 
 /// A day, the window of the per-official limit.
 const DAY_MS: u64 = 86_400_000;
@@ -80,26 +86,25 @@ impl Engine {
     }
 
     /// Up to `limit` break-glass uses this node holds, filed before `before` (a place this gave), newest first,
-    /// about records of a district `wanted` keeps, each with its place. A use whose entry does not read as one (a
-    /// faulty node's) is left out.
+    /// that `wanted` keeps, each with its place. A use whose entry does not read as one (a faulty node's) is left
+    /// out.
     pub async fn glass_uses(
         &self,
-        before: Option<[u8; USE_PLACE]>,
+        before: Option<UsePlace>,
         limit: usize,
-        wanted: impl Fn(&str) -> bool + Send + 'static,
-    ) -> Result<Vec<([u8; USE_PLACE], GlassUse)>, EngineError> {
+        wanted: impl Fn(&GlassUse) -> bool + Send + 'static,
+    ) -> Result<Vec<(UsePlace, GlassUse)>, EngineError> {
         let store = self.local.store.clone();
-        let entries = tokio::task::spawn_blocking(move || {
-            store.glass_uses(before.as_ref(), limit, limits::GLASS_SCAN_MAX, wanted)
+        let filed = tokio::task::spawn_blocking(move || {
+            store.glass_uses(before.as_ref(), limit, limits::GLASS_SCAN_MAX, |bytes| {
+                read_use(bytes).is_some_and(|u| wanted(&u))
+            })
         })
         .await
         .map_err(|_| EngineError::Stopped)??;
-        Ok(entries
-            .iter()
-            .filter_map(|(place, bytes)| Some((*place, Entry::decode(bytes).ok()?)))
-            .filter_map(|(place, e)| {
-                Some((place, serde_json::from_slice(&e.content().payload).ok()?))
-            })
+        Ok(filed
+            .into_iter()
+            .filter_map(|(place, bytes)| Some((place, read_use(&bytes)?)))
             .collect())
     }
 }
@@ -142,7 +147,9 @@ impl Actor {
         self.write(
             LocalChange {
                 scope: scope.clone(),
-                record: glass.record,
+                // Not the record seen: entries under a record's id are its document's changes. The use names
+                // the record in its payload.
+                record: new_record_id(glass.at_ms),
                 actor: &glass.by,
                 payload,
                 meta: None,
@@ -161,7 +168,7 @@ impl Actor {
             record: glass.record,
             until_ms: glass.until_ms(),
         };
-        self.store.set_glass_grant(batch, &glass.by, grant);
+        self.store.set_glass_grant(batch, &glass.by, seq, grant);
         made.push(grant);
         self.glass_grants.insert(glass.by.clone(), made);
         Ok(glass)
@@ -198,10 +205,9 @@ impl Actor {
         let Scope::Access { about, .. } = &content.log.scope else {
             return;
         };
-        // A use is filed under the district its log is about, and for the record its entry names.
+        // A use is filed under the district its log is about.
         if let Ok(glass) = serde_json::from_slice::<GlassUse>(&content.payload)
             && glass.district.eq_ignore_ascii_case(about.as_str())
-            && glass.record.0 == content.record
         {
             let (log, seq) = (content.log.clone(), content.seq);
             self.file_glass(&log, seq, &glass, Origin::Remote, batch);

@@ -17,7 +17,7 @@ mod aggregates;
 mod audit;
 mod codes;
 mod glass;
-pub use glass::USE_PLACE;
+pub use glass::UsePlace;
 mod commit;
 mod handle;
 mod ids;

@@ -10,6 +10,10 @@ use crate::{Store, StoreError, WriteBatch, frame, key, unframe};
 const USE: u8 = b'B';
 /// A use's place among the uses: its time (8), its log (32) and its entry's position there (8).
 pub const USE_PLACE: usize = 8 + 32 + 8;
+/// A use's place, as bytes.
+pub type UsePlace = [u8; USE_PLACE];
+/// A filed use: its place, and its entry's bytes.
+pub type FiledUse = (UsePlace, Vec<u8>);
 const GRANT: u8 = b'U';
 
 /// A grant of this node's: when it was asked, the record, and until when the view lasts.
@@ -24,18 +28,21 @@ fn use_key(at_ms: u64, log: &Hash, seq: u64) -> Vec<u8> {
     key(USE, &[&at_ms.to_be_bytes(), &log.0, &seq.to_be_bytes()])
 }
 
-/// An official's grants: their name's length and name, then the time and the record.
-fn grant_key(actor: &str, at_ms: Option<u64>, record: Option<&RecordId>) -> Vec<u8> {
+/// An official's grants: their name's length and name, then the time and the use's place in this node's access
+/// log (two uses in one millisecond are two grants).
+fn grant_key(actor: &str, at_ms: Option<u64>, seq: Option<u64>) -> Vec<u8> {
     let name = actor.as_bytes();
-    let len = [u8::try_from(name.len()).unwrap_or(u8::MAX)];
+    let name = &name[..name.len().min(255)];
+    let len = [name.len() as u8];
     let at = at_ms.map(u64::to_be_bytes);
+    let seq = seq.map(u64::to_be_bytes);
     key(
         GRANT,
         &[
             &len,
-            &name[..name.len().min(255)],
+            name,
             at.as_ref().map_or(&[][..], |a| &a[..]),
-            record.map_or(&[][..], |r| &r.0[..]),
+            seq.as_ref().map_or(&[][..], |s| &s[..]),
         ],
     )
 }
@@ -62,15 +69,14 @@ impl Store {
     }
 
     /// Up to `limit` uses filed before `before` (a use's place, as this returns it; all when `None`), newest first,
-    /// about records of a district `wanted` keeps: each use's place and its entry. At most `scan` uses are looked
-    /// at.
+    /// whose entries (their bytes) `wanted` keeps. At most `scan` uses are looked at.
     pub fn glass_uses(
         &self,
-        before: Option<&[u8; USE_PLACE]>,
+        before: Option<&UsePlace>,
         limit: usize,
         scan: usize,
-        wanted: impl Fn(&str) -> bool,
-    ) -> Result<Vec<([u8; USE_PLACE], Vec<u8>)>, StoreError> {
+        wanted: impl Fn(&[u8]) -> bool,
+    ) -> Result<Vec<FiledUse>, StoreError> {
         let end = match before {
             Some(place) => key(USE, &[place]),
             None => vec![USE + 1],
@@ -78,19 +84,17 @@ impl Store {
         let mut out = Vec::new();
         for item in self.db.range(vec![USE]..end).rev().take(scan) {
             let (k, v) = item?;
-            let district = unframe(&k, &v)?;
+            unframe(&k, &v)?;
             if k.len() != 1 + USE_PLACE {
                 return Err(corrupt(&k, "break-glass use key length"));
-            }
-            if !wanted(std::str::from_utf8(district).unwrap_or("")) {
-                continue;
             }
             let log = Hash(k[9..41].try_into().expect("32 bytes"));
             let seq = u64::from_be_bytes(k[41..49].try_into().expect("8 bytes"));
             match self.entry(&log, seq)? {
-                Some(bytes) => {
-                    out.push((k[1..].try_into().expect("the length was checked"), bytes))
+                Some(bytes) if wanted(&bytes) => {
+                    out.push((k[1..].try_into().expect("the length was checked"), bytes));
                 }
+                Some(_) => continue,
                 None => return Err(corrupt(&k, "a break-glass use names an entry not held")),
             }
             if out.len() == limit {
@@ -100,11 +104,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Files this node's grant to `actor` in `batch`.
-    pub fn set_glass_grant(&self, batch: &mut WriteBatch, actor: &str, grant: Grant) {
+    /// Files this node's grant to `actor`, made by entry `seq` of its access log, in `batch`.
+    pub fn set_glass_grant(&self, batch: &mut WriteBatch, actor: &str, seq: u64, grant: Grant) {
+        let mut value = grant.record.0.to_vec();
+        value.extend_from_slice(&grant.until_ms.to_be_bytes());
         batch.put(
-            grant_key(actor, Some(grant.at_ms), Some(&grant.record)),
-            frame(&grant.until_ms.to_be_bytes()),
+            grant_key(actor, Some(grant.at_ms), Some(seq)),
+            frame(&value),
         );
     }
 
@@ -120,13 +126,13 @@ impl Store {
             let (k, v) = item?;
             let v = unframe(&k, &v)?;
             let rest = &k[prefix.len()..];
-            if rest.len() != 8 + 16 || v.len() != 8 {
+            if rest.len() != 8 + 8 || v.len() != 16 + 8 {
                 return Err(corrupt(&k, "break-glass grant length"));
             }
             out.push(Grant {
                 at_ms: u64::from_be_bytes(rest[..8].try_into().expect("8 bytes")),
-                record: RecordId(rest[8..].try_into().expect("16 bytes")),
-                until_ms: u64::from_be_bytes(v.try_into().expect("8 bytes")),
+                record: RecordId(v[..16].try_into().expect("16 bytes")),
+                until_ms: u64::from_be_bytes(v[16..].try_into().expect("8 bytes")),
             });
         }
         Ok(out)
@@ -143,10 +149,19 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let mut batch = store.batch();
         let (a, b) = (RecordId([1; 16]), RecordId([2; 16]));
-        for (actor, at_ms, record) in [("dpo:x", 10, a), ("dpo:x", 20, b), ("dpo:xy", 15, a)] {
+        for (seq, (actor, at_ms, record)) in [
+            ("dpo:x", 10, a),
+            ("dpo:x", 20, b),
+            ("dpo:x", 20, a),
+            ("dpo:xy", 15, a),
+        ]
+        .into_iter()
+        .enumerate()
+        {
             store.set_glass_grant(
                 &mut batch,
                 actor,
+                seq as u64,
                 Grant {
                     at_ms,
                     record,
@@ -158,11 +173,12 @@ mod tests {
         let all = store.glass_grants("dpo:x", 0).unwrap();
         assert_eq!(
             all.len(),
-            2,
+            3,
             "another official's grants are not theirs: {all:?}"
         );
-        assert_eq!((all[0].record, all[1].record), (a, b));
-        assert_eq!(store.glass_grants("dpo:x", 11).unwrap().len(), 1);
+        assert_eq!((all[0].record, all[1].record, all[2].record), (a, b, a));
+        let later = store.glass_grants("dpo:x", 11).unwrap();
+        assert_eq!(later.len(), 2, "two in one millisecond are two");
         assert_eq!(store.glass_grants("dpo:xy", 0).unwrap()[0].until_ms, 20);
         assert!(store.glass_grants("nobody", 0).unwrap().is_empty());
     }
