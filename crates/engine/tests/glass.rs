@@ -68,7 +68,7 @@ async fn a_use_travels_is_listed_and_leaves_the_record_whole() {
         assert_eq!(report.stored(), 1);
     }
     for node in [&karachi, &lahore, &punjab] {
-        assert_eq!(uses(node).await, [glass.clone()]);
+        assert_eq!(uses(node).await, std::slice::from_ref(&glass));
     }
     assert_eq!(
         karachi.glass_until("dpo:karachi", id).await.unwrap(),
