@@ -2,8 +2,10 @@
 //! logs as they grow, and its province's node, its witness, checks and cosigns them over sync; once stopped,
 //! `hifazat audit export` writes its history and `hifazat audit verify` checks it offline with the root key alone
 //! (exit 0), and fails, naming the record, on a flipped byte or a wrong root key (exit 1). The federal node's
-//! register log goes into its bundle with `--with-register` only, and verifies under its checkpoint. Bounded: 30 s
-//! for nodes to come up and for the cosigned checkpoint.
+//! register log goes into its bundle with `--with-register` only, and verifies under its checkpoint. A break-glass
+//! use at Karachi South of a Lahore alert reaches Lahore, Punjab, Sindh and the federal node (and not Kasur), and
+//! is in Lahore's bundle, verified. Bounded: 30 s for nodes to come up, for each use to arrive and for the
+//! cosigned checkpoint.
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -94,6 +96,65 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
         assert_eq!(status, 201, "{body}");
         ids.push(id_of(&body));
     }
+    // Break-glass: once Lahore's first alert is at Karachi South, its DPO sees the alert's restricted part for a
+    // reason. The use reaches the record's line (Lahore's DPO, Punjab's IG, the ministry) and the writer's
+    // (Sindh's IG), and no other node (Kasur holds no access log).
+    let karachi_dpo = tokens["karachi-south/dpo"].clone();
+    let arrived = wait_until(Duration::from_secs(30), || {
+        http_as(
+            addr("karachi-south"),
+            Some(&karachi_dpo),
+            "GET",
+            &format!("/api/v1/alerts/{}", ids[0]),
+            "",
+        )
+        .is_ok_and(|(status, _)| status == 200)
+    });
+    assert!(arrived.is_some(), "the alert did not reach Karachi South");
+    let (status, body) = http_as(
+        addr("karachi-south"),
+        Some(&karachi_dpo),
+        "POST",
+        &format!("/api/v1/alerts/{}/break-glass", ids[0]),
+        r#"{"reason":"A boy at Saddar station says he is from Anarkali, Lahore","minutes":5}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    for (node, who) in [
+        ("lahore", "lahore/dpo"),
+        ("punjab", "punjab"),
+        ("sindh", "sindh"),
+        ("federal", "federal"),
+    ] {
+        let heard = wait_until(Duration::from_secs(30), || {
+            http_as(
+                addr(node),
+                Some(&tokens[who]),
+                "GET",
+                "/api/v1/break-glass",
+                "",
+            )
+            .is_ok_and(|(status, body)| {
+                status == 200 && body.contains("Saddar") && body.contains(&ids[0])
+            })
+        });
+        assert!(heard.is_some(), "{who} at {node} never listed the use");
+    }
+    let (status, logs) = http_as(
+        addr("kasur"),
+        Some(&tokens["kasur/dpo"]),
+        "GET",
+        "/api/v1/logs",
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{logs}");
+    assert!(logs.contains("\"scope\":\"alerts\""), "{logs}");
+    assert!(
+        !logs.contains("access/"),
+        "Kasur holds a log about neither its line nor its area: {logs}"
+    );
+
     // The node signs a checkpoint of its alerts log within a few seconds.
     let (_, logs) = http_as(addr("lahore"), Some(&token), "GET", "/api/v1/logs", "").unwrap();
     let logs: serde_json::Value = serde_json::from_str(&logs).unwrap();
@@ -158,6 +219,10 @@ fn a_stopped_nodes_history_exports_and_verifies_offline() {
     assert!(ok, "{out}");
     assert!(out.contains("result: every check passed"), "{out}");
     assert!(out.contains("lahore/alerts"), "{out}");
+    assert!(
+        out.contains("karachi-south/access/pb-lhr/sd-khs"),
+        "the break-glass use is in the bundle: {out}"
+    );
     assert!(out.contains("checkpoint at 3, cosigned by punjab"), "{out}");
     assert!(out.contains(&format!("record {}:", ids[0])), "{out}");
 
