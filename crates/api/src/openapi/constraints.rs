@@ -153,6 +153,12 @@ fn rules() -> Vec<(&'static str, &'static str, Rule)> {
             Text(limits::REGISTER_TEXT_CHARS_MAX),
         ),
         ("AddressDraft", "since", Pattern(DATE)),
+        ("GlassDraft", "reason", Text(limits::GLASS_REASON_CHARS_MAX)),
+        (
+            "GlassDraft",
+            "minutes",
+            Range(1, u64::from(limits::GLASS_MINUTES_MAX)),
+        ),
     ]
 }
 
@@ -234,6 +240,9 @@ pub(crate) fn state(doc: &mut Value) {
     for (schema, name, rule) in rules() {
         apply(field(doc, schema, name), &rule);
     }
+    // A break-glass reason says enough to weigh.
+    field(doc, "GlassDraft", "reason")
+        .insert("minLength".into(), json!(limits::GLASS_REASON_CHARS_MIN));
     // A found child's photos: ids, at most so many.
     let photos = field(doc, "FoundDraft", "photos");
     photos.insert("maxItems".into(), json!(limits::FOUND_PHOTOS_MAX));
