@@ -213,3 +213,69 @@ async fn an_officer_outside_the_area_sees_a_record_for_the_minutes_asked_and_it_
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_records_dpo_and_rpo_are_told_by_sms_once() {
+    within(async {
+        let topology = demo();
+        let directory = r#"
+[[official]]
+name = "DPO Lahore"
+office = "dpo"
+area = "PB-LHR"
+phone = "03001110001"
+home = "federal"
+
+[[official]]
+name = "RPO Lahore"
+office = "rpo"
+area = "PB-LAHORE"
+phone = "03001110003"
+home = "federal"
+
+[[official]]
+name = "DPO Kasur"
+office = "dpo"
+area = "PB-KSR"
+phone = "03001110002"
+home = "federal"
+"#;
+        let config =
+            hifazat_sms::SmsConfig::parse(directory, &hifazat_phone::TopologyPlaces(&topology))
+                .unwrap();
+        let n = node_with_sms("federal", config);
+        let phone = n.phone.clone().unwrap();
+        let alert = n.raise("Zara").await;
+        assert_eq!(phone.tell_glass().await.unwrap(), 0, "no use yet");
+        let (status, body) = n
+            .call(
+                "dpo_karachi",
+                "POST",
+                &format!("/api/v1/alerts/{alert}/break-glass"),
+                &reason(15),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(phone.tell_glass().await.unwrap(), 2, "Lahore's DPO and RPO");
+        assert_eq!(phone.tell_glass().await.unwrap(), 0, "once");
+        let told: Vec<_> = phone
+            .outbox()
+            .page(None, 50)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.text.as_deref().is_some_and(|t| t.contains("BREAK-GLASS")))
+            .collect();
+        assert_eq!(told.len(), 2, "{told:?}");
+        let mut to: Vec<&str> = told.iter().map(|m| m.to.as_str()).collect();
+        to.sort();
+        assert_eq!(to, ["+923001110001", "+923001110003"], "not Kasur's DPO");
+        let text = told[0].text.as_deref().unwrap();
+        let code = hifazat_domain::AlertCode::of(&alert.parse().unwrap()).to_string();
+        assert!(
+            text.contains(&code) && text.contains("dpo:dpo_karachi") && text.contains("15 min"),
+            "{text}"
+        );
+        assert!(!text.contains("Saddar"), "the reason stays off SMS: {text}");
+    })
+    .await;
+}

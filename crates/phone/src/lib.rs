@@ -41,6 +41,10 @@ const ALARMS_READ_MAX: usize = 20;
 /// An alarm first seen later than this after it started is not told by SMS (a node that was down, or a new
 /// directory): it stays on the register's page.
 const ALARM_TOLD_WITHIN: Duration = Duration::from_secs(3_600);
+/// Break-glass uses looked at each time (the newest), for the record's officials to tell.
+const GLASS_READ_MAX: usize = 50;
+/// A use first seen later than this after it was made is not told by SMS: it is in the list of uses.
+const GLASS_TOLD_WITHIN: Duration = Duration::from_secs(3_600);
 /// Texts one number may send in a day that get an answer (verifications have the register's own limits too).
 pub const INCOMING_PER_NUMBER_DAY: u32 = 20;
 /// Alerts one number may raise by text in a day.
@@ -355,7 +359,93 @@ impl Phone {
         if self.register.is_some() && !self.config.register_officers.is_empty() {
             tokio::spawn(self.clone().watch_alarms());
         }
+        if self
+            .duties
+            .iter()
+            .any(|(o, d)| *d == Duty::Home && matches!(o.office, Office::Dpo | Office::Rpo))
+        {
+            tokio::spawn(self.clone().watch_glass());
+        }
         notifier::run(self).await;
+    }
+
+    /// Tells the DPO and the RPO of a record's district, where they are homed on this node, of each break-glass
+    /// use of the record that reaches it, once (the outbox key `glass/<use>/<number>` keeps a restart from telling
+    /// again). Uses older than `GLASS_TOLD_WITHIN` when first seen are not told: they are in the list of uses.
+    async fn watch_glass(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(ALARM_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.tell_glass().await {
+                tracing::error!(error = %e, "telling officials of break-glass uses");
+            }
+        }
+    }
+
+    /// One look at the newest break-glass uses this node holds; the messages queued.
+    pub async fn tell_glass(self: &Arc<Self>) -> Result<usize, PhoneError> {
+        let topology = self.engine.topology().clone();
+        let officials: Vec<Official> = self
+            .duties
+            .iter()
+            .filter(|(o, d)| *d == Duty::Home && matches!(o.office, Office::Dpo | Office::Rpo))
+            .map(|(o, _)| o.clone())
+            .collect();
+        if officials.is_empty() {
+            return Ok(0);
+        }
+        let uses = self
+            .engine
+            .glass_uses(None, GLASS_READ_MAX, |_| true)
+            .await?;
+        let now = self.engine.now_ms();
+        let mut queued = 0;
+        for (place, glass) in uses {
+            if now.saturating_sub(glass.at_ms) > GLASS_TOLD_WITHIN.as_millis() as u64 {
+                continue;
+            }
+            let region = topology
+                .district(&glass.district)
+                .map(|d| d.region.clone())
+                .unwrap_or_default();
+            let code = match glass.kind {
+                hifazat_domain::RecordKind::Alert => {
+                    hifazat_domain::AlertCode::of(&glass.record).to_string()
+                }
+                _ => glass.record.to_string(),
+            };
+            let text = template::break_glass(
+                &glass.by,
+                &glass.node,
+                &code,
+                glass.minutes,
+                now.saturating_sub(glass.at_ms) / 60_000,
+            );
+            for official in officials.iter().filter(|o| match o.office {
+                Office::Dpo => o.area == glass.district,
+                Office::Rpo => o.area == region,
+                Office::Ig => false,
+            }) {
+                let out = Outgoing {
+                    key: Some(format!("glass/{}/{}", hex::encode(place), official.phone)),
+                    to: official.phone.clone(),
+                    text: text.clone(),
+                    secret: false,
+                    purpose: Purpose::BreakGlass {
+                        record: glass.record.to_string(),
+                        office: official.office,
+                        official: official.name.clone(),
+                    },
+                };
+                let (_, new) = self.send(out, now)?;
+                if new {
+                    tracing::warn!(record = %glass.record, official = %official.name, by = %glass.by, "an official told of a break-glass use by SMS");
+                    queued += 1;
+                }
+            }
+        }
+        Ok(queued)
     }
 
     /// Tells every register officer of each new alarm of the register's guard, once (the outbox key

@@ -43,6 +43,12 @@ pub enum Purpose {
     Reply { about: ReplyAbout },
     /// A register officer told of the register's alarm number `seq` (the federal node).
     RegisterAlarm { seq: u64, officer: String },
+    /// A record's DPO or RPO told that an officer elsewhere opened it by break-glass.
+    BreakGlass {
+        record: String,
+        office: Office,
+        official: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

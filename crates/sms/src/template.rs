@@ -151,6 +151,16 @@ pub fn register_alarm(signal: &str, count: u32, minutes_ago: u64) -> String {
     )
 }
 
+/// What a record's DPO or RPO is told when an officer elsewhere opened the record by break-glass: who, at which
+/// node, which record (an alert's short code, else its id), for how long. The reason is not sent by SMS: it is in
+/// the list of uses.
+pub fn break_glass(by: &str, node: &str, record: &str, minutes: u32, minutes_ago: u64) -> String {
+    format!(
+        "حفاظت: {node} پر {by} نے آپ کے علاقے کا ریکارڈ {record} {minutes} منٹ کے لیے کھولا (بریک گلاس)۔ وجہ بریک گلاس کی فہرست میں درج ہے۔\n\
+         Hifazat BREAK-GLASS: {by} at {node} opened your area's record {record} for {minutes} min, {minutes_ago} min ago. The reason is in the list of uses (GET /api/v1/break-glass)."
+    )
+}
+
 /// One alert as `STATUS` answers it: its code, the child's first name, the district, and its public stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertStanding {
