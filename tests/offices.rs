@@ -6,7 +6,8 @@
 //! leaving the node, nothing overflowing), and that each role signs in, sees its area and acts; live across
 //! nodes (a DPO page at Lahore and the IG's at Punjab, an alert raised at Lahore appearing on both without a
 //! reload, its validation showing at Punjab); and offline (Lahore cut off: the banner, work done there, the
-//! heal, the banner gone and the work at Punjab). Screenshots go to `<target>/browser-screenshots/offices`.
+//! heal, the banner gone and the work at Punjab); and break-glass (Karachi South's DPO opens Lahore's alert with a
+//! reason, and Lahore's DPO sees the use on their queue). Screenshots go to `<target>/browser-screenshots/offices`.
 //!
 //! Needs root and iproute2 (for the namespace), Node.js, `tests/browser/node_modules` and `/usr/bin/chromium`,
 //! which the README's test command installs; it fails, not skips, without them. Bounded: 30 s for the nodes to
@@ -60,7 +61,8 @@ fn every_role_works_in_the_browser_live_and_offline() {
     );
     let punjab = host_http(net, "lahore", "punjab");
     let federal = host_http(net, "lahore", "federal");
-    for node in [lahore, punjab, federal] {
+    let karachi_south = host_http(net, "lahore", "karachi-south");
+    for node in [lahore, punjab, federal, karachi_south] {
         assert!(
             wait_until(Duration::from_secs(30), || status_of(node, "/healthz")
                 == 200)
@@ -99,13 +101,14 @@ fn every_role_works_in_the_browser_live_and_offline() {
     .unwrap();
     assert_eq!(status, 201, "{body}");
     let offender = id_of(&body);
-    // The alert and the case reach Punjab and the federal node before the pages there are looked at.
+    // The alert reaches Punjab, the federal node and Karachi South (whose DPO opens it by break-glass) before
+    // the pages there are looked at.
     assert!(
-        wait_until(Duration::from_secs(30), || [punjab, federal]
+        wait_until(Duration::from_secs(30), || [punjab, federal, karachi_south]
             .iter()
             .all(|n| status_of(*n, &format!("/api/v1/alerts/{alert}")) == 200))
         .is_some(),
-        "the alert did not reach Punjab and the federal node"
+        "the alert did not reach Punjab, the federal node and Karachi South"
     );
 
     // A found child at Lahore who may be the child of an alert with a photo: the report with its possible match,
@@ -171,6 +174,7 @@ fn every_role_works_in_the_browser_live_and_offline() {
         "lahore": format!("http://{lahore}"),
         "punjab": format!("http://{punjab}"),
         "federal": format!("http://{federal}"),
+        "karachiSouth": format!("http://{karachi_south}"),
         "tokens": tokens,
         "alert": alert,
         "case": case,

@@ -1,6 +1,6 @@
 // Browser checks of the officials' pages, in Debian's chromium driven by playwright-core, with axe.
 // Run by tests/offices.rs against the demo federation it started, with Lahore inside a network namespace:
-//   node offices.mjs '{"lahore":…,"punjab":…,"federal":…,"tokens":{…},"alert":…,"case":…,"offender":…,
+//   node offices.mjs '{"lahore":…,"punjab":…,"federal":…,"karachiSouth":…,"tokens":{…},"alert":…,"case":…,"offender":…,
 //                      "cnic":…,"cut":[…],"heal":[…],"shots":…,"found":…,"photoAlert":…}'
 // (`tokens` the demo's officials by key, `alert` a validated alert and `case` a complaint at Lahore, `offender` a
 // register entry and `cnic` its CNIC, `cut` and `heal` the commands that take Lahore's peer-to-peer link down
@@ -11,7 +11,8 @@
 // 2. Each role signs in and acts, and sees the effect, with JavaScript off: the station raises an alert on a
 //    caller's behalf, the DPO validates it and registers its FIR, the RPO drills down into Lahore, the IG records
 //    a step at Punjab, the ministry reads the national dashboard, the register officer adds and finds an entry,
-//    an institution verifies a CNIC, an auditor reads an alert's signed history.
+//    an institution verifies a CNIC, an auditor reads an alert's signed history, Karachi South's DPO opens
+//    Lahore's alert by break-glass (a reason too short corrected first) and Lahore's DPO sees the use.
 // 3. Live, with JavaScript on: a DPO page at Lahore and the IG's at Punjab open; an alert raised at Lahore
 //    appears on both without a reload, and its validation at Lahore shows on Punjab's page.
 // 4. Offline: Lahore cut off; its pages show the offline banner; an alert raised there in the browser waits;
@@ -24,9 +25,9 @@ import { chromium } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
-const { lahore, punjab, federal, tokens, alert, case: caseId, offender, cnic, cut, heal, shots, found, photoAlert } = config;
-if (!lahore || !punjab || !federal || !tokens || !alert || !caseId || !offender || !cnic || !cut || !heal || !shots) {
-  console.error("usage: node offices.mjs '<JSON: lahore, punjab, federal, tokens, alert, case, offender, cnic, cut, heal, shots>'");
+const { lahore, punjab, federal, karachiSouth, tokens, alert, case: caseId, offender, cnic, cut, heal, shots, found, photoAlert } = config;
+if (!lahore || !punjab || !federal || !karachiSouth || !tokens || !alert || !caseId || !offender || !cnic || !cut || !heal || !shots) {
+  console.error("usage: node offices.mjs '<JSON: lahore, punjab, federal, karachiSouth, tokens, alert, case, offender, cnic, cut, heal, shots>'");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -125,7 +126,8 @@ async function until(ms, check) {
 
 // 1. Every role's pages.
 const roles = [
-  { key: "lahore/dpo", base: lahore, pages: ["/office", "/office/alerts", "/office/cases", `/office/alerts/${alert}`, `/office/cases/${caseId}`, "/office/raise", "/office/cases/new", "/office/node", "/office/found", "/office/found/new", `/office/found/${found}`, `/office/alerts/${photoAlert}`] },
+  { key: "lahore/dpo", base: lahore, pages: ["/office", "/office/alerts", "/office/cases", `/office/alerts/${alert}`, `/office/cases/${caseId}`, "/office/raise", "/office/cases/new", "/office/node", "/office/found", "/office/found/new", `/office/found/${found}`, `/office/alerts/${photoAlert}`, "/office/break-glass"] },
+  { key: "karachi-south/dpo", base: karachiSouth, pages: [`/office/alerts/${alert}`, "/office/break-glass"] },
   { key: "lahore", base: lahore, pages: ["/office"] },
   { key: "punjab/rpo/PB-LAHORE", base: punjab, pages: ["/office"] },
   { key: "punjab", base: punjab, pages: ["/office", "/office/alerts?district=PB-LHR"] },
@@ -352,6 +354,46 @@ await flow("auditor reads a signed history (en)", async () => {
     }
   }
   await ctx.close();
+});
+
+await flow("Karachi South's DPO opens Lahore's alert by break-glass (ur)", async () => {
+  const where = "Karachi South's DPO opens Lahore's alert by break-glass (ur)";
+  const ctx = await phone(where, karachiSouth, "ur");
+  const page = await ctx.newPage();
+  await signIn(page, karachiSouth, "karachi-south/dpo");
+  const alertPage = `${karachiSouth}/office/alerts/${alert}`;
+  await page.goto(alertPage);
+  if ((await page.textContent("main")).includes("03001234567")) {
+    fail(where, "the reporter's number shows before break-glass");
+  }
+  // Too short a reason: the form comes back saying so, in Urdu.
+  await page.fill("#reason", "ضروری");
+  await page.click("#break-glass button[type=submit]");
+  await page.waitForSelector(".error-summary");
+  if (!(await page.textContent(".error-summary")).includes("20 سے 500")) {
+    fail(where, "no Urdu error for a short reason");
+  }
+  const reason = `Saddar thane mein aik bacha hai jo Anarkali Lahore ka batata hai ${Date.now() % 100000}`;
+  await page.fill("#reason", reason);
+  await page.fill("#minutes", "10");
+  await submit(page, alertPage, "#break-glass button[type=submit]");
+  const text = await page.textContent("main");
+  if (!text.includes("03001234567") || !text.includes("ہنگامی رسائی")) {
+    fail(where, "the alert's restricted part, or until when, does not show after break-glass");
+  }
+  await ctx.close();
+  // Lahore's DPO sees it on their queue once the use's entry arrives.
+  const dpo = await phone(where, lahore, "en");
+  const queue = await dpo.newPage();
+  await signIn(queue, lahore, "lahore/dpo");
+  const seen = await until(30_000, async () => {
+    await queue.goto(lahore + "/office");
+    return (await queue.textContent("main")).includes(reason);
+  });
+  if (!seen) {
+    fail(where, "Lahore's DPO does not see the use on their queue");
+  }
+  await dpo.close();
 });
 
 // 3. Live across nodes, with JavaScript on.

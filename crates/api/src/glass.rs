@@ -144,10 +144,20 @@ pub(crate) async fn case(
 pub(crate) struct GlassQuery {
     /// The `next` of the previous page.
     #[param(pattern = "^[0-9a-f]{96}$")]
-    before: Option<String>,
+    pub(crate) before: Option<String>,
     /// 1 to 200; 50 when not given.
     #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
+}
+
+impl GlassQuery {
+    /// The first page of `limit` uses.
+    pub(crate) fn first(limit: usize) -> GlassQuery {
+        GlassQuery {
+            before: None,
+            limit: Some(limit),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -270,6 +270,7 @@ impl Api {
             .route("/office/alerts", get(pages::office_alerts))
             .route("/office/alerts/{id}", get(pages::office_alert))
             .route("/office/alerts/{id}/steps", post(pages::alert_step))
+            .route("/office/alerts/{id}/break-glass", post(pages::glass_alert))
             .route(
                 "/office/alerts/{id}/sightings",
                 post(pages::office_sighting),
@@ -282,6 +283,8 @@ impl Api {
             .route("/office/cases/{id}", get(pages::office_case))
             .route("/office/cases/{id}/steps", post(pages::case_step))
             .route("/office/cases/{id}/messages", post(pages::case_message))
+            .route("/office/cases/{id}/break-glass", post(pages::glass_case))
+            .route("/office/break-glass", get(pages::glass_list))
             .route(
                 "/office/cases/{id}/tracking-code",
                 post(pages::case_new_code),

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 mod common;
 
+use common::web::*;
 use common::*;
 
 fn reason(minutes: u32) -> String {
@@ -276,6 +277,194 @@ home = "federal"
             "{text}"
         );
         assert!(!text.contains("Saddar"), "the reason stays off SMS: {text}");
+    })
+    .await;
+}
+
+/// The break-glass form as an officer's page posts it.
+async fn post_glass(
+    n: &Node,
+    uri: &str,
+    cookie: &str,
+    csrf: &str,
+    reason: &str,
+    minutes: &str,
+) -> (StatusCode, String, String) {
+    let (status, headers, html) = post_form(
+        n,
+        uri,
+        &[("cookie", cookie)],
+        &[("csrf", csrf), ("reason", reason), ("minutes", minutes)],
+    )
+    .await;
+    let location = headers
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location, html)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_offer_break_glass_outside_the_area_and_show_the_uses_to_the_records_officials() {
+    within(async {
+        let skew = Arc::new(AtomicU64::new(0));
+        let ahead = skew.clone();
+        let n = node_at(
+            "federal",
+            hifazat_domain::Clock::from_fn(move || now_ms() + ahead.load(Ordering::SeqCst)),
+        );
+        let alert = n.raise("Zara").await;
+        let alert_page = format!("/office/alerts/{alert}");
+        let alert_glass = format!("{alert_page}/break-glass");
+        let (karachi, csrf) = signed_in(&n, "dpo_karachi").await;
+        let reason = "A boy at Saddar station says he was taken from Anarkali, Lahore";
+
+        // Before: the public part, why, and the form; the reporter is not on the page.
+        let (status, headers, html) = page(&n, &alert_page, &[("cookie", &karachi)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_page(&headers, &html, "en", "ltr");
+        assert!(
+            html.contains("id=\"break-glass\"")
+                && html.contains(&format!("action=\"{alert_glass}\"")),
+            "{html}"
+        );
+        assert!(!html.contains("Aunt"), "{html}");
+        // Not offered to those who see it by their area, nor to roles that may never open it.
+        for who in ["dpo", "ministry", "auditor"] {
+            let (cookie, _) = signed_in(&n, who).await;
+            let (status, _, html) = page(&n, &alert_page, &[("cookie", &cookie)]).await;
+            assert_eq!(status, StatusCode::OK, "{who}");
+            assert!(!html.contains("id=\"break-glass\""), "{who}: {html}");
+        }
+
+        // What to correct, field by field, in the reader's language, with what was typed kept.
+        let (status, _, html) =
+            post_glass(&n, &alert_glass, &karachi, &csrf, "need it", "soon").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(
+            html.contains("Say why in 20 to 500 characters.")
+                && html.contains("Give a whole number of minutes from 1 to 60.")
+                && html.contains(">need it</textarea>"),
+            "{html}"
+        );
+        let (status, headers, html) = post_form(
+            &n,
+            &alert_glass,
+            &[("cookie", &format!("{karachi}; hifazat_lang=ur"))],
+            &[("csrf", &csrf), ("reason", reason), ("minutes", "61")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert_page(&headers, &html, "ur", "rtl");
+        assert!(
+            html.contains("1 سے 60 تک منٹوں کی پوری تعداد لکھیں۔"),
+            "{html}"
+        );
+        // A forged form opens nothing.
+        let (status, _, _) = post_glass(&n, &alert_glass, &karachi, "forged", reason, "2").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // Granted: back to the alert, whole, saying until when.
+        let (status, location, html) =
+            post_glass(&n, &alert_glass, &karachi, &csrf, reason, "2").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        assert_eq!(location, alert_page);
+        let (status, _, html) = page(&n, &alert_page, &[("cookie", &karachi)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("Aunt")
+                && html.contains("You see this record by break-glass")
+                && !html.contains("id=\"break-glass\""),
+            "{html}"
+        );
+
+        // The record's DPO sees it on their queue (in a part the live script refreshes), the RPO on the area's
+        // dashboard, auditors in the list; Karachi's DPO is not Lahore's officer, and a verifier lists nothing.
+        for (who, uri) in [
+            ("dpo", "/office"),
+            ("rpo", "/office"),
+            ("ig", "/office"),
+            ("ministry", "/office/break-glass"),
+            ("auditor", "/office/break-glass"),
+        ] {
+            let (cookie, _) = signed_in(&n, who).await;
+            let (status, _, html) = page(&n, uri, &[("cookie", &cookie)]).await;
+            assert_eq!(status, StatusCode::OK, "{who}");
+            assert!(
+                html.contains(reason)
+                    && html.contains(&format!("href=\"{alert_page}\""))
+                    && html.contains("dpo:dpo_karachi"),
+                "{who}: {html}"
+            );
+            if uri == "/office" {
+                assert!(
+                    html.contains("Records opened by break-glass in the last 24 hours"),
+                    "{who}: {html}"
+                );
+            }
+        }
+        let (_, _, html) = page(&n, "/office/break-glass", &[("cookie", &karachi)]).await;
+        assert!(
+            html.contains("No break-glass use that you oversee."),
+            "{html}"
+        );
+        let (verifier, _) = signed_in(&n, "verifier").await;
+        let (status, _, _) = page(&n, "/office/break-glass", &[("cookie", &verifier)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // A case outside the area: refused with the form; the auditor gets no form; granted, the whole case.
+        let (status, filed) = n
+            .call(
+                "dpo",
+                "POST",
+                "/api/v1/cases",
+                &case("PB-LHR", "police_station"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{filed}");
+        let case_page = format!("/office/cases/{}", filed["id"].as_str().unwrap());
+        let (status, _, html) = page(&n, &case_page, &[("cookie", &karachi)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(
+            html.contains(&format!("action=\"{case_page}/break-glass\""))
+                && !html.contains("Followed from school"),
+            "{html}"
+        );
+        let (auditor, _) = signed_in(&n, "auditor").await;
+        let (status, _, html) = page(&n, &case_page, &[("cookie", &auditor)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(!html.contains("id=\"break-glass\""), "{html}");
+        let case_glass = format!("{case_page}/break-glass");
+        let (status, _, html) = post_glass(&n, &case_glass, &karachi, &csrf, "short", "5").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Say why in 20 to 500 characters."), "{html}");
+        let (status, location, _) = post_glass(&n, &case_glass, &karachi, &csrf, reason, "5").await;
+        assert_eq!(
+            (status, location.as_str()),
+            (StatusCode::SEE_OTHER, case_page.as_str())
+        );
+        let (status, _, html) = page(&n, &case_page, &[("cookie", &karachi)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("Followed from school")
+                && html.contains("You see this record by break-glass"),
+            "{html}"
+        );
+
+        // Over when its minutes pass: the form again.
+        skew.store(121_000, Ordering::SeqCst);
+        let (_, _, html) = page(&n, &alert_page, &[("cookie", &karachi)]).await;
+        assert!(
+            !html.contains("Aunt") && html.contains("id=\"break-glass\""),
+            "{html}"
+        );
+
+        // The day's limit, said on the page.
+        let (status, _, _) = post_glass(&n, &alert_glass, &karachi, &csrf, reason, "1").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _, html) = post_glass(&n, &alert_glass, &karachi, &csrf, reason, "1").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{html}");
+        assert!(html.contains("as many times as a day allows"), "{html}");
     })
     .await;
 }

@@ -10,7 +10,7 @@ use crate::model::{RecordId, RecordKind};
 use crate::validate::{self, Invalid};
 
 /// What an official sends to look at a record outside their area.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GlassDraft {

@@ -67,6 +67,7 @@
     source = new EventSource(status.getAttribute("data-stream"));
     source.addEventListener("change", soon);
     source.addEventListener("notified", soon);
+    source.addEventListener("break_glass", soon);
     source.addEventListener("lagged", refresh);
     source.onerror = function () {
       // A closed stream is not retried by the browser: try again later, and catch up on what was missed.

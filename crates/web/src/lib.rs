@@ -41,7 +41,7 @@ pub const LANG_COOKIE: &str = "hifazat_lang";
 
 /// Every template's source, for the catalogue tests.
 #[cfg(test)]
-const TEMPLATE_SOURCES: [&str; 33] = [
+const TEMPLATE_SOURCES: [&str; 35] = [
     include_str!("../templates/forms.html"),
     include_str!("../templates/stats.html"),
     include_str!("../templates/complaint.html"),
@@ -75,4 +75,6 @@ const TEMPLATE_SOURCES: [&str; 33] = [
     include_str!("../templates/found_list.html"),
     include_str!("../templates/found_new.html"),
     include_str!("../templates/desk_found.html"),
+    include_str!("../templates/glass.html"),
+    include_str!("../templates/glass_list.html"),
 ];

@@ -35,10 +35,10 @@ pub(crate) use office::{
     alert_step, audit_history, audit_log, case as office_case, case_message, case_new_code,
     case_step, cases as office_cases, events as office_events, file_case as office_file,
     file_form as office_file_form, found_decide, found_list, found_new_form, found_page,
-    found_photo, found_report, found_step, node as office_node, office,
-    raise_alert as office_raise, raise_form as office_raise_form, register_create,
-    register_entries, register_journal, register_new_form, register_offender, register_search,
-    register_update, sign_in, sign_in_form, sign_out, verify,
+    found_photo, found_report, found_step, glass_alert, glass_case, glass_list,
+    node as office_node, office, raise_alert as office_raise, raise_form as office_raise_form,
+    register_create, register_entries, register_journal, register_new_form, register_offender,
+    register_search, register_update, sign_in, sign_in_form, sign_out, verify,
 };
 pub(crate) use raise::{raise_alert, raise_form};
 pub(crate) use stats::statistics;

@@ -43,6 +43,10 @@ pub struct AreaPage<'a> {
     pub categories: Vec<Row>,
     pub map: MapView,
     pub escalate_after_ms: u64,
+    /// The latest break-glass uses the official oversees (of the area's records, or made at its nodes).
+    pub glass: Vec<GlassLine>,
+    /// How many of them were made in the last 24 hours.
+    pub glass_today: usize,
 }
 
 impl AreaPage<'_> {

@@ -127,6 +127,10 @@ pub struct QueuePage<'a> {
     pub escalate_after_ms: u64,
     /// Found children of the district with possible matches waiting for a decision.
     pub found_to_check: usize,
+    /// The latest break-glass uses the official oversees (of the district's records, or made at its node).
+    pub glass: Vec<GlassLine>,
+    /// How many of them were made in the last 24 hours.
+    pub glass_today: usize,
 }
 
 /// One event of a timeline as an official of its area sees it: who recorded it, their note, an FIR's number and
@@ -296,6 +300,10 @@ pub struct DeskAlertPage<'a> {
     pub sighting: SightingForm,
     /// Possible matches with found children, for those who see the restricted part.
     pub matches: Vec<super::AlertMatchLine>,
+    /// For a police officer outside the alert's area: the break-glass form.
+    pub glass: Option<GlassForm>,
+    /// Until when the officer's break-glass view lasts, while it does.
+    pub glass_until_ms: Option<u64>,
 }
 
 /// The filters of the list of cases, and one page of it.
@@ -344,6 +352,8 @@ pub struct DeskCasePage<'a> {
     /// A message sent back to be corrected, as typed, and why.
     pub message_text: String,
     pub message_problem: Option<String>,
+    /// Until when the officer's break-glass view lasts, for a case outside their area.
+    pub glass_until_ms: Option<u64>,
 }
 
 /// A peer of this node as its network last saw it.
@@ -387,6 +397,11 @@ impl DeskAlertPage<'_> {
     /// Where the sighting form posts.
     pub fn sighting_action(&self) -> String {
         format!("/office/alerts/{}/sightings", self.card.id)
+    }
+
+    /// Where the break-glass form posts.
+    pub fn glass_action(&self) -> String {
+        format!("/office/alerts/{}/break-glass", self.card.id)
     }
 }
 

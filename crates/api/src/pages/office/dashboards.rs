@@ -212,6 +212,7 @@ pub(super) async fn area(cx: Ctx<'_>, query: MapQuery) -> Response {
         let map = pages::MapView::build(t, measure, &areas, &points, other.to_owned())
             .within(t, |code| province.as_deref() == Some(code))
             .exact();
+        let (glass, glass_today) = super::glass::latest(cx).await;
         Ok(pages::AreaPage {
             frame: cx.frame(),
             area: area_name.clone(),
@@ -231,6 +232,8 @@ pub(super) async fn area(cx: Ctx<'_>, query: MapQuery) -> Response {
                 .collect(),
             map,
             escalate_after_ms,
+            glass,
+            glass_today,
         })
     }
     .await;

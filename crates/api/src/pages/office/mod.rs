@@ -29,6 +29,7 @@ use crate::error::ApiError;
 mod audit;
 mod dashboards;
 mod found;
+mod glass;
 mod intake;
 mod node;
 mod records;
@@ -40,6 +41,7 @@ pub(crate) use found::{
     decide as found_decide, list as found_list, new_form as found_new_form, page as found_page,
     photo as found_photo, report as found_report, step as found_step,
 };
+pub(crate) use glass::{alert as glass_alert, case as glass_case, list as glass_list};
 pub(crate) use intake::{file_case, file_form, raise_alert, raise_form};
 pub(crate) use node::node;
 pub(crate) use records::{
@@ -335,6 +337,7 @@ fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/office/found", "desk.link.found"),
         ("/office/raise", "desk.link.raise"),
         ("/office/cases/new", "desk.link.file"),
+        ("/office/break-glass", "desk.link.glass"),
         ("/office/node", "desk.link.node"),
     ];
     const POLICE_ABOVE: &[(&str, &str)] = &[
@@ -344,6 +347,7 @@ fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/office/found", "desk.link.found"),
         ("/office/raise", "desk.link.raise"),
         ("/office/cases/new", "desk.link.file"),
+        ("/office/break-glass", "desk.link.glass"),
         ("/office/node", "desk.link.node"),
     ];
     const MINISTRY: &[(&str, &str)] = &[
@@ -351,6 +355,7 @@ fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
         ("/office/alerts", "desk.link.alerts"),
         ("/office/cases", "desk.link.cases"),
         ("/office/found", "desk.link.found"),
+        ("/office/break-glass", "desk.link.glass"),
         ("/office/node", "desk.link.node"),
     ];
     const REGISTER: &[(&str, &str)] = &[
@@ -363,6 +368,7 @@ fn links_of(role: Role) -> &'static [(&'static str, &'static str)] {
     ];
     const AUDITOR: &[(&str, &str)] = &[
         ("/office", "desk.link.audit"),
+        ("/office/break-glass", "desk.link.glass"),
         ("/office/node", "desk.link.node"),
     ];
     const VERIFIER: &[(&str, &str)] = &[("/office", "desk.link.verify")];

@@ -286,7 +286,19 @@ async fn alert_page(
     cx: Ctx<'_>,
     id: &str,
     step: Option<pages::StepForm>,
+    sighting: pages::SightingForm,
+    status: StatusCode,
+) -> Response {
+    alert_page_with(cx, id, step, sighting, None, status).await
+}
+
+/// The alert page, with a break-glass form sent back to be corrected when there is one.
+pub(crate) async fn alert_page_with(
+    cx: Ctx<'_>,
+    id: &str,
+    step: Option<pages::StepForm>,
     mut sighting: pages::SightingForm,
+    glass: Option<pages::GlassForm>,
     status: StatusCode,
 ) -> Response {
     let Ctx {
@@ -313,12 +325,18 @@ async fn alert_page(
     sighting.channels = intake_channels(t, "police_station");
     let sms = alert_sms(state, official, id);
     let status_of = status_view(&record.status);
-    let page = match AlertOut::for_caller(record, &official.who.caller, state) {
+    let glass_until =
+        match crate::glass::view_until(state, &official.who, record.id, &district).await {
+            Ok(until) => until,
+            Err(e) => return cx.failed(e),
+        };
+    let page = match AlertOut::seen(record, &official.who.caller, state, glass_until) {
         AlertOut::Full {
             public,
             timeline,
             restricted,
             sighting_reports,
+            glass_until_ms,
             ..
         } => pages::DeskAlertPage {
             frame: cx.frame(),
@@ -353,6 +371,9 @@ async fn alert_page(
             step,
             sighting,
             matches,
+            // A form sent back (the day's limit reached while a view lasts) is shown with why.
+            glass: glass.filter(|_| super::glass::offered(cx, &district)),
+            glass_until_ms,
         },
         AlertOut::Public {
             public,
@@ -415,6 +436,10 @@ async fn alert_page(
                 step,
                 sighting,
                 matches: Vec::new(),
+                // Police outside its area may open it by break-glass; no other role ever may.
+                glass: super::glass::offered(cx, &district)
+                    .then(|| glass.unwrap_or_else(|| super::glass::empty_form(official))),
+                glass_until_ms: None,
             }
         }
     };
@@ -809,12 +834,24 @@ async fn case_page_with(
         csrf: official.csrf().to_owned(),
         message_text: message.as_ref().map(|m| m.0.clone()).unwrap_or_default(),
         message_problem: message.map(|m| m.1),
+        glass_until_ms: case.glass_until_ms,
     };
     html(status, pages::render(&page))
 }
 
-/// 403 for a case outside what the official sees, saying whose it is and what their area is.
+/// 403 for a case outside what the official sees, saying whose it is and what their area is (with the
+/// break-glass form, for police).
 async fn outside_case(cx: Ctx<'_>, id: &str) -> Response {
+    outside_case_with(cx, id, None, StatusCode::FORBIDDEN).await
+}
+
+/// As [`outside_case`], with a break-glass form sent back to be corrected, answered with `status`.
+pub(crate) async fn outside_case_with(
+    cx: Ctx<'_>,
+    id: &str,
+    glass: Option<pages::GlassForm>,
+    status: StatusCode,
+) -> Response {
     let Ctx {
         state,
         reader,
@@ -830,13 +867,22 @@ async fn outside_case(cx: Ctx<'_>, id: &str) -> Response {
             .map(|c| c.doc.intake.district),
         Err(_) => None,
     };
-    let problem =
-        match district {
-            Some(d) if official.who.caller.may_list_cases().is_ok() => Problem::Refused(
-                outside_area(state, reader.lang, official, "problem.outside_case", &d),
-            ),
-            _ => super::not_for_role(Text::of(reader.lang), official.role),
-        };
+    let problem = match district {
+        Some(d) if official.who.caller.may_list_cases().is_ok() => {
+            let outside = outside_area(state, reader.lang, official, "problem.outside_case", &d);
+            if super::glass::offered(cx, &d) {
+                let page = pages::DeskGlassPage {
+                    frame: cx.frame(),
+                    id: id.to_owned(),
+                    outside,
+                    form: glass.unwrap_or_else(|| super::glass::empty_form(official)),
+                };
+                return html(status, pages::render(&page));
+            }
+            Problem::Refused(outside)
+        }
+        _ => super::not_for_role(Text::of(reader.lang), official.role),
+    };
     cx.problem(problem)
 }
 

@@ -102,7 +102,10 @@ pub(super) async fn queue(cx: Ctx<'_>) -> Response {
     };
     let frame = cx.frame();
     match gather(state, reader, official, district, frame).await {
-        Ok(page) => html(StatusCode::OK, pages::render(&page)),
+        Ok(mut page) => {
+            (page.glass, page.glass_today) = super::glass::latest(cx).await;
+            html(StatusCode::OK, pages::render(&page))
+        }
         Err(e) => cx.failed(e),
     }
 }
@@ -206,6 +209,8 @@ async fn gather<'a>(
         sms,
         escalate_after_ms,
         found_to_check: to_check,
+        glass: Vec::new(),
+        glass_today: 0,
     })
 }
 
