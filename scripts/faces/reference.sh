@@ -8,13 +8,14 @@ cd "$(dirname "$0")/../.."
 here=scripts/faces
 out=target/faces
 ref="$out/reference/reference.json"
-if [ -f "$ref" ] && [ "$ref" -nt "$here/reference.py" ] && [ "$ref" -nt "$here/requirements.txt" ] && [ "$ref" -nt "$here/images.txt" ]; then
+if [ -f "$ref" ] && [ "$ref" -nt "$here/reference.py" ] && [ "$ref" -nt "$here/requirements.txt" ] && [ "$ref" -nt "$here/build-requirements.txt" ] && [ "$ref" -nt "$here/images.txt" ]; then
   exit 0
 fi
 mkdir -p "$out"
 if [ ! -x "$out/venv/bin/python" ]; then
   python3 -m venv "$out/venv"
 fi
+"$out/venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r "$here/build-requirements.txt"
 "$out/venv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation --require-hashes -r "$here/requirements.txt"
 rm -rf "$out/sdist" "$out/photos"
 "$out/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps --no-binary :all: --require-hashes -r "$here/images.txt" -d "$out/sdist"
