@@ -11,7 +11,7 @@
 //!
 //! Needs root and iproute2 (for the namespace), Node.js, `tests/browser/node_modules` and `/usr/bin/chromium`,
 //! which the README's test command installs; it fails, not skips, without them. Bounded: 30 s for the nodes to
-//! come up, 7 minutes for the browser checks.
+//! come up, 10 minutes for the browser checks.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -24,7 +24,7 @@ use hifazat_tests::{
 };
 
 /// The longest the browser checks may take.
-const BROWSER_LIMIT: Duration = Duration::from_secs(420);
+const BROWSER_LIMIT: Duration = Duration::from_secs(600);
 
 #[test]
 fn every_role_works_in_the_browser_live_and_offline() {
