@@ -108,6 +108,23 @@ pub fn run(command: Command) -> anyhow::Result<bool> {
                     for n in &t.nodes {
                         let key = n.key.map(hex::encode).unwrap_or_default();
                         println!("  {:<16} {:<8?} {}", n.name, n.role, key);
+                        for r in &n.revoked {
+                            let logs: Vec<String> = r
+                                .logs
+                                .iter()
+                                .map(|(s, seq)| format!("{s} ≤ {seq}"))
+                                .collect();
+                            println!(
+                                "  {:<16} revoked  {} valid up to: {}",
+                                "",
+                                hex::encode(r.key),
+                                if logs.is_empty() {
+                                    "nothing".to_owned()
+                                } else {
+                                    logs.join(", ")
+                                }
+                            );
+                        }
                     }
                     Ok(true)
                 }

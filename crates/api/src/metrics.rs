@@ -132,6 +132,12 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
     );
     counter(
         &mut registry,
+        "engine_remote_revoked",
+        "Entries of other nodes refused: signed by a key after its revocation",
+        stats.remote_revoked,
+    );
+    counter(
+        &mut registry,
         "engine_commit_groups",
         "Batches committed to disk",
         stats.commit_groups,
@@ -243,6 +249,11 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
                 "sync_entries_refused",
                 "Entries refused in sync",
                 c.entries_refused,
+            ),
+            (
+                "sync_entries_revoked",
+                "Entries refused in sync: signed by a key after its revocation",
+                c.entries_revoked,
             ),
             (
                 "gossip_accepted",

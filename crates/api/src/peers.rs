@@ -73,6 +73,7 @@ pub(crate) async fn peers(
             "peers_refused": c.peers_refused,
             "messages_refused": c.messages_refused,
             "entries_refused": c.entries_refused,
+            "entries_revoked": c.entries_revoked,
             "gossip_accepted": c.gossip_accepted,
             "gossip_ignored": c.gossip_ignored,
             "gossip_rejected": c.gossip_rejected,

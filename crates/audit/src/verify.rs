@@ -137,6 +137,7 @@ pub fn verify<R: Read>(
         root: root.cloned(),
         members: HashMap::new(),
         federal: HashSet::new(),
+        revoked: HashMap::new(),
         verifier: Verifier::new(),
         log: None,
         seen_logs: HashMap::new(),
@@ -194,6 +195,9 @@ struct Verification {
     members: HashMap<Author, (String, VerifierKey)>,
     /// The members with the federal role: the only authors of the register log.
     federal: HashSet<Author>,
+    /// Members' former keys, each valid in its logs up to its point (they are in `members` too, under the node's
+    /// name, for their checkpoints and cosignatures).
+    revoked: HashMap<Author, hifazat_topology::Revoked>,
     verifier: Verifier,
     log: Option<LogState>,
     /// Logs already read, so a log given twice is caught.
@@ -263,20 +267,40 @@ impl Verification {
             Ok(t) => {
                 for node in &t.nodes {
                     let key = Author(node.key.expect("a signed topology names every key"));
-                    if node.role == hifazat_topology::Role::Federal {
-                        self.federal.insert(key);
-                    }
-                    match VerifierKey::new(&node.name, key) {
-                        Ok(vk) => {
-                            self.members.insert(key, (node.name.clone(), vk));
+                    let former = node.revoked.iter().map(|r| (Author(r.key), Some(r)));
+                    for (key, revoked) in std::iter::once((key, None)).chain(former) {
+                        if node.role == hifazat_topology::Role::Federal {
+                            self.federal.insert(key);
                         }
-                        Err(e) => self.fail(Some(1), format!("node {}: {e}", node.name)),
+                        if let Some(r) = revoked {
+                            self.revoked.insert(key, r.clone());
+                        }
+                        match VerifierKey::new(&node.name, key) {
+                            Ok(vk) => {
+                                self.members.insert(key, (node.name.clone(), vk));
+                            }
+                            Err(e) => self.fail(Some(1), format!("node {}: {e}", node.name)),
+                        }
                     }
                 }
                 self.report.topology = Some((t.name, t.version));
             }
             Err(e) => self.fail(Some(1), format!("the signed topology does not verify: {e}")),
         }
+    }
+
+    /// Whether a checkpoint of `size` entries by `key`, of the log of `scope` (when known yet), runs past the
+    /// point the key was revoked from. The scope is known once an entry is read; before that, a revoked key's
+    /// checkpoint counts against the largest point it has.
+    fn past_revocation(&self, key: Author, scope: Option<&str>, size: u64) -> bool {
+        let Some(r) = self.revoked.get(&key) else {
+            return false;
+        };
+        let up_to = match scope {
+            Some(scope) => r.logs.get(scope).copied().unwrap_or(0),
+            None => r.logs.values().copied().max().unwrap_or(0),
+        };
+        size > up_to
     }
 
     fn log_fail(&mut self, record: Option<u64>, seq: Option<u64>, rule: String) {
@@ -343,6 +367,15 @@ impl Verification {
             return;
         }
         match self.open_checkpoint(&r.body, log.digest) {
+            Ok(((key, _), checkpoint, _))
+                if self.past_revocation(key, log.scope.as_deref(), checkpoint.size) =>
+            {
+                let rule = format!(
+                    "checkpoint: signed by a revoked key for {} entries, past its point",
+                    checkpoint.size
+                );
+                self.log_fail(Some(r.index), None, rule);
+            }
             Ok((author, checkpoint, cosigned)) => {
                 let log = self.log.as_mut().expect("open");
                 log.author = Some(author);
@@ -414,6 +447,10 @@ impl Verification {
             self.fail(Some(r.index), "a consistency proof outside a log".into());
             return;
         };
+        if log.failed {
+            // Already failed (its checkpoint, say): the rest of the log is not judged again.
+            return;
+        }
         let body = &r.body;
         if log.checkpoint.is_none() || log.consistency.is_some() || log.read > 0 {
             self.log_fail(
@@ -534,6 +571,15 @@ impl Verification {
                 );
             }
             Some(_) => {}
+        }
+        if let Some(r) = self.revoked.get(&c.log.author)
+            && seq > r.valid_up_to(&c.log.scope)
+        {
+            let rule = format!(
+                "its author's key was revoked after entry {} of this log",
+                r.valid_up_to(&c.log.scope)
+            );
+            return self.log_fail(Some(record), Some(seq), rule);
         }
         if c.log.scope == Scope::Register && !self.federal.contains(&c.log.author) {
             let rule = format!("only the federal node writes the {} log", Scope::Register);

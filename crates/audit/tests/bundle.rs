@@ -78,9 +78,35 @@ struct Fixture {
     bundle: Vec<u8>,
 }
 
+/// The topology where Lahore signs with a new key now, and its old one (the fixture's) is revoked from `logs`
+/// (TOML: scope = last valid entry).
+fn rekeyed_topology(logs: &str) -> Vec<u8> {
+    let text = String::from_utf8(signed_topology()).unwrap();
+    let text = text[..text.find("\n\n\u{2014}").unwrap() + 1].to_owned();
+    let old = SigningKey::from_bytes(&seed("lahore")).verifying_key();
+    let new = SigningKey::from_bytes(&[77; 32]).verifying_key();
+    let text = text.replacen(
+        &format!("key = \"{}\"\n", hex::encode(old.as_bytes())),
+        &format!(
+            "key = \"{}\"\nrevoked = [{{ key = \"{}\", logs = {{ {logs} }} }}]\n",
+            hex::encode(new.as_bytes()),
+            hex::encode(old.as_bytes())
+        ),
+        1,
+    );
+    hifazat_topology::Topology::sign(&text, &root())
+        .unwrap()
+        .into_bytes()
+}
+
 /// Lahore's alerts (24 entries, a checkpoint at 16 cosigned by Punjab), Lahore's cases (6, no checkpoint),
 /// Punjab's alerts (4, a checkpoint at 4), and Kasur's equivocation kept as evidence.
 fn fixture() -> Fixture {
+    fixture_with(&signed_topology())
+}
+
+/// The fixture's store exported under `topology`.
+fn fixture_with(topology: &[u8]) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let lahore_alerts = chain("lahore", Scope::alerts(), 24, 0);
@@ -132,7 +158,7 @@ fn fixture() -> Fixture {
         &store,
         None,
         &root().verifier().to_string(),
-        &signed_topology(),
+        topology,
         Vec::new(),
         &mut |_, _| {},
     )
@@ -539,5 +565,40 @@ fn a_register_log_by_any_node_but_the_federal_one_fails() {
         f.rule
             .contains("only the federal node writes the register log"),
         "{report}"
+    );
+}
+
+#[test]
+fn a_revoked_keys_entries_verify_up_to_its_point_and_fail_after_it() {
+    // Revoked after everything the bundle holds of it: every entry and the checkpoint still verify.
+    let report =
+        check(&fixture_with(&rekeyed_topology(r#""alerts" = 24, "cases/pb-lhr" = 6"#)).bundle);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert_eq!(report.signatures, 34);
+
+    // Revoked after entry 20 of its alerts: entry 21 fails, located, and nothing else.
+    let report =
+        check(&fixture_with(&rekeyed_topology(r#""alerts" = 20, "cases/pb-lhr" = 6"#)).bundle);
+    assert_eq!(report.failures.len(), 1, "{:#?}", report.failures);
+    let f = &report.failures[0];
+    assert_eq!(f.seq, Some(21));
+    assert!(f.rule.contains("revoked after entry 20"), "{}", f.rule);
+
+    // Revoked before its checkpoint (at 16): the checkpoint fails. Its cases log, not named: its first entry fails.
+    let report = check(&fixture_with(&rekeyed_topology(r#""alerts" = 12"#)).bundle);
+    let rules: Vec<&str> = report.failures.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.contains("checkpoint") && r.contains("past its point")),
+        "{rules:?}"
+    );
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|f| f.seq == Some(1) && f.rule.contains("revoked after entry 0")),
+        "{rules:?}"
     );
 }

@@ -426,9 +426,7 @@ impl Engine {
     ) -> impl Future<Output = Result<RemoteReport, EngineError>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
         let request = Request::ApplyRemote {
-            checked: Box::new(Checked {
-                slots: entries.into_iter().map(Ok).collect(),
-            }),
+            checked: Box::new(Checked::verified(entries, &self.local.topology)),
             early: true,
             reply,
         };
@@ -450,7 +448,8 @@ impl Engine {
         entries: Vec<Vec<u8>>,
         early: bool,
     ) -> Result<RemoteReport, EngineError> {
-        let checked = tokio::task::spawn_blocking(move || Checked::new(entries))
+        let local = self.local.clone();
+        let checked = tokio::task::spawn_blocking(move || Checked::new(entries, &local.topology))
             .await
             .map_err(|_| EngineError::Stopped)?;
         self.call(|reply| Request::ApplyRemote {

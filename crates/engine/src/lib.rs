@@ -121,6 +121,8 @@ pub struct Stats {
     pub local_writes: u64,
     pub remote_applied: u64,
     pub remote_refused: u64,
+    /// Remote entries refused because their author's key was revoked before them.
+    pub remote_revoked: u64,
     pub commit_groups: u64,
     pub waiting_changes: usize,
 }

@@ -7,10 +7,14 @@ use super::*;
 #[derive(Debug)]
 pub(crate) struct Checked {
     pub(crate) slots: Vec<Result<VerifiedEntry, String>>,
+    /// How many were refused because their author's key was revoked before them.
+    pub(crate) revoked: usize,
 }
 
 impl Checked {
-    pub(crate) fn new(raw: Vec<Vec<u8>>) -> Checked {
+    /// Decodes and verifies `raw`; an entry signed by a revoked key after its point in `topology` is refused
+    /// with why, whatever its signature.
+    pub(crate) fn new(raw: Vec<Vec<u8>>, topology: &Topology) -> Checked {
         let mut slots: Vec<Result<VerifiedEntry, String>> = Vec::with_capacity(raw.len());
         let mut decoded = Vec::with_capacity(raw.len());
         let mut places = Vec::with_capacity(raw.len());
@@ -24,13 +28,43 @@ impl Checked {
                 Err(e) => slots.push(Err(format!("does not decode: {e}"))),
             }
         }
+        let mut revoked = 0;
         for (place, result) in places
             .into_iter()
             .zip(Verifier::new().verify_batch(decoded))
         {
-            slots[place] = result.map_err(|(entry, e)| format!("{entry:?}: {e}"));
+            slots[place] = result
+                .map_err(|(entry, e)| format!("{entry:?}: {e}"))
+                .and_then(|entry| not_revoked(entry, topology, &mut revoked));
         }
-        Checked { slots }
+        Checked { slots, revoked }
+    }
+
+    /// Entries whose signatures the caller verified, with the revocation rule applied.
+    pub(crate) fn verified(entries: Vec<VerifiedEntry>, topology: &Topology) -> Checked {
+        let mut revoked = 0;
+        let slots = entries
+            .into_iter()
+            .map(|entry| not_revoked(entry, topology, &mut revoked))
+            .collect();
+        Checked { slots, revoked }
+    }
+}
+
+/// The entry, unless `topology` says its author's key was revoked before it (then why, counted in `revoked`).
+fn not_revoked(
+    entry: VerifiedEntry,
+    topology: &Topology,
+    revoked: &mut usize,
+) -> Result<VerifiedEntry, String> {
+    let c = entry.content();
+    match topology.written(&c.log, c.seq) {
+        Err(e @ hifazat_topology::NotWritten::Revoked { .. }) => {
+            *revoked += 1;
+            Err(format!("{entry:?}: {e}"))
+        }
+        // Membership is the network's to check; a topology without keys (tools, tests) knows no key.
+        _ => Ok(entry),
     }
 }
 
@@ -89,6 +123,7 @@ impl Actor {
         batch: &mut hifazat_store::WriteBatch,
     ) -> RemoteReport {
         let mut report = RemoteReport::default();
+        let revoked = checked.revoked;
         let mut accepted: Vec<VerifiedEntry> = Vec::with_capacity(checked.slots.len());
         for slot in checked.slots {
             let entry = match slot {
@@ -151,6 +186,7 @@ impl Actor {
         }
         self.stats.remote_applied += report.applied.applied as u64;
         self.stats.remote_refused += report.refused() as u64;
+        self.stats.remote_revoked += revoked as u64;
         report
     }
 

@@ -237,6 +237,10 @@ pub const REGISTER_PAGE_MAX: usize = 200;
 pub const TOPOLOGY_BYTES_MAX: usize = 1_000_000;
 /// Most nodes one topology may name.
 pub const TOPOLOGY_NODES_MAX: usize = 2_000;
+/// Former keys a topology keeps per node (each revoked from a stated point).
+pub const TOPOLOGY_REVOKED_MAX: usize = 8;
+/// Logs a revoked key's point names.
+pub const TOPOLOGY_REVOKED_LOGS_MAX: usize = 64;
 
 const _: () = assert!(
     PAYLOAD_BYTES_MAX + SCOPE_BYTES_MAX + ACTOR_BYTES_MAX + ENTRY_FIXED_BYTES <= ENTRY_BYTES_MAX

@@ -49,8 +49,9 @@ impl Sim {
     /// Whether every node holds every acknowledged write it is entitled to, and runs the newest topology.
     pub(crate) fn converged(&self) -> bool {
         self.missing().next().is_none()
-            && self.nodes.iter().all(|n| {
-                n.sync
+            && self.honest().all(|i| {
+                self.nodes[i]
+                    .sync
                     .as_ref()
                     .is_some_and(|s| s.topology().version == self.newest.1 && !s.busy())
             })
@@ -60,7 +61,7 @@ impl Sim {
     pub(crate) fn missing(&self) -> impl Iterator<Item = (usize, &LogHead)> + '_ {
         self.acked.iter().flat_map(move |head| {
             let digest = head.log.digest();
-            (0..self.nodes.len()).filter_map(move |i| {
+            self.honest().filter_map(move |i| {
                 let member = self.topology.member(&self.nodes[i].author.0)?;
                 (may_hold(&self.topology, member, &head.log.scope)
                     && self.nodes[i].store.hash_at(&digest, head.seq) != Some(head.hash))
@@ -77,13 +78,28 @@ impl Sim {
             .collect();
         self.violations.extend(missing);
         let outsider = Author(self.outsider.verifying_key().to_bytes());
-        for i in 0..self.nodes.len() {
+        let honest: Vec<usize> = self.honest().collect();
+        for &i in &honest {
             let name = self.nodes[i].name.clone();
             let member = self.topology.member(&self.nodes[i].author.0).cloned();
             for l in self.nodes[i].store.logs.values() {
-                if l.log.author == outsider || self.topology.member(&l.log.author.0).is_none() {
-                    self.violations
-                        .push(format!("{name} holds {} by a non-member", l.log));
+                // A member's log, or a revoked key's up to its point and no further.
+                match self.topology.writer(&l.log.author.0) {
+                    _ if l.log.author == outsider => self
+                        .violations
+                        .push(format!("{name} holds {} by a non-member", l.log)),
+                    None => self
+                        .violations
+                        .push(format!("{name} holds {} by a non-member", l.log)),
+                    Some(w) if l.entries.len() as u64 > w.valid_up_to(&l.log.scope) => {
+                        self.violations.push(format!(
+                            "{name} holds {} entries of {}, whose key was revoked after {}",
+                            l.entries.len(),
+                            l.log,
+                            w.valid_up_to(&l.log.scope)
+                        ))
+                    }
+                    Some(_) => {}
                 }
                 if !member
                     .as_ref()
@@ -103,7 +119,7 @@ impl Sim {
         }
         // Evidence only against the forker, and, in the forking run, held by every node in the end.
         let forker = self.forking.as_ref().map(|f| self.nodes[f.node].author);
-        for i in 0..self.nodes.len() {
+        for &i in &honest {
             let name = self.nodes[i].name.clone();
             for (first, _) in &self.nodes[i].store.evidence {
                 let author = hifazat_log::Entry::decode(first).map(|e| e.content().log.author);
@@ -129,8 +145,9 @@ impl Sim {
         // Record states: the same automerge heads on every node that holds the record.
         for (record, _) in self.records.clone() {
             let mut seen: Option<(String, Vec<_>)> = None;
-            for n in &mut self.nodes {
-                if !n.store.records.contains_key(&record) {
+            let thief = self.thief;
+            for (i, n) in self.nodes.iter_mut().enumerate() {
+                if Some(i) == thief || !n.store.records.contains_key(&record) {
                     continue;
                 }
                 let heads = n.replicas.heads(record, &n.store).unwrap_or_default();

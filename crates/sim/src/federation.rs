@@ -28,10 +28,20 @@ pub struct Member {
     pub seed: [u8; 32],
 }
 
+/// A member's former key, revoked from a point: the last valid entry of each of its logs, by scope.
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    pub name: String,
+    pub key: [u8; 32],
+    pub logs: std::collections::BTreeMap<String, u64>,
+}
+
 /// A layout with its keys: everything a run starts from.
 #[derive(Debug)]
 pub struct Federation {
     pub members: Vec<Member>,
+    /// Former keys the root has revoked, named in every topology signed since.
+    pub revoked: Vec<Revocation>,
     pub root: SignerKey,
     /// The layout's provinces, regions and districts; [`Federation::signed`] adds the version and the nodes.
     text: String,
@@ -100,9 +110,32 @@ impl Federation {
         let root = SignerKey::new("hifazat.sim/root", rng.bytes()).expect("root key name");
         Federation {
             members,
+            revoked: Vec::new(),
             root,
             text,
         }
+    }
+
+    /// The member `name` gets a new key (seed `seed`); its old one is revoked after the entries `logs` gives (scope
+    /// to last valid sequence number), from the next topology signed on.
+    pub fn rekey(
+        &mut self,
+        name: &str,
+        seed: [u8; 32],
+        logs: std::collections::BTreeMap<String, u64>,
+    ) {
+        let key = self.key(name).0;
+        let member = self
+            .members
+            .iter_mut()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("{name} is not a member"));
+        member.seed = seed;
+        self.revoked.push(Revocation {
+            name: name.to_owned(),
+            key,
+            logs,
+        });
     }
 
     /// A member's secret seed, by name.
@@ -167,11 +200,32 @@ impl Federation {
             }
             // Addresses only name the nodes; the simulator never opens a socket.
             text.push_str(&format!(
-                "host = \"127.1.{}.{}\"\nkey = \"{}\"\n\n",
+                "host = \"127.1.{}.{}\"\nkey = \"{}\"\n",
                 i / 250,
                 i % 250 + 1,
                 hex::encode(key.as_bytes())
             ));
+            let former: Vec<String> = self
+                .revoked
+                .iter()
+                .filter(|r| r.name == m.name)
+                .map(|r| {
+                    let logs: Vec<String> = r
+                        .logs
+                        .iter()
+                        .map(|(scope, seq)| format!("\"{scope}\" = {seq}"))
+                        .collect();
+                    format!(
+                        "{{ key = \"{}\", logs = {{ {} }} }}",
+                        hex::encode(r.key),
+                        logs.join(", ")
+                    )
+                })
+                .collect();
+            if !former.is_empty() {
+                text.push_str(&format!("revoked = [{}]\n", former.join(", ")));
+            }
+            text.push('\n');
         }
         Topology::sign(&text, &self.root)
             .expect("the simulated topology is valid")

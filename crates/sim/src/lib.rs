@@ -71,6 +71,24 @@ pub struct Report {
     pub cosigned: u64,
     /// With [`Plan::fork`]: how the fork was caught.
     pub fork: Option<ForkReport>,
+    /// With [`Plan::stolen`]: what the thief and the node did.
+    pub stolen: Option<StolenReport>,
+}
+
+/// The stolen run's outcome, counted at the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StolenReport {
+    /// Entries of the old key before the point (valid, and held by every honest node entitled to them).
+    pub valid: u64,
+    /// Entries the thief signed with the old key after the point (written on the machine before the theft but
+    /// held nowhere else, and written by the thief since).
+    pub thief_wrote: u64,
+    /// Of those, writes acknowledged before the theft: lost with the machine.
+    pub lost: u64,
+    /// Entries the node wrote under its new key.
+    pub new_key_wrote: u64,
+    /// Entries refused on honest nodes because their key was revoked before them.
+    pub refused_entries: u64,
 }
 
 /// How a forking node was caught, in simulated milliseconds.
@@ -143,6 +161,10 @@ enum Event {
     },
     /// The forking node rewrites its alerts log from where the partition began, and the partition moves.
     Fork,
+    /// A district node's machine is stolen: see [`Plan::stolen`].
+    Steal,
+    /// A member forwards the thief's entries to a peer.
+    Smuggle,
     Write {
         node: usize,
     },
@@ -225,6 +247,16 @@ pub struct Sim {
     spread: BTreeMap<(Hash, u64), Spread>,
     cosigned: u64,
     forking: Option<Forking>,
+    /// In the stolen run, once the machine is stolen: the thief's place among the nodes (the node itself is
+    /// another, started afresh under a new key).
+    thief: Option<usize>,
+    /// Acknowledged writes only the stolen machine held when it was stolen.
+    lost: u64,
+}
+
+/// Which side of a partition node `i` is on (a node started after the partition began is on the `false` side).
+fn on(side: &[bool], i: usize) -> bool {
+    side.get(i).copied().unwrap_or(false)
 }
 
 fn pair(a: usize, b: usize) -> (usize, usize) {
@@ -278,7 +310,50 @@ impl Sim {
             spread: BTreeMap::new(),
             cosigned: 0,
             forking: None,
+            thief: None,
+            lost: 0,
         }
+    }
+
+    fn stolen_report(&self, thief: usize) -> StolenReport {
+        let old = self.nodes[thief].author;
+        let fresh = self.nodes.len() - 1;
+        let (mut valid, mut thief_wrote) = (0, 0);
+        for l in self.nodes[thief].store.logs.values() {
+            if l.log.author == old {
+                let up_to = self
+                    .topology
+                    .writer(&old.0)
+                    .map_or(0, |w| w.valid_up_to(&l.log.scope));
+                let held = l.entries.len() as u64;
+                valid += held.min(up_to);
+                thief_wrote += held.saturating_sub(up_to);
+            }
+        }
+        let new_key_wrote = self.nodes[fresh]
+            .store
+            .logs
+            .values()
+            .filter(|l| l.log.author == self.nodes[fresh].author)
+            .map(|l| l.entries.len() as u64)
+            .sum();
+        let refused_entries = self
+            .honest()
+            .filter_map(|i| self.nodes[i].sync.as_ref())
+            .map(|s| s.counters().entries_revoked)
+            .sum();
+        StolenReport {
+            valid,
+            thief_wrote,
+            lost: self.lost,
+            new_key_wrote,
+            refused_entries,
+        }
+    }
+
+    /// The honest nodes: every node but the thief.
+    pub(crate) fn honest(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.nodes.len()).filter(move |i| Some(*i) != self.thief)
     }
 
     fn at(&mut self, delay_ms: u64, event: Event) {
@@ -297,7 +372,10 @@ impl Sim {
     fn reachable(&self, a: usize, b: usize) -> bool {
         self.nodes[a].up()
             && self.nodes[b].up()
-            && self.cut.as_ref().is_none_or(|side| side[a] == side[b])
+            && self
+                .cut
+                .as_ref()
+                .is_none_or(|side| on(side, a) == on(side, b))
     }
 
     /// Runs the plan to its end and checks the outcome.
@@ -313,6 +391,9 @@ impl Sim {
         }
         if self.plan.fork {
             self.plan_fork();
+        }
+        if self.plan.stolen {
+            self.at(self.plan.fault_ms / 3, Event::Steal);
         }
         let fault_ms = self.plan.fault_ms;
         let first_write_ms = self.plan.propagation_from_ms.unwrap_or(0);
@@ -396,10 +477,12 @@ impl Sim {
                 },
             }
         });
+        let stolen = self.thief.map(|thief| self.stolen_report(thief));
         Report {
             spread_ms,
             cosigned: self.cosigned,
             fork,
+            stolen,
             seed: self.seed,
             nodes: n,
             acknowledged: self.acked.len(),
@@ -496,6 +579,8 @@ impl Sim {
                 }
             }
             Event::Fork => self.fork(),
+            Event::Steal => self.steal(),
+            Event::Smuggle => self.smuggle(),
             Event::Write { node } => self.write(node),
             Event::Crash { node, down_ms } => {
                 if self.nodes[node].up() {
@@ -521,7 +606,7 @@ impl Sim {
                 }
                 if self.faulty && self.cut.is_none() {
                     self.cut = Some(side.clone());
-                    self.drop_links(|a, b| side[a] != side[b]);
+                    self.drop_links(|a, b| on(&side, a) != on(&side, b));
                     self.at(ms, Event::Mend);
                 }
             }

@@ -34,6 +34,8 @@ pub struct Plan {
     pub propagation_from_ms: Option<u64>,
     /// One district node forks its alerts log: see [`Plan::fork`].
     pub fork: bool,
+    /// One district node's machine is stolen: see [`Plan::stolen`].
+    pub stolen: bool,
 }
 
 impl Plan {
@@ -54,6 +56,7 @@ impl Plan {
             topology_update: true,
             propagation_from_ms: None,
             fork: false,
+            stolen: false,
         }
     }
 
@@ -80,6 +83,33 @@ impl Plan {
             topology_update: false,
             propagation_from_ms: None,
             fork: true,
+            stolen: false,
+        }
+    }
+
+    /// The demo federation under faults, where a district node's machine is stolen a third of the way into the
+    /// faulty phase. The root at once publishes a topology that gives the node a new key and revokes the old one
+    /// after the entries each of its logs holds at that moment, and every other node's operator installs it. The
+    /// thief keeps the old key, the old topology and the data, and goes on writing and trying to connect and
+    /// gossip; the node itself starts again on a new machine, empty, under its new key. In the end every honest
+    /// node must hold the old key's entries up to the point and none after it, and the records the same.
+    pub fn stolen() -> Plan {
+        Plan {
+            layout: Layout::Demo,
+            faults: Faults {
+                drop_per_mille: 50,
+                duplicate_per_mille: 20,
+                delay_ms_max: 100,
+                partitions: 1,
+                crashes: 2,
+            },
+            writes: 50,
+            fault_ms: 30_000,
+            settle_ms_max: 90_000,
+            topology_update: false,
+            propagation_from_ms: None,
+            fork: false,
+            stolen: true,
         }
     }
 
@@ -101,6 +131,7 @@ impl Plan {
             topology_update: false,
             propagation_from_ms: Some(10_000),
             fork: false,
+            stolen: false,
         }
     }
 
@@ -121,6 +152,7 @@ impl Plan {
             topology_update: true,
             propagation_from_ms: None,
             fork: false,
+            stolen: false,
         }
     }
 }

@@ -50,11 +50,14 @@ impl Sim {
             return;
         }
         let now = self.now_ms;
-        let me = self
-            .topology
-            .member(&self.nodes[node].author.0)
-            .expect("member")
-            .clone();
+        let thief = self.thief == Some(node);
+        // The thief writes as the node it stole, by the topology it kept.
+        let me = match &self.nodes[node].sync {
+            Some(sync) if thief => sync.member(&self.nodes[node].author),
+            _ => self.topology.member(&self.nodes[node].author.0),
+        }
+        .expect("member")
+        .clone();
         let held: Vec<(RecordId, Scope)> = self
             .records
             .iter()
@@ -126,7 +129,9 @@ impl Sim {
                     }),
                 )
             };
-            self.records.push((record, scope.clone()));
+            if !thief {
+                self.records.push((record, scope.clone()));
+            }
             self.nodes[node].create(scope, record, &doc, now)
         };
         self.trace.update(head.hash.0);
@@ -141,8 +146,8 @@ impl Sim {
                 },
             );
         }
-        if !forker {
-            // The forker's writes are on two branches: no node can hold them all.
+        if !forker && !thief {
+            // The forker's writes are on two branches: no node can hold them all. The thief's are refused.
             self.acked.push(head);
         }
         self.input(

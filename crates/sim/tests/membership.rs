@@ -122,3 +122,136 @@ fn only_newer_topologies_signed_by_the_root_are_taken() {
     );
     assert_eq!(sindh.topology().version, 2);
 }
+
+/// Entries 1..=n of the alerts log of the key with seed `seed`.
+fn alerts_by(seed: [u8; 32], n: u64) -> Vec<hifazat_log::VerifiedEntry> {
+    let signer = hifazat_log::Signer::new(ed25519_dalek::SigningKey::from_bytes(&seed));
+    let log = hifazat_log::LogId {
+        author: signer.author(),
+        scope: hifazat_log::Scope::alerts(),
+    };
+    let mut head = None;
+    (1..=n)
+        .map(|seq| {
+            let content = hifazat_log::Content::following(
+                log.clone(),
+                head,
+                seq,
+                [seq as u8; 16],
+                "dpo:officer".into(),
+                vec![seq as u8; 8],
+            );
+            let e = signer.sign(content).unwrap();
+            head = Some(e.head());
+            e
+        })
+        .collect()
+}
+
+#[test]
+fn a_revoked_keys_entries_count_up_to_its_point_only() {
+    let mut fed = Federation::new(Layout::Demo, &mut Rng::new(4));
+    let old_seed = fed.seed("lahore");
+    let old: Vec<Vec<u8>> = alerts_by(old_seed, 4)
+        .iter()
+        .map(|e| e.bytes().to_vec())
+        .collect();
+    let log = hifazat_log::Entry::decode(&old[0])
+        .unwrap()
+        .content()
+        .log
+        .clone();
+    fed.rekey("lahore", [42; 32], [("alerts".to_owned(), 2)].into());
+    let federal = fed.key("federal");
+
+    // Pushed entries 1 to 4: the first two are applied, the last two refused and counted.
+    let mut punjab = fed.start("punjab", vec![]);
+    punjab.handle(Input::Connected { peer: federal }, 0);
+    let effects = punjab.handle(
+        Input::Message {
+            peer: federal,
+            message: Message::Entries {
+                log: log.digest(),
+                entries: old.clone(),
+            },
+        },
+        1,
+    );
+    let applied: Vec<usize> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Apply { entries, .. } => Some(entries.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(applied, [2]);
+    assert_eq!(punjab.counters().entries_revoked, 2);
+    assert_eq!(punjab.counters().entries_refused, 0);
+
+    // Gossip of entry 3: rejected, never passed on.
+    let effects = punjab.handle(
+        Input::Gossip {
+            from: federal,
+            id: hifazat_log::Hash([3; 32]),
+            entry: old[2].clone(),
+        },
+        2,
+    );
+    assert!(
+        effects.iter().any(|e| matches!(
+            e,
+            Effect::Verdict {
+                verdict: hifazat_sync::Verdict::Reject,
+                ..
+            }
+        )),
+        "{effects:?}"
+    );
+    assert_eq!(punjab.counters().entries_revoked, 3);
+
+    // A peer announcing the log at 4 is behind by 2 at most; a node holding 4 (from before) serves 2.
+    let mut sindh = fed.start("sindh", vec![]);
+    sindh.handle(Input::Connected { peer: federal }, 0);
+    let head = |seq: u64| hifazat_sync::LogHead {
+        log: log.clone(),
+        seq,
+        hash: hifazat_log::Entry::decode(&old[seq as usize - 1])
+            .unwrap()
+            .hash(),
+    };
+    sindh.handle(
+        Input::Message {
+            peer: federal,
+            message: Message::Vector {
+                topology_version: 1,
+                heads: vec![head(4)],
+            },
+        },
+        3,
+    );
+    let peer = sindh
+        .peers()
+        .into_iter()
+        .find(|p| p.key == federal)
+        .unwrap();
+    assert_eq!(peer.entries_behind, 2);
+    let mut holder = fed.start("punjab", vec![head(4)]);
+    holder.handle(Input::Connected { peer: federal }, 0);
+    let effects = holder.handle(
+        Input::Message {
+            peer: federal,
+            message: Message::Pull {
+                log: log.digest(),
+                after: 0,
+                max: 100,
+            },
+        },
+        4,
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Serve { up_to: 2, .. })),
+        "{effects:?}"
+    );
+}

@@ -122,3 +122,34 @@ fn witnesses_cosign_in_every_honest_run() {
         );
     }
 }
+
+#[test]
+fn a_stolen_key_is_refused_after_its_point_and_the_node_goes_on_under_a_new_one() {
+    let plan = Plan::stolen();
+    let (mut thief_wrote, mut refused, mut valid, mut new_key) = (0, 0, 0, 0);
+    for seed in seeds(100) {
+        let report = run(&plan, seed);
+        // Among the violations: an honest node holding an entry of the old key after its point, lacking one
+        // before it (an acknowledged write the rest of the federation held at the theft), on another topology,
+        // or disagreeing on a record.
+        assert_good("stolen", &report);
+        let stolen = report.stolen.expect("a stolen run reports the theft");
+        assert!(
+            stolen.thief_wrote > 0,
+            "stolen seed {seed}: the thief wrote nothing after the point: {stolen:?}"
+        );
+        thief_wrote += stolen.thief_wrote;
+        refused += stolen.refused_entries;
+        valid += stolen.valid;
+        new_key += stolen.new_key_wrote;
+    }
+    assert!(
+        refused > 0 && valid > 0 && new_key > 0,
+        "the runs refused {refused} smuggled entries, kept {valid} valid ones of old keys and saw {new_key} under new keys"
+    );
+    eprintln!(
+        "stolen: thieves signed {thief_wrote} entries after their points, honest nodes refused {refused} smuggled to \
+         them and hold none; {valid} entries of old keys before their points stay valid; {new_key} written under \
+         new keys"
+    );
+}

@@ -108,6 +108,76 @@ pub struct Node {
     /// tests) may leave them out.
     #[serde(serialize_with = "hex_key")]
     pub key: Option<[u8; 32]>,
+    /// Keys the node signed with before (a stolen or lost machine's), each with where its logs stop being valid.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<Revoked>,
+}
+
+/// A node's former key, revoked from a stated point: each of its logs is valid up to a sequence number (the log's
+/// head when the key was lost), and every entry after it is refused everywhere. A log the revocation does not
+/// name is not valid at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revoked {
+    #[serde(serialize_with = "hex_bytes")]
+    pub key: [u8; 32],
+    /// Scope (as written on the wire) to the last valid sequence number of the key's log of that scope.
+    pub logs: BTreeMap<String, u64>,
+}
+
+fn hex_bytes<S: serde::Serializer>(key: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(key))
+}
+
+impl Revoked {
+    /// The last valid sequence number of this key's log of `scope` (0: none is valid).
+    pub fn valid_up_to(&self, scope: &hifazat_log::Scope) -> u64 {
+        self.logs.get(&scope.to_string()).copied().unwrap_or(0)
+    }
+}
+
+/// Who signed with a key, as the topology says: a member with its key now, or a member with it before.
+#[derive(Debug, Clone, Copy)]
+pub enum Writer<'a> {
+    Current(&'a Node),
+    Revoked(&'a Node, &'a Revoked),
+}
+
+impl<'a> Writer<'a> {
+    /// The node, whichever key it is.
+    pub fn node(&self) -> &'a Node {
+        match self {
+            Writer::Current(n) | Writer::Revoked(n, _) => n,
+        }
+    }
+
+    /// The last valid sequence number of the key's log of `scope`: unlimited for a current key.
+    pub fn valid_up_to(&self, scope: &hifazat_log::Scope) -> u64 {
+        match self {
+            Writer::Current(_) => u64::MAX,
+            Writer::Revoked(_, r) => r.valid_up_to(scope),
+        }
+    }
+}
+
+/// Why an entry's author may not have written it at its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotWritten {
+    /// The key is no member's, now or before.
+    Unknown,
+    /// The key is `node`'s former key, revoked after entry `up_to` of this log.
+    Revoked { node: String, up_to: u64 },
+}
+
+impl fmt::Display for NotWritten {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotWritten::Unknown => f.write_str("its author is not a member of the topology"),
+            NotWritten::Revoked { node, up_to } => write!(
+                f,
+                "its author is node {node}'s revoked key, valid in this log up to entry {up_to} only"
+            ),
+        }
+    }
 }
 
 fn hex_key<S: serde::Serializer>(key: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
@@ -171,6 +241,33 @@ impl Topology {
     /// The node whose public key is `key`: a member of the federation this topology describes.
     pub fn member(&self, key: &[u8; 32]) -> Option<&Node> {
         self.nodes.iter().find(|n| n.key.as_ref() == Some(key))
+    }
+
+    /// The node that signs with `key` now, or signed with it before it was revoked.
+    pub fn writer(&self, key: &[u8; 32]) -> Option<Writer<'_>> {
+        if let Some(n) = self.member(key) {
+            return Some(Writer::Current(n));
+        }
+        self.nodes.iter().find_map(|n| {
+            n.revoked
+                .iter()
+                .find(|r| r.key == *key)
+                .map(|r| Writer::Revoked(n, r))
+        })
+    }
+
+    /// Whether entry `seq` of `log` is one its author may have written: by a member's key, or by a revoked key
+    /// at or before the point its log was revoked from.
+    pub fn written(&self, log: &hifazat_log::LogId, seq: u64) -> Result<Writer<'_>, NotWritten> {
+        let writer = self.writer(&log.author.0).ok_or(NotWritten::Unknown)?;
+        let up_to = writer.valid_up_to(&log.scope);
+        if seq > up_to {
+            return Err(NotWritten::Revoked {
+                node: writer.node().name.clone(),
+                up_to,
+            });
+        }
+        Ok(writer)
     }
 }
 
@@ -346,9 +443,13 @@ host = "127.0.0.5"
         assert!(hosts.iter().all(|h| h.is_loopback()));
     }
 
+    /// The public key of seed `seed`.
+    fn key(seed: u8) -> [u8; 32] {
+        SignerKey::new("k", [seed; 32]).unwrap().verifier().key.0
+    }
+
     /// GOOD with a version and a key for each node (the keys of seeds 1 and 2).
     fn keyed() -> String {
-        let key = |seed: u8| SignerKey::new("k", [seed; 32]).unwrap().verifier().key.0;
         GOOD.replace("name = \"test\"", "name = \"test\"\nversion = 3")
             .replace(
                 "host = \"127.0.0.2\"",
@@ -381,6 +482,63 @@ host = "127.0.0.5"
             .unwrap();
         let e = error_of(&text.replace(second_key, first_key));
         assert!(e.reason.contains("already belongs to another node"), "{e}");
+    }
+
+    #[test]
+    fn a_revoked_key_writes_validly_up_to_its_point_only() {
+        let old = [5u8; 32];
+        let text = keyed().replacen(
+            &format!("key = \"{}\"", hex::encode(key(2))),
+            &format!(
+                "key = \"{}\"\nrevoked = [{{ key = \"{}\", logs = {{ \"alerts\" = 12, \"cases/pb-lhr\" = 3 }} }}]",
+                hex::encode(key(2)),
+                hex::encode(old)
+            ),
+            1,
+        );
+        let t = Topology::parse(&text).unwrap();
+        let log = |author: [u8; 32], scope: &str| hifazat_log::LogId {
+            author: hifazat_log::Author(author),
+            scope: hifazat_log::Scope::parse(scope).unwrap(),
+        };
+        assert_eq!(t.writer(&old).unwrap().node().name, "lahore");
+        assert!(
+            t.member(&old).is_none(),
+            "a revoked key is no member: it may not connect"
+        );
+        assert!(t.written(&log(old, "alerts"), 12).is_ok());
+        assert_eq!(
+            t.written(&log(old, "alerts"), 13).unwrap_err(),
+            NotWritten::Revoked {
+                node: "lahore".into(),
+                up_to: 12
+            }
+        );
+        assert!(t.written(&log(old, "cases/pb-lhr"), 3).is_ok());
+        assert!(t.written(&log(old, "cases/pb-lhr"), 4).is_err());
+        // A log its point does not name has no valid entry.
+        assert!(t.written(&log(old, "access/pb-lhr/pb-lhr"), 1).is_err());
+        assert!(t.written(&log(key(2), "alerts"), u64::MAX).is_ok());
+        assert_eq!(
+            t.written(&log([9; 32], "alerts"), 1).unwrap_err(),
+            NotWritten::Unknown
+        );
+        // Signed and opened, it is the same.
+        let root = SignerKey::new("hifazat.example/root", [7; 32]).unwrap();
+        let signed = Topology::sign(&text, &root).unwrap();
+        assert_eq!(
+            Topology::open_signed(signed.as_bytes(), &root.verifier()).unwrap(),
+            t
+        );
+
+        // A revoked key that is a node's current key, a bad scope, a bad key: refused, with the line.
+        let e = error_of(&text.replace(&hex::encode(old), &hex::encode(key(1))));
+        assert!(e.reason.contains("already belongs to a node"), "{e}");
+        assert!(e.line.is_some());
+        let e = error_of(&text.replace("\"alerts\" = 12", "\"Alerts!\" = 12"));
+        assert!(e.reason.contains("is not a log scope"), "{e}");
+        let e = error_of(&text.replace(&hex::encode(old), "abc"));
+        assert!(e.reason.contains("64 hexadecimal digits"), "{e}");
     }
 
     #[test]

@@ -69,6 +69,17 @@ struct NodeRow {
     /// The node's ed25519 public key, 64 hex digits: its identity on the network and in logs.
     #[serde(default)]
     key: Option<Spanned<String>>,
+    /// Former keys, each revoked after the given entry of each of its logs (scope = last valid seq).
+    #[serde(default)]
+    revoked: Vec<RevokedRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokedRow {
+    key: Spanned<String>,
+    #[serde(default)]
+    logs: BTreeMap<String, u64>,
 }
 
 fn default_http_port() -> u16 {
@@ -311,21 +322,24 @@ impl Topology {
                     );
                 }
             }
+            let key_of = |k: &Spanned<String>| -> Result<[u8; 32], TopologyError> {
+                hex::decode(k.get_ref())
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .map_or_else(
+                        || {
+                            lines.err(
+                                k.span(),
+                                format!("node `{name}`: a key must be 64 hexadecimal digits"),
+                            )
+                        },
+                        Ok,
+                    )
+            };
             let key = match &n.key {
                 None => None,
                 Some(k) => {
-                    let bytes: [u8; 32] = hex::decode(k.get_ref())
-                        .ok()
-                        .and_then(|b| b.try_into().ok())
-                        .map_or_else(
-                            || {
-                                lines.err(
-                                    k.span(),
-                                    format!("node `{name}`: key must be 64 hexadecimal digits"),
-                                )
-                            },
-                            Ok,
-                        )?;
+                    let bytes = key_of(k)?;
                     if !keys.insert(bytes) {
                         return lines.err(
                             k.span(),
@@ -335,6 +349,49 @@ impl Topology {
                     Some(bytes)
                 }
             };
+            if n.revoked.len() > limits::TOPOLOGY_REVOKED_MAX {
+                return lines.err(
+                    n.name.span(),
+                    format!(
+                        "node `{name}`: {} revoked keys; at most {} are kept",
+                        n.revoked.len(),
+                        limits::TOPOLOGY_REVOKED_MAX
+                    ),
+                );
+            }
+            let mut revoked = Vec::with_capacity(n.revoked.len());
+            for r in &n.revoked {
+                let bytes = key_of(&r.key)?;
+                // A key is one node's, now or before, never two's: entries name their author by key alone.
+                if !keys.insert(bytes) {
+                    return lines.err(
+                        r.key.span(),
+                        format!("node `{name}`: revoked key already belongs to a node"),
+                    );
+                }
+                if r.logs.len() > limits::TOPOLOGY_REVOKED_LOGS_MAX {
+                    return lines.err(
+                        r.key.span(),
+                        format!(
+                            "node `{name}`: a revoked key names {} logs; at most {}",
+                            r.logs.len(),
+                            limits::TOPOLOGY_REVOKED_LOGS_MAX
+                        ),
+                    );
+                }
+                for scope in r.logs.keys() {
+                    if hifazat_log::Scope::parse(scope).is_err() {
+                        return lines.err(
+                            r.key.span(),
+                            format!("node `{name}`: `{scope}` in a revoked key's logs is not a log scope"),
+                        );
+                    }
+                }
+                revoked.push(Revoked {
+                    key: bytes,
+                    logs: r.logs.clone(),
+                });
+            }
             let (province, district) = match n.role {
                 Role::Federal => {
                     if n.province.is_some() || n.district.is_some() {
@@ -382,6 +439,7 @@ impl Topology {
                 http_port: n.http_port,
                 p2p_port: n.p2p_port,
                 key,
+                revoked,
             });
         }
         let federal = nodes.iter().filter(|n| n.role == Role::Federal).count();

@@ -51,16 +51,23 @@ impl Sync {
         for bytes in entries {
             let ok = match Entry::decode(&bytes) {
                 Ok(e) => {
-                    e.content().log.digest() == log
-                        && self.acceptable(&e.content().log)
-                        && may_hold(&self.topology, node, &e.content().log.scope)
+                    let c = e.content();
+                    if c.log.digest() == log
+                        && self.acceptable(&c.log)
+                        && may_hold(&self.topology, node, &c.log.scope)
+                    {
+                        // Counted as revoked, not as refused.
+                        Some(!self.revoked_past(&c.log, c.seq))
+                    } else {
+                        None
+                    }
                 }
-                Err(_) => false,
+                Err(_) => None,
             };
-            if ok {
-                keep.push(bytes);
-            } else {
-                self.counters.entries_refused += 1;
+            match ok {
+                Some(true) => keep.push(bytes),
+                Some(false) => {}
+                None => self.counters.entries_refused += 1,
             }
         }
         if keep.is_empty() {

@@ -40,6 +40,11 @@ impl Sync {
                 return out.push(verdict(Verdict::Reject));
             }
         };
+        if self.revoked_past(&decoded.content().log, decoded.content().seq) {
+            // Signed by a key after its revocation: never passed on.
+            self.counters.gossip_rejected += 1;
+            return out.push(verdict(Verdict::Reject));
+        }
         if self.catchup.applying.len() >= limits::SYNC_APPLYING_MAX {
             self.counters.gossip_ignored += 1;
             return out.push(verdict(Verdict::Ignore));

@@ -227,6 +227,8 @@ pub struct Counters {
     pub peers_refused: u64,
     pub messages_refused: u64,
     pub entries_refused: u64,
+    /// Entries refused because their author's key was revoked before them (the topology's point for its log).
+    pub entries_revoked: u64,
     pub gossip_accepted: u64,
     pub gossip_ignored: u64,
     pub gossip_rejected: u64,
@@ -609,13 +611,24 @@ impl Sync {
                 heads,
             } => {
                 let mut vector = BTreeMap::new();
+                let mut capped = BTreeSet::new();
                 for h in heads {
                     // Only logs both may hold count; anything else in a vector is a peer's mistake.
                     if may_hold(&self.topology, &node, &h.log.scope)
                         && may_hold(&self.topology, self.me_node(), &h.log.scope)
                         && self.writer_ok(&h.log)
                     {
-                        vector.insert(h.log.digest(), (h.seq, h.hash));
+                        // A revoked key's log counts up to its point only: what follows is never pulled.
+                        let up_to = self.valid_up_to(&h.log);
+                        let digest = h.log.digest();
+                        let (seq, hash) = if h.seq > up_to {
+                            capped.insert(digest);
+                            let held = self.heads.get(&digest).filter(|held| held.seq == up_to);
+                            (up_to, held.map_or(Hash::ZERO, |held| held.hash))
+                        } else {
+                            (h.seq, h.hash)
+                        };
+                        vector.insert(digest, (seq, hash));
                         // Remember logs we have never seen, so a pull can name them.
                         self.heads.entry(h.log.digest()).or_insert(Held {
                             log: h.log,
@@ -632,6 +645,7 @@ impl Sync {
                     if let Some(held) = self.heads.get(log)
                         && held.seq == *seq
                         && *seq > 0
+                        && !capped.contains(log)
                         && held.hash != *hash
                         && !self.forks.forked.contains(log)
                         && !self.catchup.pulls.contains_key(log)
@@ -666,7 +680,10 @@ impl Sync {
                     return self.refuse_message();
                 }
                 let max = u64::from(max).clamp(1, limits::SYNC_PULL_ENTRIES_MAX as u64);
-                let up_to = held.seq.min(after.saturating_add(max));
+                let up_to = held
+                    .seq
+                    .min(after.saturating_add(max))
+                    .min(self.valid_up_to(&held.log));
                 if up_to > after {
                     out.push(Effect::Serve {
                         peer,
@@ -705,10 +722,28 @@ impl Sync {
         self.counters.messages_refused += 1;
     }
 
-    /// Whether the log's author is a member that may write it.
+    /// Whether the log's author is a member that may write it, or was (a revoked key, valid up to its point).
     fn writer_ok(&self, log: &LogId) -> bool {
-        self.member(&log.author)
-            .is_some_and(|n| may_hold(&self.topology, n, &log.scope))
+        self.topology
+            .writer(&log.author.0)
+            .is_some_and(|w| may_hold(&self.topology, w.node(), &log.scope))
+    }
+
+    /// The last entry of `log` its author may have written: all of them for a member's key, up to the point of
+    /// its revocation for a revoked key, none for any other.
+    pub(super) fn valid_up_to(&self, log: &LogId) -> u64 {
+        self.topology
+            .writer(&log.author.0)
+            .map_or(0, |w| w.valid_up_to(&log.scope))
+    }
+
+    /// Whether entry `seq` of `log` comes after its author's key was revoked: refused and counted.
+    pub(super) fn revoked_past(&mut self, log: &LogId, seq: u64) -> bool {
+        let past = seq > self.valid_up_to(log) && self.topology.writer(&log.author.0).is_some();
+        if past {
+            self.counters.entries_revoked += 1;
+        }
+        past
     }
 
     /// Whether an entry of `log` may come here at all: we may hold it and its author may write it.
