@@ -141,45 +141,7 @@ pub(crate) async fn alert(
     Path(id): Path<String>,
     body: Result<axum::Form<GlassBody>, FormRejection>,
 ) -> Response {
-    let desk = desk(&state, &reader, &official, "").await;
-    let cx = Ctx::of(&state, &reader, &official, &desk);
-    let t = Text::of(reader.lang);
-    let body = match cx.posted(body) {
-        Ok(form) => form,
-        Err(page) => return *page,
-    };
-    let retry = |problems, status| {
-        let form = form(&official, Some(&body), problems);
-        alert_page_with(
-            cx,
-            &id,
-            None,
-            pages::SightingForm::default(),
-            Some(form),
-            status,
-        )
-    };
-    let draft = match draft(t, &body) {
-        Ok(draft) => draft,
-        Err(problems) => return retry(problems, StatusCode::UNPROCESSABLE_ENTITY).await,
-    };
-    let granted = crate::glass::alert(
-        State(state.clone()),
-        official.who.clone(),
-        Path(id.clone()),
-        Ok(Json(draft)),
-    )
-    .await;
-    match granted {
-        // In the officer's area after all (their area or the record's moved): the page shows it whole.
-        Ok(_) | Err(ApiError::Conflict(_)) => {
-            Redirect::to(&format!("/office/alerts/{id}")).into_response()
-        }
-        Err(e) => match problems_of(t, &e) {
-            Some(problems) => retry(problems, status_of(&e)).await,
-            None => cx.failed(e),
-        },
-    }
+    open(&state, &reader, &official, &id, RecordKind::Alert, body).await
 }
 
 /// `POST /office/cases/{id}/break-glass`: as for alerts, for a case this node holds outside the officer's area.
@@ -190,36 +152,72 @@ pub(crate) async fn case(
     Path(id): Path<String>,
     body: Result<axum::Form<GlassBody>, FormRejection>,
 ) -> Response {
-    let desk = desk(&state, &reader, &official, "").await;
-    let cx = Ctx::of(&state, &reader, &official, &desk);
+    open(&state, &reader, &official, &id, RecordKind::Case, body).await
+}
+
+/// Asks the API for a view of record `id` (an alert, or else a case) for the reason and minutes posted.
+async fn open(
+    state: &AppState,
+    reader: &Reader,
+    official: &Official,
+    id: &str,
+    kind: RecordKind,
+    body: Result<axum::Form<GlassBody>, FormRejection>,
+) -> Response {
+    let desk = desk(state, reader, official, "").await;
+    let cx = Ctx::of(state, reader, official, &desk);
     let t = Text::of(reader.lang);
     let body = match cx.posted(body) {
         Ok(form) => form,
         Err(page) => return *page,
     };
-    let retry = |problems, status| {
-        let form = form(&official, Some(&body), problems);
-        outside_case_with(cx, &id, Some(form), status)
-    };
     let draft = match draft(t, &body) {
         Ok(draft) => draft,
-        Err(problems) => return retry(problems, StatusCode::UNPROCESSABLE_ENTITY).await,
-    };
-    let granted = crate::glass::case(
-        State(state.clone()),
-        official.who.clone(),
-        Path(id.clone()),
-        Ok(Json(draft)),
-    )
-    .await;
-    match granted {
-        Ok(_) | Err(ApiError::Conflict(_)) => {
-            Redirect::to(&format!("/office/cases/{id}")).into_response()
+        Err(problems) => {
+            let form = form(official, Some(&body), problems);
+            return again(cx, id, kind, form, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
+    };
+    let (who, path, json) = (official.who.clone(), Path(id.to_owned()), Ok(Json(draft)));
+    let granted = match kind {
+        RecordKind::Case => crate::glass::case(State(state.clone()), who, path, json).await,
+        _ => crate::glass::alert(State(state.clone()), who, path, json).await,
+    };
+    match granted {
+        // In the officer's area after all (their area or the record's moved): the page shows it whole.
+        Ok(_) | Err(ApiError::Conflict(_)) => Redirect::to(&page_of(kind, id)).into_response(),
         Err(e) => match problems_of(t, &e) {
-            Some(problems) => retry(problems, status_of(&e)).await,
+            Some(problems) => {
+                let form = form(official, Some(&body), problems);
+                again(cx, id, kind, form, status_of(&e)).await
+            }
             None => cx.failed(e),
         },
+    }
+}
+
+/// The officials' page of record `id`.
+fn page_of(kind: RecordKind, id: &str) -> String {
+    match kind {
+        RecordKind::Case => format!("/office/cases/{id}"),
+        _ => format!("/office/alerts/{id}"),
+    }
+}
+
+/// The page the form was on, again, with the form as sent and what to correct.
+async fn again(
+    cx: Ctx<'_>,
+    id: &str,
+    kind: RecordKind,
+    form: pages::GlassForm,
+    status: StatusCode,
+) -> Response {
+    match kind {
+        RecordKind::Case => outside_case_with(cx, id, Some(form), status).await,
+        _ => {
+            let sighting = pages::SightingForm::default();
+            alert_page_with(cx, id, None, sighting, Some(form), status).await
+        }
     }
 }
 
