@@ -328,6 +328,9 @@ pub(crate) struct ChangeJson {
     /// The entry's hash and its ed25519 signature, hex.
     entry: String,
     signature: String,
+    /// The change is not part of the record: a second creation of its id that lost to the first (the one with
+    /// the smaller change hash wins on every node), or a change building on one. Kept, signed, as evidence.
+    set_aside: bool,
     /// The entry's inclusion in its log's tree: against the newest signed checkpoint that covers it, else against
     /// the tree as this node holds it.
     proof: ProofJson,
@@ -389,7 +392,7 @@ pub(crate) async fn history(
     let mut changes = Vec::with_capacity(entries.len());
     // Each log's tree to prove against, read once however many of its entries changed the record.
     let mut checkpoints: HashMap<Hash, Option<(u64, String)>> = HashMap::new();
-    for entry in entries {
+    for (entry, set_aside) in entries {
         let c = &entry.content();
         let digest = c.log.digest();
         changes.push(ChangeJson {
@@ -402,6 +405,7 @@ pub(crate) async fn history(
             seq: c.seq,
             entry: entry.hash().to_hex(),
             signature: hex::encode(entry.signature()),
+            set_aside,
             proof: proof_for(&state, &mut checkpoints, &c.log, c.seq).await?,
         });
     }

@@ -138,6 +138,12 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
     );
     counter(
         &mut registry,
+        "engine_remote_set_aside",
+        "Changes of other nodes set aside: a second creation of a record id, or a change building on one",
+        stats.remote_set_aside,
+    );
+    counter(
+        &mut registry,
         "engine_commit_groups",
         "Batches committed to disk",
         stats.commit_groups,

@@ -51,16 +51,35 @@ impl Actor {
         let old = match self.pending.0.remove(&record) {
             Some(facts) => Some(facts),
             None if new_record => None,
-            None => match self.store.summary(kind, &record) {
-                Ok(bytes) => bytes.and_then(|b| summary::Summary::stored_facts(kind, &b)),
-                Err(e) => fatal(&e),
-            },
+            None => {
+                let filed = match self.store.record(&record) {
+                    Ok(meta) => meta.map_or(kind, |m| m.kind),
+                    Err(e) => fatal(&e),
+                };
+                match self.store.summary(filed, &record) {
+                    Ok(bytes) => bytes.and_then(|b| summary::Summary::stored_facts(filed, &b)),
+                    Err(e) => fatal(&e),
+                }
+            }
         };
+        if let Some(o) = old.as_ref().filter(|o| o.kind != kind) {
+            // The record's winning creation is of another kind than the one it was filed under (two creations of
+            // one id, `hifazat_replica::settle`): it moves, and its old facts leave the figures below.
+            self.store.remove_summary(batch, o.kind, &record);
+            self.store
+                .set_place(batch, o.kind, &o.district, &record, None);
+            let created_ms = o.created_ms;
+            self.store
+                .set_record(batch, &record, RecordMeta { kind, created_ms });
+        }
         let moved = old
             .as_ref()
-            .is_none_or(|o| o.district != new.district || o.status != new.status);
+            .is_none_or(|o| o.kind != kind || o.district != new.district || o.status != new.status);
         if moved {
-            if let Some(o) = old.as_ref().filter(|o| o.district != new.district) {
+            if let Some(o) = old
+                .as_ref()
+                .filter(|o| o.kind == kind && o.district != new.district)
+            {
                 self.store
                     .set_place(batch, kind, &o.district, &record, None);
             }

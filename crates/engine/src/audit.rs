@@ -179,8 +179,10 @@ impl Engine {
         .await
     }
 
-    /// Every entry that changed `record`, ordered by the author's timestamp, then log and position.
-    pub async fn record_entries(&self, record: [u8; 16]) -> Result<Vec<Entry>, AuditError> {
+    /// Every entry that changed `record`, ordered by the author's timestamp, then log and position, each with
+    /// whether its change is set aside (a losing creation of the record's id, or a change building on one: kept
+    /// as evidence, not part of the record; `hifazat_replica::settle`).
+    pub async fn record_entries(&self, record: [u8; 16]) -> Result<Vec<(Entry, bool)>, AuditError> {
         self.read_durable(move |store| {
             let mut entries = store.record_entries(&hifazat_domain::RecordId(record))?;
             entries.sort_by(|a, b| {
@@ -195,7 +197,24 @@ impl Engine {
                         b.content().seq,
                     ))
             });
-            Ok(entries)
+            let hashes: Vec<Option<automerge::ChangeHash>> = entries
+                .iter()
+                .map(|e| {
+                    automerge::Change::from_bytes(e.content().payload.clone())
+                        .ok()
+                        .map(|c| c.hash())
+                })
+                .collect();
+            let changes = entries
+                .iter()
+                .filter_map(|e| automerge::Change::from_bytes(e.content().payload.clone()).ok())
+                .collect();
+            let (_, aside) = hifazat_replica::settle(changes, Default::default());
+            Ok(entries
+                .into_iter()
+                .zip(hashes)
+                .map(|(e, h)| (e, h.is_some_and(|h| aside.contains(&h))))
+                .collect())
         })
         .await
     }

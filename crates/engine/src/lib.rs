@@ -123,6 +123,9 @@ pub struct Stats {
     pub remote_refused: u64,
     /// Remote entries refused because their author's key was revoked before them.
     pub remote_revoked: u64,
+    /// Changes of other nodes set aside: a losing creation of a record id already created (equivocation), or a
+    /// change building on one. Their entries are stored, as evidence; they are not part of any record.
+    pub remote_set_aside: u64,
     pub commit_groups: u64,
     pub waiting_changes: usize,
 }

@@ -187,6 +187,10 @@ impl Actor {
         self.stats.remote_applied += report.applied.applied as u64;
         self.stats.remote_refused += report.refused() as u64;
         self.stats.remote_revoked += revoked as u64;
+        self.stats.remote_set_aside += report.applied.set_aside.len() as u64;
+        for (record, change) in &report.applied.set_aside {
+            tracing::warn!(%record, %change, "a second creation of a record, or a change building on one, set aside: the record keeps the creation with the smaller hash, the other stays in its log as evidence");
+        }
         report
     }
 
@@ -206,7 +210,17 @@ impl Actor {
             .ok()
             .flatten()?;
         let code = doc.kind();
-        let new = !matches!(self.store.record(&record), Ok(Some(_)));
+        let filed = match self.store.record(&record) {
+            Ok(meta) => meta,
+            Err(e) => fatal(&e),
+        };
+        let new = filed.is_none();
+        // A record whose winning creation turned out to be of another kind (`put_summary` moves it).
+        let moved = filed.is_some_and(|m| m.kind != code);
+        if moved && let RecordDoc::Alert(_) = &doc {
+            let code = hifazat_domain::AlertCode::of(&record);
+            self.store.set_alert_code(batch, code.as_str(), &record);
+        }
         if new {
             self.store.set_record(
                 batch,

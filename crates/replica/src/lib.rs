@@ -5,8 +5,14 @@
 //! are not here yet waits in a bounded queue. Documents materialise into the domain's [`RecordDoc`].
 //! Pure: no storage, no clock. Documents not in the (bounded) cache are rebuilt from the change bytes a
 //! [`ChangeSource`] supplies, which in a node is the store.
+//!
+//! A record is created once, by one change without dependencies. Two different such changes for one record id
+//! (equivocation: only a faulty member or a stolen key can sign them) are settled the same way on every node,
+//! whatever order they arrive in: the creation with the smallest change hash is the record's, and the other, with
+//! every change that builds on it, is set aside. A set-aside change stays in its log, signed, as evidence; it is
+//! never part of the record's document.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjType, ReadDoc, ScalarValue, hydrate};
@@ -54,8 +60,11 @@ pub struct ApplyReport {
     pub duplicate: usize,
     /// Changes waiting for dependencies.
     pub waiting: usize,
-    /// Payloads refused: not an automerge change, or a second creation of an existing record.
+    /// Payloads refused: not an automerge change, or refused by automerge.
     pub refused: Vec<(RecordId, String)>,
+    /// Changes set aside (see the crate's documentation): a losing creation of a record, or a change that builds
+    /// on one. Includes changes that were part of a document until a winning creation arrived.
+    pub set_aside: Vec<(RecordId, ChangeHash)>,
     /// Waiting changes dropped because the queue was full (still in the store; a rebuild includes them).
     pub dropped: usize,
     /// Records whose documents changed.
@@ -75,6 +84,8 @@ pub struct Replicas {
     /// Cache order, oldest first, for eviction.
     order: VecDeque<RecordId>,
     waiting: VecDeque<Waiting>,
+    /// For each cached record that has any: the changes set aside, losing creations and what builds on them.
+    aside: HashMap<RecordId, BTreeSet<ChangeHash>>,
     /// Evicted documents not yet freed; see [`Replicas::take_evicted`].
     evicted: Vec<AutoCommit>,
 }
@@ -226,6 +237,7 @@ impl Replicas {
             docs: HashMap::new(),
             order: VecDeque::new(),
             waiting: VecDeque::new(),
+            aside: HashMap::new(),
             evicted: Vec::new(),
         }
     }
@@ -236,6 +248,7 @@ impl Replicas {
         if self.docs.remove(&record).is_some() {
             self.order.retain(|r| *r != record);
         }
+        self.aside.remove(&record);
     }
 
     /// Changes waiting for dependencies.
@@ -251,6 +264,7 @@ impl Replicas {
             let Some(oldest) = self.order.pop_front() else {
                 break;
             };
+            self.aside.remove(&oldest);
             if let Some(doc) = self.docs.remove(&oldest) {
                 // Freeing a document costs about as much as signing an entry; the owner may free them on
                 // another thread (`take_evicted`). Left untaken, they are freed here beyond a bound.
@@ -268,24 +282,81 @@ impl Replicas {
 
     /// The record's document, rebuilt from `source` when not cached. `None` when there is no change for it.
     fn doc(&mut self, record: RecordId, source: &dyn ChangeSource) -> Option<&mut AutoCommit> {
-        if !self.docs.contains_key(&record) {
-            let changes: Vec<Change> = source
-                .changes(record)
-                .into_iter()
-                .filter_map(|bytes| Change::from_bytes(bytes).ok())
-                .collect();
-            if changes.is_empty() {
-                return None;
-            }
-            let mut doc = AutoCommit::new().with_actor(self.actor.clone());
-            // Stored changes passed verification when they arrived; ones automerge still cannot place wait in
-            // its own queue until their dependencies are stored too.
-            if doc.apply_changes_batch(changes).is_err() {
-                return None;
-            }
-            self.cache(record, doc);
-        }
+        let unplaced = self.load(record, source)?;
+        self.queue(record, unplaced, None);
         self.docs.get_mut(&record)
+    }
+
+    /// Makes sure the record's document is cached, rebuilding it from `source`; returns the stored changes the
+    /// rebuild could not place yet (their dependencies are not stored), for the caller to apply or queue. `None`
+    /// when there is no change for the record.
+    fn load(&mut self, record: RecordId, source: &dyn ChangeSource) -> Option<Vec<Change>> {
+        if self.docs.contains_key(&record) {
+            return Some(Vec::new());
+        }
+        let changes: Vec<Change> = source
+            .changes(record)
+            .into_iter()
+            .filter_map(|bytes| Change::from_bytes(bytes).ok())
+            .collect();
+        if changes.is_empty() {
+            return None;
+        }
+        let (doc, aside, unplaced) = self.build(changes, BTreeSet::new())?;
+        self.cache(record, doc);
+        if !aside.is_empty() {
+            self.aside.insert(record, aside);
+        }
+        Some(unplaced)
+    }
+
+    /// A document of `changes` less those set aside, the set-aside changes' hashes (`aside` and the new ones), and
+    /// the changes whose dependencies are not among them: those wait, rather than in automerge's own queue, so
+    /// that one found later to build on a losing creation is set aside, not held in the document for ever.
+    /// `None` when automerge refuses them.
+    fn build(
+        &self,
+        changes: Vec<Change>,
+        aside: BTreeSet<ChangeHash>,
+    ) -> Option<(AutoCommit, BTreeSet<ChangeHash>, Vec<Change>)> {
+        let (kept, aside) = settle(changes, aside);
+        let (ready, unplaced) = placeable(kept);
+        let mut doc = AutoCommit::new().with_actor(self.actor.clone());
+        doc.apply_changes_batch(ready).ok()?;
+        Some((doc, aside, unplaced))
+    }
+
+    /// Puts changes in the queue of those waiting for dependencies, dropping the oldest beyond its bound.
+    fn queue(
+        &mut self,
+        record: RecordId,
+        changes: Vec<Change>,
+        mut report: Option<&mut ApplyReport>,
+    ) {
+        for change in changes {
+            if let Some(r) = report.as_deref_mut() {
+                r.waiting += 1;
+            }
+            if self.waiting.len() >= limits::PENDING_CHANGES_MAX {
+                self.waiting.pop_front();
+                if let Some(r) = report.as_deref_mut() {
+                    r.dropped += 1;
+                }
+            }
+            self.waiting.push_back(Waiting { record, change });
+        }
+    }
+
+    /// The changes set aside for `record` (see the crate's documentation), in hash order: empty when its
+    /// creation was never contested, or the record is unknown.
+    pub fn set_aside(&mut self, record: RecordId, source: &dyn ChangeSource) -> Vec<ChangeHash> {
+        if self.doc(record, source).is_none() {
+            return Vec::new();
+        }
+        self.aside
+            .get(&record)
+            .map(|a| a.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// Creates a record's document (at its origin) and returns the creation change. The same as
@@ -468,6 +539,60 @@ impl Replicas {
         report
     }
 
+    /// The hash of the creation change of a cached record's document, if it has one.
+    fn root(&mut self, record: RecordId) -> Option<ChangeHash> {
+        let doc = self.docs.get_mut(&record)?;
+        if doc.get_heads().is_empty() {
+            return None;
+        }
+        doc.get_changes(&[])
+            .iter()
+            .find(|c| c.deps().is_empty())
+            .map(Change::hash)
+    }
+
+    /// Builds a record's document again from what it holds, `incoming` and what waits for it, settling
+    /// its creations afresh (see the crate's documentation).
+    fn rebuild(&mut self, record: RecordId, incoming: Vec<Change>, report: &mut ApplyReport) {
+        let mut all: Vec<Change> = match self.docs.get_mut(&record) {
+            Some(doc) => doc.get_changes(&[]),
+            None => Vec::new(),
+        };
+        let mut held: HashSet<ChangeHash> = all.iter().map(Change::hash).collect();
+        let old_aside = self.aside.remove(&record).unwrap_or_default();
+        let mut fresh: HashSet<ChangeHash> = HashSet::new();
+        for change in incoming {
+            let hash = change.hash();
+            if old_aside.contains(&hash) || !held.insert(hash) {
+                report.duplicate += 1;
+            } else {
+                fresh.insert(hash);
+                all.push(change);
+            }
+        }
+        let Some((doc, aside, unplaced)) = self.build(all, old_aside.clone()) else {
+            report
+                .refused
+                .push((record, "automerge refused the record's changes".into()));
+            self.forget(record);
+            return;
+        };
+        self.queue(record, unplaced, Some(report));
+        report.applied += fresh
+            .iter()
+            .filter(|h| doc.get_change_by_hash(h).is_some())
+            .count();
+        // Set aside now: the new losers, and what the document held of the creation it lost.
+        for hash in aside.difference(&old_aside) {
+            report.set_aside.push((record, *hash));
+        }
+        report.touched.push(record);
+        self.cache(record, doc);
+        if !aside.is_empty() {
+            self.aside.insert(record, aside);
+        }
+    }
+
     fn apply_record(
         &mut self,
         record: RecordId,
@@ -476,29 +601,82 @@ impl Replicas {
         report: &mut ApplyReport,
     ) {
         let actor = self.actor.clone();
-        let exists = self.doc(record, source).is_some();
+        // Stored changes a rebuild of the document could not place get their chance with this batch.
+        let loaded = self.load(record, source);
+        let exists = loaded.is_some();
+        let mut changes = changes;
+        changes.extend(loaded.unwrap_or_default());
         if !exists {
             self.cache(record, AutoCommit::new().with_actor(actor));
         }
+        // A creation that beats the document's own: the document is built again from the winner. (Only a batch
+        // with a creation in it reads the document's root.)
+        let root = if changes.iter().any(|c| c.deps().is_empty()) {
+            self.root(record)
+        } else {
+            None
+        };
+        let beaten = root.is_some_and(|root| {
+            changes
+                .iter()
+                .any(|c| c.deps().is_empty() && c.hash() < root)
+        });
+        if beaten {
+            self.rebuild(record, changes, report);
+            return;
+        }
+        let mut aside = self.aside.remove(&record).unwrap_or_default();
         let doc = self.docs.get_mut(&record).expect("cached above");
+        // The smallest creation in this batch is the one a new document takes (a document has one root).
+        let first = changes
+            .iter()
+            .filter(|c| c.deps().is_empty())
+            .map(Change::hash)
+            .min();
+        let root = root.or(first);
         let mut seen: HashSet<ChangeHash> = HashSet::new();
-        let mut pending: Vec<Change> = Vec::new();
-        // A record is created exactly once: a document accepts one change without dependencies, its first.
-        let mut has_root = !doc.get_heads().is_empty();
+        let mut fresh: Vec<Change> = Vec::new();
         for change in changes {
-            if doc.get_change_by_hash(&change.hash()).is_some() || seen.contains(&change.hash()) {
+            let hash = change.hash();
+            if doc.get_change_by_hash(&hash).is_some()
+                || aside.contains(&hash)
+                || !seen.insert(hash)
+            {
                 report.duplicate += 1;
-            } else if change.deps().is_empty() && has_root {
-                report.refused.push((
-                    record,
-                    "a second creation change for an existing record".into(),
-                ));
             } else {
-                has_root |= change.deps().is_empty();
-                seen.insert(change.hash());
+                fresh.push(change);
+            }
+        }
+        // Losing creations, then what builds on them (to a fixed point, whatever order the batch has them in).
+        aside.extend(
+            fresh
+                .iter()
+                .filter(|c| c.deps().is_empty() && Some(c.hash()) != root)
+                .map(Change::hash),
+        );
+        loop {
+            let n = aside.len();
+            for c in &fresh {
+                if c.deps().iter().any(|d| aside.contains(d)) {
+                    aside.insert(c.hash());
+                }
+            }
+            if aside.len() == n {
+                break;
+            }
+        }
+        let mut pending: Vec<Change> = Vec::new();
+        for change in fresh {
+            if aside.contains(&change.hash()) {
+                report.set_aside.push((record, change.hash()));
+            } else {
                 pending.push(change);
             }
         }
+        if !aside.is_empty() {
+            self.aside.insert(record, aside);
+        }
+        let doc = self.docs.get_mut(&record).expect("cached above");
         let mut touched = false;
         // Move changes whose dependencies are all present to `ready`, until nothing more moves; apply them; and go
         // again, since applying may have placed changes automerge itself held back (stored changes read when the
@@ -554,13 +732,71 @@ impl Replicas {
             self.docs.remove(&record);
             self.order.retain(|r| *r != record);
         }
-        report.waiting += pending.len();
-        for change in pending {
-            if self.waiting.len() >= limits::PENDING_CHANGES_MAX {
-                self.waiting.pop_front();
-                report.dropped += 1;
+        self.queue(record, pending, Some(report));
+    }
+}
+
+/// Splits a record's changes into those of its document and those set aside: when there are several creations
+/// (changes without dependencies), the one with the smallest hash wins, and every other, with each change that
+/// builds on one of them, is set aside. `aside` holds changes already set aside (whose descendants are set aside
+/// too), and comes back with the new ones. A change whose dependencies are not among `changes` is kept: nothing
+/// says yet what it builds on. Duplicates are dropped.
+pub fn settle(
+    changes: Vec<Change>,
+    mut aside: BTreeSet<ChangeHash>,
+) -> (Vec<Change>, BTreeSet<ChangeHash>) {
+    let winner = changes
+        .iter()
+        .filter(|c| c.deps().is_empty())
+        .map(Change::hash)
+        .min();
+    for c in &changes {
+        if c.deps().is_empty() && Some(c.hash()) != winner {
+            aside.insert(c.hash());
+        }
+    }
+    if !aside.is_empty() {
+        // Descendants of a losing creation, to a fixed point (each pass reaches at least one more generation).
+        loop {
+            let before = aside.len();
+            for c in &changes {
+                if !aside.contains(&c.hash()) && c.deps().iter().any(|d| aside.contains(d)) {
+                    aside.insert(c.hash());
+                }
             }
-            self.waiting.push_back(Waiting { record, change });
+            if aside.len() == before {
+                break;
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    let kept = changes
+        .into_iter()
+        .filter(|c| !aside.contains(&c.hash()) && seen.insert(c.hash()))
+        .collect();
+    (kept, aside)
+}
+
+/// Changes for a new document split into those that can go in (each one's dependencies among those before it)
+/// and the rest.
+fn placeable(changes: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
+    let mut ready: Vec<Change> = Vec::new();
+    let mut hashes: HashSet<ChangeHash> = HashSet::new();
+    let mut pending = changes;
+    loop {
+        let before = pending.len();
+        let mut rest = Vec::new();
+        for change in pending {
+            if change.deps().iter().all(|d| hashes.contains(d)) {
+                hashes.insert(change.hash());
+                ready.push(change);
+            } else {
+                rest.push(change);
+            }
+        }
+        pending = rest;
+        if pending.len() == before {
+            return (ready, pending);
         }
     }
 }

@@ -146,19 +146,98 @@ fn remote_entries_apply_in_any_order_and_wait_for_dependencies() {
 }
 
 #[test]
-fn a_second_creation_and_garbage_are_refused() {
-    let mut a = Node::new(1);
-    let mut b = Node::new(2);
-    let first = a.create(ID);
-    let rival = b.create(ID); // the same id created independently elsewhere
+fn garbage_is_refused() {
     let mut c = Node::new(3);
-    c.replicas.apply(&[first], &NoChanges);
-    let report = c.replicas.apply(&[rival], &NoChanges);
-    assert_eq!(report.refused.len(), 1, "{report:?}");
-    assert!(report.refused[0].1.contains("second creation"));
     let garbage = c.entry(RecordId([9; 16]), b"not automerge".to_vec());
     let report = c.replicas.apply(&[garbage], &NoChanges);
     assert!(report.refused[0].1.contains("not an automerge change"));
+}
+
+/// Every change payload of some entries, as a store would give them back.
+struct Payloads(Vec<Vec<u8>>);
+
+impl hifazat_replica::ChangeSource for Payloads {
+    fn changes(&self, _record: RecordId) -> Vec<Vec<u8>> {
+        self.0.clone()
+    }
+}
+
+fn hash_of(entry: &VerifiedEntry) -> automerge::ChangeHash {
+    automerge::Change::from_bytes(entry.content().payload.clone())
+        .unwrap()
+        .hash()
+}
+
+/// `items` in the order `picks` gives (each pick chooses among those left).
+fn shuffled<T: Clone>(items: &[T], picks: &[prop::sample::Index]) -> Vec<T> {
+    let mut left = items.to_vec();
+    let mut out = Vec::new();
+    for (i, pick) in picks.iter().enumerate().take(items.len()) {
+        let _ = i;
+        out.push(left.remove(pick.index(left.len())));
+    }
+    out.extend(left);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Two nodes create the same record id (only a faulty or stolen key would), and each adds events on its own
+    /// version. Nodes that receive everything, in any order and any batches, and a node that loads it all from
+    /// its store, end with the same document: the creation with the smaller hash and what builds on it. The other
+    /// creation and its events are set aside, on every node alike, the creators' own included.
+    #[test]
+    fn equivocating_creations_have_one_winner_everywhere(
+        events_a in 0usize..4,
+        events_b in 0usize..4,
+        order_c in prop::collection::vec(any::<prop::sample::Index>(), 8),
+        order_d in prop::collection::vec(any::<prop::sample::Index>(), 8),
+        batch_c in 1usize..4,
+        batch_d in 1usize..4,
+    ) {
+        let mut a = Node::new(1);
+        let mut b = Node::new(2);
+        let mut from_a = vec![a.create(ID)];
+        from_a.extend((0..events_a).map(|i| a.event(ID, EventKind::Mobilised, i as u64)));
+        let mut from_b = vec![b.create(ID)];
+        from_b.extend((0..events_b).map(|i| b.event(ID, EventKind::Validated, 100 + i as u64)));
+        let a_wins = hash_of(&from_a[0]) < hash_of(&from_b[0]);
+        let (winner, loser) = if a_wins { (&from_a, &from_b) } else { (&from_b, &from_a) };
+        let mut expected_aside: Vec<_> = loser.iter().map(hash_of).collect();
+        expected_aside.sort();
+        let all: Vec<VerifiedEntry> = from_a.iter().chain(&from_b).cloned().collect();
+
+        let mut c = Node::new(3);
+        for batch in shuffled(&all, &order_c).chunks(batch_c) {
+            c.replicas.apply(batch, &NoChanges);
+        }
+        let mut d = Node::new(4);
+        let mut aside_reported = Vec::new();
+        for batch in shuffled(&all, &order_d).chunks(batch_d) {
+            let report = d.replicas.apply(batch, &NoChanges);
+            aside_reported.extend(report.set_aside.iter().map(|(_, h)| *h));
+        }
+        aside_reported.sort();
+        prop_assert_eq!(&aside_reported, &expected_aside);
+        let mut e = Node::new(5);
+        let stored = Payloads(all.iter().map(|x| x.content().payload.clone()).collect());
+        let heads = e.replicas.heads(ID, &stored);
+        prop_assert!(heads.is_some());
+        prop_assert_eq!(e.replicas.set_aside(ID, &stored), expected_aside.clone());
+
+        // The creators hear of each other's version.
+        a.replicas.apply(&from_b, &NoChanges);
+        b.replicas.apply(&from_a, &NoChanges);
+        for n in [&mut a, &mut b, &mut c, &mut d] {
+            prop_assert_eq!(n.replicas.waiting(), 0);
+            prop_assert_eq!(n.replicas.heads(ID, &NoChanges), heads.clone());
+            prop_assert_eq!(n.replicas.set_aside(ID, &NoChanges), expected_aside.clone());
+        }
+        let doc = c.replicas.get(ID, &NoChanges).unwrap().unwrap();
+        // The creation holds one event; each entry after it adds one.
+        prop_assert_eq!(doc.timeline().len(), winner.len());
+    }
 }
 
 proptest! {

@@ -142,15 +142,22 @@ impl Sim {
                 }
             }
         }
-        // Record states: the same automerge heads on every node that holds the record.
+        // Record states: the same automerge heads, and the same changes set aside, on every node that holds the
+        // record (the faulty nodes left out: a thief, and an equivocator, which never hears its own entries back).
         for (record, _) in self.records.clone() {
-            let mut seen: Option<(String, Vec<_>)> = None;
-            let thief = self.thief;
+            let mut seen: Option<(String, _)> = None;
+            let (thief, equivocator) = (self.thief, self.equivocator);
             for (i, n) in self.nodes.iter_mut().enumerate() {
-                if Some(i) == thief || !n.store.records.contains_key(&record) {
+                if Some(i) == thief
+                    || Some(i) == equivocator
+                    || !n.store.records.contains_key(&record)
+                {
                     continue;
                 }
-                let heads = n.replicas.heads(record, &n.store).unwrap_or_default();
+                let heads = (
+                    n.replicas.heads(record, &n.store).unwrap_or_default(),
+                    n.replicas.set_aside(record, &n.store),
+                );
                 match &seen {
                     None => seen = Some((n.name.clone(), heads)),
                     Some((first, h)) if *h != heads => {

@@ -73,6 +73,20 @@ pub struct Report {
     pub fork: Option<ForkReport>,
     /// With [`Plan::stolen`]: what the thief and the node did.
     pub stolen: Option<StolenReport>,
+    /// With [`Plan::equivocating`]: what the faulty node's second creations came to.
+    pub equivocation: Option<EquivocationReport>,
+}
+
+/// The equivocating run's outcome, counted at the end on the first honest node (the others agree with it, or the
+/// run has a violation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EquivocationReport {
+    /// Second creations the faulty node signed.
+    pub rivals: u64,
+    /// Of those, how many won (their hash was smaller than the first creation's): the record is theirs now.
+    pub won: u64,
+    /// Changes set aside in all: losing creations and what builds on them.
+    pub set_aside: u64,
 }
 
 /// The stolen run's outcome, counted at the end.
@@ -252,6 +266,9 @@ pub struct Sim {
     thief: Option<usize>,
     /// Acknowledged writes only the stolen machine held when it was stolen.
     lost: u64,
+    /// In the equivocating run: the faulty node, and the second creations it signed.
+    equivocator: Option<usize>,
+    rivals: Vec<(RecordId, automerge::ChangeHash)>,
 }
 
 /// Which side of a partition node `i` is on (a node started after the partition began is on the `false` side).
@@ -312,6 +329,31 @@ impl Sim {
             forking: None,
             thief: None,
             lost: 0,
+            equivocator: None,
+            rivals: Vec::new(),
+        }
+    }
+
+    fn equivocation_report(&mut self) -> EquivocationReport {
+        let first = self
+            .honest()
+            .find(|&i| Some(i) != self.equivocator)
+            .expect("an honest node");
+        let n = &mut self.nodes[first];
+        let won = self
+            .rivals
+            .iter()
+            .filter(|(record, hash)| !n.replicas.set_aside(*record, &n.store).contains(hash))
+            .count() as u64;
+        let set_aside = self
+            .records
+            .iter()
+            .map(|(record, _)| n.replicas.set_aside(*record, &n.store).len() as u64)
+            .sum();
+        EquivocationReport {
+            rivals: self.rivals.len() as u64,
+            won,
+            set_aside,
         }
     }
 
@@ -394,6 +436,13 @@ impl Sim {
         }
         if self.plan.stolen {
             self.at(self.plan.fault_ms / 3, Event::Steal);
+        }
+        if self.plan.equivocating {
+            self.equivocator = (0..n).find(|&i| {
+                self.topology
+                    .member(&self.nodes[i].author.0)
+                    .is_some_and(|m| m.role == Role::District)
+            });
         }
         let fault_ms = self.plan.fault_ms;
         let first_write_ms = self.plan.propagation_from_ms.unwrap_or(0);
@@ -478,7 +527,9 @@ impl Sim {
             }
         });
         let stolen = self.thief.map(|thief| self.stolen_report(thief));
+        let equivocation = self.equivocator.map(|_| self.equivocation_report());
         Report {
+            equivocation,
             spread_ms,
             cosigned: self.cosigned,
             fork,

@@ -36,6 +36,8 @@ pub struct Plan {
     pub fork: bool,
     /// One district node's machine is stolen: see [`Plan::stolen`].
     pub stolen: bool,
+    /// One district node signs second creations of alerts: see [`Plan::equivocating`].
+    pub equivocating: bool,
 }
 
 impl Plan {
@@ -57,6 +59,7 @@ impl Plan {
             propagation_from_ms: None,
             fork: false,
             stolen: false,
+            equivocating: false,
         }
     }
 
@@ -84,6 +87,7 @@ impl Plan {
             propagation_from_ms: None,
             fork: true,
             stolen: false,
+            equivocating: false,
         }
     }
 
@@ -110,6 +114,20 @@ impl Plan {
             propagation_from_ms: None,
             fork: false,
             stolen: true,
+            equivocating: false,
+        }
+    }
+
+    /// The demo federation under faults, where one district node is faulty: at about half of its writes it signs
+    /// a second, different creation of an alert it holds (equivocation: same record id, another first version)
+    /// and sends it out like any entry. The faulty node is not in the topology's bad books; its entries are valid
+    /// and every node stores them. In the end every other node must hold the same document of every record (the
+    /// creation with the smaller change hash, and what builds on it) and have set aside the same changes.
+    pub fn equivocating() -> Plan {
+        Plan {
+            equivocating: true,
+            stolen: false,
+            ..Plan::stolen()
         }
     }
 
@@ -132,6 +150,7 @@ impl Plan {
             propagation_from_ms: Some(10_000),
             fork: false,
             stolen: false,
+            equivocating: false,
         }
     }
 
@@ -153,6 +172,7 @@ impl Plan {
             propagation_from_ms: None,
             fork: false,
             stolen: false,
+            equivocating: false,
         }
     }
 }

@@ -153,3 +153,30 @@ fn a_stolen_key_is_refused_after_its_point_and_the_node_goes_on_under_a_new_one(
          new keys"
     );
 }
+
+#[test]
+fn equivocating_creations_settle_on_one_winner_on_every_node() {
+    let plan = Plan::equivocating();
+    let (mut rivals, mut won, mut set_aside) = (0, 0, 0);
+    for seed in seeds(100) {
+        let report = run(&plan, seed);
+        // Among the violations: two nodes whose documents of a record differ, or that set aside other changes.
+        assert_good("equivocating", &report);
+        let e = report
+            .equivocation
+            .expect("an equivocating run reports the rivals");
+        rivals += e.rivals;
+        won += e.won;
+        set_aside += e.set_aside;
+    }
+    // Both outcomes happen: rivals that won (every node that had taken the first creation rebuilt the record
+    // from the rival) and rivals that lost.
+    assert!(
+        won > 0 && won < rivals && set_aside >= rivals,
+        "{rivals} rivals, {won} won, {set_aside} changes set aside"
+    );
+    eprintln!(
+        "equivocating: a faulty node signed {rivals} second creations of alerts; {won} won on the smaller hash; \
+         {set_aside} changes set aside alike on every node"
+    );
+}

@@ -622,6 +622,12 @@ impl Store {
         batch.put(summary_key(kind, record), frame(summary));
     }
 
+    /// Removes a record's summary under `kind` (a record whose winning creation is of another kind than the one
+    /// it was filed under) in `batch`.
+    pub fn remove_summary(&self, batch: &mut WriteBatch, kind: RecordKind, record: &RecordId) {
+        batch.delete(summary_key(kind, record));
+    }
+
     /// A record's summary, as stored.
     pub fn summary(
         &self,

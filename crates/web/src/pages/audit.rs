@@ -68,6 +68,8 @@ pub struct ChangeLine {
     pub proof_size: u64,
     pub proof_root: String,
     pub checkpointed: bool,
+    /// Not part of the record: a losing second creation of its id, or a change building on one (evidence).
+    pub set_aside: bool,
 }
 
 /// A record's signed history.

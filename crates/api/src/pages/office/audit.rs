@@ -188,6 +188,7 @@ pub(crate) async fn history(
                 proof_size: c["proof"]["size"].as_u64().unwrap_or(0),
                 proof_root: text(&c["proof"], "root"),
                 checkpointed: c["proof"]["checkpoint"].is_string(),
+                set_aside: c["set_aside"].as_bool().unwrap_or(false),
             })
             .collect(),
     };
