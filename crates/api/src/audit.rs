@@ -84,7 +84,7 @@ pub(crate) struct LogJson {
     log: String,
     /// The author's ed25519 public key, hex.
     author: String,
-    /// The author's node name in the topology, when it is a member.
+    /// The author's node name in the topology, when it is a member or was one (a revoked key).
     node: Option<String>,
     scope: String,
     /// Entries held: the size of the log's Merkle tree.
@@ -103,8 +103,8 @@ impl LogJson {
             node: state
                 .engine
                 .topology()
-                .member(&head.log.author.0)
-                .map(|n| n.name.clone()),
+                .writer(&head.log.author.0)
+                .map(|w| w.node().name.clone()),
             scope: head.log.scope.to_string(),
             size: head.size,
             root: hex::encode(head.root),
@@ -317,7 +317,7 @@ pub(crate) struct ChangeJson {
     /// The log the change was signed into: its id, scope and author.
     log: String,
     scope: String,
-    /// The signing node's public key (hex) and its name in the topology.
+    /// The signing node's public key (hex) and its name in the topology (also for a key since revoked).
     signer: String,
     node: Option<String>,
     /// The acting user (`role:name`), or the node itself (`system:…`).
@@ -399,7 +399,9 @@ pub(crate) async fn history(
             log: digest.to_hex(),
             scope: c.log.scope.to_string(),
             signer: c.log.author.to_string(),
-            node: topology.member(&c.log.author.0).map(|n| n.name.clone()),
+            node: topology
+                .writer(&c.log.author.0)
+                .map(|w| w.node().name.clone()),
             actor: c.actor.clone(),
             at_ms: c.timestamp_ms,
             seq: c.seq,
@@ -467,7 +469,7 @@ pub(crate) struct EvidenceJson {
     log: String,
     /// The author's ed25519 public key, hex.
     author: String,
-    /// The author's node name in the topology, when it is a member.
+    /// The author's node name in the topology, when it is a member or was one (a revoked key).
     node: Option<String>,
     scope: String,
     /// `same-position`: two entries at one position; `broken-link`: the second follows another entry than the
@@ -506,7 +508,9 @@ pub(crate) async fn evidence(
         out.push(EvidenceJson {
             log: log.digest().to_hex(),
             author: log.author.to_string(),
-            node: topology.member(&log.author.0).map(|n| n.name.clone()),
+            node: topology
+                .writer(&log.author.0)
+                .map(|w| w.node().name.clone()),
             scope: log.scope.to_string(),
             kind: if e.first.content().seq == e.second.content().seq {
                 "same-position"

@@ -198,6 +198,10 @@ pub struct Topology {
     pub nodes: Vec<Node>,
     #[serde(skip)]
     district_index: BTreeMap<String, usize>,
+    /// Every key, current or revoked, to its node's place in `nodes` and, for a revoked key, its place in the
+    /// node's `revoked`: the sync and the engine look up an entry's writer for every entry they receive.
+    #[serde(skip)]
+    key_index: std::collections::HashMap<[u8; 32], (usize, Option<usize>)>,
 }
 
 impl Topology {
@@ -240,19 +244,19 @@ impl Topology {
 
     /// The node whose public key is `key`: a member of the federation this topology describes.
     pub fn member(&self, key: &[u8; 32]) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.key.as_ref() == Some(key))
+        match self.key_index.get(key) {
+            Some(&(node, None)) => Some(&self.nodes[node]),
+            _ => None,
+        }
     }
 
     /// The node that signs with `key` now, or signed with it before it was revoked.
     pub fn writer(&self, key: &[u8; 32]) -> Option<Writer<'_>> {
-        if let Some(n) = self.member(key) {
-            return Some(Writer::Current(n));
-        }
-        self.nodes.iter().find_map(|n| {
-            n.revoked
-                .iter()
-                .find(|r| r.key == *key)
-                .map(|r| Writer::Revoked(n, r))
+        let &(node, revoked) = self.key_index.get(key)?;
+        let n = &self.nodes[node];
+        Some(match revoked {
+            None => Writer::Current(n),
+            Some(r) => Writer::Revoked(n, &n.revoked[r]),
         })
     }
 

@@ -449,6 +449,18 @@ impl Topology {
                 reason: format!("{federal} federal nodes; there must be exactly one"),
             });
         }
+        let mut key_index = std::collections::HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            for (r, revoked) in n.revoked.iter().enumerate() {
+                key_index.insert(revoked.key, (i, Some(r)));
+            }
+        }
+        // Current keys last: a key both current and revoked (refused above) would read as current.
+        for (i, n) in nodes.iter().enumerate() {
+            if let Some(key) = n.key {
+                key_index.insert(key, (i, None));
+            }
+        }
         Ok(Topology {
             name: file.name,
             version: file.version,
@@ -457,6 +469,7 @@ impl Topology {
             districts,
             nodes,
             district_index,
+            key_index,
         })
     }
 
