@@ -1,9 +1,11 @@
 //! A stolen machine, with real processes on 127.0.0.121-127 (the demo layout moved there): Lahore writes three
 //! alerts, which reach Punjab and the federal node; its machine is stolen. The operator makes a new Lahore
 //! (`init`, a new key), the root signs a topology that names the new key and revokes the old one after the three
-//! entries its alerts log held, and it is installed at Punjab and the federal node (installing it on the stolen
-//! copy is refused: that key is not the node's any more). The thief runs the stolen copy, writes two more alerts
-//! and dials its old neighbours: each refuses and counts it, and neither ever holds the thief's alerts. The new
+//! entries its alerts log held, and it is installed at Punjab (installing it on the stolen copy is refused: that
+//! key is not the node's any more). The thief runs the stolen copy and writes two more alerts, which the federal
+//! node, whose operator has not installed the topology yet, takes; installed there, the federal node takes them
+//! back out when it starts. The thief runs again: Punjab refuses and counts it, and neither node holds its alerts
+//! while both keep the three before the point. The new
 //! Lahore starts empty, takes the old key's three entries back from its peers, and writes under its new key;
 //! Punjab's audit bundle, with both keys' logs, verifies offline with the root key alone.
 //!
@@ -228,26 +230,40 @@ fn a_stolen_key_revoked_at_a_point_is_refused_and_the_node_goes_on_under_a_new_o
     assert!(!installed, "installed on the stolen key's copy: {why}");
     punjab.stop();
     federal.stop();
-    for node in [
-        data.join("punjab"),
-        data.join("federal"),
-        fresh.join("lahore"),
-    ] {
+    for node in [data.join("punjab"), fresh.join("lahore")] {
         let (installed, why) = install(&node);
         assert!(installed, "{}: {why}", node.display());
     }
-    stage("installed");
-    let federal = serve_logged(&data, "federal", addr("federal"), &[], "info");
-    let mut punjab = serve_logged(&data, "punjab", addr("punjab"), &[], "info");
-    let _ = &federal;
+    stage("installed at Punjab");
 
-    // The thief runs the copy, writes, and dials its old neighbours: refused and counted, its alerts held nowhere.
-    let before = refused("punjab", &punjab_token);
+    // The federal node's operator is late: still on the old topology, it takes the thief's two new alerts.
+    let mut federal = serve_logged(&data, "federal", addr("federal"), &[], "info");
     let mut thief = serve_logged(&stolen, "lahore", addr("lahore"), &[], "info");
     let theirs: Vec<String> = (3..5)
         .map(|n| raise("lahore", &tokens["lahore"], n))
         .collect();
     assert_eq!(alerts_by("lahore", &tokens["lahore"], &old_key), 5);
+    wait(
+        "the federal node, on the old topology, taking the thief's alerts",
+        || alerts_by("federal", &federal_token, &old_key) == 5,
+    );
+    thief.stop();
+    federal.stop();
+    // Installed there now, it takes them back out when it starts.
+    let (installed, why) = install(&data.join("federal"));
+    assert!(installed, "federal: {why}");
+    let _federal = serve_logged(&data, "federal", addr("federal"), &[], "info");
+    let log = std::fs::read_to_string(data.join("logs").join("federal.err")).unwrap();
+    assert!(
+        log.contains("entries signed by a revoked key after its point taken out"),
+        "{log}"
+    );
+    stage("the federal node took the thief's alerts out");
+
+    // The thief runs the copy again and dials its old neighbours: refused and counted, its alerts held nowhere.
+    let mut punjab = serve_logged(&data, "punjab", addr("punjab"), &[], "info");
+    let before = refused("punjab", &punjab_token);
+    let mut thief = serve_logged(&stolen, "lahore", addr("lahore"), &[], "info");
     wait("Punjab refusing the stolen key twice", || {
         refused("punjab", &punjab_token) >= before + 2
     });

@@ -21,7 +21,7 @@ impl Engine {
             changes: changes.clone(),
             figures: figures.clone(),
         });
-        let actor = Actor {
+        let mut actor = Actor {
             replicas: Replicas::new(local.author),
             signer: config.signer,
             store: config.store,
@@ -32,6 +32,8 @@ impl Engine {
             pending: Pending::default(),
             glass_grants: Default::default(),
         };
+        // Entries of a revoked key past its point, taken before the revoking topology reached this node, go first.
+        actor.purge_revoked(&local.topology)?;
         let (to_flusher, flusher_rx) = std::sync::mpsc::sync_channel(limits::FLUSH_QUEUE_MAX);
         let finisher = Finisher {
             store: actor.store.clone(),

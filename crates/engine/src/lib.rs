@@ -27,6 +27,7 @@ mod photos;
 mod places;
 mod remote;
 mod request;
+mod revoked;
 mod summary;
 mod verify;
 

@@ -205,20 +205,24 @@ impl Figures {
 
     /// A record's facts changed from `old` (none for a record new here) to `new`. Returns the keys of the stored
     /// cells that changed, for the caller to write beside the change ([`Figures::encoded`]).
+    /// Takes a record's facts out (a record no longer held); returns the stored cells that moved.
+    pub fn remove(&mut self, old: &Facts) -> Vec<Key> {
+        let mut touched = Vec::new();
+        for key in keys(old) {
+            assert!(self.cell_exists(&key), "a record's old facts were counted");
+            self.edit(&key, |cell| cell.remove(old, key.period.part()));
+            if key.period.stored() {
+                touched.push(key);
+            }
+        }
+        touched
+    }
+
     pub fn change(&mut self, old: Option<&Facts>, new: &Facts) -> Vec<Key> {
         if old == Some(new) {
             return Vec::new();
         }
-        let mut touched = Vec::new();
-        if let Some(old) = old {
-            for key in keys(old) {
-                assert!(self.cell_exists(&key), "a record's old facts were counted");
-                self.edit(&key, |cell| cell.remove(old, key.period.part()));
-                if key.period.stored() {
-                    touched.push(key);
-                }
-            }
-        }
+        let mut touched = old.map(|old| self.remove(old)).unwrap_or_default();
         for key in keys(new) {
             self.edit(&key, |cell| cell.add(new, key.period.part()));
             if key.period.stored() && !touched.contains(&key) {

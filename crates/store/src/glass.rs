@@ -7,7 +7,7 @@ use hifazat_log::Hash;
 
 use crate::{Store, StoreError, WriteBatch, frame, key, unframe};
 
-const USE: u8 = b'B';
+pub(crate) const USE: u8 = b'B';
 /// A use's place among the uses: its time (8), its log (32) and its entry's position there (8).
 pub const USE_PLACE: usize = 8 + 32 + 8;
 /// A use's place, as bytes.

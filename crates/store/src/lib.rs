@@ -23,6 +23,7 @@ use thiserror::Error;
 
 pub mod glass;
 pub mod photo;
+mod purge;
 pub mod vault;
 pub use photo::{Kept, LocalPhoto};
 pub use vault::{Vault, VaultBatch};

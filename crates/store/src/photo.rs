@@ -8,7 +8,7 @@ use hifazat_photos::piece::{Piece, assemble};
 
 use crate::{Store, StoreError, WriteBatch, frame, key, unframe};
 
-const PIECE: u8 = b'G';
+pub(crate) const PIECE: u8 = b'G';
 const LOCAL: u8 = b'L';
 const FACES: u8 = b'A';
 const PENDING: u8 = b'Q';
