@@ -16,8 +16,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use hifazat_tests::{
-    Stopper, demo_tokens, demo_without, exe, http_as, moved_host, moved_layout, serve_logged,
-    wait_until,
+    Stopper, demo_tokens, demo_without, exe, http_as, moved_host, moved_layout, note_text,
+    serve_logged, wait_until,
 };
 
 /// Where this test's layout starts: the demo's nodes on 127.0.0.71-77.
@@ -37,13 +37,6 @@ fn hifazat(args: &[&std::ffi::OsStr]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     text
-}
-
-/// The text of a signed note (the signed topology): everything before the blank line that leads its signatures.
-fn note_text(signed: &[u8]) -> String {
-    let text = String::from_utf8(signed.to_vec()).unwrap();
-    let at = text.find("\n\n\u{2014} ").expect("a signed note");
-    text[..=at].to_owned()
 }
 
 /// Sets a stranger up in `dir`: node `kasur` of the federation's layout under a new key, trusting a root of its

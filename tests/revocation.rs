@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use hifazat_tests::{
     DEMO, add_user, alert_body, demo_tokens, demo_without, exe, http_as, id_of, moved_host,
-    moved_layout, serve_logged, status_as, wait_until,
+    moved_layout, note_text, serve_logged, status_as, wait_until,
 };
 
 /// Where this test's layout starts: the demo's nodes on 127.0.0.121-127.
@@ -45,13 +45,6 @@ fn ok(args: &[&OsStr]) -> String {
     let (success, text) = hifazat(args);
     assert!(success, "hifazat {args:?}: {text}");
     text
-}
-
-/// The text of a signed note (the signed topology): everything before the blank line that leads its signatures.
-fn note_text(signed: &[u8]) -> String {
-    let text = String::from_utf8(signed.to_vec()).unwrap();
-    let at = text.find("\n\n\u{2014} ").expect("a signed note");
-    text[..=at].to_owned()
 }
 
 /// The logs `name` holds, from `/api/v1/logs`: (author key, node name, scope, size).

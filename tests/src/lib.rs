@@ -209,6 +209,13 @@ pub fn start(host: &str, data: &Path) -> (Child, SocketAddr) {
     (child, addr)
 }
 
+/// The text of a signed note (a signed topology): everything before the blank line that leads its signatures.
+pub fn note_text(signed: &[u8]) -> String {
+    let text = String::from_utf8(signed.to_vec()).unwrap();
+    let at = text.find("\n\n\u{2014} ").expect("a signed note");
+    text[..=at].to_owned()
+}
+
 /// The demo layout's node names, in its order.
 pub fn demo_names() -> Vec<String> {
     hifazat_topology::Topology::parse(include_str!("../../topology/demo.toml"))
