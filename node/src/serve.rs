@@ -26,6 +26,10 @@ pub struct Args {
     /// Address to listen on, e.g. 127.0.0.5:8080 (port 0 picks a free port and prints it).
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Address to listen for peers on, when it is not the one the topology gives them: behind port forwarding
+    /// or a relay, peers dial the topology's address and the traffic arrives here.
+    #[arg(long)]
+    p2p_listen: Option<SocketAddr>,
     /// At the federal node: what a verification that finds a record tells the asker. `full`: the offender's
     /// name and parentage, as the national register's SMS service answers; `reference_only`: that a record
     /// exists and a reference for managed disclosure by the police.
@@ -66,6 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     crate::runtime(args.threads.map(usize::from))?.block_on(serve(
         &args.data,
         args.listen,
+        args.p2p_listen,
         args.capture,
         register_config,
         args.sms.as_deref(),
@@ -135,6 +140,7 @@ fn sms_config(path: Option<&Path>, topology: &Topology) -> anyhow::Result<hifaza
 async fn serve(
     data: &Path,
     listen: Option<SocketAddr>,
+    p2p_listen: Option<SocketAddr>,
     capture: Option<PathBuf>,
     register_config: hifazat_register::RegisterConfig,
     sms: Option<&Path>,
@@ -178,7 +184,7 @@ async fn serve(
     let net = if data.join(dir::SIGNED_TOPOLOGY).exists() {
         let root = dir::installed_root(data)?;
         let signed_topology = std::fs::read(data.join(dir::SIGNED_TOPOLOGY))?;
-        let listen = SocketAddr::new(me.host, me.p2p_port);
+        let listen = p2p_listen.unwrap_or(SocketAddr::new(me.host, me.p2p_port));
         let net = hifazat_net::Net::start(hifazat_net::NetConfig {
             name: name.clone(),
             seed,
