@@ -37,3 +37,9 @@ echo "== tests"
 cargo test --workspace --release --locked
 echo "== benchmarks compile"
 cargo bench -p hifazat-bench --no-run --locked
+# The peer benchmark's node scripts (bench/peers/README.md) are checked here and run only by bench/peers/run.sh.
+echo "== peer benchmark scripts"
+for script in bench/peers/*.mjs bench/peers/*.cjs; do
+  node --check "$script"
+done
+bash -n bench/peers/run.sh

@@ -369,63 +369,7 @@ fn http(
 /// Follows one node's live event stream (`GET /api/v1/events?kind=alert`) and reports each alert it announces,
 /// with the time its event arrived. Ends when the node closes the stream.
 fn watch_alerts(index: usize, addr: SocketAddr, seen: Seen<String>) {
-    use std::io::{BufRead, Read, Write};
-    let mut stream =
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    write!(
-        stream,
-        "GET /api/v1/events?kind=alert HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .expect("request");
-    let mut reader = std::io::BufReader::new(stream);
-    let mut line = String::new();
-    // The head: a status line, headers, an empty line.
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    // The body comes in HTTP chunks; events end with an empty line.
-    let mut text = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let Ok(size) = usize::from_str_radix(line.trim(), 16) else {
-            return;
-        };
-        if size == 0 {
-            return;
-        }
-        let mut chunk = vec![0u8; size + 2];
-        if reader.read_exact(&mut chunk).is_err() {
-            return;
-        }
-        let at = Instant::now();
-        text.push_str(&String::from_utf8_lossy(&chunk[..size]));
-        while let Some(end) = text.find("\n\n") {
-            let event: String = text.drain(..end + 2).collect();
-            if !event.starts_with("event: change\n") {
-                continue;
-            }
-            let record = event
-                .lines()
-                .find_map(|l| l.strip_prefix("data: "))
-                .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-                .and_then(|v| v["record"].as_str().map(str::to_owned));
-            if let Some(record) = record
-                && seen.send((index, record, at)).is_err()
-            {
-                return;
-            }
-        }
-    }
+    hifazat_bench::wire::follow_alerts(addr, |record, at| seen.send((index, record, at)).is_ok());
 }
 
 fn demo_processes(alerts: usize) -> (Vec<Duration>, Cpu) {

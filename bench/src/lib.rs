@@ -4,6 +4,7 @@
 use hifazat_domain::AlertDraft;
 
 pub mod load;
+pub mod wire;
 
 /// The `hifazat` binary the process benchmarks run: `HIFAZAT_BIN`, else the workspace's release build.
 pub fn hifazat_binary() -> std::path::PathBuf {
