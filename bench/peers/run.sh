@@ -25,10 +25,13 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get install -y -qq "${need[@]}"
 fi
 
-# The npm peers, exactly as bench/peers/package-lock.json pins them, into the git-ignored bench/peers/node_modules;
-# again whenever the lockfile is newer than what is installed.
+# The npm peers, as bench/peers/package-lock.json pins them, into the git-ignored bench/peers/node_modules; again
+# whenever the lockfile is newer than what is installed. `npm install --no-save` and not `npm ci`: the lockfile has
+# no entries for cbor-extract's optional native builds, which the registry does not serve, and `npm ci` refuses a
+# lockfile without them (automerge's websocket network then encodes with cbor-x's JavaScript, as it does wherever
+# the native build is missing).
 if [ ! -d bench/peers/node_modules ] || [ bench/peers/package-lock.json -nt bench/peers/node_modules ]; then
-  npm ci --prefix bench/peers --no-audit --no-fund
+  npm install --prefix bench/peers --no-save --no-audit --no-fund
   touch bench/peers/node_modules
 fi
 
