@@ -142,43 +142,87 @@ impl Kind {
 }
 
 /// A record: its key on the peers, and its body (a missing-child alert as Hifazat's API takes one, about 1 KiB),
-/// the same for every system.
+/// the same for every system. Its free text is made of words from a seeded generator (common words among made-up
+/// ones of two to four syllables), so that it compresses about as much as written prose does and no more (gzip
+/// takes the records to about a third of their size, as it does prose; the run prints the figure), where text of a
+/// few repeated words would flatter every system that compresses on the wire or on disk.
 fn record(n: u64) -> (String, serde_json::Value) {
-    const WORDS: [&str; 24] = [
-        "red", "frock", "plastic", "sandals", "blue", "school", "bag", "answers", "to", "her",
-        "name", "was", "seen", "near", "the", "bazaar", "with", "an", "older", "woman", "wearing",
-        "a", "black", "shawl",
+    const COMMON: [&str; 24] = [
+        "the", "a", "was", "seen", "near", "with", "her", "his", "and", "in", "at", "of",
+        "wearing", "school", "bazaar", "mother", "father", "road", "shop", "bus", "red", "blue",
+        "black", "white",
     ];
-    const NAMES: [&str; 8] = [
-        "Ayesha", "Bilal", "Fatima", "Hamza", "Iqra", "Usman", "Zainab", "Ali",
+    const SYLLABLES: [&str; 32] = [
+        "ka", "ra", "ma", "na", "sa", "ta", "la", "ha", "za", "ba", "da", "ga", "ja", "pa", "fa",
+        "ya", "ki", "ri", "mi", "ni", "si", "ti", "li", "hi", "ku", "ru", "mu", "nu", "su", "tu",
+        "lu", "hu",
     ];
     let mut rng = Rng::of(n);
-    let mut description = String::new();
-    while description.len() < 640 {
-        description.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
-        description.push(' ');
-    }
+    let word = |rng: &mut Rng| -> String {
+        if rng.below(10) < 4 {
+            return COMMON[rng.below(COMMON.len() as u64) as usize].to_owned();
+        }
+        (0..2 + rng.below(3))
+            .map(|_| SYLLABLES[rng.below(SYLLABLES.len() as u64) as usize])
+            .collect()
+    };
+    let text = |rng: &mut Rng, chars: usize| -> String {
+        let mut out = String::new();
+        while out.len() < chars {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&word(rng));
+        }
+        out
+    };
+    let description = text(&mut rng, 700);
+    let place = text(&mut rng, 30);
+    let child = format!("{} {}", text(&mut rng, 5), text(&mut rng, 6));
+    let reporter = text(&mut rng, 8);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_millis() as u64;
     let key = format!("r{n:08}");
     let body = serde_json::json!({
-        "child_name": format!("{} {n}", NAMES[rng.below(8) as usize]),
+        "child_name": child,
         "age_years": 3 + rng.below(12),
         "sex": if rng.below(2) == 0 { "female" } else { "male" },
-        "description": description.trim_end(),
+        "description": description,
         "last_seen": {
             "district": "PB-LHR",
             "lat": 31.45 + rng.below(2_000) as f64 / 10_000.0,
             "lon": 74.25 + rng.below(2_000) as f64 / 10_000.0,
-            "text": "Anarkali Bazaar, near the old gate"
+            "text": place
         },
         "last_seen_at_ms": now - 60_000 - rng.below(3_600_000),
-        "reporter": {"name": "Mother", "mobile": format!("0300{:07}", rng.below(10_000_000))},
+        "reporter": {"name": reporter, "mobile": format!("0300{:07}", rng.below(10_000_000))},
         "channel": "helpline1099"
     });
     (key, body)
+}
+
+/// The records' size as JSON, and gzip's share of it (`gzip -6`), over the first `count`.
+fn record_sizes(count: u64) -> (f64, f64) {
+    let mut json = Vec::new();
+    for n in 0..count {
+        json.extend_from_slice(record(n).1.to_string().as_bytes());
+    }
+    let mut gzip = Command::new("gzip")
+        .arg("-6c")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("gzip");
+    let mut input = gzip.stdin.take().expect("gzip's input");
+    let writer = std::thread::spawn(move || input.write_all(&json).map(|()| json.len()));
+    let out = gzip.wait_with_output().expect("gzip's output");
+    let size = writer.join().expect("writer").expect("write to gzip");
+    (
+        size as f64 / count as f64,
+        out.stdout.len() as f64 / size as f64,
+    )
 }
 
 /// How a client reaches node A to write.
@@ -1294,6 +1338,10 @@ fn main() {
     } else {
         Counts::full()
     };
+    let (size, gzipped) = record_sizes(1_000);
+    eprintln!(
+        "records: {size:.0} bytes of JSON each on average; gzip takes them to {gzipped:.2} of that"
+    );
     let root = tempfile::tempdir().expect("tempdir");
     let mut rows = Vec::new();
     for kind in kinds {
@@ -1301,7 +1349,10 @@ fn main() {
         eprintln!("{}", table(std::slice::from_ref(&row), counts));
         rows.push(row);
     }
-    let text = table(&rows, counts);
+    let text = format!(
+        "{}\nRecords: {size:.0} bytes of JSON each on average; gzip takes them to {gzipped:.2} of that.\n",
+        table(&rows, counts)
+    );
     println!("{text}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers");
     std::fs::create_dir_all(&out).expect("mkdir");
