@@ -50,7 +50,7 @@ const RELAYED: u16 = 100;
 const PEERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/peers");
 const POSTGRES_BIN: &str = "/usr/lib/postgresql/15/bin";
 /// How long any one wait (a node coming up, a record arriving, B catching up) may take before the run fails.
-const WAIT_MAX: Duration = Duration::from_secs(600);
+const WAIT_MAX: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, Copy)]
 struct Counts {
@@ -687,7 +687,7 @@ impl Peer {
                     .args(["--ws", &format!("{A_HOST}:9080"), "--dir"])
                     .arg(&data)
                     .stdout(Stdio::null())
-                    .stderr(Stdio::null());
+                    .stderr(errors(&self.dir, "a"));
             }
             Kind::Postgres => {
                 command
@@ -753,7 +753,7 @@ impl Peer {
                     .arg("--dir")
                     .arg(&data)
                     .stdout(Stdio::piped())
-                    .stderr(Stdio::null());
+                    .stderr(errors(&self.dir, "b"));
             }
             Kind::Postgres => {
                 command
@@ -1016,6 +1016,15 @@ fn log_file(dir: &Path, node: &str) -> Stdio {
     if std::env::var_os("HIFAZAT_PEERS_LOG").is_none() {
         return Stdio::null();
     }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{node}.err")))
+        .map_or(Stdio::null(), Stdio::from)
+}
+
+/// Where a node script's errors go: `<node>.err` in the system's folder, kept for a failed run.
+fn errors(dir: &Path, node: &str) -> Stdio {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -1344,14 +1353,30 @@ fn main() {
     );
     let root = tempfile::tempdir().expect("tempdir");
     let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for kind in kinds {
-        let row = measure(kind, counts, root.path());
-        eprintln!("{}", table(std::slice::from_ref(&row), counts));
-        rows.push(row);
+        // A system that fails a measure (a node ends, a record never arrives) is reported and the run goes on;
+        // its nodes are stopped as its `Peer` is dropped.
+        match std::panic::catch_unwind(|| measure(kind, counts, root.path())) {
+            Ok(row) => {
+                eprintln!("{}", table(std::slice::from_ref(&row), counts));
+                rows.push(row);
+            }
+            Err(e) => {
+                let why = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                eprintln!("{}: failed: {why}", kind.name());
+                failed.push(format!("- {}: failed: {why}\n", kind.title()));
+            }
+        }
     }
     let text = format!(
-        "{}\nRecords: {size:.0} bytes of JSON each on average; gzip takes them to {gzipped:.2} of that.\n",
-        table(&rows, counts)
+        "{}\n{}Records: {size:.0} bytes of JSON each on average; gzip takes them to {gzipped:.2} of that.\n",
+        table(&rows, counts),
+        failed.concat()
     );
     println!("{text}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers");

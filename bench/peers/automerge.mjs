@@ -235,6 +235,12 @@ async function runB(opts) {
   process.stdout.write('ready\n');
 }
 
+// automerge-repo rejects promises of its own that nothing awaits (a document's lookup that times out after 60 s
+// under load); an application built on it logs those and goes on, as this does.
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`automerge.mjs: unhandled rejection: ${reason?.stack ?? reason}\n`);
+});
+
 const [role, ...rest] = process.argv.slice(2);
 if (role === 'a') await runA(options(rest));
 else if (role === 'b') await runB(options(rest));
