@@ -955,11 +955,16 @@ impl Peer {
         }
     }
 
-    /// Waits until B holds `total` records; the time it took.
+    /// Waits until B holds `total` records; the time it took. Fails when B's process ends.
     fn wait_for_b(&mut self, total: u64) -> Duration {
         let start = Instant::now();
         let what = format!("{}: B holding {total} records", self.kind.name());
-        wait(&what, || self.count_b() >= total);
+        wait(&what, || {
+            if let Some(Ok(Some(status))) = self.b.as_mut().map(Child::try_wait) {
+                panic!("{what}: B ended ({status}) holding {}", self.count_b());
+            }
+            self.count_b() >= total
+        });
         start.elapsed()
     }
 
@@ -1091,28 +1096,36 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
-/// Writes records `from..to` on A with `clients` clients at once; the rate of acknowledged writes.
+/// Writes records `from..to` on A with `clients` clients at once; the rate of acknowledged writes. Fails when
+/// the writes take longer than [`WAIT_MAX`] (the clients take no new record after that) or a client fails.
 fn ingest(target: &Target, from: u64, to: u64, clients: usize) -> f64 {
+    let deadline = Instant::now() + WAIT_MAX;
     let next = Arc::new(AtomicU64::new(from));
+    let acknowledged = Arc::new(AtomicU64::new(0));
     let start = Arc::new(Barrier::new(clients + 1));
     let finished = Arc::new(Mutex::new(None::<Instant>));
     let threads: Vec<_> = (0..clients)
         .map(|_| {
-            let (target, next, start, finished) = (
+            let (target, next, start, finished, acknowledged) = (
                 target.clone(),
                 next.clone(),
                 start.clone(),
                 finished.clone(),
+                acknowledged.clone(),
             );
             std::thread::spawn(move || {
                 let mut writer = target.connect();
                 start.wait();
                 loop {
+                    if Instant::now() > deadline {
+                        return;
+                    }
                     let n = next.fetch_add(1, Ordering::SeqCst);
                     if n >= to {
                         break;
                     }
                     writer.write(n);
+                    acknowledged.fetch_add(1, Ordering::SeqCst);
                 }
                 let done = Instant::now();
                 let mut last = finished.lock().expect("lock");
@@ -1123,10 +1136,27 @@ fn ingest(target: &Target, from: u64, to: u64, clients: usize) -> f64 {
     start.wait();
     let began = Instant::now();
     for t in threads {
-        t.join().expect("a client");
+        if let Err(e) = t.join() {
+            panic!("a client: {}", panic_text(&*e));
+        }
     }
+    let acknowledged = acknowledged.load(Ordering::SeqCst);
+    assert!(
+        acknowledged == to - from,
+        "{acknowledged} of {} writes acknowledged within {WAIT_MAX:?}",
+        to - from
+    );
     let last = finished.lock().expect("lock").expect("a last write");
     (to - from) as f64 / (last - began).as_secs_f64()
+}
+
+/// The message a panic carried.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
 }
 
 /// Reads `strace -c`'s summary: fsync, fdatasync and sync_file_range calls.
@@ -1363,11 +1393,7 @@ fn main() {
                 rows.push(row);
             }
             Err(e) => {
-                let why = e
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_default();
+                let why = panic_text(&*e);
                 eprintln!("{}: failed: {why}", kind.name());
                 failed.push(format!("- {}: failed: {why}\n", kind.title()));
             }

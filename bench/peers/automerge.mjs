@@ -236,9 +236,13 @@ async function runB(opts) {
 }
 
 // automerge-repo rejects promises of its own that nothing awaits (a document's lookup that times out after 60 s
-// under load); an application built on it logs those and goes on, as this does.
+// under load), and its websocket client leaves a failed reconnection's `error` event unhandled; an application
+// built on it logs those and goes on, as this does.
 process.on('unhandledRejection', (reason) => {
   process.stderr.write(`automerge.mjs: unhandled rejection: ${reason?.stack ?? reason}\n`);
+});
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`automerge.mjs: uncaught exception: ${error?.stack ?? error}\n`);
 });
 
 const [role, ...rest] = process.argv.slice(2);
