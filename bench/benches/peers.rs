@@ -373,34 +373,21 @@ fn postgres_ids() -> (u32, u32) {
     (uid, gid)
 }
 
-/// A PostgreSQL program, as the `postgres` user when this runs as root, on `core`.
-fn postgres_command(core: Option<usize>, program: &str) -> Command {
+/// A PostgreSQL program, as the `postgres` user when this runs as root.
+fn postgres_command(program: &str) -> Command {
     let path = Path::new(POSTGRES_BIN).join(program);
-    let mut command = match core {
-        Some(core) => pinned(
-            core,
-            if root() {
-                "setpriv".into()
-            } else {
-                path.clone()
-            },
-        ),
-        None => Command::new(if root() {
-            PathBuf::from("setpriv")
-        } else {
-            path.clone()
-        }),
-    };
-    if root() {
-        let (uid, gid) = postgres_ids();
-        command
-            .args([
-                format!("--reuid={uid}"),
-                format!("--regid={gid}"),
-                "--clear-groups".to_owned(),
-            ])
-            .arg(&path);
+    if !root() {
+        return Command::new(path);
     }
+    let (uid, gid) = postgres_ids();
+    let mut command = Command::new("setpriv");
+    command
+        .args([
+            format!("--reuid={uid}"),
+            format!("--regid={gid}"),
+            "--clear-groups".to_owned(),
+        ])
+        .arg(&path);
     command
 }
 
@@ -543,7 +530,7 @@ impl Peer {
                         let (uid, gid) = postgres_ids();
                         std::os::unix::fs::chown(&data, Some(uid), Some(gid)).expect("chown");
                     }
-                    let out = postgres_command(None, "initdb")
+                    let out = postgres_command("initdb")
                         .args([
                             "-A",
                             "trust",
@@ -612,158 +599,116 @@ impl Peer {
         self.watch();
     }
 
-    /// Starts node A on core 0; with `trace`, under `strace -c` writing its summary there.
-    fn start_a(&mut self, trace: Option<&Path>) {
-        let data = self.a_dir();
-        let mut command = match (self.kind, trace) {
-            (Kind::Postgres, _) => postgres_command(Some(0), "postgres"),
-            (_, None) => pinned(0, self.program()),
-            (_, Some(_)) => pinned(0, "strace"),
+    /// The command that runs node `side` of this system on its own core (A on 0, B on 1); with `trace`, under
+    /// `strace -c` writing its summary there.
+    fn command(&self, side: Side, trace: Option<&Path>) -> Command {
+        let (core, host, data, node) = match side {
+            Side::A => (0, A_HOST, self.a_dir(), "a"),
+            Side::B => (1, B_HOST, self.b_dir(), "b"),
         };
-        if let Some(out) = trace {
-            if self.kind == Kind::Postgres {
-                // strace must lead: run it on the core, with the setpriv and postgres after it.
-                command = pinned(0, "strace");
-                command
-                    .args([
-                        "-f",
-                        "-c",
-                        "-e",
-                        "trace=fsync,fdatasync,sync_file_range",
-                        "-o",
-                    ])
-                    .arg(out);
-                let inner = postgres_command(None, "postgres");
-                command.arg(inner.get_program()).args(inner.get_args());
-            } else {
-                command
-                    .args([
-                        "-f",
-                        "-c",
-                        "-e",
-                        "trace=fsync,fdatasync,sync_file_range",
-                        "-o",
-                    ])
-                    .arg(out);
-                command.arg(self.program());
-            }
-        }
-        match self.kind {
+        // The node's own command line, then put on its core (behind strace when traced).
+        let mut inner = match self.kind {
+            Kind::Postgres => postgres_command("postgres"),
+            _ => Command::new(self.program()),
+        };
+        let (stdout, stderr) = match self.kind {
             Kind::Hifazat => {
-                command
+                inner
                     .args(["serve", "--data"])
                     .arg(&data)
-                    .args(["--listen", &format!("{A_HOST}:8080")])
-                    .args(["--p2p-listen", &format!("{A_HOST}:9080")])
-                    .env("RUST_LOG", log_level())
-                    .stdout(Stdio::null())
-                    .stderr(log_file(&self.dir, "a"));
+                    .args(["--listen", &format!("{host}:8080")])
+                    .args(["--p2p-listen", &format!("{host}:9080")])
+                    .env("RUST_LOG", log_level());
+                (Stdio::null(), log_file(&self.dir, node))
             }
             Kind::Couch { synced } => {
                 if synced {
-                    command.args(["--require", &format!("{PEERS}/sync.cjs")]);
+                    inner.args(["--require", &format!("{PEERS}/sync.cjs")]);
                 }
-                command
+                inner
                     .arg(format!(
                         "{PEERS}/node_modules/pouchdb-server/bin/pouchdb-server"
                     ))
                     .args([
                         "--host",
-                        A_HOST,
+                        host,
                         "--port",
                         "5984",
                         "--no-stdout-logs",
                         "--dir",
                     ])
                     .arg(&data)
-                    .current_dir(self.dir.join("a-run"))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
+                    .current_dir(self.dir.join(format!("{node}-run")));
+                (Stdio::null(), Stdio::null())
             }
             Kind::Automerge => {
-                command
-                    .arg(format!("{PEERS}/automerge.mjs"))
-                    .args(["a", "--http", &format!("{A_HOST}:8080")])
-                    .args(["--ws", &format!("{A_HOST}:9080"), "--dir"])
-                    .arg(&data)
-                    .stdout(Stdio::null())
-                    .stderr(errors(&self.dir, "a"));
+                inner.arg(format!("{PEERS}/automerge.mjs"));
+                match side {
+                    Side::A => inner
+                        .args(["a", "--http", &format!("{host}:8080")])
+                        .args(["--ws", &format!("{host}:9080")]),
+                    Side::B => inner.args([
+                        "b",
+                        "--connect",
+                        &format!("ws://{RELAY_A}:{}", 9080 + RELAYED),
+                    ]),
+                };
+                inner.arg("--dir").arg(&data);
+                // B's announcements come on its standard output.
+                let stdout = match side {
+                    Side::A => Stdio::null(),
+                    Side::B => Stdio::piped(),
+                };
+                (stdout, errors(&self.dir, node))
             }
             Kind::Postgres => {
-                command
-                    .arg("-D")
-                    .arg(&data)
-                    .args(postgres_settings(A_HOST))
-                    .args(["-c", "wal_level=logical"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
+                inner.arg("-D").arg(&data).args(postgres_settings(host));
+                if side == Side::A {
+                    inner.args(["-c", "wal_level=logical"]);
+                }
+                (Stdio::null(), Stdio::null())
+            }
+        };
+        let mut command = match trace {
+            None => pinned(core, inner.get_program()),
+            Some(out) => {
+                let mut strace = pinned(core, "strace");
+                strace
+                    .args([
+                        "-f",
+                        "-c",
+                        "-e",
+                        "trace=fsync,fdatasync,sync_file_range",
+                        "-o",
+                    ])
+                    .arg(out)
+                    .arg(inner.get_program());
+                strace
+            }
+        };
+        command.args(inner.get_args());
+        for (key, value) in inner.get_envs() {
+            if let Some(value) = value {
+                command.env(key, value);
             }
         }
+        if let Some(dir) = inner.get_current_dir() {
+            command.current_dir(dir);
+        }
+        command.stdout(stdout).stderr(stderr);
+        command
+    }
+
+    /// Starts node A; with `trace`, under `strace -c` writing its summary there.
+    fn start_a(&mut self, trace: Option<&Path>) {
+        let mut command = self.command(Side::A, trace);
         self.a = Some(command.spawn().expect("start A"));
         self.wait_up(A_HOST);
     }
 
-    /// Starts node B on core 1.
+    /// Starts node B.
     fn start_b(&mut self) {
-        let data = self.b_dir();
-        let mut command = match self.kind {
-            Kind::Postgres => postgres_command(Some(1), "postgres"),
-            _ => pinned(1, self.program()),
-        };
-        match self.kind {
-            Kind::Hifazat => {
-                command
-                    .args(["serve", "--data"])
-                    .arg(&data)
-                    .args(["--listen", &format!("{B_HOST}:8080")])
-                    .args(["--p2p-listen", &format!("{B_HOST}:9080")])
-                    .env("RUST_LOG", log_level())
-                    .stdout(Stdio::null())
-                    .stderr(log_file(&self.dir, "b"));
-            }
-            Kind::Couch { synced } => {
-                if synced {
-                    command.args(["--require", &format!("{PEERS}/sync.cjs")]);
-                }
-                command
-                    .arg(format!(
-                        "{PEERS}/node_modules/pouchdb-server/bin/pouchdb-server"
-                    ))
-                    .args([
-                        "--host",
-                        B_HOST,
-                        "--port",
-                        "5984",
-                        "--no-stdout-logs",
-                        "--dir",
-                    ])
-                    .arg(&data)
-                    .current_dir(self.dir.join("b-run"))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
-            }
-            Kind::Automerge => {
-                command
-                    .arg(format!("{PEERS}/automerge.mjs"))
-                    .args([
-                        "b",
-                        "--connect",
-                        &format!("ws://{RELAY_A}:{}", 9080 + RELAYED),
-                    ])
-                    .arg("--dir")
-                    .arg(&data)
-                    .stdout(Stdio::piped())
-                    .stderr(errors(&self.dir, "b"));
-            }
-            Kind::Postgres => {
-                command
-                    .arg("-D")
-                    .arg(&data)
-                    .args(postgres_settings(B_HOST))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
-            }
-        }
+        let mut command = self.command(Side::B, None);
         let mut child = command.spawn().expect("start B");
         if self.kind == Kind::Automerge {
             // B's announcements come on its standard output.
