@@ -308,7 +308,15 @@ pub(crate) struct IoBufs {
     // stable storage. This may be lower than the length of the underlying
     // file, and there may be buffers that have been written out-of-order
     // to stable storage due to interesting thread interleavings.
+    //
+    // Patched: `stable_lsn` is advanced only after an `fdatasync`
+    // that covers it. `written_lsn` is the highest contiguous (and
+    // batch-complete) LSN whose buffers have been written with
+    // `pwrite`, not necessarily synced yet; `sync_mu` is held while
+    // one thread syncs on behalf of every writer waiting.
     pub stable_lsn: AtomicLsn,
+    pub written_lsn: AtomicLsn,
+    sync_mu: Mutex<()>,
     pub max_reserved_lsn: AtomicLsn,
     pub max_header_stable_lsn: Arc<AtomicLsn>,
     pub segment_accountant: Mutex<SegmentAccountant>,
@@ -412,6 +420,8 @@ impl IoBufs {
             interval_updated: Condvar::new(),
 
             stable_lsn: AtomicLsn::new(stable),
+            written_lsn: AtomicLsn::new(stable),
+            sync_mu: Mutex::new(()),
             max_reserved_lsn: AtomicLsn::new(stable),
             max_header_stable_lsn: Arc::new(AtomicLsn::new(next_lsn)),
             segment_accountant: Mutex::new(segment_accountant),
@@ -727,15 +737,12 @@ impl IoBufs {
         #[cfg(not(feature = "io_uring"))]
         {
             let f = &self.config.file;
+            // Patched: no `sync_file_range` here (the release's,
+            // which neither flushes the device's write cache nor
+            // the file's size). The buffer is made durable by
+            // `sync_written` below, with `fdatasync`, before
+            // `stable_lsn` passes it.
             pwrite_all(f, data, log_offset)?;
-            if !self.config.temporary {
-                // Patched: fdatasync where the release calls
-                // `sync_file_range` on Linux, which neither
-                // flushes the device's write cache nor the
-                // file's size, so a write acknowledged after
-                // a flush could be lost on a power failure.
-                f.sync_data()?;
-            }
         }
         io_fail!(self, "buffer write post");
 
@@ -758,6 +765,7 @@ impl IoBufs {
                 complete_len
             );
             self.mark_interval(base_lsn, complete_len);
+            self.sync_written()?;
         }
 
         M.written_bytes.measure(total_len as u64);
@@ -803,7 +811,8 @@ impl IoBufs {
 
         if let Some(new_stable_lsn) = updated {
             trace!("mark_interval new highest lsn {}", new_stable_lsn);
-            self.stable_lsn.store(new_stable_lsn, SeqCst);
+            // Patched: written, not yet synced (`sync_written`).
+            self.written_lsn.store(new_stable_lsn, SeqCst);
 
             #[cfg(feature = "event_log")]
             {
@@ -820,6 +829,37 @@ impl IoBufs {
             drop(intervals);
         }
         let _notified = self.interval_updated.notify_all();
+    }
+
+    // Patched: makes everything written so far durable and only
+    // then lets `stable_lsn` (what `flush` waits for) pass it. One
+    // `fdatasync` covers every buffer written before it starts, so
+    // a thread finding that another's sync already covered what is
+    // written does nothing. A buffer whose write does not move
+    // `written_lsn` (a batch's manifest, written before the rest of
+    // its batch) is synced by the write that completes the batch:
+    // the release synced each buffer, two syncs a batch.
+    fn sync_written(&self) -> Result<()> {
+        if self.written_lsn.load(Acquire) <= self.stable_lsn.load(Acquire)
+        {
+            return Ok(());
+        }
+        let _sync = self.sync_mu.lock();
+        let written = self.written_lsn.load(Acquire);
+        if written <= self.stable_lsn.load(Acquire) {
+            return Ok(());
+        }
+        if !self.config.temporary {
+            io_fail!(self, "buffer sync");
+            self.config.file.sync_data()?;
+        }
+        let intervals = self.intervals.lock();
+        bump_atomic_lsn(&self.stable_lsn, written);
+        // having held the mutex makes this linearized
+        // with the notify below.
+        drop(intervals);
+        let _notified = self.interval_updated.notify_all();
+        Ok(())
     }
 
     pub(in crate::pagecache) fn current_iobuf(&self) -> Arc<IoBuf> {
