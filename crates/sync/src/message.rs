@@ -1,14 +1,25 @@
 //! Sync messages, byte for byte as `docs/wire.md` specifies them.
 //!
 //! Every message starts with a version byte and a tag; integers are big-endian; every count and length is checked
-//! against a limit before anything is allocated for it.
+//! against a limit before anything is allocated for it. A large message may travel packed (version 2): its tag and
+//! body deflated, behind the length they inflate to.
+
+use std::io::Write;
 
 use hifazat_limits as limits;
 use hifazat_log::{Author, Hash, LogId, Scope};
 use thiserror::Error;
 
-/// Version byte of every sync message.
+/// Version byte of every sync message as it is.
 pub const MESSAGE_VERSION: u8 = 1;
+
+/// Version byte of a packed message: `raw_len` u32, then the message's tag and body as one raw deflate stream
+/// (RFC 1951) that inflates to exactly `raw_len` bytes.
+pub const MESSAGE_VERSION_PACKED: u8 = 2;
+
+/// Messages whose tag and body take at least this many bytes are packed when that makes them smaller. Below it
+/// (vectors of a few logs, pulls, single small entries) deflating saves too little to pay for itself.
+pub const PACK_MIN_BYTES: usize = 1024;
 
 const TAG_VECTOR: u8 = 1;
 const TAG_PULL: u8 = 2;
@@ -54,8 +65,12 @@ pub enum MessageError {
     TooLarge(usize),
     #[error("message ends early, in {0}")]
     Truncated(&'static str),
-    #[error("message version {0} is not supported (expected {MESSAGE_VERSION})")]
+    #[error(
+        "message version {0} is not supported (expected {MESSAGE_VERSION}, or {MESSAGE_VERSION_PACKED} packed)"
+    )]
     Version(u8),
+    #[error("packed message does not inflate to the {claimed} bytes it claims: {reason}")]
+    Packed { claimed: usize, reason: String },
     #[error("unknown message tag {0}")]
     Tag(u8),
     #[error("{what} count {count} is over the limit of {max}")]
@@ -84,7 +99,32 @@ impl Message {
         }
     }
 
+    /// The message's bytes: packed when it is at least [`PACK_MIN_BYTES`] long and deflating makes it smaller
+    /// (entries of records, whose text and repeated keys compress as prose does), else as it is.
     pub fn encode(&self) -> Vec<u8> {
+        let plain = self.encode_plain();
+        if plain.len() - 1 < PACK_MIN_BYTES {
+            return plain;
+        }
+        let mut out = Vec::with_capacity(plain.len() / 2);
+        out.push(MESSAGE_VERSION_PACKED);
+        out.extend_from_slice(&((plain.len() - 1) as u32).to_be_bytes());
+        let mut deflate = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+        deflate
+            .write_all(&plain[1..])
+            .expect("deflating into memory does not fail");
+        let packed = deflate
+            .finish()
+            .expect("deflating into memory does not fail");
+        if packed.len() < plain.len() {
+            packed
+        } else {
+            plain
+        }
+    }
+
+    /// The message's bytes as it is (version 1), never packed.
+    pub fn encode_plain(&self) -> Vec<u8> {
         let mut out = vec![MESSAGE_VERSION];
         match self {
             Message::Vector {
@@ -147,10 +187,46 @@ impl Message {
             return Err(MessageError::TooLarge(bytes.len()));
         }
         let mut r = Reader(bytes);
-        let version = r.u8("version")?;
-        if version != MESSAGE_VERSION {
-            return Err(MessageError::Version(version));
+        match r.u8("version")? {
+            MESSAGE_VERSION => Self::decode_body(r),
+            MESSAGE_VERSION_PACKED => {
+                // The length is checked before anything is allocated; what inflates past it, or short of it,
+                // or leaves bytes after the deflate stream, is refused.
+                let claimed = r.count("packed length", limits::SYNC_MESSAGE_BYTES_MAX - 1)?;
+                let mut raw = Vec::with_capacity(claimed);
+                let mut inflate = flate2::Decompress::new(false);
+                let status = inflate
+                    .decompress_vec(r.0, &mut raw, flate2::FlushDecompress::Finish)
+                    .map_err(|e| MessageError::Packed {
+                        claimed,
+                        reason: e.to_string(),
+                    })?;
+                let consumed = inflate.total_in() as usize;
+                if status != flate2::Status::StreamEnd || raw.len() != claimed {
+                    return Err(MessageError::Packed {
+                        claimed,
+                        reason: format!(
+                            "{} bytes inflated{}",
+                            raw.len(),
+                            if status == flate2::Status::StreamEnd {
+                                ""
+                            } else {
+                                " before the stream ended"
+                            }
+                        ),
+                    });
+                }
+                if consumed < r.0.len() {
+                    return Err(MessageError::Trailing(r.0.len() - consumed));
+                }
+                Self::decode_body(Reader(&raw))
+            }
+            version => Err(MessageError::Version(version)),
         }
+    }
+
+    /// A message's tag and body.
+    fn decode_body(mut r: Reader<'_>) -> Result<Message, MessageError> {
         let message = match r.u8("tag")? {
             TAG_VECTOR => {
                 let topology_version = r.u64("topology version")?;
@@ -309,6 +385,15 @@ mod tests {
                     log: Hash(l),
                     entries
                 }),
+            // Entries large enough to be packed: words, which deflate.
+            (
+                any::<[u8; 32]>(),
+                proptest::collection::vec("[a-z]{1,9}", 150..600)
+            )
+                .prop_map(|(l, words)| Message::Entries {
+                    log: Hash(l),
+                    entries: vec![words.join(" ").into_bytes(), words.concat().into_bytes()],
+                }),
             Just(Message::TopologyRequest),
             proptest::collection::vec(any::<u8>(), 0..256)
                 .prop_map(|signed| Message::Topology { signed }),
@@ -369,7 +454,7 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!(Message::decode(&[2, 1]), Err(MessageError::Version(2)));
+        assert_eq!(Message::decode(&[3, 1]), Err(MessageError::Version(3)));
         let mut bytes = vec![MESSAGE_VERSION, TAG_CHECKPOINT];
         bytes.extend_from_slice(&[0; 32]);
         bytes.extend_from_slice(&(limits::CHECKPOINT_NOTE_BYTES_MAX as u32 + 1).to_be_bytes());
@@ -390,5 +475,77 @@ mod tests {
             })
         ));
         assert_eq!(Message::decode(&[1, 9]), Err(MessageError::Tag(9)));
+        let mut bytes = vec![MESSAGE_VERSION_PACKED];
+        bytes.extend_from_slice(&(limits::SYNC_MESSAGE_BYTES_MAX as u32).to_be_bytes());
+        assert!(matches!(
+            Message::decode(&bytes),
+            Err(MessageError::Count {
+                what: "packed length",
+                ..
+            })
+        ));
+    }
+
+    /// Entries of text, as records' entries are: the answer to a pull of them travels packed, smaller, and comes
+    /// back the same.
+    fn text_entries() -> Message {
+        let words = [
+            "missing", "child", "last", "seen", "near", "the", "bus", "stand", "wearing", "blue",
+        ];
+        let entries = (0..256u32)
+            .map(|i| {
+                (0..150u32)
+                    .map(|j| words[((i * 7 + j * j) % 10) as usize])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .into_bytes()
+            })
+            .collect();
+        Message::Entries {
+            log: Hash([7; 32]),
+            entries,
+        }
+    }
+
+    #[test]
+    fn large_messages_travel_packed() {
+        let m = text_entries();
+        let plain = m.encode_plain();
+        let packed = m.encode();
+        assert_eq!(packed[0], MESSAGE_VERSION_PACKED);
+        assert!(
+            packed.len() * 2 < plain.len(),
+            "{} of {}",
+            packed.len(),
+            plain.len()
+        );
+        assert_eq!(Message::decode(&packed), Ok(m.clone()));
+        assert_eq!(Message::decode(&plain), Ok(m));
+        let small = Message::Pull {
+            log: Hash([1; 32]),
+            after: 5,
+            max: 256,
+        };
+        assert_eq!(small.encode(), small.encode_plain());
+    }
+
+    #[test]
+    fn a_packed_message_must_inflate_to_its_claimed_length() {
+        let packed = text_entries().encode();
+        let claimed = u32::from_be_bytes(packed[1..5].try_into().unwrap());
+        for lie in [claimed - 1, claimed + 1] {
+            let mut bytes = packed.clone();
+            bytes[1..5].copy_from_slice(&lie.to_be_bytes());
+            assert!(
+                matches!(Message::decode(&bytes), Err(MessageError::Packed { claimed, .. }) if claimed == lie as usize),
+                "claimed {lie}"
+            );
+        }
+        let mut bytes = packed[..5].to_vec();
+        bytes.extend_from_slice(&[0xff; 16]);
+        assert!(matches!(
+            Message::decode(&bytes),
+            Err(MessageError::Packed { .. })
+        ));
     }
 }
