@@ -102,7 +102,7 @@ impl Store {
                     .map_err(|_| corrupt(&k, "photo piece key length"))?,
             );
             let seq = u64::from_be_bytes(
-                v.try_into()
+                (*v).try_into()
                     .map_err(|_| corrupt(&k, "photo piece value length"))?,
             );
             match by_log.last_mut() {
@@ -142,7 +142,7 @@ impl Store {
                     .map_err(|_| corrupt(&k, "photo piece key length"))?,
             );
             let seq = u64::from_be_bytes(
-                v.try_into()
+                (*v).try_into()
                     .map_err(|_| corrupt(&k, "photo piece value length"))?,
             );
             match by_log.last_mut() {

@@ -39,7 +39,7 @@ impl Store {
             .range(entry_key(&digest, keep + 1)..=entry_key(&digest, u64::MAX))
         {
             let (k, v) = item?;
-            let entry = Entry::decode(unframe(&k, &v)?).map_err(|e| StoreError::Corrupt {
+            let entry = Entry::decode(&unframe(&k, &v)?).map_err(|e| StoreError::Corrupt {
                 key: hex::encode(&k),
                 reason: e.to_string(),
             })?;
@@ -112,7 +112,8 @@ impl Store {
             let (k, v) = item?;
             if k.len() == 1 + 32 + 32 + 4 && k[33..65] == digest.0 {
                 let seq = unframe(&k, &v)?;
-                if seq.len() == 8 && u64::from_be_bytes(seq.try_into().expect("8 bytes")) > keep {
+                if seq.len() == 8 && u64::from_be_bytes((*seq).try_into().expect("8 bytes")) > keep
+                {
                     batch.delete(k.to_vec());
                 }
             }

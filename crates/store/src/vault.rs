@@ -69,7 +69,7 @@ impl Vault {
         let k = vault_key(tree, key);
         match self.db.get(&k)? {
             None => Ok(None),
-            Some(v) => Ok(Some(unframe(&k, &v)?.to_vec())),
+            Some(v) => Ok(Some(unframe(&k, &v)?.into_owned())),
         }
     }
 
@@ -91,7 +91,7 @@ impl Vault {
         let mut out = Vec::new();
         for item in range.take(limit) {
             let (k, v) = item?;
-            out.push((k[1..].to_vec(), unframe(&k, &v)?.to_vec()));
+            out.push((k[1..].to_vec(), unframe(&k, &v)?.into_owned()));
         }
         Ok(out)
     }
@@ -101,7 +101,7 @@ impl Vault {
         let item = self.db.scan_prefix([tree]).next_back().transpose()?;
         match item {
             None => Ok(None),
-            Some((k, v)) => Ok(Some((k[1..].to_vec(), unframe(&k, &v)?.to_vec()))),
+            Some((k, v)) => Ok(Some((k[1..].to_vec(), unframe(&k, &v)?.into_owned()))),
         }
     }
 
@@ -121,7 +121,7 @@ impl Vault {
         let mut out = Vec::new();
         for item in items.rev().take(limit) {
             let (k, v) = item?;
-            out.push((k[1..].to_vec(), unframe(&k, &v)?.to_vec()));
+            out.push((k[1..].to_vec(), unframe(&k, &v)?.into_owned()));
         }
         Ok(out)
     }
