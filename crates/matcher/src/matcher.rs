@@ -15,6 +15,10 @@ use crate::{MATCHER_ACTOR, Worker};
 
 /// How often alerts whose photo had not all arrived are looked at again.
 const RETRY: Duration = Duration::from_secs(5);
+/// After missing changes, the matcher reads every record again, but not sooner than this after the last time,
+/// nor sooner than four times as long as that reading took: under a burst of changes a reading at once would
+/// fall behind again while it reads, and read again, and again.
+const RELOAD_PAUSE: Duration = Duration::from_secs(1);
 /// Suggestions announced to live streams and not yet read, per listener.
 const ANNOUNCED_MAX: usize = 256;
 /// The note on every suggestion: what it is, and what it is not.
@@ -106,22 +110,41 @@ impl Matcher {
     async fn run(self: Arc<Matcher>) {
         let mut changes = self.engine.subscribe_changes();
         let mut st = State::default();
+        let started = tokio::time::Instant::now();
         self.load(&mut st).await;
+        let mut earliest_reload = started + (started.elapsed() * 4).max(RELOAD_PAUSE);
+        // When the matcher missed changes: when it reads every record again. Until then the changes that still
+        // arrive are passed over, since that reading covers them.
+        let mut reload: Option<tokio::time::Instant> = None;
         // A steady beat, so a stream of changes cannot put the retries off.
         let mut retry = tokio::time::interval(RETRY);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 change = changes.recv() => match change {
+                    Ok(_) if reload.is_some() => {}
                     Ok(c) if c.kind == RecordKind::Alert => self.alert_changed(&mut st, c.record, true).await,
                     Ok(c) if c.kind == RecordKind::Found => self.found_changed(&mut st, c.record, true).await,
                     Ok(_) => {}
                     Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "the matcher missed changes; reading every record again");
-                        self.load(&mut st).await;
+                        if reload.is_none() {
+                            let at = earliest_reload.max(tokio::time::Instant::now());
+                            tracing::warn!(
+                                missed,
+                                in_ms = at.saturating_duration_since(tokio::time::Instant::now()).as_millis() as u64,
+                                "the matcher missed changes; reading every record again"
+                            );
+                            reload = Some(at);
+                        }
                     }
                     Err(RecvError::Closed) => return,
                 },
+                () = tokio::time::sleep_until(reload.unwrap_or_else(tokio::time::Instant::now)), if reload.is_some() => {
+                    reload = None;
+                    let started = tokio::time::Instant::now();
+                    self.load(&mut st).await;
+                    earliest_reload = tokio::time::Instant::now() + (started.elapsed() * 4).max(RELOAD_PAUSE);
+                }
                 _ = retry.tick(), if !st.waiting.is_empty() => {
                     let waiting: Vec<RecordId> = st.waiting.iter().copied().collect();
                     for id in waiting {
