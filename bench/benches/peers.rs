@@ -1350,6 +1350,9 @@ fn main() {
         failed.concat()
     );
     println!("{text}");
+    if std::env::var_os("HIFAZAT_PEERS_KEEP").is_some() {
+        eprintln!("kept every system's folder under {}", root.keep().display());
+    }
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers");
     std::fs::create_dir_all(&out).expect("mkdir");
     let mut file = std::fs::File::create(out.join("table.md")).expect("create the table");
