@@ -369,7 +369,11 @@ fn http(
 /// Follows one node's live event stream (`GET /api/v1/events?kind=alert`) and reports each alert it announces,
 /// with the time its event arrived. Ends when the node closes the stream.
 fn watch_alerts(index: usize, addr: SocketAddr, seen: Seen<String>) {
-    hifazat_bench::wire::follow_alerts(addr, |record, at| seen.send((index, record, at)).is_ok());
+    hifazat_bench::wire::follow_alerts(
+        addr,
+        || {},
+        |record, at| seen.send((index, record, at)).is_ok(),
+    );
 }
 
 fn demo_processes(alerts: usize) -> (Vec<Duration>, Cpu) {

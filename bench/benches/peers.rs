@@ -816,11 +816,17 @@ impl Peer {
     /// Follows what B announces, into `seen` (automerge-repo's B announces on its output, read since it started).
     fn watch(&self) {
         let seen = self.seen_tx.clone();
+        // Writes begin once B's stream is open: an announcement made before it would be missed, and the write
+        // waited for until the phase's bound.
+        let (opened_tx, opened) = mpsc::channel::<()>();
+        let opened_tx = move || {
+            let _ = opened_tx.send(());
+        };
         match self.kind {
             Kind::Hifazat => {
                 let b = addr(B_HOST, 8080);
                 std::thread::spawn(move || {
-                    follow_alerts(b, |record, at| seen.send((record, at)).is_ok());
+                    follow_alerts(b, opened_tx, |record, at| seen.send((record, at)).is_ok());
                 });
             }
             Kind::Couch { .. } => {
@@ -829,6 +835,7 @@ impl Peer {
                     follow(
                         b,
                         "/records/_changes?feed=continuous&since=now&heartbeat=10000",
+                        opened_tx,
                         |line, at| {
                             if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
                                 && let Some(id) = v["id"].as_str()
@@ -840,7 +847,8 @@ impl Peer {
                     );
                 });
             }
-            Kind::Automerge => {}
+            // B's announcements come on its output, read from its start.
+            Kind::Automerge => return,
             Kind::Postgres => {
                 let mut client = postgres::Client::connect(
                     &format!("host={B_HOST} port=5432 user=postgres dbname=postgres"),
@@ -848,6 +856,7 @@ impl Peer {
                 )
                 .expect("connect to B");
                 client.batch_execute("LISTEN records").expect("LISTEN");
+                opened_tx();
                 std::thread::spawn(move || {
                     let mut notifications = client.notifications();
                     let mut each = notifications.blocking_iter();
@@ -861,6 +870,9 @@ impl Peer {
                 });
             }
         }
+        opened
+            .recv_timeout(WAIT_MAX)
+            .unwrap_or_else(|e| panic!("{}: B's stream did not open: {e}", self.kind.name()));
     }
 
     /// Records B holds.

@@ -98,9 +98,16 @@ impl Http {
     }
 }
 
-/// Follows a streamed answer (server-sent events, a changes feed): sends `GET path` to `addr` and calls `each`
-/// with every line of the body and the time it arrived, until `each` returns false or the stream ends.
-pub fn follow(addr: SocketAddr, path: &str, mut each: impl FnMut(&str, Instant) -> bool) {
+/// Follows a streamed answer (server-sent events, a changes feed): sends `GET path` to `addr`, calls `opened` once
+/// the answer's head has arrived (the server is then following what it streams: what happens after that is in the
+/// stream), then `each` with every line of the body and the time it arrived, until `each` returns false or the
+/// stream ends.
+pub fn follow(
+    addr: SocketAddr,
+    path: &str,
+    opened: impl FnOnce(),
+    mut each: impl FnMut(&str, Instant) -> bool,
+) {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
         return;
     };
@@ -123,6 +130,7 @@ pub fn follow(addr: SocketAddr, path: &str, mut each: impl FnMut(&str, Instant) 
             return;
         }
         if line == "\r\n" {
+            opened();
             break;
         }
         if let Some((name, value)) = line.split_once(':')
@@ -168,12 +176,16 @@ pub fn follow(addr: SocketAddr, path: &str, mut each: impl FnMut(&str, Instant) 
     }
 }
 
-/// Follows a Hifazat node's live event stream of alerts (`GET /api/v1/events?kind=alert`) and calls `each` with the
-/// record of every change it announces and the time its event arrived, until `each` returns false or the node
-/// closes the stream.
-pub fn follow_alerts(addr: SocketAddr, mut each: impl FnMut(String, Instant) -> bool) {
+/// Follows a Hifazat node's live event stream of alerts (`GET /api/v1/events?kind=alert`): calls `opened` once the
+/// node follows its changes for this stream, then `each` with the record of every change it announces and the time
+/// its event arrived, until `each` returns false or the node closes the stream.
+pub fn follow_alerts(
+    addr: SocketAddr,
+    opened: impl FnOnce(),
+    mut each: impl FnMut(String, Instant) -> bool,
+) {
     let mut event = String::new();
-    follow(addr, "/api/v1/events?kind=alert", |line, at| {
+    follow(addr, "/api/v1/events?kind=alert", opened, |line, at| {
         if let Some(name) = line.strip_prefix("event: ") {
             event = name.to_owned();
         } else if let Some(data) = line.strip_prefix("data: ")
