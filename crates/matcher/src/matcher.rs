@@ -10,6 +10,7 @@ use hifazat_faces::{Embedding, Face, Gallery, pipeline};
 use hifazat_photos::PhotoId;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 
 use crate::{MATCHER_ACTOR, Worker};
 
@@ -19,6 +20,36 @@ const RETRY: Duration = Duration::from_secs(5);
 /// nor sooner than four times as long as that reading took: under a burst of changes a reading at once would
 /// fall behind again while it reads, and read again, and again.
 const RELOAD_PAUSE: Duration = Duration::from_secs(1);
+
+/// When the matcher reads every record again, after it missed changes.
+#[derive(Debug)]
+struct Rereads {
+    /// A reading is due then (changes were missed).
+    due: Option<Instant>,
+    /// Not before this: [`RELOAD_PAUSE`], or four times the last reading's length, after it ended.
+    earliest: Instant,
+}
+
+impl Rereads {
+    /// After a reading of every record that ran from `started` to `ended`.
+    fn new(started: Instant, ended: Instant) -> Rereads {
+        Rereads {
+            due: None,
+            earliest: ended + (ended.saturating_duration_since(started) * 4).max(RELOAD_PAUSE),
+        }
+    }
+
+    /// Changes were missed at `now`: a reading is due, at the earliest it may be. Returns when, unless one was due
+    /// already.
+    fn missed(&mut self, now: Instant) -> Option<Instant> {
+        if self.due.is_some() {
+            return None;
+        }
+        let at = self.earliest.max(now);
+        self.due = Some(at);
+        Some(at)
+    }
+}
 /// Suggestions announced to live streams and not yet read, per listener.
 const ANNOUNCED_MAX: usize = 256;
 /// The note on every suggestion: what it is, and what it is not.
@@ -110,40 +141,36 @@ impl Matcher {
     async fn run(self: Arc<Matcher>) {
         let mut changes = self.engine.subscribe_changes();
         let mut st = State::default();
-        let started = tokio::time::Instant::now();
+        let started = Instant::now();
         self.load(&mut st).await;
-        let mut earliest_reload = started + (started.elapsed() * 4).max(RELOAD_PAUSE);
-        // When the matcher missed changes: when it reads every record again. Until then the changes that still
-        // arrive are passed over, since that reading covers them.
-        let mut reload: Option<tokio::time::Instant> = None;
+        let mut rereads = Rereads::new(started, Instant::now());
         // A steady beat, so a stream of changes cannot put the retries off.
         let mut retry = tokio::time::interval(RETRY);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 change = changes.recv() => match change {
-                    Ok(_) if reload.is_some() => {}
+                    // A reading of every record is due: it covers what arrives until then.
+                    Ok(_) if rereads.due.is_some() => {}
                     Ok(c) if c.kind == RecordKind::Alert => self.alert_changed(&mut st, c.record, true).await,
                     Ok(c) if c.kind == RecordKind::Found => self.found_changed(&mut st, c.record, true).await,
                     Ok(_) => {}
                     Err(RecvError::Lagged(missed)) => {
-                        if reload.is_none() {
-                            let at = earliest_reload.max(tokio::time::Instant::now());
+                        let now = Instant::now();
+                        if let Some(at) = rereads.missed(now) {
                             tracing::warn!(
                                 missed,
-                                in_ms = at.saturating_duration_since(tokio::time::Instant::now()).as_millis() as u64,
+                                in_ms = at.saturating_duration_since(now).as_millis() as u64,
                                 "the matcher missed changes; reading every record again"
                             );
-                            reload = Some(at);
                         }
                     }
                     Err(RecvError::Closed) => return,
                 },
-                () = tokio::time::sleep_until(reload.unwrap_or_else(tokio::time::Instant::now)), if reload.is_some() => {
-                    reload = None;
-                    let started = tokio::time::Instant::now();
+                () = tokio::time::sleep_until(rereads.due.unwrap_or_else(Instant::now)), if rereads.due.is_some() => {
+                    let started = Instant::now();
                     self.load(&mut st).await;
-                    earliest_reload = tokio::time::Instant::now() + (started.elapsed() * 4).max(RELOAD_PAUSE);
+                    rereads = Rereads::new(started, Instant::now());
                 }
                 _ = retry.tick(), if !st.waiting.is_empty() => {
                     let waiting: Vec<RecordId> = st.waiting.iter().copied().collect();
@@ -418,5 +445,28 @@ fn forget_alert(st: &mut State, id: RecordId) {
         for i in 0..hifazat_faces::pipeline::FACES_MAX as u8 {
             st.alerts.remove(&(id, i));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reading_after_missed_changes_waits_its_pause_and_is_made_once() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        // A quick reading (100 ms): the next waits a second after it ended.
+        let mut r = Rereads::new(t0, t0 + s / 10);
+        assert_eq!(r.missed(t0 + s / 5), Some(t0 + s / 10 + s));
+        // Missed again before it is made: still the one reading, at the same time.
+        assert_eq!(r.missed(t0 + s / 2), None);
+        assert_eq!(r.due, Some(t0 + s / 10 + s));
+        // A slow reading (2 s, a large store): the next waits four times as long.
+        let r = Rereads::new(t0, t0 + 2 * s);
+        assert_eq!(r.earliest, t0 + 10 * s);
+        // Changes missed long after the pause: the reading is due at once.
+        let mut r = Rereads::new(t0, t0 + s / 10);
+        assert_eq!(r.missed(t0 + 60 * s), Some(t0 + 60 * s));
     }
 }
