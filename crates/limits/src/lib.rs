@@ -83,6 +83,11 @@ pub const SYNC_PULL_TIMEOUT_MS: u64 = 10_000;
 pub const SYNC_VECTOR_INTERVAL_MS: u64 = 1_000;
 /// Longest time between two vectors to one peer, news or not, in milliseconds.
 pub const SYNC_VECTOR_REFRESH_MS: u64 = 15_000;
+/// Shortest time between two vectors to one peer sent because an entry it passed on did not follow what this node
+/// holds, in milliseconds. Under a burst every gossiped entry after a lost one is such a gap; a vector for each (and
+/// the peer's answer to each) took more streams than a connection allows, so pulls were lost and waited for their
+/// timeout.
+pub const SYNC_GAP_VECTOR_MS: u64 = 250;
 /// Reads for peers' pulls under way at once; past this, pulls wait for their timeout and are asked again.
 pub const SYNC_SERVES_MAX: usize = 64;
 /// Sync streams open at once per connection.
@@ -259,6 +264,7 @@ const _: () = assert!(SYNC_DIAL_BACKOFF_MIN_MS <= SYNC_DIAL_BACKOFF_MAX_MS);
 const _: () = assert!(P2P_PING_INTERVAL_MS + P2P_PING_TIMEOUT_MS < P2P_PEER_SILENT_MAX_MS);
 const _: () = assert!(SYNC_TICK_MS < P2P_PING_INTERVAL_MS);
 const _: () = assert!(SYNC_VECTOR_INTERVAL_MS < SYNC_VECTOR_REFRESH_MS);
+const _: () = assert!(SYNC_GAP_VECTOR_MS < SYNC_VECTOR_INTERVAL_MS);
 const _: () = assert!(TOPOLOGY_BYTES_MAX + NOTE_SIGNATURES_MAX * 512 <= NOTE_BYTES_MAX);
 const _: () = assert!(ACTOR_BYTES_MAX <= u8::MAX as usize);
 const _: () = assert!(ENTRY_BYTES_MAX < HTTP_BODY_BYTES_MAX);

@@ -135,3 +135,72 @@ fn the_next_entry_of_a_log_is_passed_on_before_it_is_applied_and_others_wait_for
         Did::Relayed(Verdict::Accept)
     );
 }
+
+/// Under a burst, every gossiped entry after a lost one is a gap. The node asks the sender for its heads (its vector)
+/// once, not once per gap: a vector and its answer for each flooded the connection's streams.
+#[test]
+fn a_burst_of_gaps_asks_the_sender_for_its_heads_once() {
+    let fed = Federation::new(Layout::Demo, &mut Rng::new(5));
+    let lahore = fed.key("lahore");
+    let signer = Signer::new(ed25519_dalek::SigningKey::from_bytes(&fed.seed("lahore")));
+    let log = LogId {
+        author: lahore,
+        scope: Scope::alerts(),
+    };
+    let mut punjab = fed.start("punjab", vec![]);
+    punjab.handle(Input::Connected { peer: lahore }, 0);
+    let vectors_to_lahore = |effects: &[Effect]| {
+        effects
+            .iter()
+            .filter(|e| {
+                matches!(e, Effect::Send { peer, message: hifazat_sync::Message::Vector { .. } } if *peer == lahore)
+            })
+            .count()
+    };
+    // Entries 5 to 40 arrive while 1 to 4 are missing: each is a gap for the store. The applied outcomes come
+    // 5 ms apart, from t = 20 s on.
+    let mut sent = Vec::new();
+    for seq in 5..=40u64 {
+        let at = 20_000 + (seq - 5) * 5;
+        let e = entry(&signer, &log, seq, Hash([seq as u8; 32]));
+        let (d, ticket) = did(&punjab.handle(
+            Input::Gossip {
+                from: lahore,
+                id: Hash([seq as u8; 32]),
+                entry: e.bytes().to_vec(),
+            },
+            at,
+        ));
+        assert_eq!(d, Did::Applied);
+        let effects = punjab.handle(
+            Input::Applied {
+                ticket: ticket.unwrap(),
+                outcomes: vec![Outcome::Gap],
+            },
+            at,
+        );
+        sent.push((at, vectors_to_lahore(&effects)));
+    }
+    // 36 gaps over 175 ms: one vector, for the first.
+    assert_eq!(sent.iter().map(|(_, n)| n).sum::<usize>(), 1, "{sent:?}");
+    assert_eq!(sent[0], (20_000, 1));
+    // A gap after the pause asks again.
+    let e = entry(&signer, &log, 41, Hash([41; 32]));
+    let at = 20_000 + hifazat_limits::SYNC_GAP_VECTOR_MS;
+    let (_, ticket) = did(&punjab.handle(
+        Input::Gossip {
+            from: lahore,
+            id: Hash([41; 32]),
+            entry: e.bytes().to_vec(),
+        },
+        at,
+    ));
+    let effects = punjab.handle(
+        Input::Applied {
+            ticket: ticket.unwrap(),
+            outcomes: vec![Outcome::Gap],
+        },
+        at,
+    );
+    assert_eq!(vectors_to_lahore(&effects), 1);
+}

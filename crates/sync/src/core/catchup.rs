@@ -148,7 +148,7 @@ impl Sync {
                 out.push(Effect::Verdict { id, verdict });
                 if outcomes.contains(&Outcome::Gap) {
                     // The sender holds what we miss: learn its heads (it answers our vector with its own).
-                    self.send_vector(from, now_ms, out);
+                    self.gap_vector(from, now_ms, out);
                 }
             }
             Origin::Relayed { log, seq, from } => {
@@ -165,7 +165,7 @@ impl Sync {
                     self.relay.relaying.remove(&log);
                 }
                 if outcomes.contains(&Outcome::Gap) {
-                    self.send_vector(from, now_ms, out);
+                    self.gap_vector(from, now_ms, out);
                 }
             }
             Origin::Pull { log } => {
@@ -185,11 +185,26 @@ impl Sync {
                     self.push(head.log.digest(), &stored, Some(peer), out);
                 }
                 if outcomes.contains(&Outcome::Gap) {
-                    self.send_vector(peer, now_ms, out);
+                    self.gap_vector(peer, now_ms, out);
                 }
             }
         }
         self.plan_pulls(now_ms, out);
+    }
+
+    /// An entry from `peer` did not follow what the store holds: sends `peer` our vector, so it answers with its
+    /// own and catch-up pulls what is missing; not again within [`limits::SYNC_GAP_VECTOR_MS`] of the last vector
+    /// to it, which asked the same (a burst's gaps come many at a time).
+    fn gap_vector(&mut self, peer: Author, now_ms: u64, out: &mut Vec<Effect>) {
+        let recent = self
+            .membership
+            .peers
+            .get(&peer)
+            .and_then(|p| p.vector_sent)
+            .is_some_and(|(_, at)| now_ms < at + limits::SYNC_GAP_VECTOR_MS);
+        if !recent {
+            self.send_vector(peer, now_ms, out);
+        }
     }
 
     /// Starts pulls for logs some connected peer holds further than we do, one pull per log at a time, from the
