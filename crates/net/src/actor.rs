@@ -159,7 +159,8 @@ impl Actor {
             let bytes = message.encode();
             self.traffic.sync_bytes_out += bytes.len() as u64 + 5;
             if let Some(c) = &mut self.capture {
-                c.record(b'>', b'S', &bytes);
+                // As the message is, not packed: what leaves the node is searched for in captures.
+                c.record(b'>', b'S', &message.encode_plain());
             }
             self.swarm
                 .behaviour_mut()
@@ -283,13 +284,18 @@ impl Actor {
             })) => {
                 let _ = self.swarm.behaviour_mut().sync.send_response(channel, ());
                 self.traffic.sync_bytes_in += request.len() as u64 + 5;
+                let decoded = Message::decode(&request);
                 if let Some(c) = &mut self.capture {
-                    c.record(b'<', b'S', &request);
+                    // As the message is, not packed (what does not decode, as it came).
+                    match &decoded {
+                        Ok(message) => c.record(b'<', b'S', &message.encode_plain()),
+                        Err(_) => c.record(b'<', b'S', &request),
+                    }
                 }
                 let Some(author) = author_of(&peer) else {
                     return;
                 };
-                match Message::decode(&request) {
+                match decoded {
                     Ok(message) => self.input(Input::Message {
                         peer: author,
                         message,

@@ -1,8 +1,9 @@
 //! A capture of a node's protocol traffic, for audits and tests.
 
 /// A capture of a node's protocol traffic: per message a direction byte (`>` sent, `<` received), a kind byte
-/// (`S` sync message, `G` gossip message data), the length (4 bytes, big-endian), then the bytes. Written and
-/// flushed message by message; for audits and tests, not for production load.
+/// (`S` sync message, `G` gossip message data), the length (4 bytes, big-endian), then the bytes: a sync message
+/// as it is (version 1), also when it travelled packed, so what leaves a node can be searched for in them. Written
+/// and flushed message by message; for audits and tests, not for production load.
 #[derive(Debug)]
 pub struct Capture {
     file: std::io::BufWriter<std::fs::File>,
