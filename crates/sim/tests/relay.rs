@@ -4,7 +4,7 @@
 //! store's outcome before any verdict, and a bad signature is refused without reaching the store. When the store
 //! does not keep a relayed entry, the next entry of its log is judged against what the store holds.
 
-use hifazat_log::{Content, Hash, LogId, Scope, Signer, VerifiedEntry};
+use hifazat_log::{Author, Content, Hash, LogId, Scope, Signer, VerifiedEntry};
 use hifazat_sim::federation::{Federation, Layout};
 use hifazat_sim::rng::Rng;
 use hifazat_sync::{Effect, Input, Outcome, Sync, Verdict};
@@ -54,8 +54,8 @@ fn did(effects: &[Effect]) -> (Did, Option<u64>) {
     }
 }
 
-#[test]
-fn the_next_entry_of_a_log_is_passed_on_before_it_is_applied_and_others_wait_for_the_store() {
+/// The demo federation's Punjab, connected to Lahore; Lahore's key, signer and alerts log.
+fn punjab_hearing_lahore() -> (Author, Signer, LogId, Sync) {
     let fed = Federation::new(Layout::Demo, &mut Rng::new(5));
     let lahore = fed.key("lahore");
     let signer = Signer::new(ed25519_dalek::SigningKey::from_bytes(&fed.seed("lahore")));
@@ -65,6 +65,12 @@ fn the_next_entry_of_a_log_is_passed_on_before_it_is_applied_and_others_wait_for
     };
     let mut punjab = fed.start("punjab", vec![]);
     punjab.handle(Input::Connected { peer: lahore }, 0);
+    (lahore, signer, log, punjab)
+}
+
+#[test]
+fn the_next_entry_of_a_log_is_passed_on_before_it_is_applied_and_others_wait_for_the_store() {
+    let (lahore, signer, log, mut punjab) = punjab_hearing_lahore();
     let mut id = 0u8;
     let mut gossip = |sync: &mut Sync, bytes: Vec<u8>| {
         id += 1;
@@ -140,15 +146,7 @@ fn the_next_entry_of_a_log_is_passed_on_before_it_is_applied_and_others_wait_for
 /// once, not once per gap: a vector and its answer for each flooded the connection's streams.
 #[test]
 fn a_burst_of_gaps_asks_the_sender_for_its_heads_once() {
-    let fed = Federation::new(Layout::Demo, &mut Rng::new(5));
-    let lahore = fed.key("lahore");
-    let signer = Signer::new(ed25519_dalek::SigningKey::from_bytes(&fed.seed("lahore")));
-    let log = LogId {
-        author: lahore,
-        scope: Scope::alerts(),
-    };
-    let mut punjab = fed.start("punjab", vec![]);
-    punjab.handle(Input::Connected { peer: lahore }, 0);
+    let (lahore, signer, log, mut punjab) = punjab_hearing_lahore();
     let vectors_to_lahore = |effects: &[Effect]| {
         effects
             .iter()
